@@ -1,0 +1,15 @@
+// The native backend registry: the one place that lists the backend folders.
+#include "common/backend.h"
+#include "uffd/uffd_backend.h"
+
+namespace cowbench {
+
+Status CreateBackend(const std::string& name, std::unique_ptr<Backend>* out) {
+  if (name == "uffd") {
+    *out = std::make_unique<UffdBackend>();
+    return Status::Ok();
+  }
+  return Status::Fail("EINVAL", "unknown backend '" + name + "'");
+}
+
+}  // namespace cowbench

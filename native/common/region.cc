@@ -1,0 +1,62 @@
+#include "region.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+
+#include "stamp.h"
+
+namespace cowbench {
+
+Status Region::create(size_t bytes, bool hugepage, FillMode fill) {
+  if (bytes == 0 || bytes % kPageSize != 0)
+    return Status::Fail("EINVAL", "region size must be a non-zero multiple of 4 KiB");
+  if (hugepage && bytes % kHugePageSize != 0)
+    return Status::Fail("EINVAL", "a hugepage region must be a multiple of 2 MiB");
+  // Over-allocate to align the region to 2 MiB so THP can back it.
+  size_t mapBytes = bytes + (hugepage ? kHugePageSize : 0);
+  void* addr = ::mmap(nullptr, mapBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (addr == MAP_FAILED) return Status::Sys("region: mmap of " + std::to_string(bytes) + " bytes", "mmap", errno);
+  char* base = static_cast<char*>(addr);
+  if (hugepage) {
+    uintptr_t aligned = (reinterpret_cast<uintptr_t>(base) + kHugePageSize - 1) & ~(kHugePageSize - 1);
+    size_t head = aligned - reinterpret_cast<uintptr_t>(base);
+    if (head) ::munmap(base, head);
+    size_t tail = mapBytes - head - bytes;
+    if (tail) ::munmap(reinterpret_cast<char*>(aligned) + bytes, tail);
+    base = reinterpret_cast<char*>(aligned);
+    if (::madvise(base, bytes, MADV_HUGEPAGE) != 0) {
+      int err = errno;
+      ::munmap(base, bytes);
+      return Status::Sys("region: madvise(MADV_HUGEPAGE)", "madvise", err,
+                         "transparent hugepages are unavailable; run without --hugepage");
+    }
+  } else {
+    // Keep 4 KiB regions 4 KiB: the measurement must not change with the THP sysfs mode.
+    ::madvise(base, bytes, MADV_NOHUGEPAGE);
+  }
+  map_ = Mapping(base, bytes);
+  hugepage_ = hugepage;
+  fill_ = fill;
+  size_t n = pages();
+  for (size_t p = 0; p < n; ++p) {
+    if (initialVersion(p) != 0) WriteStamp(base + p * kPageSize, static_cast<uint32_t>(p), 1);
+  }
+  return Status::Ok();
+}
+
+size_t Region::pages() const { return map_.size() / kPageSize; }
+
+uint32_t Region::initialVersion(size_t page) const {
+  switch (fill_) {
+    case FillMode::kAll:
+      return 1;
+    case FillMode::kNone:
+      return 0;
+    case FillMode::kHalf:
+      return (page & 1) == 0 ? 1 : 0;
+  }
+  return 1;
+}
+
+}  // namespace cowbench

@@ -1,0 +1,35 @@
+// The memory under snapshot: one anonymous private mapping, optionally MADV_HUGEPAGE, filled
+// with version-1 stamps (or left sparse: untouched pages read as zero, version 0).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "fd.h"
+#include "status.h"
+
+namespace cowbench {
+
+enum class FillMode { kAll, kNone, kHalf };
+
+class Region {
+ public:
+  static constexpr size_t kHugePageSize = 2 * 1024 * 1024;
+
+  // Maps `bytes` (a multiple of 4 KiB; of 2 MiB when hugepage) and fills it.
+  Status create(size_t bytes, bool hugepage, FillMode fill);
+
+  char* base() const { return map_.data(); }
+  size_t bytes() const { return map_.size(); }
+  size_t pages() const;
+  bool hugepage() const { return hugepage_; }
+  // Version each page holds right after fill (1 filled, 0 untouched).
+  uint32_t initialVersion(size_t page) const;
+
+ private:
+  Mapping map_;
+  bool hugepage_ = false;
+  FillMode fill_ = FillMode::kAll;
+};
+
+}  // namespace cowbench

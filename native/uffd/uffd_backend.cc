@@ -1,0 +1,282 @@
+#include "uffd_backend.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "../common/compat.h"
+
+namespace cowbench {
+namespace {
+
+constexpr size_t kCopyChunkBytes = 2u << 20;  // copier's unit: one pwrite, one un-protect
+
+const char* kPermissionAdvice =
+    "userfaultfd needs root, CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or read-write access "
+    "to /dev/userfaultfd";
+
+Status OpenRawUserfaultfd(UniqueFd* out) {
+  int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  if (fd >= 0) {
+    out->reset(fd);
+    return Status::Ok();
+  }
+  const int sysErr = errno;
+  if (sysErr == ENOSYS) return Status::Fail("EUNSUPPORTED", "userfaultfd: the kernel has no userfaultfd (CONFIG_USERFAULTFD)");
+  // vm.unprivileged_userfaultfd=0 refuses the syscall; /dev/userfaultfd may still grant it.
+  int dev = ::open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+  if (dev >= 0) {
+    UniqueFd devFd(dev);
+    fd = ::ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0) {
+      out->reset(fd);
+      return Status::Ok();
+    }
+  }
+  Status st = Status::Sys("uffd: userfaultfd()", "userfaultfd", sysErr,
+                          sysErr == EPERM ? kPermissionAdvice : "");
+  if (sysErr == EPERM) st.code = "EPERM";
+  return st;
+}
+
+}  // namespace
+
+Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out) {
+  // UFFDIO_API may be called once per fd: ask what exists on a throwaway fd first.
+  UniqueFd query;
+  Status st = OpenRawUserfaultfd(&query);
+  if (!st.ok()) return st;
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = 0;
+  if (::ioctl(query.get(), UFFDIO_API, &api) != 0) return Status::Sys("uffd: UFFDIO_API", "ioctl", errno);
+  if (available) *available = api.features;
+  if ((api.features & wanted) != wanted) {
+    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks userfaultfd features 0x" +
+                                            [](uint64_t v) {
+                                              char b[32];
+                                              std::snprintf(b, sizeof b, "%llx", (unsigned long long)v);
+                                              return std::string(b);
+                                            }(wanted & ~api.features));
+  }
+  st = OpenRawUserfaultfd(out);
+  if (!st.ok()) return st;
+  api = {};
+  api.api = UFFD_API;
+  api.features = wanted;
+  if (::ioctl(out->get(), UFFDIO_API, &api) != 0) {
+    int err = errno;
+    out->reset();
+    return Status::Sys("uffd: UFFDIO_API(features)", "ioctl", err);
+  }
+  return Status::Ok();
+}
+
+UffdBackend::~UffdBackend() = default;
+
+Status UffdBackend::writeProtect(char* addr, size_t len, bool protect, bool wake) {
+  uffdio_writeprotect wp{};
+  wp.range.start = reinterpret_cast<uint64_t>(addr);
+  wp.range.len = len;
+  // The kernel rejects DONTWAKE together with WP (EINVAL): it only applies to un-protecting.
+  wp.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : (wake ? 0 : UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+  for (;;) {
+    if (::ioctl(uffd_.get(), UFFDIO_WRITEPROTECT, &wp) == 0) return Status::Ok();
+    if (errno == EAGAIN) continue;  // page tables changed under us (e.g. THP split): retry
+    return Status::Sys(std::string("uffd: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")",
+                       "ioctl", errno);
+  }
+}
+
+void UffdBackend::unprotectAll() {
+  if (armed_.exchange(false)) writeProtect(base_, bytes_, false);
+}
+
+Status UffdBackend::prepare(SnapshotContext& ctx) {
+  base_ = ctx.region.base();
+  bytes_ = ctx.region.bytes();
+  granule_ = ctx.options.granularityBytes;
+  if (granule_ != 4096 && granule_ != Region::kHugePageSize)
+    return Status::Fail("EINVAL", "uffd: granularity must be 4k or 2m");
+  if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
+    return Status::Fail("EINVAL", "uffd: --granularity 2m needs a hugepage region (--hugepage)");
+
+  uint64_t available = 0;
+  Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_);
+  if (!st.ok()) return st;
+  // Re-open with WP_UNPOPULATED where the kernel has it; else pre-fault so no page escapes.
+  if (available & UFFD_FEATURE_WP_UNPOPULATED) {
+    st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED, nullptr, &uffd_);
+    if (!st.ok()) return st;
+    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED;
+  } else {
+    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+    if (::madvise(base_, bytes_, MADV_POPULATE_WRITE) != 0)
+      return Status::Sys("uffd: pre-fault (MADV_POPULATE_WRITE) without UFFD_FEATURE_WP_UNPOPULATED",
+                         "madvise", errno);
+  }
+  ctx.metrics.extra["wp_unpopulated"] = (features_ & UFFD_FEATURE_WP_UNPOPULATED) ? 1 : 0;
+
+  uffdio_register reg{};
+  reg.range.start = reinterpret_cast<uint64_t>(base_);
+  reg.range.len = bytes_;
+  reg.mode = UFFDIO_REGISTER_MODE_WP;
+  if (::ioctl(uffd_.get(), UFFDIO_REGISTER, &reg) != 0)
+    return Status::Sys("uffd: UFFDIO_REGISTER(MODE_WP)", "ioctl", errno);
+  registered_ = true;
+  if (!(reg.ioctls & (1ull << _UFFDIO_WRITEPROTECT)))
+    return Status::Fail("EUNSUPPORTED", "uffd: UFFDIO_WRITEPROTECT is not offered for this memory");
+
+  const size_t granules = (bytes_ + granule_ - 1) / granule_;
+  claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
+  st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink);
+  if (!st.ok()) return st;
+
+  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (efd < 0) return Status::Sys("uffd: eventfd", "eventfd", errno);
+  stopFd_.reset(efd);
+  const unsigned n = std::max(1u, ctx.options.handlers);
+  for (unsigned i = 0; i < n; ++i) handlers_.emplace_back([this, &ctx] { handlerLoop(&ctx); });
+  return Status::Ok();
+}
+
+Status UffdBackend::arm(SnapshotContext& ctx) {
+  // UFFDIO_WRITEPROTECT over the whole region, optionally split across threads.
+  const unsigned threads = std::max(1u, ctx.options.armThreads);
+  armed_ = true;
+  if (threads == 1) return writeProtect(base_, bytes_, true);
+  const size_t per = (bytes_ / threads + granule_ - 1) / granule_ * granule_;
+  std::vector<Status> results(threads);
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) {
+    size_t off = per * i;
+    if (off >= bytes_) break;
+    workers.emplace_back([&, i, off] { results[i] = writeProtect(base_ + off, std::min(per, bytes_ - off), true); });
+  }
+  results[0] = writeProtect(base_, std::min(per, bytes_), true);
+  for (auto& t : workers) t.join();
+  for (auto& r : results)
+    if (!r.ok()) return r;
+  return Status::Ok();
+}
+
+void UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address) {
+  faults_.fetch_add(1, std::memory_order_relaxed);
+  if (address < reinterpret_cast<uint64_t>(base_) || address >= reinterpret_cast<uint64_t>(base_) + bytes_) return;
+  const size_t g = (address - reinterpret_cast<uint64_t>(base_)) / granule_;
+  // Someone else claimed it: the copier or another handler un-protects it and wakes us.
+  if (!claim(g)) return;
+  char* page = base_ + g * granule_;
+  const size_t len = std::min(granule_, bytes_ - g * granule_);
+  if (!ctx.options.injectSkipCopyBeforeWrite) {
+    Status st = buffer_.push(page, len, g * granule_);
+    if (!st.ok()) {
+      // Release every writer: the snapshot is lost, the writers are not.
+      ctx.fail(st);
+      unprotectAll();
+      return;
+    }
+    ctx.addCopied(len);
+  }
+  copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
+  Status st = writeProtect(page, len, false);
+  if (!st.ok()) {
+    ctx.fail(st);
+    unprotectAll();
+  }
+}
+
+void UffdBackend::handlerLoop(SnapshotContext* ctx) {
+  uffd_msg msgs[16];
+  pollfd fds[2] = {{uffd_.get(), POLLIN, 0}, {stopFd_.get(), POLLIN, 0}};
+  for (;;) {
+    int rc = ::poll(fds, 2, -1);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) {
+      ctx->fail(Status::Sys("uffd: poll", "poll", errno));
+      unprotectAll();
+      return;
+    }
+    if (fds[1].revents) return;
+    ssize_t n = ::read(uffd_.get(), msgs, sizeof msgs);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      ctx->fail(Status::Sys("uffd: read", "read", errno));
+      unprotectAll();
+      return;
+    }
+    for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(uffd_msg); ++i) {
+      if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
+      serveFault(*ctx, msgs[i].arg.pagefault.address);
+    }
+  }
+}
+
+Status UffdBackend::copy(SnapshotContext& ctx) {
+  const size_t chunk = std::max(kCopyChunkBytes, granule_);
+  const size_t granules = (bytes_ + granule_ - 1) / granule_;
+  size_t g = 0;
+  while (g < granules && !ctx.cancelled()) {
+    const size_t end = std::min(granules, g + chunk / granule_);
+    // Copy each run of granules this copier claimed, then un-protect exactly that run.
+    size_t runStart = g;
+    for (size_t i = g; i <= end; ++i) {
+      const bool mine = i < end && claim(i);
+      if (mine) continue;
+      if (i > runStart) {
+        const size_t off = runStart * granule_;
+        const size_t len = std::min(i * granule_, bytes_) - off;
+        Status st = ctx.sink.writeAt(base_ + off, len, off);
+        if (st.ok()) st = writeProtect(base_ + off, len, false);
+        if (!st.ok()) {
+          ctx.fail(st);
+          break;
+        }
+        ctx.addCopied(len);
+      }
+      runStart = i + 1;
+    }
+    g = end;
+  }
+  Status st = buffer_.flush();
+  if (!st.ok()) ctx.fail(st);
+  if (ctx.cancelled()) unprotectAll();
+  return ctx.firstError();
+}
+
+void UffdBackend::release(SnapshotContext& ctx) {
+  if (stopFd_.valid()) {
+    uint64_t one = 1;
+    if (::write(stopFd_.get(), &one, sizeof one) != sizeof one) {
+      // An eventfd write cannot fail here short of a bug; handlers would then hang on join.
+      ctx.fail(Status::Sys("uffd: eventfd write", "write", errno));
+    }
+  }
+  for (auto& t : handlers_) t.join();
+  handlers_.clear();
+  if (uffd_.valid()) {
+    unprotectAll();
+    if (registered_) {
+      uffdio_range range{reinterpret_cast<uint64_t>(base_), bytes_};
+      if (::ioctl(uffd_.get(), UFFDIO_UNREGISTER, &range) != 0)
+        ctx.fail(Status::Sys("uffd: UFFDIO_UNREGISTER", "ioctl", errno));
+      registered_ = false;
+    }
+  }
+  buffer_.stop();
+  ctx.metrics.wpFaults = faults_.load();
+  ctx.metrics.pagesCopiedBeforeWrite = copiedBeforeWrite_.load();
+  ctx.metrics.bufferPeakBytes = buffer_.peakBytes();
+  ctx.metrics.throttledNs = buffer_.throttledNs();
+  uffd_.reset();
+  stopFd_.reset();
+}
+
+}  // namespace cowbench

@@ -1,0 +1,53 @@
+// userfaultfd write-protect backend: one UFFDIO_WRITEPROTECT over the region at arm time, a
+// background copier streaming pages in order, and handler threads that copy a faulting page
+// into the bounded buffer, un-protect it and so wake the blocked writer.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "../common/backend.h"
+#include "../common/fd.h"
+
+namespace cowbench {
+
+class UffdBackend final : public Backend {
+ public:
+  ~UffdBackend() override;
+  Status prepare(SnapshotContext& ctx) override;
+  Status arm(SnapshotContext& ctx) override;
+  Status copy(SnapshotContext& ctx) override;
+  void release(SnapshotContext& ctx) override;
+
+ private:
+  // Claims granule g for copying; true if this caller is the one that must copy it.
+  bool claim(size_t g) {
+    const uint64_t bit = 1ull << (g & 63);
+    return (claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0;
+  }
+  Status writeProtect(char* addr, size_t len, bool protect, bool wake = true);
+  void unprotectAll();
+  void handlerLoop(SnapshotContext* ctx);
+  void serveFault(SnapshotContext& ctx, uint64_t address);
+
+  UniqueFd uffd_;
+  UniqueFd stopFd_;  // eventfd: tells handler threads to exit
+  std::vector<std::thread> handlers_;
+  std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
+  CopyBuffer buffer_;
+  char* base_ = nullptr;
+  size_t bytes_ = 0;
+  size_t granule_ = 4096;
+  bool registered_ = false;
+  std::atomic<bool> armed_{false};
+  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
+  uint64_t features_ = 0;
+};
+
+// Opens a userfaultfd (syscall, else /dev/userfaultfd) and negotiates `wanted` features;
+// `available` receives what the kernel offers. Shared with the probes and softdirty's wp-async.
+Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out);
+
+}  // namespace cowbench

@@ -1,0 +1,158 @@
+/** The `cowbench` command line (yargs). Every error is one line on stderr and an exit code. */
+import cliProgress from 'cli-progress';
+import yargs from 'yargs';
+import { environment } from './env.js';
+import { CowbenchError, UsageError } from './errors.js';
+import { runOptionsFromFlags, BUFFER_POLICIES, DELIVERIES, ENGINES, FILLS, PATTERNS, type RunFlags } from './options.js';
+import { runSnapshot } from './orchestrator.js';
+import { probeKernel } from './probe.js';
+import { backendNames, backends } from './registry.js';
+import { renderProbe, renderRun } from './report.js';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+async function runCommand(flags: RunFlags & { json?: boolean; progress?: boolean }): Promise<number> {
+  const options = runOptionsFromFlags(flags);
+  const controller = new AbortController();
+  let signalled: string | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) return; // a second Ctrl-C waits for the cleanup already under way
+    signalled = sig;
+    process.stderr.write(`\ncowbench: ${sig}: stopping the snapshot, releasing writers…\n`);
+    controller.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
+  const bar = showProgress
+    ? new cliProgress.SingleBar(
+        { format: 'copy [{bar}] {percentage}% | {value}/{total} MiB', stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let started = false;
+  try {
+    const result = await runSnapshot(options, {
+      signal: controller.signal,
+      onProgress: (copied, total) => {
+        if (!bar) return;
+        const mib = (n: number) => Math.floor(n / 1048576);
+        if (!started) {
+          bar.start(mib(total), 0);
+          started = true;
+        }
+        bar.update(mib(copied));
+      },
+    });
+    bar?.stop();
+    process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
+    if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
+    if (!result.verified && result.verification.skipped === null) return 1;
+    return 0;
+  } catch (e) {
+    bar?.stop();
+    if (signalled) {
+      process.stderr.write(`cowbench: interrupted by ${signalled}: tracking disarmed, writers released, no image kept\n`);
+      return SIGNAL_EXIT[signalled] ?? 1;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function probeCommand(json: boolean): number {
+  const rows = probeKernel();
+  if (json) {
+    process.stdout.write(JSON.stringify({ probes: rows, env: environment() }, null, 2) + '\n');
+    return 0;
+  }
+  const env = environment();
+  process.stdout.write(`Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`);
+  process.stdout.write(renderProbe(rows));
+  process.stdout.write('\nBackends:\n');
+  for (const name of backendNames) {
+    const b = backends[name];
+    const p = b.probe({
+      bufferBytes: 0,
+      bufferPolicy: 'block',
+      handlers: 1,
+      granularityBytes: 4096,
+      delivery: 'thread',
+      engine: 'auto',
+      finalDirtyPages: 0,
+      maxPasses: 1,
+      armThreads: 1,
+      injectSkipCopyBeforeWrite: false,
+    });
+    process.stdout.write(`  ${name.padEnd(10)} ${p.ok ? 'available' : `unavailable: ${p.reason}`}\n`);
+  }
+  return 0;
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const parser = yargs(argv)
+    .scriptName('cowbench')
+    .usage('$0 <command> [options]')
+    .command(
+      'run',
+      'take one verified point-in-time snapshot of a live region under writers',
+      (y) =>
+        y
+          .option('backend', { alias: 'b', type: 'string', default: 'uffd', describe: `one of: ${backendNames.join(', ')}` })
+          .option('size', { alias: 's', type: 'string', default: '256M', describe: 'region size (4k, 256M, 1G, …)' })
+          .option('hugepage', { type: 'boolean', default: false, describe: 'back the region with THP (MADV_HUGEPAGE)' })
+          .option('fill', { type: 'string', default: 'all', describe: `pages touched before the snapshot: ${FILLS.join(', ')}` })
+          .option('writers', { alias: 'w', type: 'string', default: '2', describe: 'writer threads: N cpu writers, or KIND:N,…' })
+          .option('pattern', { type: 'string', default: 'random', describe: PATTERNS.join(', ') })
+          .option('rate', { type: 'string', default: 'max', describe: 'total page writes per second (e.g. 65536, 64k) or max' })
+          .option('seed', { type: 'string', default: '1', describe: 'writer random seed' })
+          .option('buffer', { type: 'string', default: '64M', describe: 'copy buffer for pages copied before a write' })
+          .option('buffer-policy', { type: 'string', default: 'block', describe: `when the buffer is full: ${BUFFER_POLICIES.join(' (throttle writers) | ')} (fail the snapshot)` })
+          .option('handlers', { type: 'string', default: '1', describe: 'uffd fault-handler threads' })
+          .option('granularity', { type: 'string', default: '4k', describe: 'copy unit: 4k or 2m (2m needs --hugepage)' })
+          .option('delivery', { type: 'string', default: 'thread', describe: `uffd fault delivery: ${DELIVERIES.join(', ')}` })
+          .option('engine', { type: 'string', default: 'auto', describe: `softdirty tracking engine: ${ENGINES.join(', ')}` })
+          .option('final-dirty', { type: 'string', default: '256', describe: 'softdirty: stop pre-copy below this many dirty pages' })
+          .option('max-passes', { type: 'string', default: '8', describe: 'softdirty: pre-copy passes before the forced final stop' })
+          .option('arm-threads', { type: 'string', default: '1', describe: 'uffd: threads splitting the arm-time write-protect' })
+          .option('baseline-ms', { type: 'string', default: '300', describe: 'writer warm-up measured as the no-snapshot baseline' })
+          .option('out', { alias: 'o', type: 'string', describe: 'keep the image here (0600; /dev/null for overhead runs)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result object as JSON' })
+          .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' }),
+      async (args) => {
+        exitCode = await runCommand(args as RunFlags & { json?: boolean; progress?: boolean });
+      },
+    )
+    .command(
+      'probe',
+      'show which kernel features this machine has (tested by behaviour)',
+      (y) => y.option('json', { type: 'boolean', default: false }),
+      (args) => {
+        exitCode = probeCommand(args.json === true);
+      },
+    )
+    .demandCommand(1, 'name a command: run, probe')
+    .strict()
+    .help()
+    .version(environment().cowbench_version)
+    .fail((msg, err) => {
+      throw err ?? new UsageError('usage', msg);
+    });
+  try {
+    await parser.parseAsync();
+    return exitCode;
+  } catch (e) {
+    const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
+    if (err.code === 'EINTERNAL') {
+      process.stderr.write(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      return 1;
+    }
+    process.stderr.write(`cowbench: ${err.message}\n`);
+    return err.exitCode;
+  }
+}

@@ -1,0 +1,129 @@
+/** Typed view of the native addon (native/addon.cc). */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface LatencySummary {
+  count: number;
+  p50_ns: number;
+  p90_ns: number;
+  p99_ns: number;
+  p999_ns: number;
+  max_ns: number;
+}
+
+export interface PhaseStats {
+  writes: number;
+  failed_writes: number;
+  failed_by_errno: Record<string, number>;
+  elapsed_ns: number;
+  latency: LatencySummary;
+}
+
+export interface NativeMetrics {
+  pauses_ns: number[];
+  quiesces_ns: number[];
+  wp_faults: number;
+  pages_copied_before_write: number;
+  buffer_peak_bytes: number;
+  throttled_ns: number;
+  vma_count_peak: number;
+  extra_memory_peak_bytes: number;
+  bytes_copied: number;
+  extra: Record<string, number>;
+  series: Record<string, number[]>;
+  error?: Error & { code?: string };
+}
+
+export interface VerifyOutcome {
+  checked_pages: number;
+  bad_pages: number;
+  first_bad: { page: number; expected: number; found: number }[];
+  checksum: string;
+}
+
+export interface ProbeEntry {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export type FillMode = 'all' | 'none' | 'half';
+
+export interface NativeRegion {
+  init(): Promise<void>;
+  readonly bytes: number;
+  readonly pages: number;
+}
+
+export interface WriterStart {
+  kinds: string[];
+  pattern: 'sequential' | 'random' | 'hotset';
+  rate: number;
+  seed: number;
+}
+
+export interface NativeWorkload {
+  start(config: WriterStart): void;
+  stop(): Promise<void>;
+  quiesce(): number;
+  resume(): void;
+  beginPhase(): void;
+  phaseStats(): PhaseStats;
+  versions(): Uint32Array;
+}
+
+export interface NativeSink {
+  commit(force: boolean): void;
+  discard(): void;
+  readonly tempPath: string;
+  readonly isNull: boolean;
+  readonly bytesWritten: number;
+}
+
+/** Options the native SnapshotOptions struct understands (native/common/backend.h). */
+export interface NativeSnapshotOptions {
+  bufferBytes: number;
+  bufferPolicy: 'block' | 'fail';
+  handlers: number;
+  granularityBytes: number;
+  delivery: string;
+  engine: string;
+  finalDirtyPages: number;
+  maxPasses: number;
+  armThreads: number;
+  injectSkipCopyBeforeWrite: boolean;
+}
+
+export interface NativeSnapshot {
+  prepare(): Promise<void>;
+  arm(): Promise<void>;
+  copy(): Promise<void>;
+  release(): Promise<NativeMetrics>;
+  abort(reason?: string): void;
+  progress(): number;
+  expected(): Uint32Array;
+}
+
+export interface NativeAddon {
+  Region: new (opts: { bytes: number; hugepage: boolean; fill: FillMode }) => NativeRegion;
+  Workload: new (region: NativeRegion) => NativeWorkload;
+  Sink: new (finalPath: string) => NativeSink;
+  Snapshot: new (
+    backend: string,
+    region: NativeRegion,
+    workload: NativeWorkload,
+    sink: NativeSink,
+    options: NativeSnapshotOptions,
+  ) => NativeSnapshot;
+  verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
+  probe(): ProbeEntry[];
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The package root (dist/src/ -> ../..). */
+export const packageRoot = path.resolve(here, '..', '..');
+
+export const native: NativeAddon = createRequire(import.meta.url)(
+  path.join(packageRoot, 'build', 'Release', 'cowbench.node'),
+) as NativeAddon;

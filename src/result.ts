@@ -1,0 +1,82 @@
+/** The result schema: DESIGN.md's metric names are the keys. */
+import type { ConsistencyPoint } from './backend.js';
+import type { Environment } from './env.js';
+import type { LatencySummary } from './native.js';
+
+export const RESULT_SCHEMA = 'cowbench.run/1';
+
+export interface WriteStall {
+  count: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  p999_us: number;
+  max_us: number;
+}
+
+export interface WriterFigures {
+  kinds: string[];
+  pattern: string;
+  rate_pages_per_s: number | 'unthrottled';
+  baseline_writes_per_s: number;
+  snapshot_writes_per_s: number;
+  /** snapshot writes/s ÷ baseline writes/s (1 = unaffected). */
+  throughput_ratio: number | null;
+  baseline_write_stall: WriteStall;
+  failed_writes: number;
+  failed_by_errno: Record<string, number>;
+}
+
+export interface Verification {
+  checked_pages: number;
+  bad_pages: number;
+  first_bad: { page: number; expected: number; found: number }[];
+  checksum: string | null;
+  skipped: string | null;
+}
+
+export interface RunResult {
+  schema: typeof RESULT_SCHEMA;
+  backend: string;
+  options: Record<string, unknown>;
+  region_bytes: number;
+  page_size: number;
+  granularity_bytes: number;
+  hugepage: boolean;
+  consistency_point: ConsistencyPoint;
+  verified: boolean;
+  verification: Verification;
+  pause_us: number;
+  pauses_us: number[];
+  quiesce_us: number;
+  total_ms: number;
+  throughput_MBps: number;
+  wp_faults: number;
+  pages_copied_before_write: number;
+  bytes_written: number;
+  buffer_peak_bytes: number;
+  extra_memory_peak_bytes: number;
+  extra_memory_source: string;
+  throttled_ms: number;
+  vma_count_peak: number;
+  write_stall: WriteStall;
+  writers: WriterFigures;
+  incompatibilities: Record<string, number>;
+  backend_metrics: Record<string, number>;
+  backend_series: Record<string, number[]>;
+  output: string | null;
+  manifest: string | null;
+  env: Environment;
+}
+
+export function stallFromLatency(l: LatencySummary): WriteStall {
+  const us = (ns: number) => Math.round(ns / 10) / 100;
+  return {
+    count: l.count,
+    p50_us: us(l.p50_ns),
+    p90_us: us(l.p90_ns),
+    p99_us: us(l.p99_ns),
+    p999_us: us(l.p999_ns),
+    max_us: us(l.max_ns),
+  };
+}
