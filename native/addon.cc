@@ -248,6 +248,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
     opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
     opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
+    opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
     ctx_ = std::make_unique<SnapshotContext>(RegionWrap::Unwrap(r)->region, *WorkloadWrap::Unwrap(w)->workload,
                                              SinkWrap::Unwrap(s)->sink, opts);
   }
@@ -352,6 +353,17 @@ Napi::Value VerifyImageJs(const Napi::CallbackInfo& info) {
       });
 }
 
+// plainCopy(region, sink) -> Promise<void>: the region written in order, no snapshot.
+Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
+  Napi::Object r = info[0].As<Napi::Object>(), s = info[1].As<Napi::Object>();
+  Region* region = &RegionWrap::Unwrap(r)->region;
+  Sink* sink = &SinkWrap::Unwrap(s)->sink;
+  Napi::Object keep = Napi::Object::New(info.Env());
+  keep.Set("region", r);
+  keep.Set("sink", s);
+  return PromiseWorker::Run(keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
+}
+
 Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<ProbeResult> all = ProbeAll();
@@ -375,6 +387,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Snapshot", SnapshotWrap::Init(env));
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImageJs));
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
+  exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   return exports;
 }
 

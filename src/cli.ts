@@ -3,7 +3,15 @@ import cliProgress from 'cli-progress';
 import yargs from 'yargs';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
-import { runOptionsFromFlags, BUFFER_POLICIES, DELIVERIES, ENGINES, FILLS, PATTERNS, type RunFlags } from './options.js';
+import {
+  runOptionsFromFlags,
+  BUFFER_POLICIES,
+  DELIVERIES,
+  ENGINES,
+  FILLS,
+  PATTERNS,
+  type RunFlags,
+} from './options.js';
 import { runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
@@ -26,7 +34,11 @@ async function runCommand(flags: RunFlags & { json?: boolean; progress?: boolean
   const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
   const bar = showProgress
     ? new cliProgress.SingleBar(
-        { format: 'copy [{bar}] {percentage}% | {value}/{total} MiB', stream: process.stderr, hideCursor: true },
+        {
+          format: 'copy [{bar}] {percentage}% | {value}/{total} MiB',
+          stream: process.stderr,
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -52,7 +64,9 @@ async function runCommand(flags: RunFlags & { json?: boolean; progress?: boolean
   } catch (e) {
     bar?.stop();
     if (signalled) {
-      process.stderr.write(`cowbench: interrupted by ${signalled}: tracking disarmed, writers released, no image kept\n`);
+      process.stderr.write(
+        `cowbench: interrupted by ${signalled}: tracking disarmed, writers released, no image kept\n`,
+      );
       return SIGNAL_EXIT[signalled] ?? 1;
     }
     throw e;
@@ -85,6 +99,7 @@ function probeCommand(json: boolean): number {
       maxPasses: 1,
       armThreads: 1,
       injectSkipCopyBeforeWrite: false,
+      injectSinkDelayUs: 0,
     });
     process.stdout.write(`  ${name.padEnd(10)} ${p.ok ? 'available' : `unavailable: ${p.reason}`}\n`);
   }
@@ -102,25 +117,91 @@ export async function main(argv: string[]): Promise<number> {
       'take one verified point-in-time snapshot of a live region under writers',
       (y) =>
         y
-          .option('backend', { alias: 'b', type: 'string', default: 'uffd', describe: `one of: ${backendNames.join(', ')}` })
-          .option('size', { alias: 's', type: 'string', default: '256M', describe: 'region size (4k, 256M, 1G, …)' })
-          .option('hugepage', { type: 'boolean', default: false, describe: 'back the region with THP (MADV_HUGEPAGE)' })
-          .option('fill', { type: 'string', default: 'all', describe: `pages touched before the snapshot: ${FILLS.join(', ')}` })
-          .option('writers', { alias: 'w', type: 'string', default: '2', describe: 'writer threads: N cpu writers, or KIND:N,…' })
+          .option('backend', {
+            alias: 'b',
+            type: 'string',
+            default: 'uffd',
+            describe: `one of: ${backendNames.join(', ')}`,
+          })
+          .option('size', {
+            alias: 's',
+            type: 'string',
+            default: '256M',
+            describe: 'region size (4k, 256M, 1G, …)',
+          })
+          .option('hugepage', {
+            type: 'boolean',
+            default: false,
+            describe: 'back the region with THP (MADV_HUGEPAGE)',
+          })
+          .option('fill', {
+            type: 'string',
+            default: 'all',
+            describe: `pages touched before the snapshot: ${FILLS.join(', ')}`,
+          })
+          .option('writers', {
+            alias: 'w',
+            type: 'string',
+            default: '2',
+            describe: 'writer threads: N cpu writers, or KIND:N,…',
+          })
           .option('pattern', { type: 'string', default: 'random', describe: PATTERNS.join(', ') })
-          .option('rate', { type: 'string', default: 'max', describe: 'total page writes per second (e.g. 65536, 64k) or max' })
+          .option('rate', {
+            type: 'string',
+            default: 'max',
+            describe: 'total page writes per second (e.g. 65536, 64k) or max',
+          })
           .option('seed', { type: 'string', default: '1', describe: 'writer random seed' })
-          .option('buffer', { type: 'string', default: '64M', describe: 'copy buffer for pages copied before a write' })
-          .option('buffer-policy', { type: 'string', default: 'block', describe: `when the buffer is full: ${BUFFER_POLICIES.join(' (throttle writers) | ')} (fail the snapshot)` })
+          .option('buffer', {
+            type: 'string',
+            describe: 'copy buffer for pages copied before a write [default: 64M, or the region if smaller]',
+          })
+          .option('buffer-policy', {
+            type: 'string',
+            default: 'block',
+            describe: `when the buffer is full: ${BUFFER_POLICIES.join(' (throttle writers) | ')} (fail the snapshot)`,
+          })
           .option('handlers', { type: 'string', default: '1', describe: 'uffd fault-handler threads' })
-          .option('granularity', { type: 'string', default: '4k', describe: 'copy unit: 4k or 2m (2m needs --hugepage)' })
-          .option('delivery', { type: 'string', default: 'thread', describe: `uffd fault delivery: ${DELIVERIES.join(', ')}` })
-          .option('engine', { type: 'string', default: 'auto', describe: `softdirty tracking engine: ${ENGINES.join(', ')}` })
-          .option('final-dirty', { type: 'string', default: '256', describe: 'softdirty: stop pre-copy below this many dirty pages' })
-          .option('max-passes', { type: 'string', default: '8', describe: 'softdirty: pre-copy passes before the forced final stop' })
-          .option('arm-threads', { type: 'string', default: '1', describe: 'uffd: threads splitting the arm-time write-protect' })
-          .option('baseline-ms', { type: 'string', default: '300', describe: 'writer warm-up measured as the no-snapshot baseline' })
-          .option('out', { alias: 'o', type: 'string', describe: 'keep the image here (0600; /dev/null for overhead runs)' })
+          .option('granularity', {
+            type: 'string',
+            default: '4k',
+            describe: 'copy unit: 4k or 2m (2m needs --hugepage)',
+          })
+          .option('delivery', {
+            type: 'string',
+            default: 'thread',
+            describe: `uffd fault delivery: ${DELIVERIES.join(', ')}`,
+          })
+          .option('engine', {
+            type: 'string',
+            default: 'auto',
+            describe: `softdirty tracking engine: ${ENGINES.join(', ')}`,
+          })
+          .option('final-dirty', {
+            type: 'string',
+            default: '256',
+            describe: 'softdirty: stop pre-copy below this many dirty pages',
+          })
+          .option('max-passes', {
+            type: 'string',
+            default: '8',
+            describe: 'softdirty: pre-copy passes before the forced final stop',
+          })
+          .option('arm-threads', {
+            type: 'string',
+            default: '1',
+            describe: 'uffd: threads splitting the arm-time write-protect',
+          })
+          .option('baseline-ms', {
+            type: 'string',
+            default: '300',
+            describe: 'writer warm-up measured as the no-snapshot baseline',
+          })
+          .option('out', {
+            alias: 'o',
+            type: 'string',
+            describe: 'keep the image here (0600; /dev/null for overhead runs)',
+          })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
           .option('json', { type: 'boolean', default: false, describe: 'print the result object as JSON' })
           .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' }),

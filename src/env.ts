@@ -61,7 +61,9 @@ function gitCommit(): string {
 
 function virtualization(): string {
   const cpuinfo = readText('/proc/cpuinfo') ?? '';
-  return /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo) ? 'guest (hypervisor flag set)' : 'bare metal or unknown';
+  return /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo)
+    ? 'guest (hypervisor flag set)'
+    : 'bare metal or unknown';
 }
 
 let cached: Environment | undefined;

@@ -93,6 +93,7 @@ export interface NativeSnapshotOptions {
   maxPasses: number;
   armThreads: number;
   injectSkipCopyBeforeWrite: boolean;
+  injectSinkDelayUs: number;
 }
 
 export interface NativeSnapshot {
@@ -118,6 +119,7 @@ export interface NativeAddon {
   ) => NativeSnapshot;
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
+  plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,12 @@
 /** From CLI flags to RunOptions: every check names its flag and exits 2 (UsageError). */
 import { UsageError } from './errors.js';
-import { DEFAULT_RUN_OPTIONS, HUGE_PAGE_SIZE, NULL_SINK, PAGE_SIZE, type RunOptions } from './orchestrator.js';
+import {
+  DEFAULT_RUN_OPTIONS,
+  HUGE_PAGE_SIZE,
+  NULL_SINK,
+  PAGE_SIZE,
+  type RunOptions,
+} from './orchestrator.js';
 import { backendNames, isBackendName } from './registry.js';
 import { parseCount, parseRate, parseSize } from './units.js';
 
@@ -50,7 +56,8 @@ export function parseWriters(value: unknown): string[] {
   const kinds: string[] = [];
   for (const part of text.split(',')) {
     const m = /^([a-z][a-z0-9_-]*)(?::(\d+))?$/.exec(part.trim());
-    if (!m) throw new UsageError('--writers', `'${part}' is not KIND[:COUNT] (kinds: ${WRITER_KINDS.join(', ')})`);
+    if (!m)
+      throw new UsageError('--writers', `'${part}' is not KIND[:COUNT] (kinds: ${WRITER_KINDS.join(', ')})`);
     const kind = oneOf('--writers', m[1], WRITER_KINDS);
     const count = m[2] === undefined ? 1 : parseCount('--writers', m[2], 1, 256);
     for (let i = 0; i < count; i++) kinds.push(kind);
@@ -71,13 +78,21 @@ export function runOptionsFromFlags(f: RunFlags): RunOptions {
   if (sizeBytes % granule !== 0)
     throw new UsageError('--size', `must be a multiple of ${hugepage ? '2 MiB (--hugepage)' : '4 KiB'}`);
   if (sizeBytes > 2 ** 44) throw new UsageError('--size', 'is larger than 16 TiB');
-  const granularity = oneOf('--granularity', f.granularity ?? '4k', Object.keys(GRANULARITIES) as ('4k' | '2m')[]);
+  const granularity = oneOf(
+    '--granularity',
+    f.granularity ?? '4k',
+    Object.keys(GRANULARITIES) as ('4k' | '2m')[],
+  );
   const granularityBytes = GRANULARITIES[granularity];
   if (granularityBytes === HUGE_PAGE_SIZE && !hugepage)
     throw new UsageError('--granularity', '2m needs a hugepage region (add --hugepage)');
-  const bufferBytes = f.buffer === undefined ? Math.min(d.bufferBytes, sizeBytes) : parseSize('--buffer', f.buffer);
+  const bufferBytes =
+    f.buffer === undefined ? Math.min(d.bufferBytes, sizeBytes) : parseSize('--buffer', f.buffer);
   if (bufferBytes < granularityBytes)
-    throw new UsageError('--buffer', `must hold at least one ${granularity} page (${granularityBytes} bytes)`);
+    throw new UsageError(
+      '--buffer',
+      `must hold at least one ${granularity} page (${granularityBytes} bytes)`,
+    );
   if (bufferBytes > sizeBytes) throw new UsageError('--buffer', 'is larger than the region (--size)');
   const out = f.out === undefined || f.out === null ? null : String(f.out);
   if (out === '') throw new UsageError('--out', 'is empty');
@@ -96,12 +111,14 @@ export function runOptionsFromFlags(f: RunFlags): RunOptions {
     granularityBytes,
     delivery: oneOf('--delivery', f.delivery ?? d.delivery, DELIVERIES),
     engine: oneOf('--engine', f.engine ?? d.engine, ENGINES),
-    finalDirtyPages: f.finalDirty === undefined ? d.finalDirtyPages : parseCount('--final-dirty', f.finalDirty, 0, 2 ** 40),
+    finalDirtyPages:
+      f.finalDirty === undefined ? d.finalDirtyPages : parseCount('--final-dirty', f.finalDirty, 0, 2 ** 40),
     maxPasses: f.maxPasses === undefined ? d.maxPasses : parseCount('--max-passes', f.maxPasses, 1, 1000),
     armThreads: f.armThreads === undefined ? d.armThreads : parseCount('--arm-threads', f.armThreads, 1, 64),
     out,
     force: f.force === true,
-    baselineMs: f.baselineMs === undefined ? d.baselineMs : parseCount('--baseline-ms', f.baselineMs, 0, 600000),
+    baselineMs:
+      f.baselineMs === undefined ? d.baselineMs : parseCount('--baseline-ms', f.baselineMs, 0, 600000),
   };
   if (o.out === NULL_SINK && o.force) throw new UsageError('--force', 'has no meaning with --out /dev/null');
   return o;

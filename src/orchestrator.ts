@@ -6,7 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendOptions } from './backend.js';
 import { environment, memAvailableBytes, rssBytes } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
-import { native, type NativeMetrics, type NativeSink, type NativeSnapshot, type PhaseStats } from './native.js';
+import {
+  native,
+  type NativeMetrics,
+  type NativeSink,
+  type NativeSnapshot,
+  type PhaseStats,
+} from './native.js';
 import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivateFile } from './output.js';
 import { getBackend, type BackendName } from './registry.js';
 import { RESULT_SCHEMA, stallFromLatency, type RunResult, type Verification } from './result.js';
@@ -42,6 +48,8 @@ export interface RunOptions {
   baselineMs: number;
   /** Test-only fault injection. */
   injectFault?: 'skip-copy-before-write';
+  /** Test-only: the sink writer sleeps this long before each buffered write. */
+  injectSinkDelayUs?: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -85,6 +93,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     maxPasses: o.maxPasses,
     armThreads: o.armThreads,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
+    injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
   };
 }
 
@@ -96,16 +105,25 @@ export function preflight(o: RunOptions): void {
   if (o.sizeBytes <= 0 || o.sizeBytes % granule !== 0)
     throw new UsageError('--size', `must be a positive multiple of ${formatBytes(granule)}`);
   if (!backend.capabilities.granularities.includes(o.granularityBytes))
-    throw new UsageError('--granularity', `${formatBytes(o.granularityBytes)} is not supported by ${backend.name}`);
+    throw new UsageError(
+      '--granularity',
+      `${formatBytes(o.granularityBytes)} is not supported by ${backend.name}`,
+    );
   const message = backend.validate?.(backendOptions(o), { bytes: o.sizeBytes, hugepage: o.hugepage });
   if (message) {
     const [flag, ...rest] = message.split(': ');
     throw new UsageError(flag ?? '--backend', rest.join(': '));
   }
   if (o.bufferBytes < o.granularityBytes)
-    throw new UsageError('--buffer', `must hold at least one ${formatBytes(o.granularityBytes)} copy granule`);
+    throw new UsageError(
+      '--buffer',
+      `must hold at least one ${formatBytes(o.granularityBytes)} copy granule`,
+    );
   if (o.bufferBytes > o.sizeBytes)
-    throw new UsageError('--buffer', `${formatBytes(o.bufferBytes)} is larger than the region (${formatBytes(o.sizeBytes)})`);
+    throw new UsageError(
+      '--buffer',
+      `${formatBytes(o.bufferBytes)} is larger than the region (${formatBytes(o.sizeBytes)})`,
+    );
   const available = memAvailableBytes();
   if (o.sizeBytes + o.bufferBytes > available)
     throw new UsageError(
@@ -115,9 +133,13 @@ export function preflight(o: RunOptions): void {
   if (o.out !== null) checkOutput(o.out, o.force);
   const support = backend.probe(backendOptions(o));
   if (!support.ok)
-    throw new CowbenchError('EUNSUPPORTED', `${backend.name}: not available on this kernel: ${support.reason}`, {
-      exitCode: 2,
-    });
+    throw new CowbenchError(
+      'EUNSUPPORTED',
+      `${backend.name}: not available on this kernel: ${support.reason}`,
+      {
+        exitCode: 2,
+      },
+    );
 }
 
 /** Runs one snapshot end to end. Rejects with CowbenchError; the region is always left writable. */
@@ -195,7 +217,13 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     const expected = snap.expected();
     let verification: Verification;
     if (sink.isNull) {
-      verification = { checked_pages: 0, bad_pages: 0, first_bad: [], checksum: null, skipped: 'sink is /dev/null' };
+      verification = {
+        checked_pages: 0,
+        bad_pages: 0,
+        first_bad: [],
+        checksum: null,
+        skipped: 'sink is /dev/null',
+      };
     } else {
       const v = await native.verifyImage(sink.tempPath, expected).catch((e: unknown) => {
         throw CowbenchError.fromNative(e);
@@ -226,9 +254,13 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       bytes_written: sink.bytesWritten,
       buffer_peak_bytes: metrics.buffer_peak_bytes,
       extra_memory_peak_bytes:
-        metrics.extra_memory_peak_bytes >= 0 ? metrics.extra_memory_peak_bytes : Math.max(0, rssPeak - rssBefore),
+        metrics.extra_memory_peak_bytes >= 0
+          ? metrics.extra_memory_peak_bytes
+          : Math.max(0, rssPeak - rssBefore),
       extra_memory_source:
-        metrics.extra_memory_peak_bytes >= 0 ? 'backend' : 'process RSS growth (/proc/self/statm, sampled every 50 ms)',
+        metrics.extra_memory_peak_bytes >= 0
+          ? 'backend'
+          : 'process RSS growth (/proc/self/statm, sampled every 50 ms)',
       throttled_ms: metrics.throttled_ns / 1e6,
       vma_count_peak: metrics.vma_count_peak,
       write_stall: stallFromLatency(during.latency),
@@ -269,7 +301,8 @@ function newWorkload(region: InstanceType<typeof native.Region>) {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CowbenchError('EABORTED', `interrupted (${String(signal.reason ?? 'aborted')})`);
+  if (signal?.aborted)
+    throw new CowbenchError('EABORTED', `interrupted (${String(signal.reason ?? 'aborted')})`);
 }
 
 function writerFigures(o: RunOptions, baseline: PhaseStats, during: PhaseStats): RunResult['writers'] {

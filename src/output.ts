@@ -1,5 +1,16 @@
 /** Where images and manifests go: checked before any work, created 0600, never through a symlink. */
-import { accessSync, constants, lstatSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeSync, unlinkSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  rmSync,
+  statSync,
+  writeSync,
+  unlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from './errors.js';
@@ -17,7 +28,8 @@ function checkTarget(flag: string, file: string, force: boolean): void {
   } catch {
     return; // does not exist: fine
   }
-  if (st.isSymbolicLink()) throw new UsageError(flag, `${file} is a symbolic link; refusing to write memory contents through it`);
+  if (st.isSymbolicLink())
+    throw new UsageError(flag, `${file} is a symbolic link; refusing to write memory contents through it`);
   if (st.isDirectory()) throw new UsageError(flag, `${file} is a directory; name a file`);
   if (!force) throw new UsageError(flag, `${file} exists; pass --force to replace it`);
 }
@@ -51,7 +63,11 @@ export function writePrivateFile(file: string, text: string, force: boolean): vo
       /* absent */
     }
   }
-  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const fd = openSync(
+    file,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     writeSync(fd, text);
   } finally {

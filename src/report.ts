@@ -9,7 +9,10 @@ export function renderRun(r: RunResult): string {
   const w = r.writers;
   const lines: [string, string][] = [
     ['backend', `${r.backend} (consistency point: ${r.consistency_point})`],
-    ['region', `${formatBytes(r.region_bytes)}${r.hugepage ? ' (THP)' : ''}, granularity ${formatBytes(r.granularity_bytes)}`],
+    [
+      'region',
+      `${formatBytes(r.region_bytes)}${r.hugepage ? ' (THP)' : ''}, granularity ${formatBytes(r.granularity_bytes)}`,
+    ],
     [
       'writers',
       `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : `${w.rate_pages_per_s}/s`}`,
@@ -45,7 +48,9 @@ export function renderRun(r: RunResult): string {
         ? `yes (${v.checked_pages} pages, ${v.checksum})`
         : `NO: ${v.bad_pages} of ${v.checked_pages} pages differ from the consistency point; first: ${v.first_bad
             .slice(0, 8)
-            .map((b) => `page ${b.page} expected v${b.expected} found ${b.found < 0 ? 'torn' : `v${b.found}`}`)
+            .map(
+              (b) => `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
+            )
             .join(', ')}`,
   ]);
   lines.push(['image', r.output ? `${r.output} (manifest ${r.manifest})` : 'not kept (use --out FILE)']);

@@ -33,7 +33,9 @@ export function parseSize(flag: string, value: unknown): number {
 
 /** Writes per second: a number with optional k/M suffix, or 0 / "max" / "unthrottled" for no limit. */
 export function parseRate(flag: string, value: unknown): number {
-  const text = String(value ?? '').trim().toLowerCase();
+  const text = String(value ?? '')
+    .trim()
+    .toLowerCase();
   if (text === 'max' || text === 'unthrottled' || text === 'unlimited') return 0;
   const m = /^(\d+(?:\.\d+)?)\s*([km]?)(?:\/s)?$/.exec(text);
   if (!m) throw new UsageError(flag, `'${value}' is not a rate (pages per second, e.g. 65536, 64k, or max)`);

@@ -31,6 +31,8 @@ struct SnapshotOptions {
   unsigned armThreads = 1;          // uffd: threads splitting the arm-time write-protect
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;
+  // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
+  unsigned injectSinkDelayUs = 0;
 };
 
 // Figures every backend fills in where they apply; `extra` holds backend-specific ones.

@@ -1,6 +1,7 @@
 #include "copy_buffer.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,7 +10,8 @@
 
 namespace cowbench {
 
-Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink) {
+Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink, unsigned sinkDelayUs) {
+  sinkDelayUs_ = sinkDelayUs;
   if (slotBytes == 0 || capacityBytes < slotBytes)
     return Status::Fail("EINVAL", "copy buffer (" + std::to_string(capacityBytes) +
                                       " bytes) must hold at least one " + std::to_string(slotBytes) +
@@ -68,6 +70,7 @@ void CopyBuffer::drainLoop() {
     queue_.pop_front();
     const bool failed = !error_.ok();  // after a failure, slots are released unwritten
     lock.unlock();
+    if (sinkDelayUs_) ::usleep(sinkDelayUs_);
     Status st = failed ? Status::Ok()
                        : sink_->writeAt(memory_.data() + item.slot * slotBytes_, item.len, item.offset);
     lock.lock();

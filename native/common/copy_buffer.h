@@ -22,7 +22,7 @@ enum class BufferPolicy { kBlock, kFail };
 class CopyBuffer {
  public:
   ~CopyBuffer() { stop(); }
-  Status start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink);
+  Status start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink, unsigned sinkDelayUs = 0);
   // Copies `len` (<= slotBytes) bytes from `src` into a slot queued for the sink at `offset`.
   Status push(const char* src, size_t len, uint64_t offset);
   // Waits until every queued slot is written; returns the first sink error, if any.
@@ -46,6 +46,7 @@ class CopyBuffer {
   Mapping memory_;
   Sink* sink_ = nullptr;
   size_t slotBytes_ = 0, slots_ = 0;
+  unsigned sinkDelayUs_ = 0;
   BufferPolicy policy_ = BufferPolicy::kBlock;
   std::mutex mutex_;
   std::condition_variable freeCv_, queueCv_, idleCv_;

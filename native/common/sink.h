@@ -38,4 +38,7 @@ class Sink {
   std::atomic<uint64_t> bytesWritten_{0};
 };
 
+// Writes `bytes` from `src` to the sink in order with large pwrites: the bandwidth baseline.
+Status PlainCopy(const char* src, size_t bytes, Sink& sink);
+
 }  // namespace cowbench

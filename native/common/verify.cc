@@ -19,11 +19,18 @@ Status VerifyImage(const std::string& path, const std::vector<uint32_t>& expecte
   UniqueFd file(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0) return Status::Sys("verify: fstat " + path, "fstat", errno);
-  const uint64_t wantBytes = static_cast<uint64_t>(expected.size()) * kPageSize;
-  if (static_cast<uint64_t>(st.st_size) != wantBytes) {
+  const uint64_t regionBytes = static_cast<uint64_t>(expected.size()) * kPageSize;
+  if (static_cast<uint64_t>(st.st_size) > regionBytes) {
     return Status::Fail("EVERIFY", "verify: image " + path + " holds " + std::to_string(st.st_size) +
-                                       " bytes, the region " + std::to_string(wantBytes) + ": incomplete image");
+                                       " bytes, more than the region's " + std::to_string(regionBytes));
   }
+  // A short image: the pages past its end are missing (found -2) and fail verification.
+  const uint64_t wantBytes = static_cast<uint64_t>(st.st_size) / kPageSize * kPageSize;
+  for (uint64_t page = wantBytes / kPageSize; page < expected.size(); ++page) {
+    if (out->firstBad.size() < VerifyResult::kMaxReported) out->firstBad.push_back({page, expected[page], -2});
+    ++out->badPages;
+  }
+  out->checkedPages = expected.size() - wantBytes / kPageSize;
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   constexpr size_t kChunk = 8u << 20;
   std::unique_ptr<char[]> buf(new char[kChunk]);

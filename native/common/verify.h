@@ -13,7 +13,7 @@ namespace cowbench {
 struct BadPage {
   uint64_t page;
   uint32_t expected;
-  int64_t found;  // -1: torn or foreign stamps
+  int64_t found;  // -1: torn or foreign stamps; -2: missing (past the end of a short image)
 };
 
 struct VerifyResult {

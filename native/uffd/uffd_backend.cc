@@ -136,7 +136,8 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
 
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
-  st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink);
+  st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
+                     ctx.options.injectSinkDelayUs);
   if (!st.ok()) return st;
 
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -1,0 +1,73 @@
+/** What is specific to the uffd backend: fault injection, buffer policies. */
+import test from 'ava';
+import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runSnapshot } from '../src/orchestrator.js';
+import { MiB, tempDir, testOptions } from './helpers.js';
+
+test.serial(
+  'verification catches a snapshot that skips copy-before-write, naming the exact pages',
+  async (t) => {
+    const result = await runSnapshot(
+      testOptions({ backend: 'uffd', injectFault: 'skip-copy-before-write', writerKinds: ['cpu', 'cpu'] }),
+    );
+    t.false(result.verified);
+    t.true(result.pages_copied_before_write > 0, 'writers faulted during the copy');
+    t.true(result.verification.bad_pages > 0);
+    t.true(result.verification.bad_pages <= result.pages_copied_before_write);
+    // The skipped pages are missing from the image (zero) where a version was expected.
+    for (const bad of result.verification.first_bad) t.not(bad.found, bad.expected, `page ${bad.page}`);
+  },
+);
+
+test.serial('a small buffer with the block policy throttles writers and still verifies', async (t) => {
+  const result = await runSnapshot(
+    testOptions({
+      backend: 'uffd',
+      sizeBytes: 64 * MiB,
+      bufferBytes: 64 * 1024,
+      bufferPolicy: 'block',
+      injectSinkDelayUs: 2000,
+      writerKinds: ['cpu', 'cpu'],
+    }),
+  );
+  t.true(result.verified);
+  t.true(result.throttled_ms > 0, `throttled ${result.throttled_ms} ms`);
+  t.true(result.buffer_peak_bytes <= 64 * 1024);
+});
+
+test.serial('the fail policy fails cleanly: named cause, writers released, no image left', async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'snap.img');
+  const err = await t.throwsAsync(
+    runSnapshot(
+      testOptions({
+        backend: 'uffd',
+        bufferBytes: 8192,
+        bufferPolicy: 'fail',
+        injectSinkDelayUs: 20000,
+        writerKinds: ['cpu', 'cpu'],
+        out,
+      }),
+    ),
+  );
+  t.is((err as { code?: string }).code, 'EBUFFER_FULL');
+  t.regex(err!.message, /buffer full .*--buffer-policy fail/);
+  t.false(existsSync(out));
+  t.deepEqual(readdirSync(dir), [], 'no temporary left behind');
+});
+
+test.serial('a kept image is 0600 with a manifest that names the backend and the checksum', async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'snap.img');
+  const result = await runSnapshot(testOptions({ backend: 'uffd', sizeBytes: 16 * MiB, out }));
+  t.true(result.verified);
+  t.is(statSync(out).mode & 0o777, 0o600);
+  t.is(statSync(out).size, 16 * MiB);
+  const manifest = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as Record<string, unknown>;
+  t.is(statSync(`${out}.json`).mode & 0o777, 0o600);
+  t.is(manifest.backend, 'uffd');
+  t.is(manifest.consistency_point, 'start');
+  t.is(manifest.checksum, result.verification.checksum);
+  t.is(manifest.page_size, 4096);
+});
