@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/backend.h"
+#include "common/calibrate.h"
 #include "common/probe.h"
 #include "common/region.h"
 #include "common/sink.h"
@@ -364,6 +365,23 @@ Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::Run(keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
 }
 
+// calibrate(bytes, dir) -> Promise<{memcpy_Bps, page_fault_ns, sink_Bps, sink_bytes}>
+Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
+  size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
+  std::string dir = info[1].As<Napi::String>().Utf8Value();
+  auto result = std::make_shared<Calibration>();
+  return PromiseWorker::Run(
+      Napi::Object::New(info.Env()), [bytes, dir, result] { return Calibrate(bytes, dir, result.get()); },
+      [result](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("memcpy_Bps", result->memcpyBytesPerSec);
+        o.Set("page_fault_ns", result->pageFaultNs);
+        o.Set("sink_Bps", result->sinkBytesPerSec);
+        o.Set("sink_bytes", static_cast<double>(result->sinkBytes));
+        return o;
+      });
+}
+
 Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<ProbeResult> all = ProbeAll();
@@ -388,6 +406,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImageJs));
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
+  exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
   return exports;
 }
 

@@ -1,6 +1,11 @@
 /** The `cowbench` command line (yargs). Every error is one line on stderr and an exit code. */
 import cliProgress from 'cli-progress';
+import path from 'node:path';
 import yargs from 'yargs';
+import { runBench, suites } from '../bench/index.js';
+import { native } from './native.js';
+import { checkOutput } from './output.js';
+import { parseCount, parseSize } from './units.js';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
 import {
@@ -217,7 +222,62 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = probeCommand(args.json === true);
       },
     )
-    .demandCommand(1, 'name a command: run, probe')
+    .command(
+      'bench [suites..]',
+      `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
+      (y) =>
+        y
+          .positional('suites', { type: 'string', array: true, describe: 'suites to run (default: all)' })
+          .option('backends', {
+            type: 'string',
+            describe: 'comma-separated backends (default: all this kernel supports)',
+          })
+          .option('quick', { type: 'boolean', default: false, describe: 'fewer repeats and smaller regions' })
+          .option('repeat', { type: 'string', describe: 'runs per figure [default: 5, quick 2]' })
+          .option('out', { type: 'string', describe: 'results directory [default: results/<date>-<host>]' })
+          .option('label', {
+            type: 'string',
+            describe: 'label for the results directory instead of the host name',
+          }),
+      async (args) => {
+        exitCode = await runBench({
+          suites: (args.suites as string[] | undefined) ?? [],
+          backends: typeof args.backends === 'string' ? args.backends.split(',').map((s) => s.trim()) : null,
+          quick: args.quick === true,
+          repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
+          out: typeof args.out === 'string' ? args.out : null,
+          label: typeof args.label === 'string' ? args.label : null,
+        });
+      },
+    )
+    .command(
+      'calibrate',
+      'measure memcpy bandwidth, sink bandwidth and a plain page-fault cost on this machine',
+      (y) =>
+        y
+          .option('size', { type: 'string', default: '1G', describe: 'bytes written for the sink bandwidth' })
+          .option('dir', { type: 'string', default: '.', describe: 'directory for the sink bandwidth file' })
+          .option('json', { type: 'boolean', default: false }),
+      async (args) => {
+        const bytes = parseSize('--size', args.size);
+        checkOutput(path.join(String(args.dir), 'calibrate.img'), true);
+        const c = await native.calibrate(bytes, String(args.dir)).catch((e: unknown) => {
+          throw CowbenchError.fromNative(e);
+        });
+        const out = {
+          memcpy_MBps: c.memcpy_Bps / 1e6,
+          page_fault_ns: c.page_fault_ns,
+          sink_MBps: c.sink_Bps / 1e6,
+          sink_bytes: c.sink_bytes,
+        };
+        process.stdout.write(
+          args.json
+            ? JSON.stringify(out) + '\n'
+            : `memcpy ${out.memcpy_MBps.toFixed(0)} MB/s, sink ${out.sink_MBps.toFixed(0)} MB/s, page fault ${out.page_fault_ns.toFixed(0)} ns\n`,
+        );
+      },
+    )
+    .demandCommand(1, 'name a command: run, probe, bench, calibrate')
     .strict()
     .help()
     .version(environment().cowbench_version)

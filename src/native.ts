@@ -120,6 +120,10 @@ export interface NativeAddon {
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
+  calibrate(
+    bytes: number,
+    dir: string,
+  ): Promise<{ memcpy_Bps: number; page_fault_ns: number; sink_Bps: number; sink_bytes: number }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
