@@ -24,7 +24,9 @@ import { renderProbe, renderRun } from './report.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-async function runCommand(flags: RunFlags & { json?: boolean; progress?: boolean }): Promise<number> {
+async function runCommand(
+  flags: RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
+): Promise<number> {
   const options = runOptionsFromFlags(flags);
   const controller = new AbortController();
   let signalled: string | undefined;
@@ -51,6 +53,7 @@ async function runCommand(flags: RunFlags & { json?: boolean; progress?: boolean
   try {
     const result = await runSnapshot(options, {
       signal: controller.signal,
+      onPhase: flags.verbose ? (phase) => process.stderr.write(`cowbench: ${phase}\n`) : undefined,
       onProgress: (copied, total) => {
         if (!bar) return;
         const mib = (n: number) => Math.floor(n / 1048576);
@@ -209,9 +212,16 @@ export async function main(argv: string[]): Promise<number> {
           })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
           .option('json', { type: 'boolean', default: false, describe: 'print the result object as JSON' })
-          .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' }),
+          .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' })
+          .option('verbose', {
+            type: 'boolean',
+            default: false,
+            describe: 'name each protocol step on stderr as it starts',
+          }),
       async (args) => {
-        exitCode = await runCommand(args as RunFlags & { json?: boolean; progress?: boolean });
+        exitCode = await runCommand(
+          args as RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
+        );
       },
     )
     .command(

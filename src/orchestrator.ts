@@ -79,6 +79,8 @@ export interface RunHooks {
   /** Aborting disarms tracking, releases writers and removes the temporary image. */
   signal?: AbortSignal;
   onProgress?: (copiedBytes: number, totalBytes: number) => void;
+  /** Called as each protocol step starts. */
+  onPhase?: (phase: 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify') => void;
 }
 
 export function backendOptions(o: RunOptions): BackendOptions {
@@ -178,9 +180,11 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     let rssBefore = 0;
     let rssPeak = 0;
     try {
+      hooks.onPhase?.('prepare');
       await snap.prepare();
       throwIfAborted(hooks.signal);
       // Undisturbed writer rate first, then the snapshot phase.
+      hooks.onPhase?.('baseline');
       workload.beginPhase();
       await sleep(o.baselineMs);
       baseline = workload.phaseStats();
@@ -188,8 +192,10 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       rssBefore = rssBytes();
       rssPeak = rssBefore;
       throwIfAborted(hooks.signal);
+      hooks.onPhase?.('arm');
       armStart = performance.now();
       await snap.arm();
+      hooks.onPhase?.('copy');
       const ticker = setInterval(() => {
         rssPeak = Math.max(rssPeak, rssBytes());
         hooks.onProgress?.(snap.progress(), o.sizeBytes);
@@ -204,6 +210,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     } catch (e) {
       copyError = e;
     } finally {
+      hooks.onPhase?.('finish');
       metrics = await snap.release();
     }
     const during = workload.phaseStats();
@@ -214,6 +221,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     hooks.onProgress?.(o.sizeBytes, o.sizeBytes);
 
+    hooks.onPhase?.('verify');
     const expected = snap.expected();
     let verification: Verification;
     if (sink.isNull) {
