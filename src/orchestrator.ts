@@ -137,7 +137,7 @@ export function preflight(o: RunOptions): void {
   if (!support.ok)
     throw new CowbenchError(
       'EUNSUPPORTED',
-      `${backend.name}: not available on this kernel: ${support.reason}`,
+      `${backend.name}: not available on this machine: ${support.reason}`,
       {
         exitCode: 2,
       },
