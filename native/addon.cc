@@ -90,7 +90,8 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Region",
-                       {InstanceMethod("init", &RegionWrap::InitRegion), InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
+                       {InstanceMethod("init", &RegionWrap::InitRegion), InstanceMethod("release", &RegionWrap::ReleaseRegion),
+                        InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
                         InstanceAccessor("pages", &RegionWrap::Pages, nullptr)});
   }
   // new Region({bytes, hugepage, fill: 'all'|'none'|'half'})
@@ -106,6 +107,10 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
  private:
   Napi::Value InitRegion(const Napi::CallbackInfo& info) {
     return PromiseWorker::Run(Value(), [this] { return region.create(bytes_, hugepage_, fill_); });
+  }
+  Napi::Value ReleaseRegion(const Napi::CallbackInfo& info) {
+    region.release();
+    return info.Env().Undefined();
   }
   Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(region.bytes())); }
   Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(region.pages())); }

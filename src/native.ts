@@ -52,6 +52,8 @@ export type FillMode = 'all' | 'none' | 'half';
 
 export interface NativeRegion {
   init(): Promise<void>;
+  /** Unmaps now; only after the workload is stopped and the snapshot released. */
+  release(): void;
   readonly bytes: number;
   readonly pages: number;
 }

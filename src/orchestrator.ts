@@ -299,6 +299,8 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);
     if (workload) await workload.stop();
+    // Writers joined and the backend released (above): nothing touches the region any more.
+    region.release();
     sink?.discard(); // no-op once committed
     scratch?.cleanup();
   }
