@@ -253,6 +253,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     opts.finalDirtyPages = static_cast<uint64_t>(NumberOpt(o, "finalDirtyPages", static_cast<double>(opts.finalDirtyPages)));
     opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
     opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
+    opts.prearm = BoolOpt(o, "prearm", opts.prearm);
     opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
     opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
     ctx_ = std::make_unique<SnapshotContext>(RegionWrap::Unwrap(r)->region, *WorkloadWrap::Unwrap(w)->workload,
@@ -264,7 +265,10 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     return PromiseWorker::Run(Value(), [this] { return backend_->prepare(*ctx_); });
   }
   Napi::Value Arm(const Napi::CallbackInfo&) {
-    return PromiseWorker::Run(Value(), [this] { return ctx_->stopTheWorld([this] { return backend_->arm(*ctx_); }); });
+    return PromiseWorker::Run(Value(), [this] {
+      Status st = backend_->beforeArm(*ctx_);
+      return st.ok() ? ctx_->stopTheWorld([this] { return backend_->arm(*ctx_); }) : st;
+    });
   }
   Napi::Value Copy(const Napi::CallbackInfo&) {
     return PromiseWorker::Run(Value(), [this] { return backend_->copy(*ctx_); });

@@ -106,6 +106,7 @@ function probeCommand(json: boolean): number {
       finalDirtyPages: 0,
       maxPasses: 1,
       armThreads: 1,
+      prearm: true,
       injectSkipCopyBeforeWrite: false,
       injectSinkDelayUs: 0,
     });
@@ -194,6 +195,12 @@ export async function main(argv: string[]): Promise<number> {
             type: 'string',
             default: '8',
             describe: 'softdirty: pre-copy passes before the forced final stop',
+          })
+          .option('prearm', {
+            type: 'boolean',
+            default: true,
+            describe:
+              'uffd: write-protect before the pause and re-protect only pages written meanwhile (--no-prearm: all in the pause)',
           })
           .option('arm-threads', {
             type: 'string',

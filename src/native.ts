@@ -94,6 +94,7 @@ export interface NativeSnapshotOptions {
   finalDirtyPages: number;
   maxPasses: number;
   armThreads: number;
+  prearm: boolean;
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
 }

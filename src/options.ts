@@ -37,6 +37,7 @@ export interface RunFlags {
   finalDirty?: unknown;
   maxPasses?: unknown;
   armThreads?: unknown;
+  prearm?: unknown;
   out?: unknown;
   force?: unknown;
   baselineMs?: unknown;
@@ -115,6 +116,7 @@ export function runOptionsFromFlags(f: RunFlags): RunOptions {
       f.finalDirty === undefined ? d.finalDirtyPages : parseCount('--final-dirty', f.finalDirty, 0, 2 ** 40),
     maxPasses: f.maxPasses === undefined ? d.maxPasses : parseCount('--max-passes', f.maxPasses, 1, 1000),
     armThreads: f.armThreads === undefined ? d.armThreads : parseCount('--arm-threads', f.armThreads, 1, 64),
+    prearm: f.prearm !== false,
     out,
     force: f.force === true,
     baselineMs:

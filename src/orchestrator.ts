@@ -41,6 +41,8 @@ export interface RunOptions {
   finalDirtyPages: number;
   maxPasses: number;
   armThreads: number;
+  /** uffd: write-protect before the pause, re-protect in it only what was written meanwhile. */
+  prearm: boolean;
   /** Image path; null keeps no image (verified in a private scratch file, then removed). */
   out: string | null;
   force: boolean;
@@ -70,6 +72,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   finalDirtyPages: 256,
   maxPasses: 8,
   armThreads: 1,
+  prearm: true,
   out: null,
   force: false,
   baselineMs: 300,
@@ -94,6 +97,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     finalDirtyPages: o.finalDirtyPages,
     maxPasses: o.maxPasses,
     armThreads: o.armThreads,
+    prearm: o.prearm,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
   };
