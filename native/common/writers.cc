@@ -105,7 +105,12 @@ void Workload::run(size_t index) {
   const size_t pages = versions_.size();
   const size_t owned = pages > index ? (pages - index + threads - 1) / threads : 0;
   if (owned == 0) {
-    while (!stopRequested_.load()) park();
+    // More writers than pages: this one has nothing to write and counts as held until stop.
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++parked_;
+    parkedCv_.notify_all();
+    resumeCv_.wait(lock, [&] { return stopRequested_.load(); });
+    --parked_;
     return;
   }
   Rng rng{config_.seed * 0x9E3779B97F4A7C15ull + index * 0xBF58476D1CE4E5B9ull + 1};
