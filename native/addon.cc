@@ -254,6 +254,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
     opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
     opts.prearm = BoolOpt(o, "prearm", opts.prearm);
+    opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
     opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
     opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
     ctx_ = std::make_unique<SnapshotContext>(RegionWrap::Unwrap(r)->region, *WorkloadWrap::Unwrap(w)->workload,

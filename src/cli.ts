@@ -107,6 +107,7 @@ function probeCommand(json: boolean): number {
       maxPasses: 1,
       armThreads: 1,
       prearm: true,
+      handlerWait: 'poll',
       injectSkipCopyBeforeWrite: false,
       injectSinkDelayUs: 0,
     });
@@ -195,6 +196,12 @@ export async function main(argv: string[]): Promise<number> {
             type: 'string',
             default: '8',
             describe: 'softdirty: pre-copy passes before the forced final stop',
+          })
+          .option('handler-wait', {
+            type: 'string',
+            default: 'poll',
+            describe:
+              'uffd handler threads: poll (sleep until a fault) or spin (busy-read; costs a CPU each)',
           })
           .option('prearm', {
             type: 'boolean',

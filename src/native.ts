@@ -95,6 +95,7 @@ export interface NativeSnapshotOptions {
   maxPasses: number;
   armThreads: number;
   prearm: boolean;
+  handlerWait: 'poll' | 'spin';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
 }

@@ -43,6 +43,8 @@ export interface RunOptions {
   armThreads: number;
   /** uffd: write-protect before the pause, re-protect in it only what was written meanwhile. */
   prearm: boolean;
+  /** uffd: handler threads sleep in poll(2) or busy-read the userfaultfd. */
+  handlerWait: 'poll' | 'spin';
   /** Image path; null keeps no image (verified in a private scratch file, then removed). */
   out: string | null;
   force: boolean;
@@ -73,6 +75,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   maxPasses: 8,
   armThreads: 1,
   prearm: true,
+  handlerWait: 'poll',
   out: null,
   force: false,
   baselineMs: 300,
@@ -98,6 +101,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     maxPasses: o.maxPasses,
     armThreads: o.armThreads,
     prearm: o.prearm,
+    handlerWait: o.handlerWait,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
   };

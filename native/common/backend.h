@@ -29,6 +29,7 @@ struct SnapshotOptions {
   uint64_t finalDirtyPages = 256;   // softdirty: stop pre-copy below this many dirty pages
   unsigned maxPasses = 8;           // softdirty
   unsigned armThreads = 1;          // uffd: threads splitting the arm-time write-protect
+  std::string handlerWait = "poll";  // uffd: "poll" (sleep in poll(2)) or "spin" (busy-read the fd)
   bool prearm = true;               // uffd: write-protect before the pause, re-protect the few pages written since
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;

@@ -45,6 +45,7 @@ class UffdBackend final : public Backend {
   size_t granule_ = 4096;
   bool registered_ = false;
   std::atomic<bool> armed_{false};
+  std::atomic<bool> stopping_{false};  // spinning handlers exit on it
   std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
   // Pre-arm: the region is protected before the pause; a fault then is a write before the
   // consistency point: un-protect without copying and remember the page for re-protection.
