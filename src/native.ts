@@ -106,6 +106,31 @@ export interface NativeSnapshot {
   expected(): Uint32Array;
 }
 
+export interface ScanTrialOptions {
+  engine?: 'wp-async' | 'clear-refs';
+  pages: number;
+  /** 'alternate': every other page (discontiguous runs); 'fraction': random pages. */
+  dirty: 'alternate' | 'fraction';
+  fraction?: number;
+  seed?: number;
+  /** page_region entries per PAGEMAP_SCAN call; 0 = the engine's default. */
+  vecLen?: number;
+  reps?: number;
+}
+
+export interface ScanTrialRep {
+  dirtied: number;
+  reported: number;
+  duplicates: number;
+  missed: number;
+  spurious: number;
+  runs: number;
+  scan_ns: number;
+  calls: number;
+  regions: number;
+  walk_end_short: number;
+}
+
 export interface NativeAddon {
   Region: new (opts: { bytes: number; hugepage: boolean; fill: FillMode }) => NativeRegion;
   Workload: new (region: NativeRegion) => NativeWorkload;
@@ -120,6 +145,11 @@ export interface NativeAddon {
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
+  /** softdirty backend internals, for tests and bench/scan.ts. */
+  softdirty: {
+    scanTrial(options: ScanTrialOptions): Promise<ScanTrialRep[]>;
+    decodePagemap(entries: BigUint64Array, firstPage: number): [number, number][];
+  };
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
