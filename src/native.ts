@@ -107,7 +107,8 @@ export interface NativeSnapshot {
 }
 
 export interface ScanTrialOptions {
-  engine?: 'wp-async' | 'clear-refs';
+  /** 'clear-refs-unchecked' (bench only) times clear-refs without its behaviour check. */
+  engine?: 'wp-async' | 'clear-refs' | 'clear-refs-unchecked';
   pages: number;
   /** 'alternate': every other page (discontiguous runs); 'fraction': random pages. */
   dirty: 'alternate' | 'fraction';

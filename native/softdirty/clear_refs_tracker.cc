@@ -25,7 +25,7 @@ Status ClearRefsTracker::open(char* base, size_t bytes) {
   base_ = base;
   bytes_ = bytes;
   // clear_refs accepts "4" even without CONFIG_MEM_SOFT_DIRTY: only behaviour tells.
-  ProbeResult probe = ProbeSoftDirty();
+  ProbeResult probe = checkBehaviour_ ? ProbeSoftDirty() : ProbeResult{"soft_dirty", true, "not checked"};
   if (!probe.ok)
     return Status::Fail("EUNSUPPORTED",
                         "softdirty --engine clear-refs: soft-dirty tracking does not work on this kernel (" +

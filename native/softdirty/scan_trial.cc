@@ -7,6 +7,7 @@
 
 #include "../common/region.h"
 #include "../common/stamp.h"
+#include "clear_refs_tracker.h"
 
 namespace cowbench {
 
@@ -20,7 +21,10 @@ Status RunScanTrial(const ScanTrialOptions& options, std::vector<ScanTrialRep>* 
   Status st = region.create(options.pages * kPageSize, false, FillMode::kAll);
   if (!st.ok()) return st;
   std::unique_ptr<DirtyTracker> tracker;
-  st = CreateDirtyTracker(options.engine, options.vecLen, &tracker);
+  if (options.engine == "clear-refs-unchecked")
+    tracker = std::make_unique<ClearRefsTracker>(false);
+  else
+    st = CreateDirtyTracker(options.engine, options.vecLen, &tracker);
   if (st.ok()) st = tracker->open(region.base(), region.bytes());
   if (st.ok()) st = tracker->start();
   if (!st.ok()) return st;

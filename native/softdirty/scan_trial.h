@@ -12,6 +12,8 @@
 namespace cowbench {
 
 struct ScanTrialOptions {
+  // "wp-async", "clear-refs", or "clear-refs-unchecked" (bench only: the clear-refs mechanics
+  // timed without the soft-dirty behaviour check, on kernels where the bits never set).
   std::string engine = "wp-async";
   size_t pages = 4096;
   std::string dirty = "alternate";  // "alternate" (every other page) or "fraction" (random pages)
