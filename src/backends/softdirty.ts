@@ -41,9 +41,13 @@ export const softdirtyBackend: CowBackend = {
     if (options.engine === 'clear-refs') return probeClearRefs();
     // auto: the first engine that works, best first (the native side makes the same choice).
     const wpAsync = probeWpAsync();
-    if (wpAsync.ok) return wpAsync;
     const clearRefs = probeClearRefs();
-    if (clearRefs.ok) return clearRefs;
+    if (wpAsync.ok)
+      return {
+        ok: true,
+        detail: `engine auto -> wp-async; clear-refs ${clearRefs.ok ? 'also works' : 'unavailable (see soft_dirty above)'}`,
+      };
+    if (clearRefs.ok) return { ok: true, detail: `engine auto -> clear-refs; ${wpAsync.reason}` };
     return { ok: false, reason: `no dirty-tracking engine works: ${wpAsync.reason}; ${clearRefs.reason}` };
   },
 };
