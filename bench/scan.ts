@@ -226,6 +226,7 @@ async function main(): Promise<void> {
     }
     const col = (k: string) => runs.map((r) => r[k] as number);
     const pause = summarize(col('final_pause_us').map((us) => us / 1000));
+    const armPause = summarize(col('arm_pause_us').map((us) => us / 1000));
     const finalPages = summarize(col('final_dirty_pages'));
     const passes = summarize(col('passes'));
     const rewritten = summarize(col('bytes_written').map((b) => b / (sizeMiB * 1024 * 1024)));
@@ -234,7 +235,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       `  ${rate.label.padEnd(13)} final pause ${fmt(pause)} ms; final dirty ${finalPages.median.toFixed(0)} pages ` +
         `(${finalPages.min}…${finalPages.max}); passes ${passes.median}; converged ${converged}/${runs.length}; ` +
-        `bytes written ${rewritten.median.toFixed(2)}× region; verified ${verified}/${runs.length}\n`,
+        `bytes written ${rewritten.median.toFixed(2)}× region; verified ${verified}/${runs.length}; ` +
+        `(arm pause ${fmt(armPause)} ms)\n`,
     );
     pauseResults.push({
       rate: rate.label,

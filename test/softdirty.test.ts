@@ -105,6 +105,16 @@ test.serial(
   },
 );
 
+test.serial('--max-passes 1: pass 0, then everything it let writers dirty in the final pause', async (t) => {
+  if (skipUnlessWpAsync(t)) return;
+  const result = await runSnapshot(testOptions({ backend: 'softdirty', engine: 'wp-async', maxPasses: 1 }));
+  t.true(result.verified);
+  t.is(result.backend_metrics.passes, 1);
+  t.is(result.backend_metrics.converged, 0);
+  t.is(result.backend_series.pages_per_pass!.length, 2);
+  t.is(result.bytes_written, sum(result.backend_series.pages_per_pass!) * 4096);
+});
+
 test.serial('a dirty set below --final-dirty after pass 0 goes straight to the final stop', async (t) => {
   if (skipUnlessWpAsync(t)) return;
   const result = await runSnapshot(
