@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import type { RunResult } from '../src/result.js';
 import { native, packageRoot } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
 import { backends } from '../src/registry.js';
@@ -88,6 +89,43 @@ test.serial(
     t.is(result.pauses_us.length, 2, 'wp-async stops the world only to arm and to finish');
   },
 );
+
+/** The final set is staged in memory (and written after the pause) exactly when it fits in --buffer. */
+function checkFinalStaging(
+  t: { is(a: unknown, b: unknown, m?: string): void },
+  r: RunResult,
+  bufferBytes: number,
+) {
+  const finalBytes = r.backend_metrics.final_dirty_pages! * 4096;
+  const staged = finalBytes > 0 && finalBytes <= bufferBytes;
+  t.is(
+    r.backend_metrics.final_staged,
+    staged ? 1 : 0,
+    `final set ${finalBytes} bytes, buffer ${bufferBytes}`,
+  );
+  t.is(r.buffer_peak_bytes, staged ? finalBytes : 0);
+}
+
+for (const bufferBytes of [4096, 16 * MiB]) {
+  test.serial(
+    `final stop with --buffer ${bufferBytes}: staged only if the final set fits, verified either way`,
+    async (t) => {
+      if (skipUnlessWpAsync(t)) return;
+      const result = await runSnapshot(
+        testOptions({
+          backend: 'softdirty',
+          engine: 'wp-async',
+          bufferBytes,
+          finalDirtyPages: 0,
+          maxPasses: 2,
+        }),
+      );
+      t.true(result.verified);
+      checkFinalStaging(t, result, bufferBytes);
+      t.is(result.bytes_written, sum(result.backend_series.pages_per_pass!) * 4096);
+    },
+  );
+}
 
 test.serial(
   'writers that outpace the copy: the forced final stop after --max-passes is no error',
