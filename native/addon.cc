@@ -12,6 +12,8 @@
 #include "common/sink.h"
 #include "common/verify.h"
 #include "common/writers.h"
+#include "softdirty/clear_refs_tracker.h"
+#include "softdirty/scan_trial.h"
 
 namespace cowbench {
 namespace {
@@ -406,6 +408,62 @@ Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// softdirty.scanTrial({engine, pages, dirty, fraction, seed, vecLen, reps}) -> Promise<rep[]>:
+// the dirty-tracking engines on a known page set (tests, bench/scan.ts).
+Napi::Value SoftdirtyScanTrialJs(const Napi::CallbackInfo& info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  ScanTrialOptions opts;
+  opts.engine = StringOpt(o, "engine", opts.engine);
+  opts.pages = static_cast<size_t>(NumberOpt(o, "pages", static_cast<double>(opts.pages)));
+  opts.dirty = StringOpt(o, "dirty", opts.dirty);
+  opts.fraction = NumberOpt(o, "fraction", opts.fraction);
+  opts.seed = static_cast<uint64_t>(NumberOpt(o, "seed", 1));
+  opts.vecLen = static_cast<size_t>(NumberOpt(o, "vecLen", 0));
+  opts.reps = static_cast<unsigned>(NumberOpt(o, "reps", 1));
+  auto reps = std::make_shared<std::vector<ScanTrialRep>>();
+  Napi::Object keep = Napi::Object::New(info.Env());
+  return PromiseWorker::Run(
+      keep, [opts, reps] { return RunScanTrial(opts, reps.get()); },
+      [reps](Napi::Env env) -> Napi::Value {
+        Napi::Array out = Napi::Array::New(env, reps->size());
+        for (size_t i = 0; i < reps->size(); ++i) {
+          const ScanTrialRep& r = (*reps)[i];
+          Napi::Object o = Napi::Object::New(env);
+          auto num = [&](const char* k, uint64_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+          num("dirtied", r.dirtied);
+          num("reported", r.reported);
+          num("duplicates", r.duplicates);
+          num("missed", r.missed);
+          num("spurious", r.spurious);
+          num("runs", r.runs);
+          num("scan_ns", r.stats.ns);
+          num("calls", r.stats.calls);
+          num("regions", r.stats.regions);
+          num("walk_end_short", r.stats.walkEndShort);
+          out.Set(i, o);
+        }
+        return out;
+      });
+}
+
+// softdirty.decodePagemap(entries: BigUint64Array, firstPage) -> [first, count][]: clear-refs'
+// decoding of /proc/self/pagemap entries (bit 55), for tests on recorded data.
+Napi::Value SoftdirtyDecodePagemapJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::BigUint64Array entries = info[0].As<Napi::BigUint64Array>();
+  const uint64_t firstPage = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+  std::vector<PageRun> runs;
+  DecodeSoftDirty(entries.Data(), entries.ElementLength(), firstPage, &runs);
+  Napi::Array out = Napi::Array::New(env, runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::Number::New(env, static_cast<double>(runs[i].first)));
+    pair.Set(1u, Napi::Number::New(env, static_cast<double>(runs[i].count)));
+    out.Set(i, pair);
+  }
+  return out;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -417,6 +475,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
+  Napi::Object softdirty = Napi::Object::New(env);
+  softdirty.Set("scanTrial", Napi::Function::New(env, SoftdirtyScanTrialJs));
+  softdirty.Set("decodePagemap", Napi::Function::New(env, SoftdirtyDecodePagemapJs));
+  exports.Set("softdirty", softdirty);
   return exports;
 }
 

@@ -1,5 +1,6 @@
 // The native backend registry: the one place that lists the backend folders.
 #include "common/backend.h"
+#include "softdirty/softdirty_backend.h"
 #include "uffd/uffd_backend.h"
 
 namespace cowbench {
@@ -7,6 +8,10 @@ namespace cowbench {
 Status CreateBackend(const std::string& name, std::unique_ptr<Backend>* out) {
   if (name == "uffd") {
     *out = std::make_unique<UffdBackend>();
+    return Status::Ok();
+  }
+  if (name == "softdirty") {
+    *out = std::make_unique<SoftdirtyBackend>();
     return Status::Ok();
   }
   return Status::Fail("EINVAL", "unknown backend '" + name + "'");

@@ -111,7 +111,8 @@ function probeCommand(json: boolean): number {
       injectSkipCopyBeforeWrite: false,
       injectSinkDelayUs: 0,
     });
-    process.stdout.write(`  ${name.padEnd(10)} ${p.ok ? 'available' : `unavailable: ${p.reason}`}\n`);
+    const status = p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`;
+    process.stdout.write(`  ${name.padEnd(10)} ${status}\n`);
   }
   return 0;
 }

@@ -110,6 +110,32 @@ export interface NativeSnapshot {
   expected(): Uint32Array;
 }
 
+export interface ScanTrialOptions {
+  /** 'clear-refs-unchecked' (bench only) times clear-refs without its behaviour check. */
+  engine?: 'wp-async' | 'clear-refs' | 'clear-refs-unchecked';
+  pages: number;
+  /** 'alternate': every other page (discontiguous runs); 'fraction': random pages. */
+  dirty: 'alternate' | 'fraction';
+  fraction?: number;
+  seed?: number;
+  /** page_region entries per PAGEMAP_SCAN call; 0 = the engine's default. */
+  vecLen?: number;
+  reps?: number;
+}
+
+export interface ScanTrialRep {
+  dirtied: number;
+  reported: number;
+  duplicates: number;
+  missed: number;
+  spurious: number;
+  runs: number;
+  scan_ns: number;
+  calls: number;
+  regions: number;
+  walk_end_short: number;
+}
+
 export interface NativeAddon {
   Region: new (opts: { bytes: number; hugepage: boolean; fill: FillMode }) => NativeRegion;
   Workload: new (region: NativeRegion) => NativeWorkload;
@@ -128,6 +154,11 @@ export interface NativeAddon {
     bytes: number,
     dir: string,
   ): Promise<{ memcpy_Bps: number; page_fault_ns: number; sink_Bps: number; sink_bytes: number }>;
+  /** softdirty backend internals, for tests and bench/scan.ts. */
+  softdirty: {
+    scanTrial(options: ScanTrialOptions): Promise<ScanTrialRep[]>;
+    decodePagemap(entries: BigUint64Array, firstPage: number): [number, number][];
+  };
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

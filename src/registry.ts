@@ -1,12 +1,14 @@
 /** The backends, by name: the only place that lists them. */
 import type { CowBackend } from './backend.js';
+import { softdirtyBackend } from './backends/softdirty.js';
 import { uffdBackend } from './backends/uffd.js';
 
-export const backendNames = ['uffd'] as const;
+export const backendNames = ['uffd', 'softdirty'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 export const backends = {
   uffd: uffdBackend,
+  softdirty: softdirtyBackend,
 } satisfies Record<BackendName, CowBackend>;
 
 export function isBackendName(name: string): name is BackendName {

@@ -1,0 +1,53 @@
+import type { BackendOptions, CowBackend, ProbeOutcome } from '../backend.js';
+import { probeRow } from '../probe.js';
+
+/** wp-async: userfaultfd async write-protect marks written pages; PAGEMAP_SCAN fetches and re-protects them. */
+function probeWpAsync(): ProbeOutcome {
+  const uffd = probeRow('userfaultfd');
+  if (!uffd?.ok) return { ok: false, reason: `wp-async: ${uffd?.detail ?? 'userfaultfd unavailable'}` };
+  const wpAsync = probeRow('uffd.wp_async');
+  if (!wpAsync?.ok)
+    return { ok: false, reason: 'wp-async: the kernel lacks UFFD_FEATURE_WP_ASYNC (Linux 6.7+)' };
+  const scan = probeRow('pagemap_scan');
+  if (!scan?.ok)
+    return {
+      ok: false,
+      reason: `wp-async: the PAGEMAP_SCAN ioctl does not work (${scan?.detail ?? 'not probed'}); it needs Linux 6.7+`,
+    };
+  return { ok: true, detail: 'wp-async' };
+}
+
+/** clear-refs: classic soft-dirty, tested by behaviour (clear, write, read bit 55). */
+function probeClearRefs(): ProbeOutcome {
+  const softDirty = probeRow('soft_dirty');
+  if (!softDirty?.ok)
+    return {
+      ok: false,
+      reason:
+        `clear-refs: soft-dirty tracking does not work on this kernel (${softDirty?.detail ?? 'not probed'}); ` +
+        'it needs a kernel built with CONFIG_MEM_SOFT_DIRTY. Use --engine wp-async ' +
+        '(userfaultfd async write-protect + PAGEMAP_SCAN, Linux 6.7+) instead',
+    };
+  return { ok: true, detail: 'clear-refs' };
+}
+
+export const softdirtyBackend: CowBackend = {
+  name: 'softdirty',
+  description:
+    'dirty tracking + iterative pre-copy, then a short stop-and-copy (engines: wp-async, clear-refs)',
+  capabilities: { consistencyPoint: 'end', granularities: [4096] },
+  probe(options: BackendOptions): ProbeOutcome {
+    if (options.engine === 'wp-async') return probeWpAsync();
+    if (options.engine === 'clear-refs') return probeClearRefs();
+    // auto: the first engine that works, best first (the native side makes the same choice).
+    const wpAsync = probeWpAsync();
+    const clearRefs = probeClearRefs();
+    if (wpAsync.ok)
+      return {
+        ok: true,
+        detail: `engine auto -> wp-async; clear-refs ${clearRefs.ok ? 'also works' : 'unavailable (see soft_dirty above)'}`,
+      };
+    if (clearRefs.ok) return { ok: true, detail: `engine auto -> clear-refs; ${wpAsync.reason}` };
+    return { ok: false, reason: `no dirty-tracking engine works: ${wpAsync.reason}; ${clearRefs.reason}` };
+  },
+};
