@@ -249,6 +249,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
     opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
     opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
+    opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
     ctx_ = std::make_unique<SnapshotContext>(RegionWrap::Unwrap(r)->region, *WorkloadWrap::Unwrap(w)->workload,
                                              SinkWrap::Unwrap(s)->sink, opts);
   }

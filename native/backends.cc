@@ -1,5 +1,7 @@
 // The native backend registry: the one place that lists the backend folders.
 #include "common/backend.h"
+#include "forkcow/forkcow_backend.h"
+#include "mprotect/mprotect_backend.h"
 #include "uffd/uffd_backend.h"
 
 namespace cowbench {
@@ -7,6 +9,14 @@ namespace cowbench {
 Status CreateBackend(const std::string& name, std::unique_ptr<Backend>* out) {
   if (name == "uffd") {
     *out = std::make_unique<UffdBackend>();
+    return Status::Ok();
+  }
+  if (name == "mprotect") {
+    *out = std::make_unique<MprotectBackend>();
+    return Status::Ok();
+  }
+  if (name == "forkcow") {
+    *out = std::make_unique<ForkcowBackend>();
     return Status::Ok();
   }
   return Status::Fail("EINVAL", "unknown backend '" + name + "'");

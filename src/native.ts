@@ -94,6 +94,8 @@ export interface NativeSnapshotOptions {
   armThreads: number;
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
+  /** Test-only: forkcow's child sleeps this long before writing. */
+  injectChildDelayMs?: number;
 }
 
 export interface NativeSnapshot {

@@ -1,12 +1,16 @@
 /** The backends, by name: the only place that lists them. */
 import type { CowBackend } from './backend.js';
+import { forkcowBackend } from './backends/forkcow.js';
+import { mprotectBackend } from './backends/mprotect.js';
 import { uffdBackend } from './backends/uffd.js';
 
-export const backendNames = ['uffd'] as const;
+export const backendNames = ['uffd', 'mprotect', 'forkcow'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 export const backends = {
   uffd: uffdBackend,
+  mprotect: mprotectBackend,
+  forkcow: forkcowBackend,
 } satisfies Record<BackendName, CowBackend>;
 
 export function isBackendName(name: string): name is BackendName {

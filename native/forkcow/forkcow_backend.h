@@ -1,0 +1,46 @@
+// forkcow backend: fork() inside the arm pause; the child writes its copy-on-write frozen view of
+// the region to the sink with plain syscalls and _exit()s; the parent keeps running and watches
+// the child from the copy step (pidfd, else waitpid). The kernel copies every page the parent
+// writes while the child lives: that extra memory is sampled from /proc/<pid>/smaps_rollup.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "../common/backend.h"
+#include "../common/fd.h"
+
+namespace cowbench {
+
+class ForkcowBackend final : public Backend {
+ public:
+  ~ForkcowBackend() override;
+  Status prepare(SnapshotContext& ctx) override;
+  Status arm(SnapshotContext& ctx) override;
+  Status copy(SnapshotContext& ctx) override;
+  void release(SnapshotContext& ctx) override;
+
+  // Written by the child into a MAP_SHARED page: how far it got, and why it stopped.
+  struct ChildReport {
+    volatile uint64_t bytesWritten;
+    volatile int err;
+    volatile uint64_t errOffset;
+  };
+
+ private:
+  void sampleExtraMemory();
+  Status childOutcome(const siginfo_t& info);
+  void killAndReap();
+
+  Mapping report_;  // one shared page holding a ChildReport
+  pid_t child_ = -1;
+  UniqueFd pidfd_;
+  uint64_t bytes_ = 0;
+  int64_t pssBeforeBytes_ = -1;
+  int64_t extraPeakBytes_ = -1;
+  uint64_t samples_ = 0, sampleNs_ = 0, reported_ = 0;
+};
+
+}  // namespace cowbench
