@@ -10,6 +10,7 @@
 
 #include "../common/backend.h"
 #include "../common/fd.h"
+#include "uffd_sigbus.h"
 
 namespace cowbench {
 
@@ -44,6 +45,7 @@ class UffdBackend final : public Backend {
   std::atomic<bool> armed_{false};
   std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
   uint64_t features_ = 0;
+  std::unique_ptr<UffdSigbusDelivery> sigbus_;  // --delivery sigbus: faults served in the writer
 };
 
 // Opens a userfaultfd (syscall, else /dev/userfaultfd) and negotiates `wanted` features;
