@@ -208,7 +208,7 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
         Status st = ctx.sink.writeAt(base_ + off, len, off);
         if (st.ok() && ::mprotect(base_ + off, len, kReadWrite) != 0) {
           const int err = errno;
-          unprotectAll();
+          failFromSignal(kUnprotect, err, off);  // records it and makes the region writable
           st = err == ENOMEM ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
                              : Status::Sys("mprotect: re-enabling writes on a saved run", "mprotect", err);
         }
@@ -246,9 +246,13 @@ void MprotectBackend::release(SnapshotContext& ctx) {
   ctx.metrics.bufferPeakBytes = buffer_.peakBytes();
   ctx.metrics.throttledNs = buffer_.throttledNs();
   ctx.metrics.vmaCountPeak = vmaPeak_;
+  if (failure_.load() == kUnprotect && failureErrno_.load() == ENOMEM) {
+    // mprotect's ENOMEM on a split means the count stood at the limit: samples may miss it.
+    ctx.metrics.vmaCountPeak = std::max<uint64_t>(vmaPeak_, static_cast<uint64_t>(std::max(0L, maxMapCount_)));
+    ctx.metrics.extra["vma_limit_hit"] = 1;
+  }
   ctx.metrics.extra["vma_samples"] = static_cast<double>(vmaSamples_);
   ctx.metrics.extra["vma_sampling_ms"] = static_cast<double>(vmaSampleNs_) / 1e6;
-  if (failure_.load() == kUnprotect && failureErrno_.load() == ENOMEM) ctx.metrics.extra["vma_limit_hit"] = 1;
 }
 
 }  // namespace cowbench
