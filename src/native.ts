@@ -122,6 +122,13 @@ export interface NativeAddon {
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
+  /** One timed first write per page through a backend's fault path, without its copier. */
+  measureFaultLatency(
+    backend: string,
+    region: NativeRegion,
+    sink: NativeSink,
+    options: NativeSnapshotOptions,
+  ): Promise<{ samples_ns: Float64Array; wp_faults: number; pages_copied_before_write: number }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,7 @@
 #include "forkcow_backend.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -59,6 +60,10 @@ constexpr uint64_t kSampleIntervalNs = 100000000;  // smaps_rollup walks page ta
     off += static_cast<uint64_t>(n);
     report->bytesWritten = off;
   }
+  report->done = 1;
+  timespec ackTimeout{2, 0};
+  if (!report->ack)
+    syscall(SYS_futex, const_cast<uint32_t*>(&report->ack), FUTEX_WAIT, 0, &ackTimeout, nullptr, 0);
   _exit(0);
 }
 
@@ -173,9 +178,15 @@ Status ForkcowBackend::childOutcome(const siginfo_t& info) {
 Status ForkcowBackend::copy(SnapshotContext& ctx) {
   if (child_ <= 0) return Status::Fail("EINVAL", "forkcow: copy before arm");
   const auto* report = reinterpret_cast<const ChildReport*>(report_.data());
+  auto* shared = reinterpret_cast<ChildReport*>(report_.data());
   uint64_t nextSampleNs = 0;
   bool killed = false;
   for (;;) {
+    if (shared->done && !shared->ack) {
+      sampleExtraMemory();  // the last moment both copies of every written page exist
+      shared->ack = 1;
+      ::syscall(SYS_futex, const_cast<uint32_t*>(&shared->ack), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    }
     const uint64_t written = report->bytesWritten;
     if (written > reported_) {
       ctx.addCopied(written - reported_);
@@ -192,7 +203,7 @@ Status ForkcowBackend::copy(SnapshotContext& ctx) {
     // Wait for the child's exit (pidfd readable), or time out to sample and report progress.
     if (pidfd_.valid()) {
       pollfd pfd{pidfd_.get(), POLLIN, 0};
-      int rc = ::poll(&pfd, 1, 20);
+      int rc = ::poll(&pfd, 1, 5);
       if (rc < 0 && errno != EINTR) return Status::Sys("forkcow: poll(pidfd)", "poll", errno);
       if (rc <= 0) continue;
     }

@@ -27,6 +27,10 @@ class ForkcowBackend final : public Backend {
     volatile uint64_t bytesWritten;
     volatile int err;
     volatile uint64_t errOffset;
+    // The child sets `done` when its image is written and waits (bounded) for the parent to take
+    // a last memory sample and set `ack`: the copy-on-write cost peaks at the child's last moment.
+    alignas(4) volatile uint32_t done;
+    alignas(4) volatile uint32_t ack;
   };
 
  private:
