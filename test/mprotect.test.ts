@@ -71,6 +71,7 @@ test.serial(
       [path.join(packageRoot, 'dist', 'test', 'fixtures', 'mprotect-enomem.js'), dir],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
+    t.teardown(() => child.kill('SIGKILL'));
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines: string[] = [];
