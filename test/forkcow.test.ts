@@ -1,5 +1,6 @@
 /** What is specific to forkcow: the child's failures, the fork pause, the measured extra memory. */
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,3 +71,26 @@ test.serial('aborting a forkcow snapshot kills and reaps the child', async (t) =
   t.is((err as { code?: string }).code, 'EABORTED');
   t.deepEqual(childPids(), []);
 });
+
+test.serial(
+  'a child that hits ENOSPC fails the snapshot naming the errno and exit status; no image',
+  async (t) => {
+    const dir = tempDir(t);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' });
+    } catch {
+      t.log('skipped: cannot mount a small tmpfs here (needs root / CAP_SYS_ADMIN)');
+      t.pass();
+      return;
+    }
+    t.teardown(() => execFileSync('umount', [dir]));
+    const out = path.join(dir, 'snap.img');
+    const err = await t.throwsAsync(
+      runSnapshot(testOptions({ backend: 'forkcow', sizeBytes: 64 * MiB, out })),
+    );
+    t.is((err as { code?: string }).code, 'ESYS');
+    t.regex(err!.message, /snapshot child .* failed: ENOSPC/);
+    t.regex(err!.message, /the file system is full; child exit status 3/);
+    t.deepEqual(readdirSync(dir), [], 'the partial temporary was removed');
+  },
+);
