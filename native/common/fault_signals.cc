@@ -122,12 +122,23 @@ Status RegisterFaultRange(int signo, char* base, size_t bytes, FaultFn fn, void*
   // Reinstalled if someone replaced us since the last registration (we then chain to them).
   Status st = InstallLocked(s, signo);
   if (!st.ok()) return st;
-  for (int i = 0; i < kMaxRanges; ++i) {
-    FaultRange& r = s.ranges[i];
+  // A free slot, else a retired one past its grace period, else the longest-retired one.
+  for (int pass = 0; pass < 3; ++pass) {
+    int oldest = -1;
+    for (int i = 0; i < kMaxRanges; ++i) {
+      FaultRange& r = s.ranges[i];
+      const int state = r.state.load();
+      if (state == kActive || state == kSetup) continue;
+      if (pass == 0 && state != kFree) continue;
+      if (pass == 1 && MonotonicNs() - r.retiredAtNs.load() < kRetiredGraceNs) continue;
+      if (pass == 2 && oldest >= 0 && r.retiredAtNs.load() >= s.ranges[oldest].retiredAtNs.load()) continue;
+      oldest = i;
+      if (pass < 2) break;
+    }
+    if (oldest < 0) continue;
+    FaultRange& r = s.ranges[oldest];
     int state = r.state.load();
-    if (state == kActive || state == kSetup) continue;
-    if (state == kRetired && MonotonicNs() - r.retiredAtNs.load() < kRetiredGraceNs) continue;
-    if (!r.state.compare_exchange_strong(state, kSetup)) continue;
+    if ((state != kFree && state != kRetired) || !r.state.compare_exchange_strong(state, kSetup)) continue;
     while (r.inflight.load() != 0) sched_yield();
     r.signo = signo;
     r.begin = reinterpret_cast<uintptr_t>(base);
@@ -135,7 +146,7 @@ Status RegisterFaultRange(int signo, char* base, size_t bytes, FaultFn fn, void*
     r.fn = fn;
     r.self = self;
     r.state = kActive;
-    *slotOut = i;
+    *slotOut = oldest;
     return Status::Ok();
   }
   return Status::Fail("EBUSY", "fault signals: more than " + std::to_string(kMaxRanges) +
