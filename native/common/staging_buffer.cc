@@ -63,6 +63,35 @@ bool SlotQueue::pop(uint32_t* value) {
   return true;
 }
 
+void SlotStack::init(size_t slots) {
+  next_.reset(new std::atomic<uint32_t>[slots]);
+  for (size_t i = 0; i < slots; ++i) next_[i].store(kNil, std::memory_order_relaxed);
+  head_ = kNil;
+}
+
+void SlotStack::push(uint32_t slot) {
+  uint64_t old = head_.load(std::memory_order_relaxed);
+  for (;;) {
+    next_[slot].store(static_cast<uint32_t>(old), std::memory_order_relaxed);
+    const uint64_t tagged = ((old >> 32) + 1) << 32 | slot;
+    if (head_.compare_exchange_weak(old, tagged, std::memory_order_release, std::memory_order_relaxed)) return;
+  }
+}
+
+bool SlotStack::pop(uint32_t* slot) {
+  uint64_t old = head_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint32_t top = static_cast<uint32_t>(old);
+    if (top == kNil) return false;
+    // A stale `next` (the slot was popped and pushed again meanwhile) fails the tagged CAS.
+    const uint64_t tagged = ((old >> 32) + 1) << 32 | next_[top].load(std::memory_order_relaxed);
+    if (head_.compare_exchange_weak(old, tagged, std::memory_order_acquire, std::memory_order_acquire)) {
+      *slot = top;
+      return true;
+    }
+  }
+}
+
 Status StagingBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink,
                             unsigned sinkDelayUs) {
   if (slotBytes == 0 || capacityBytes < slotBytes)
@@ -85,11 +114,11 @@ Status StagingBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy
   wakeFd_.reset(efd);
   size_t pow2 = 1;
   while (pow2 < slots_) pow2 <<= 1;
-  free_.init(pow2);
+  free_.init(slots_);
   ready_.init(pow2);
   lengths_.reset(new size_t[slots_]());
   offsets_.reset(new uint64_t[slots_]());
-  for (size_t i = 0; i < slots_; ++i) free_.push(static_cast<uint32_t>(i));
+  for (size_t i = slots_; i > 0; --i) free_.push(static_cast<uint32_t>(i - 1));
   reserved_ = written_ = used_ = 0;
   failed_ = false;
   stopping_ = false;

@@ -40,6 +40,20 @@ class SlotQueue {
   alignas(64) std::atomic<size_t> dequeue_{0};
 };
 
+// The free slots: a lock-free LIFO stack (Treiber, with a tag against ABA) so recently freed,
+// already-touched slots are reused first and memory is spent only on slots in use at once.
+class SlotStack {
+ public:
+  void init(size_t slots);
+  void push(uint32_t slot);
+  bool pop(uint32_t* slot);
+
+ private:
+  static constexpr uint32_t kNil = 0xFFFFFFFFu;
+  std::unique_ptr<std::atomic<uint32_t>[]> next_;
+  std::atomic<uint64_t> head_{kNil};  // (tag << 32) | index
+};
+
 class StagingBuffer {
  public:
   // What push() reports; 0 is success. Kept as plain ints so a signal handler can store them.
@@ -69,7 +83,8 @@ class StagingBuffer {
   BufferPolicy policy_ = BufferPolicy::kBlock;
   std::unique_ptr<size_t[]> lengths_;
   std::unique_ptr<uint64_t[]> offsets_;
-  SlotQueue free_, ready_;
+  SlotStack free_;
+  SlotQueue ready_;
   UniqueFd wakeFd_;  // eventfd: a slot is ready, or stop
   std::atomic<uint32_t> freeGeneration_{0};  // futex word: bumped whenever a slot is freed
   std::atomic<uint64_t> reserved_{0}, written_{0}, used_{0};
