@@ -2,6 +2,14 @@
 // the region to the sink with plain syscalls and _exit()s; the parent keeps running and watches
 // the child from the copy step (pidfd, else waitpid). The kernel copies every page the parent
 // writes while the child lives: that extra memory is sampled from /proc/<pid>/smaps_rollup.
+//
+// Why not a cgroup's memory.peak: a copy-on-write page is charged to the memcg of the process
+// that faults it — the parent — so a group would have to hold the user's own Node process, and
+// cgroup v2's no-internal-process rule means moving that process into a fresh leaf first. We do
+// not move the caller between cgroups as a side effect of a measurement (and on hybrid v1 hosts
+// such as the one these figures come from there is no v2 memory controller at all). Summed PSS
+// of parent and child over the parent's pre-fork PSS counts every distinct page once; a last
+// sample is taken while the finished child waits for it (ChildReport::done/ack).
 #pragma once
 
 #include <signal.h>
