@@ -7,6 +7,7 @@
 
 #include "common/backend.h"
 #include "common/calibrate.h"
+#include "common/fault_latency.h"
 #include "common/probe.h"
 #include "common/region.h"
 #include "common/sink.h"
@@ -226,6 +227,25 @@ class SinkWrap : public Napi::ObjectWrap<SinkWrap> {
   }
 };
 
+SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
+  SnapshotOptions opts;
+  opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
+  opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
+  opts.handlers = static_cast<unsigned>(NumberOpt(o, "handlers", opts.handlers));
+  opts.granularityBytes = static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
+  opts.delivery = StringOpt(o, "delivery", opts.delivery);
+  opts.engine = StringOpt(o, "engine", opts.engine);
+  opts.finalDirtyPages = static_cast<uint64_t>(NumberOpt(o, "finalDirtyPages", static_cast<double>(opts.finalDirtyPages)));
+  opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
+  opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
+  opts.prearm = BoolOpt(o, "prearm", opts.prearm);
+  opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
+  opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
+  opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
+  opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
+  return opts;
+}
+
 // ---- Snapshot --------------------------------------------------------------------------------
 class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
  public:
@@ -245,20 +265,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     refs_[1] = Napi::Persistent(w);
     refs_[2] = Napi::Persistent(s);
     Napi::Object o = info[4].As<Napi::Object>();
-    SnapshotOptions opts;
-    opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
-    opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
-    opts.handlers = static_cast<unsigned>(NumberOpt(o, "handlers", opts.handlers));
-    opts.granularityBytes = static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
-    opts.delivery = StringOpt(o, "delivery", opts.delivery);
-    opts.engine = StringOpt(o, "engine", opts.engine);
-    opts.finalDirtyPages = static_cast<uint64_t>(NumberOpt(o, "finalDirtyPages", static_cast<double>(opts.finalDirtyPages)));
-    opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
-    opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
-    opts.prearm = BoolOpt(o, "prearm", opts.prearm);
-    opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
-    opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
-    opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
+    SnapshotOptions opts = SnapshotOptionsFrom(o);
     ctx_ = std::make_unique<SnapshotContext>(RegionWrap::Unwrap(r)->region, *WorkloadWrap::Unwrap(w)->workload,
                                              SinkWrap::Unwrap(s)->sink, opts);
   }
@@ -394,6 +401,32 @@ Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
       });
 }
 
+// measureFaultLatency(backend, region, sink, options) -> Promise<{samples_ns: Float64Array, metrics}>:
+// one timed first write per page through the backend's fault path (no copier).
+Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
+  std::string backend = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object r = info[1].As<Napi::Object>(), s = info[2].As<Napi::Object>();
+  SnapshotOptions opts = SnapshotOptionsFrom(info[3].As<Napi::Object>());
+  Region* region = &RegionWrap::Unwrap(r)->region;
+  Sink* sink = &SinkWrap::Unwrap(s)->sink;
+  auto samples = std::make_shared<std::vector<double>>();
+  auto metrics = std::make_shared<SnapshotMetrics>();
+  Napi::Object keep = Napi::Object::New(info.Env());
+  keep.Set("region", r);
+  keep.Set("sink", s);
+  return PromiseWorker::Run(
+      keep, [=] { return MeasureFaultLatency(backend, *region, *sink, opts, samples.get(), metrics.get()); },
+      [samples, metrics](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        auto arr = Napi::Float64Array::New(env, samples->size());
+        std::copy(samples->begin(), samples->end(), arr.Data());
+        o.Set("samples_ns", arr);
+        o.Set("wp_faults", Napi::Number::New(env, static_cast<double>(metrics->wpFaults)));
+        o.Set("pages_copied_before_write", Napi::Number::New(env, static_cast<double>(metrics->pagesCopiedBeforeWrite)));
+        return o;
+      });
+}
+
 Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<ProbeResult> all = ProbeAll();
@@ -475,6 +508,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
+  exports.Set("measureFaultLatency", Napi::Function::New(env, MeasureFaultLatencyJs));
   Napi::Object softdirty = Napi::Object::New(env);
   softdirty.Set("scanTrial", Napi::Function::New(env, SoftdirtyScanTrialJs));
   softdirty.Set("decodePagemap", Napi::Function::New(env, SoftdirtyDecodePagemapJs));

@@ -98,6 +98,8 @@ export interface NativeSnapshotOptions {
   handlerWait: 'poll' | 'spin';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
+  /** Test-only: forkcow's child sleeps this long before writing. */
+  injectChildDelayMs?: number;
 }
 
 export interface NativeSnapshot {
@@ -159,6 +161,13 @@ export interface NativeAddon {
     scanTrial(options: ScanTrialOptions): Promise<ScanTrialRep[]>;
     decodePagemap(entries: BigUint64Array, firstPage: number): [number, number][];
   };
+  /** One timed first write per page through a backend's fault path, without its copier. */
+  measureFaultLatency(
+    backend: string,
+    region: NativeRegion,
+    sink: NativeSink,
+    options: NativeSnapshotOptions,
+  ): Promise<{ samples_ns: Float64Array; wp_faults: number; pages_copied_before_write: number }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

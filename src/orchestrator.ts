@@ -54,6 +54,8 @@ export interface RunOptions {
   injectFault?: 'skip-copy-before-write';
   /** Test-only: the sink writer sleeps this long before each buffered write. */
   injectSinkDelayUs?: number;
+  /** Test-only: forkcow's child sleeps this long before writing (so it can be killed mid-way). */
+  injectChildDelayMs?: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -104,6 +106,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     handlerWait: o.handlerWait,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
+    injectChildDelayMs: o.injectChildDelayMs ?? 0,
   };
 }
 

@@ -66,3 +66,6 @@ struct pm_scan_arg {
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434  // Linux 5.3
+#endif

@@ -29,6 +29,8 @@ class Sink {
   const std::string& tempPath() const { return tempPath_; }
   const std::string& finalPath() const { return finalPath_; }
   uint64_t bytesWritten() const { return bytesWritten_.load(std::memory_order_relaxed); }
+  // Counts bytes another process (forkcow's child) wrote through this sink's descriptor.
+  void addBytesWritten(uint64_t n) { bytesWritten_.fetch_add(n, std::memory_order_relaxed); }
 
  private:
   UniqueFd fd_;
