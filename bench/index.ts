@@ -16,6 +16,7 @@ import {
   type Suite,
   type SuiteOutcome,
 } from './runner.js';
+import { writeReport } from './report.js';
 import { bandwidthSuite } from './suites/bandwidth.js';
 import { consistencySuite } from './suites/consistency.js';
 import { latencySuite } from './suites/latency.js';
@@ -150,7 +151,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
     skipped_backends: skipped,
     suites: {} as Record<string, unknown>,
   };
-  const writeReport = () =>
+  const writeResults = () =>
     writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   let failedSuites = 0;
   for (const suite of selected) {
@@ -179,16 +180,19 @@ export async function runBench(o: BenchOptions): Promise<number> {
       ...outcome,
     };
     writeCsv(path.join(outDir, `${suite.name}.csv`), outcome.rows);
-    writeReport();
+    writeResults();
+    writeReport(outDir);
     process.stdout.write(`== ${suite.name} (${suite.claim}): ${suite.description}\n`);
     if (outcome.skipped) process.stdout.write(`skipped: ${outcome.skipped}\n`);
     process.stdout.write(renderTable(outcome.rows));
     for (const f of outcome.findings ?? []) process.stdout.write(`  - ${f}\n`);
+    for (const v of outcome.verdicts ?? [])
+      process.stdout.write(`  ${v.claim}: ${v.verdict} — ${v.evidence}\n`);
     process.stdout.write('\n');
     if (done < planned) bar?.start(planned, done, { label: '' });
   }
   bar?.stop();
   rmSync(scratchDir, { recursive: true, force: true });
-  process.stdout.write(`results: ${outDir}\n`);
+  process.stdout.write(`results: ${outDir} (REPORT.md, results.json, one CSV per suite)\n`);
   return failedSuites > 0 ? 1 : 0;
 }

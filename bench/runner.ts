@@ -54,7 +54,17 @@ export interface BenchContext {
 
 export type Row = Record<string, string | number | boolean | null>;
 
+export type Verdict = 'confirmed' | 'refuted' | 'partly confirmed' | 'not measurable here';
+
+/** A claim of DESIGN.md (C1–C8) or a performance target (a–e), judged from this run's figures. */
+export interface ClaimVerdict {
+  claim: string;
+  verdict: Verdict | 'met' | 'missed';
+  evidence: string;
+}
+
 export interface SuiteOutcome {
+  verdicts?: ClaimVerdict[];
   rows: Row[];
   /** Set when the suite could not run here: the named reason. */
   skipped?: string;

@@ -26,8 +26,20 @@ export const consistencySuite: Suite = {
         final_pause_us: r0 ? (r0.pauses_us.at(-1) ?? null) : null,
       });
     }
+    const end = rows.filter((r) => r.consistency_point === 'end' && Number(r.verified_runs) > 0);
+    const start = rows.filter((r) => r.consistency_point === 'start' && Number(r.verified_runs) > 0);
     return {
       rows,
+      verdicts: [
+        {
+          claim: 'C7',
+          verdict: end.length > 0 ? 'confirmed' : 'not measurable here',
+          evidence:
+            end.length > 0
+              ? `${end.map((r) => r.backend).join(', ')}: image verified against the state at the final pause (end of run), not the arm; start-of-run images from ${start.map((r) => r.backend).join(', ')}`
+              : 'no pre-copy backend ran',
+        },
+      ],
       findings: rows.map(
         (r) => `${r.backend}: consistency point ${r.consistency_point} (${r.verified_runs} verified runs)`,
       ),

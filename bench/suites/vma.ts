@@ -45,8 +45,32 @@ export const vmaSuite: Suite = {
         });
       }
     }
+    const mprotectFailed = rows.filter((r) => r.backend === 'mprotect' && r.enomem);
+    const uffdAtThoseSizes = rows.filter(
+      (r) => r.backend === 'uffd' && mprotectFailed.some((m) => m.region_bytes === r.region_bytes),
+    );
+    const uffdAllVerified =
+      uffdAtThoseSizes.length > 0 && uffdAtThoseSizes.every((r) => r.outcome === 'verified');
+    const smallest = mprotectFailed[0];
     return {
       rows,
+      verdicts: [
+        {
+          claim: 'C1',
+          verdict:
+            mprotectFailed.length > 0 && uffdAllVerified
+              ? 'confirmed'
+              : mprotectFailed.length === 0
+                ? 'refuted'
+                : 'partly confirmed',
+          evidence: smallest
+            ? `mprotect hit ENOMEM at vm.max_map_count from ${Number(smallest.region_bytes) / MiB} MiB under unthrottled random writers; uffd verified at ${uffdAtThoseSizes.map((r) => `${Number(r.region_bytes) / MiB} MiB`).join(', ')} with no VMA splits`
+            : `mprotect verified at every size tried (${rows
+                .filter((r) => r.backend === 'mprotect')
+                .map((r) => `${Number(r.region_bytes) / MiB} MiB: peak ${r.vma_count_peak} mappings`)
+                .join(', ')})`,
+        },
+      ],
       findings: rows.map(
         (r) =>
           `${r.backend} ${Number(r.region_bytes) / MiB} MiB: ${r.outcome}${r.enomem ? ' (ENOMEM: vm.max_map_count)' : ''}`,
