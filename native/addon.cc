@@ -172,6 +172,14 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     Napi::Object byErrno = Napi::Object::New(env);
     for (auto& [e, n] : s.failedByErrno) byErrno.Set(Status::ErrnoName(e), Napi::Number::New(env, static_cast<double>(n)));
     o.Set("failed_by_errno", byErrno);
+    auto counts = [&](const std::map<std::string, uint64_t>& m) {
+      Napi::Object c = Napi::Object::New(env);
+      for (auto& [k, n] : m) c.Set(k, Napi::Number::New(env, static_cast<double>(n)));
+      return c;
+    };
+    o.Set("writes_by_kind", counts(s.writesByKind));
+    o.Set("failed_by_kind", counts(s.failedByKind));
+    o.Set("exit_reasons", counts(s.exitReasons));
     o.Set("elapsed_ns", Napi::Number::New(env, static_cast<double>(s.elapsedNs)));
     o.Set("latency", LatencyObject(env, s.latency));
     return o;
@@ -364,6 +372,28 @@ Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::Run(keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
 }
 
+// probeWriter(kind) -> Promise<{ok, code?, detail?}>: runs the kind alone on a scratch region.
+Napi::Value ProbeWriterJs(const Napi::CallbackInfo& info) {
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  auto status = std::make_shared<Status>();
+  Napi::Object keep = Napi::Object::New(info.Env());
+  return PromiseWorker::Run(
+      keep,
+      [kind, status] {
+        *status = ProbeWriterKind(kind);
+        return Status::Ok();
+      },
+      [status](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("ok", Napi::Boolean::New(env, status->ok()));
+        if (!status->ok()) {
+          o.Set("code", Napi::String::New(env, status->code));
+          o.Set("detail", Napi::String::New(env, status->message));
+        }
+        return o;
+      });
+}
+
 Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<ProbeResult> all = ProbeAll();
@@ -387,6 +417,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Snapshot", SnapshotWrap::Init(env));
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImageJs));
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
+  exports.Set("probeWriter", Napi::Function::New(env, ProbeWriterJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   return exports;
 }

@@ -17,7 +17,7 @@ export const GRANULARITIES = { '4k': PAGE_SIZE, '2m': HUGE_PAGE_SIZE } as const;
 export const DELIVERIES = ['thread', 'sigbus'] as const;
 export const ENGINES = ['auto', 'clear-refs', 'wp-async'] as const;
 /** Writer kinds the native layer knows (native/common/page_writers.cc). */
-export const WRITER_KINDS = ['cpu'] as const;
+export const WRITER_KINDS = ['cpu', 'read', 'io_uring', 'pvm', 'kvm'] as const;
 
 export interface RunFlags {
   backend?: unknown;

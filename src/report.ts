@@ -49,7 +49,8 @@ export function renderRun(r: RunResult): string {
         : `NO: ${v.bad_pages} of ${v.checked_pages} pages differ from the consistency point; first: ${v.first_bad
             .slice(0, 8)
             .map(
-              (b) => `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
+              (b) =>
+                `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
             )
             .join(', ')}`,
   ]);
