@@ -372,6 +372,17 @@ Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::Run(keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
 }
 
+// regionWritable(region) -> {ok, detail}: no page left protected after a snapshot.
+Napi::Value RegionWritableJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string detail;
+  bool ok = RegionWrap::Unwrap(info[0].As<Napi::Object>())->region.writable(&detail);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", Napi::Boolean::New(env, ok));
+  o.Set("detail", Napi::String::New(env, detail));
+  return o;
+}
+
 // probeWriter(kind) -> Promise<{ok, code?, detail?}>: runs the kind alone on a scratch region.
 Napi::Value ProbeWriterJs(const Napi::CallbackInfo& info) {
   std::string kind = info[0].As<Napi::String>().Utf8Value();
@@ -418,6 +429,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImageJs));
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
   exports.Set("probeWriter", Napi::Function::New(env, ProbeWriterJs));
+  exports.Set("regionWritable", Napi::Function::New(env, RegionWritableJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   return exports;
 }

@@ -125,6 +125,8 @@ export interface NativeAddon {
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
   /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
+  /** After a snapshot: no VMA of the region read-only, no page still uffd write-protected. */
+  regionWritable(region: NativeRegion): { ok: boolean; detail: string };
   probeWriter(kind: string): Promise<{ ok: boolean; code?: string; detail?: string }>;
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
 }

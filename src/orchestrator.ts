@@ -214,6 +214,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     const during = workload.phaseStats();
     await workload.stop();
+    const regionWritable = native.regionWritable(region);
     if (copyError !== undefined || metrics.error) {
       const err = CowbenchError.fromNative(copyError ?? metrics.error);
       throw err;
@@ -272,6 +273,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       write_stall: stallFromLatency(during.latency),
       writers: writerFigures(o, baseline!, during),
       incompatibilities: incompatibilitiesOf(during),
+      region_writable_after: regionWritable,
       backend_metrics: metrics.extra,
       backend_series: metrics.series,
       output: null,

@@ -83,6 +83,8 @@ export interface RunResult {
   write_stall: WriteStall;
   writers: WriterFigures;
   incompatibilities: Record<string, number>;
+  /** After release: every page of the region writable again (no read-only VMA, no uffd-wp page). */
+  region_writable_after: { ok: boolean; detail: string };
   backend_metrics: Record<string, number>;
   backend_series: Record<string, number[]>;
   output: string | null;
