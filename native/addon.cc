@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/backend.h"
+#include "common/calibrate.h"
 #include "common/probe.h"
 #include "common/region.h"
 #include "common/sink.h"
@@ -89,7 +90,8 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Region",
-                       {InstanceMethod("init", &RegionWrap::InitRegion), InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
+                       {InstanceMethod("init", &RegionWrap::InitRegion), InstanceMethod("release", &RegionWrap::ReleaseRegion),
+                        InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
                         InstanceAccessor("pages", &RegionWrap::Pages, nullptr)});
   }
   // new Region({bytes, hugepage, fill: 'all'|'none'|'half'})
@@ -105,6 +107,10 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
  private:
   Napi::Value InitRegion(const Napi::CallbackInfo& info) {
     return PromiseWorker::Run(Value(), [this] { return region.create(bytes_, hugepage_, fill_); });
+  }
+  Napi::Value ReleaseRegion(const Napi::CallbackInfo& info) {
+    region.release();
+    return info.Env().Undefined();
   }
   Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(region.bytes())); }
   Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(region.pages())); }
@@ -255,6 +261,8 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     opts.finalDirtyPages = static_cast<uint64_t>(NumberOpt(o, "finalDirtyPages", static_cast<double>(opts.finalDirtyPages)));
     opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
     opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
+    opts.prearm = BoolOpt(o, "prearm", opts.prearm);
+    opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
     opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
     opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
     ctx_ = std::make_unique<SnapshotContext>(RegionWrap::Unwrap(r)->region, *WorkloadWrap::Unwrap(w)->workload,
@@ -266,7 +274,10 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     return PromiseWorker::Run(Value(), [this] { return backend_->prepare(*ctx_); });
   }
   Napi::Value Arm(const Napi::CallbackInfo&) {
-    return PromiseWorker::Run(Value(), [this] { return ctx_->stopTheWorld([this] { return backend_->arm(*ctx_); }); });
+    return PromiseWorker::Run(Value(), [this] {
+      Status st = backend_->beforeArm(*ctx_);
+      return st.ok() ? ctx_->stopTheWorld([this] { return backend_->arm(*ctx_); }) : st;
+    });
   }
   Napi::Value Copy(const Napi::CallbackInfo&) {
     return PromiseWorker::Run(Value(), [this] { return backend_->copy(*ctx_); });
@@ -405,6 +416,23 @@ Napi::Value ProbeWriterJs(const Napi::CallbackInfo& info) {
       });
 }
 
+// calibrate(bytes, dir) -> Promise<{memcpy_Bps, page_fault_ns, sink_Bps, sink_bytes}>
+Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
+  size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
+  std::string dir = info[1].As<Napi::String>().Utf8Value();
+  auto result = std::make_shared<Calibration>();
+  return PromiseWorker::Run(
+      Napi::Object::New(info.Env()), [bytes, dir, result] { return Calibrate(bytes, dir, result.get()); },
+      [result](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("memcpy_Bps", result->memcpyBytesPerSec);
+        o.Set("page_fault_ns", result->pageFaultNs);
+        o.Set("sink_Bps", result->sinkBytesPerSec);
+        o.Set("sink_bytes", static_cast<double>(result->sinkBytes));
+        return o;
+      });
+}
+
 Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<ProbeResult> all = ProbeAll();
@@ -431,6 +459,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeWriter", Napi::Function::New(env, ProbeWriterJs));
   exports.Set("regionWritable", Napi::Function::New(env, RegionWritableJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
+  exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
   return exports;
 }
 

@@ -1,6 +1,11 @@
 /** The `cowbench` command line (yargs). Every error is one line on stderr and an exit code. */
 import cliProgress from 'cli-progress';
+import path from 'node:path';
 import yargs from 'yargs';
+import { runBench, suites } from '../bench/index.js';
+import { native } from './native.js';
+import { checkOutput } from './output.js';
+import { parseCount, parseSize } from './units.js';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
 import {
@@ -18,11 +23,12 @@ import { backendNames, backends } from './registry.js';
 import { renderProbe, renderRun } from './report.js';
 import { renderCompat, runCompat, WRITER_LABELS } from './compat.js';
 import { WRITER_KINDS } from './options.js';
-import { parseSize } from './units.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-async function runCommand(flags: RunFlags & { json?: boolean; progress?: boolean }): Promise<number> {
+async function runCommand(
+  flags: RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
+): Promise<number> {
   const options = runOptionsFromFlags(flags);
   const controller = new AbortController();
   let signalled: string | undefined;
@@ -49,6 +55,7 @@ async function runCommand(flags: RunFlags & { json?: boolean; progress?: boolean
   try {
     const result = await runSnapshot(options, {
       signal: controller.signal,
+      onPhase: flags.verbose ? (phase) => process.stderr.write(`cowbench: ${phase}\n`) : undefined,
       onProgress: (copied, total) => {
         if (!bar) return;
         const mib = (n: number) => Math.floor(n / 1048576);
@@ -101,6 +108,8 @@ function probeCommand(json: boolean): number {
       finalDirtyPages: 0,
       maxPasses: 1,
       armThreads: 1,
+      prearm: true,
+      handlerWait: 'poll',
       injectSkipCopyBeforeWrite: false,
       injectSinkDelayUs: 0,
     });
@@ -230,6 +239,18 @@ export async function main(argv: string[]): Promise<number> {
             default: '8',
             describe: 'softdirty: pre-copy passes before the forced final stop',
           })
+          .option('handler-wait', {
+            type: 'string',
+            default: 'poll',
+            describe:
+              'uffd handler threads: poll (sleep until a fault) or spin (busy-read; costs a CPU each)',
+          })
+          .option('prearm', {
+            type: 'boolean',
+            default: true,
+            describe:
+              'uffd: write-protect before the pause and re-protect only pages written meanwhile (--no-prearm: all in the pause)',
+          })
           .option('arm-threads', {
             type: 'string',
             default: '1',
@@ -247,9 +268,16 @@ export async function main(argv: string[]): Promise<number> {
           })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
           .option('json', { type: 'boolean', default: false, describe: 'print the result object as JSON' })
-          .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' }),
+          .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' })
+          .option('verbose', {
+            type: 'boolean',
+            default: false,
+            describe: 'name each protocol step on stderr as it starts',
+          }),
       async (args) => {
-        exitCode = await runCommand(args as RunFlags & { json?: boolean; progress?: boolean });
+        exitCode = await runCommand(
+          args as RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
+        );
       },
     )
     .command(
@@ -279,7 +307,62 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await compatCommand(args as CompatFlags);
       },
     )
-    .demandCommand(1, 'name a command: run, probe, compat')
+    .command(
+      'bench [suites..]',
+      `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
+      (y) =>
+        y
+          .positional('suites', { type: 'string', array: true, describe: 'suites to run (default: all)' })
+          .option('backends', {
+            type: 'string',
+            describe: 'comma-separated backends (default: all this kernel supports)',
+          })
+          .option('quick', { type: 'boolean', default: false, describe: 'fewer repeats and smaller regions' })
+          .option('repeat', { type: 'string', describe: 'runs per figure [default: 5, quick 2]' })
+          .option('out', { type: 'string', describe: 'results directory [default: results/<date>-<host>]' })
+          .option('label', {
+            type: 'string',
+            describe: 'label for the results directory instead of the host name',
+          }),
+      async (args) => {
+        exitCode = await runBench({
+          suites: (args.suites as string[] | undefined) ?? [],
+          backends: typeof args.backends === 'string' ? args.backends.split(',').map((s) => s.trim()) : null,
+          quick: args.quick === true,
+          repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
+          out: typeof args.out === 'string' ? args.out : null,
+          label: typeof args.label === 'string' ? args.label : null,
+        });
+      },
+    )
+    .command(
+      'calibrate',
+      'measure memcpy bandwidth, sink bandwidth and a plain page-fault cost on this machine',
+      (y) =>
+        y
+          .option('size', { type: 'string', default: '1G', describe: 'bytes written for the sink bandwidth' })
+          .option('dir', { type: 'string', default: '.', describe: 'directory for the sink bandwidth file' })
+          .option('json', { type: 'boolean', default: false }),
+      async (args) => {
+        const bytes = parseSize('--size', args.size);
+        checkOutput(path.join(String(args.dir), 'calibrate.img'), true);
+        const c = await native.calibrate(bytes, String(args.dir)).catch((e: unknown) => {
+          throw CowbenchError.fromNative(e);
+        });
+        const out = {
+          memcpy_MBps: c.memcpy_Bps / 1e6,
+          page_fault_ns: c.page_fault_ns,
+          sink_MBps: c.sink_Bps / 1e6,
+          sink_bytes: c.sink_bytes,
+        };
+        process.stdout.write(
+          args.json
+            ? JSON.stringify(out) + '\n'
+            : `memcpy ${out.memcpy_MBps.toFixed(0)} MB/s, sink ${out.sink_MBps.toFixed(0)} MB/s, page fault ${out.page_fault_ns.toFixed(0)} ns\n`,
+        );
+      },
+    )
+    .demandCommand(1, 'name a command: run, probe, compat, bench, calibrate')
     .strict()
     .help()
     .version(environment().cowbench_version)

@@ -57,6 +57,8 @@ export type FillMode = 'all' | 'none' | 'half';
 
 export interface NativeRegion {
   init(): Promise<void>;
+  /** Unmaps now; only after the workload is stopped and the snapshot released. */
+  release(): void;
   readonly bytes: number;
   readonly pages: number;
 }
@@ -97,6 +99,8 @@ export interface NativeSnapshotOptions {
   finalDirtyPages: number;
   maxPasses: number;
   armThreads: number;
+  prearm: boolean;
+  handlerWait: 'poll' | 'spin';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
 }
@@ -129,6 +133,10 @@ export interface NativeAddon {
   regionWritable(region: NativeRegion): { ok: boolean; detail: string };
   probeWriter(kind: string): Promise<{ ok: boolean; code?: string; detail?: string }>;
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
+  calibrate(
+    bytes: number,
+    dir: string,
+  ): Promise<{ memcpy_Bps: number; page_fault_ns: number; sink_Bps: number; sink_bytes: number }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -14,6 +14,7 @@ export const PATTERNS = ['sequential', 'random', 'hotset'] as const;
 export const FILLS = ['all', 'none', 'half'] as const;
 export const BUFFER_POLICIES = ['block', 'fail'] as const;
 export const GRANULARITIES = { '4k': PAGE_SIZE, '2m': HUGE_PAGE_SIZE } as const;
+export const HANDLER_WAITS = ['poll', 'spin'] as const;
 export const DELIVERIES = ['thread', 'sigbus'] as const;
 export const ENGINES = ['auto', 'clear-refs', 'wp-async'] as const;
 /** Writer kinds the native layer knows (native/common/page_writers.cc). */
@@ -37,6 +38,8 @@ export interface RunFlags {
   finalDirty?: unknown;
   maxPasses?: unknown;
   armThreads?: unknown;
+  prearm?: unknown;
+  handlerWait?: unknown;
   out?: unknown;
   force?: unknown;
   baselineMs?: unknown;
@@ -115,6 +118,8 @@ export function runOptionsFromFlags(f: RunFlags): RunOptions {
       f.finalDirty === undefined ? d.finalDirtyPages : parseCount('--final-dirty', f.finalDirty, 0, 2 ** 40),
     maxPasses: f.maxPasses === undefined ? d.maxPasses : parseCount('--max-passes', f.maxPasses, 1, 1000),
     armThreads: f.armThreads === undefined ? d.armThreads : parseCount('--arm-threads', f.armThreads, 1, 64),
+    prearm: f.prearm !== false,
+    handlerWait: oneOf('--handler-wait', f.handlerWait ?? d.handlerWait, HANDLER_WAITS),
     out,
     force: f.force === true,
     baselineMs:

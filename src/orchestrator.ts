@@ -47,6 +47,10 @@ export interface RunOptions {
   finalDirtyPages: number;
   maxPasses: number;
   armThreads: number;
+  /** uffd: write-protect before the pause, re-protect in it only what was written meanwhile. */
+  prearm: boolean;
+  /** uffd: handler threads sleep in poll(2) or busy-read the userfaultfd. */
+  handlerWait: 'poll' | 'spin';
   /** Image path; null keeps no image (verified in a private scratch file, then removed). */
   out: string | null;
   force: boolean;
@@ -76,6 +80,8 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   finalDirtyPages: 256,
   maxPasses: 8,
   armThreads: 1,
+  prearm: true,
+  handlerWait: 'poll',
   out: null,
   force: false,
   baselineMs: 300,
@@ -85,6 +91,8 @@ export interface RunHooks {
   /** Aborting disarms tracking, releases writers and removes the temporary image. */
   signal?: AbortSignal;
   onProgress?: (copiedBytes: number, totalBytes: number) => void;
+  /** Called as each protocol step starts. */
+  onPhase?: (phase: 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify') => void;
 }
 
 export function backendOptions(o: RunOptions): BackendOptions {
@@ -98,6 +106,8 @@ export function backendOptions(o: RunOptions): BackendOptions {
     finalDirtyPages: o.finalDirtyPages,
     maxPasses: o.maxPasses,
     armThreads: o.armThreads,
+    prearm: o.prearm,
+    handlerWait: o.handlerWait,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
   };
@@ -141,7 +151,7 @@ export function preflight(o: RunOptions): void {
   if (!support.ok)
     throw new CowbenchError(
       'EUNSUPPORTED',
-      `${backend.name}: not available on this kernel: ${support.reason}`,
+      `${backend.name}: not available on this machine: ${support.reason}`,
       {
         exitCode: 2,
       },
@@ -184,9 +194,11 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     let rssBefore = 0;
     let rssPeak = 0;
     try {
+      hooks.onPhase?.('prepare');
       await snap.prepare();
       throwIfAborted(hooks.signal);
       // Undisturbed writer rate first, then the snapshot phase.
+      hooks.onPhase?.('baseline');
       workload.beginPhase();
       await sleep(o.baselineMs);
       baseline = workload.phaseStats();
@@ -194,8 +206,10 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       rssBefore = rssBytes();
       rssPeak = rssBefore;
       throwIfAborted(hooks.signal);
+      hooks.onPhase?.('arm');
       armStart = performance.now();
       await snap.arm();
+      hooks.onPhase?.('copy');
       const ticker = setInterval(() => {
         rssPeak = Math.max(rssPeak, rssBytes());
         hooks.onProgress?.(snap.progress(), o.sizeBytes);
@@ -210,6 +224,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     } catch (e) {
       copyError = e;
     } finally {
+      hooks.onPhase?.('finish');
       metrics = await snap.release();
     }
     const during = workload.phaseStats();
@@ -221,6 +236,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     hooks.onProgress?.(o.sizeBytes, o.sizeBytes);
 
+    hooks.onPhase?.('verify');
     const expected = snap.expected();
     let verification: Verification;
     if (sink.isNull) {
@@ -297,6 +313,8 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);
     if (workload) await workload.stop();
+    // Writers joined and the backend released (above): nothing touches the region any more.
+    region.release();
     sink?.discard(); // no-op once committed
     scratch?.cleanup();
   }

@@ -35,6 +35,13 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   },
   { args: ['run', '--no-such-flag'], flag: /Unknown argument/ },
   { args: ['frobnicate'], flag: /Unknown argument|name a command/ },
+  { args: ['bench', 'nosuchsuite'], flag: /suite: unknown suite 'nosuchsuite'/ },
+  { args: ['bench', '--backends', 'nope'], flag: /--backends: unknown backend 'nope'/ },
+  { args: ['bench', '--repeat', '0'], flag: /--repeat: 0 is out of range/ },
+  { args: ['run', '--out', '/dev/null', '--force'], flag: /--force: has no meaning with --out \/dev\/null/ },
+  { args: ['run', '--max-passes', '0'], flag: /--max-passes: 0 is out of range/ },
+  { args: ['run', '--arm-threads', '100'], flag: /--arm-threads: 100 is out of range/ },
+  { args: ['run', '--seed', 'x'], flag: /--seed: 'x' is not a whole number/ },
 ];
 
 for (const { args, flag } of badInputs) {

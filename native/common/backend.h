@@ -29,6 +29,8 @@ struct SnapshotOptions {
   uint64_t finalDirtyPages = 256;   // softdirty: stop pre-copy below this many dirty pages
   unsigned maxPasses = 8;           // softdirty
   unsigned armThreads = 1;          // uffd: threads splitting the arm-time write-protect
+  std::string handlerWait = "poll";  // uffd: "poll" (sleep in poll(2)) or "spin" (busy-read the fd)
+  bool prearm = true;               // uffd: write-protect before the pause, re-protect the few pages written since
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
@@ -85,6 +87,8 @@ class Backend {
   virtual ~Backend() = default;
   // Outside the pause: probe, open fds, register, start threads.
   virtual Status prepare(SnapshotContext& ctx) = 0;
+  // Just before the pause, writers running: work that shortens the pause (default: none).
+  virtual Status beforeArm(SnapshotContext& ctx) { return Status::Ok(); }
   // Inside the pause (writers held): start tracking.
   virtual Status arm(SnapshotContext& ctx) = 0;
   // Writers running: stream the whole image to the sink. May stop the world again.

@@ -102,6 +102,7 @@ void CopyBuffer::stop() {
   queueCv_.notify_all();
   freeCv_.notify_all();
   if (drain_.joinable()) drain_.join();
+  memory_.reset();  // the slots' memory goes back now, not when JavaScript collects the snapshot
 }
 
 }  // namespace cowbench

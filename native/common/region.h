@@ -23,6 +23,8 @@ class Region {
   char* base() const { return map_.data(); }
   size_t bytes() const { return map_.size(); }
   size_t pages() const;
+  // Unmaps the region now (writers and backends must be done with it).
+  void release() { map_.reset(); }
   bool hugepage() const { return hugepage_; }
   // Version each page holds right after fill (1 filled, 0 untouched).
   uint32_t initialVersion(size_t page) const;

@@ -41,10 +41,7 @@ class PageLoop final : public WriterThread {
     const size_t pages = ctx.region().pages();
     const WriterConfig& config = ctx.config();
     const size_t owned = pages > index ? (pages - index + threads - 1) / threads : 0;
-    if (owned == 0) {
-      while (!ctx.stopRequested()) ctx.park();
-      return;
-    }
+    if (owned == 0) return ctx.idleUntilStop();
     Rng rng{config.seed * 0x9E3779B97F4A7C15ull + index * 0xBF58476D1CE4E5B9ull + 1};
     const size_t hotOwned = owned / 10 ? owned / 10 : 1;
     const double perThreadRate = config.ratePagesPerSec / static_cast<double>(threads);
@@ -109,6 +106,14 @@ bool WriterContext::pauseRequested() const {
   return workload_.pauseRequested_.load(std::memory_order_acquire);
 }
 void WriterContext::park() { workload_.park(); }
+
+void WriterContext::idleUntilStop() {
+  std::unique_lock<std::mutex> lock(workload_.mutex_);
+  ++workload_.parked_;
+  workload_.parkedCv_.notify_all();
+  workload_.resumeCv_.wait(lock, [&] { return workload_.stopRequested_.load(); });
+  --workload_.parked_;
+}
 bool WriterContext::waitPaced(uint64_t deadlineNs) { return workload_.waitPaced(deadlineNs); }
 uint32_t WriterContext::version(size_t page) const { return workload_.versions_[page]; }
 

@@ -86,6 +86,8 @@ class WriterContext {
   bool pauseRequested() const;
   // Holds this thread at the barrier until resumed or stopped.
   void park();
+  // For a thread with no page to write (more writers than pages): counts as held until stop.
+  void idleUntilStop();
   // Sleeps until the deadline unless a pause or stop is requested; false when interrupted.
   bool waitPaced(uint64_t deadlineNs);
   // The version `page` holds (only this thread writes its own pages).

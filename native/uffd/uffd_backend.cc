@@ -148,10 +148,10 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   return Status::Ok();
 }
 
-Status UffdBackend::arm(SnapshotContext& ctx) {
-  // UFFDIO_WRITEPROTECT over the whole region, optionally split across threads.
-  const unsigned threads = std::max(1u, ctx.options.armThreads);
+// UFFDIO_WRITEPROTECT over the whole region, split across `threads`.
+Status UffdBackend::protectAll(unsigned threads) {
   armed_ = true;
+  threads = std::max(1u, threads);
   if (threads == 1) return writeProtect(base_, bytes_, true);
   const size_t per = (bytes_ / threads + granule_ - 1) / granule_ * granule_;
   std::vector<Status> results(threads);
@@ -168,10 +168,61 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
   return Status::Ok();
 }
 
+Status UffdBackend::beforeArm(SnapshotContext& ctx) {
+  if (!ctx.options.prearm) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> lock(prearmMutex_);
+    prearmTracking_ = true;
+    prearmWritten_.clear();
+  }
+  prearmPossible_.store(true, std::memory_order_release);
+  const uint64_t t0 = NowNs();
+  Status st = protectAll(ctx.options.armThreads);
+  ctx.metrics.extra["prearm_protect_us"] = (NowNs() - t0) / 1e3;
+  return st;
+}
+
+Status UffdBackend::arm(SnapshotContext& ctx) {
+  if (!ctx.options.prearm) return protectAll(ctx.options.armThreads);
+  // Writers are held, so every pre-arm fault has been served (a writer blocked in a fault cannot
+  // park). Holding the mutex, no handler can un-protect a page after this point without a copy.
+  std::lock_guard<std::mutex> lock(prearmMutex_);
+  prearmTracking_ = false;
+  ctx.metrics.extra["prearm_faults"] = static_cast<double>(prearmFaults_.load());
+  std::sort(prearmWritten_.begin(), prearmWritten_.end());
+  prearmWritten_.erase(std::unique(prearmWritten_.begin(), prearmWritten_.end()), prearmWritten_.end());
+  ctx.metrics.extra["prearm_reprotected_granules"] = static_cast<double>(prearmWritten_.size());
+  // Re-protecting costs an ioctl per run; past a quarter of the region one full pass is cheaper.
+  if (prearmWritten_.size() * 4 > bytes_ / granule_) return protectAll(ctx.options.armThreads);
+  for (size_t i = 0; i < prearmWritten_.size();) {
+    size_t j = i + 1;
+    while (j < prearmWritten_.size() && prearmWritten_[j] == prearmWritten_[j - 1] + 1) ++j;
+    const size_t off = prearmWritten_[i] * granule_;
+    Status st = writeProtect(base_ + off, std::min((j - i) * granule_, bytes_ - off), true);
+    if (!st.ok()) return st;
+    i = j;
+  }
+  return Status::Ok();
+}
+
 void UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address) {
-  faults_.fetch_add(1, std::memory_order_relaxed);
   if (address < reinterpret_cast<uint64_t>(base_) || address >= reinterpret_cast<uint64_t>(base_) + bytes_) return;
   const size_t g = (address - reinterpret_cast<uint64_t>(base_)) / granule_;
+  if (prearmPossible_.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(prearmMutex_);
+    if (prearmTracking_) {
+      prearmFaults_.fetch_add(1, std::memory_order_relaxed);
+      // Before the consistency point: the write belongs in the image; re-protected at arm.
+      prearmWritten_.push_back(g);
+      Status st = writeProtect(base_ + g * granule_, std::min(granule_, bytes_ - g * granule_), false);
+      if (!st.ok()) {
+        ctx.fail(st);
+        unprotectAll();
+      }
+      return;
+    }
+  }
+  faults_.fetch_add(1, std::memory_order_relaxed);
   // Someone else claimed it: the copier or another handler un-protects it and wakes us.
   if (!claim(g)) return;
   char* page = base_ + g * granule_;
@@ -197,7 +248,25 @@ void UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address) {
 void UffdBackend::handlerLoop(SnapshotContext* ctx) {
   uffd_msg msgs[16];
   pollfd fds[2] = {{uffd_.get(), POLLIN, 0}, {stopFd_.get(), POLLIN, 0}};
+  const bool spin = ctx->options.handlerWait == "spin";
   for (;;) {
+    if (spin) {
+      // Busy-read: no sleep/wake-up between the fault and its handler, at the price of a CPU.
+      if (stopping_.load(std::memory_order_relaxed)) return;
+      ssize_t n = ::read(uffd_.get(), msgs, sizeof msgs);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        __builtin_ia32_pause();
+        continue;
+      }
+      if (n < 0) {
+        ctx->fail(Status::Sys("uffd: read", "read", errno));
+        unprotectAll();
+        return;
+      }
+      for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(uffd_msg); ++i)
+        if (msgs[i].event == UFFD_EVENT_PAGEFAULT) serveFault(*ctx, msgs[i].arg.pagefault.address);
+      continue;
+    }
     int rc = ::poll(fds, 2, -1);
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0) {
@@ -253,6 +322,7 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
 }
 
 void UffdBackend::release(SnapshotContext& ctx) {
+  stopping_.store(true);
   if (stopFd_.valid()) {
     uint64_t one = 1;
     if (::write(stopFd_.get(), &one, sizeof one) != sizeof one) {

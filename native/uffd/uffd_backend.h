@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,7 @@ class UffdBackend final : public Backend {
  public:
   ~UffdBackend() override;
   Status prepare(SnapshotContext& ctx) override;
+  Status beforeArm(SnapshotContext& ctx) override;
   Status arm(SnapshotContext& ctx) override;
   Status copy(SnapshotContext& ctx) override;
   void release(SnapshotContext& ctx) override;
@@ -28,6 +30,7 @@ class UffdBackend final : public Backend {
     return (claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0;
   }
   Status writeProtect(char* addr, size_t len, bool protect, bool wake = true);
+  Status protectAll(unsigned threads);
   void unprotectAll();
   void handlerLoop(SnapshotContext* ctx);
   void serveFault(SnapshotContext& ctx, uint64_t address);
@@ -42,7 +45,15 @@ class UffdBackend final : public Backend {
   size_t granule_ = 4096;
   bool registered_ = false;
   std::atomic<bool> armed_{false};
+  std::atomic<bool> stopping_{false};  // spinning handlers exit on it
   std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
+  // Pre-arm: the region is protected before the pause; a fault then is a write before the
+  // consistency point: un-protect without copying and remember the page for re-protection.
+  std::mutex prearmMutex_;
+  bool prearmTracking_ = false;  // guarded by prearmMutex_
+  std::atomic<bool> prearmPossible_{false};  // fast path: skip the mutex when never pre-armed
+  std::atomic<uint64_t> prearmFaults_{0};
+  std::vector<size_t> prearmWritten_;
   uint64_t features_ = 0;
 };
 

@@ -417,10 +417,7 @@ void KvmWriter::halt(WriterContext& ctx, const std::string& reason) {
 }
 
 void KvmWriter::run(WriterContext& ctx) {
-  if (owned_ == 0) {
-    while (!ctx.stopRequested()) ctx.park();
-    return;
-  }
+  if (owned_ == 0) return ctx.idleUntilStop();
   sigset_t kick;
   sigemptyset(&kick);
   sigaddset(&kick, KickSignal());

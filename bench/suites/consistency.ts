@@ -1,0 +1,36 @@
+/** C7: which backends give a start-of-run image under writers, and which an end-of-run one. */
+import { MiB, repeatRuns, scratch, type Row, type Suite } from '../runner.js';
+
+export const consistencySuite: Suite = {
+  name: 'consistency',
+  claim: 'C7',
+  description: "the moment each backend's verified image shows, under unthrottled writers",
+  plannedRuns: (c) => c.backends.length * c.repeat,
+  async run(ctx) {
+    const size = ctx.quick ? 64 * MiB : 256 * MiB;
+    const rows: Row[] = [];
+    const image = scratch(ctx, 'consistency.img');
+    for (const backend of ctx.backends) {
+      const { results, failures } = await repeatRuns(
+        ctx,
+        ['--backend', backend, '--size', String(size), '--rate', 'max', '--out', image, '--force'],
+        `${backend} consistency`,
+      );
+      const r0 = results[0];
+      rows.push({
+        backend,
+        consistency_point: r0?.consistency_point ?? null,
+        verified_runs: results.length,
+        failed_runs: failures.length,
+        pages_differing_from_start: r0?.backend_metrics['pages_differing_from_start'] ?? null,
+        final_pause_us: r0 ? (r0.pauses_us.at(-1) ?? null) : null,
+      });
+    }
+    return {
+      rows,
+      findings: rows.map(
+        (r) => `${r.backend}: consistency point ${r.consistency_point} (${r.verified_runs} verified runs)`,
+      ),
+    };
+  },
+};

@@ -1,0 +1,96 @@
+/** C4: extra memory and writer stalls. uffd's buffer bounds it (block policy); fork's does not. */
+import { GiB, MiB, repeatRuns, scratch, spread, summarize, type Row, type Suite } from '../runner.js';
+
+const buffers = (quick: boolean) =>
+  quick ? [4 * MiB, 64 * MiB] : [4 * MiB, 16 * MiB, 64 * MiB, 256 * MiB, GiB];
+const rates = ['65536', 'max'];
+
+export const memorySuite: Suite = {
+  name: 'memory',
+  claim: 'C4',
+  description: "extra memory and writer stalls vs write rate; uffd's buffer sweep (block policy) vs forkcow",
+  plannedRuns: (c) =>
+    (buffers(c.quick).length + (c.backends.includes('forkcow') ? rates.length : 0)) * c.repeat,
+  async run(ctx) {
+    const size = ctx.quick ? 256 * MiB : GiB;
+    const rows: Row[] = [];
+    const findings: string[] = [];
+    const image = scratch(ctx, 'memory.img');
+    let boundHeld = true;
+    if (ctx.backends.includes('uffd')) {
+      for (const buffer of buffers(ctx.quick).filter((b) => b <= size)) {
+        const { results, failures } = await repeatRuns(
+          ctx,
+          [
+            '--backend',
+            'uffd',
+            '--size',
+            String(size),
+            '--buffer',
+            String(buffer),
+            '--buffer-policy',
+            'block',
+            '--rate',
+            'max',
+            '--out',
+            image,
+            '--force',
+          ],
+          `uffd buffer ${buffer / MiB} MiB`,
+        );
+        const extra = summarize(results.map((r) => r.extra_memory_peak_bytes));
+        const withinBound = results.every((r) => r.extra_memory_peak_bytes <= buffer + MiB);
+        boundHeld &&= withinBound;
+        rows.push({
+          backend: 'uffd',
+          region_bytes: size,
+          buffer_bytes: buffer,
+          rate: 'max',
+          ...spread('extra_memory_peak_bytes', extra, 0),
+          ...spread('buffer_peak_bytes', summarize(results.map((r) => r.buffer_peak_bytes)), 0),
+          ...spread('throttled_ms', summarize(results.map((r) => r.throttled_ms)), 1),
+          ...spread('stall_p99_us', summarize(results.map((r) => r.write_stall.p99_us)), 2),
+          ...spread('stall_max_us', summarize(results.map((r) => r.write_stall.max_us)), 0),
+          ...spread(
+            'writer_throughput_ratio',
+            summarize(results.map((r) => r.writers.throughput_ratio ?? NaN)),
+            3,
+          ),
+          extra_within_buffer_plus_1MiB: withinBound,
+          failures: failures.length,
+        });
+      }
+      findings.push(`uffd extra memory <= buffer + 1 MiB at every buffer size: ${boundHeld ? 'yes' : 'NO'}`);
+    }
+    if (ctx.backends.includes('forkcow')) {
+      for (const rate of rates) {
+        const { results, failures } = await repeatRuns(
+          ctx,
+          ['--backend', 'forkcow', '--size', String(size), '--rate', rate, '--out', image, '--force'],
+          `forkcow rate ${rate}`,
+        );
+        const extra = summarize(results.map((r) => r.extra_memory_peak_bytes));
+        rows.push({
+          backend: 'forkcow',
+          region_bytes: size,
+          buffer_bytes: null,
+          rate,
+          ...spread('extra_memory_peak_bytes', extra, 0),
+          extra_fraction_of_region: Number((extra.median / size).toFixed(3)),
+          ...spread('stall_p99_us', summarize(results.map((r) => r.write_stall.p99_us)), 2),
+          ...spread('stall_max_us', summarize(results.map((r) => r.write_stall.max_us)), 0),
+          ...spread(
+            'writer_throughput_ratio',
+            summarize(results.map((r) => r.writers.throughput_ratio ?? NaN)),
+            3,
+          ),
+          failures: failures.length,
+        });
+        findings.push(
+          `forkcow at rate ${rate}: extra memory ${(extra.median / MiB).toFixed(0)} MiB = ${((100 * extra.median) / size).toFixed(0)}% of the region`,
+        );
+      }
+    }
+    return { rows, findings };
+  },
+};

@@ -1,0 +1,56 @@
+/** C1: mprotect splits VMAs on scattered un-protection until ENOMEM; uffd-wp does not. */
+import { GiB, MiB, repeatRuns, scratch, type Row, type Suite } from '../runner.js';
+
+const sizes = (quick: boolean) => (quick ? [256 * MiB, GiB] : [256 * MiB, GiB, 2 * GiB, 4 * GiB]);
+
+export const vmaSuite: Suite = {
+  name: 'vma',
+  claim: 'C1',
+  description:
+    'scattered writes on growing regions until mprotect fails (vm.max_map_count); the same on uffd',
+  plannedRuns: (c) =>
+    sizes(c.quick).length * ['mprotect', 'uffd'].filter((b) => c.backends.includes(b)).length,
+  async run(ctx) {
+    if (!ctx.backends.includes('mprotect')) return { rows: [], skipped: 'mprotect backend not available' };
+    const rows: Row[] = [];
+    const image = scratch(ctx, 'vma.img');
+    const one = { ...ctx, repeat: 1 };
+    for (const size of sizes(ctx.quick)) {
+      for (const backend of ['mprotect', 'uffd'].filter((b) => ctx.backends.includes(b))) {
+        const { results, failures } = await repeatRuns(
+          one,
+          [
+            '--backend',
+            backend,
+            '--size',
+            String(size),
+            '--pattern',
+            'random',
+            '--rate',
+            'max',
+            '--out',
+            image,
+            '--force',
+          ],
+          `${backend} ${size / MiB} MiB scattered`,
+        );
+        const r = results[0];
+        rows.push({
+          backend,
+          region_bytes: size,
+          outcome: r ? 'verified' : 'failed',
+          vma_count_peak: r?.vma_count_peak ?? null,
+          error: failures[0] ?? null,
+          enomem: /ENOMEM|max_map_count/.test(failures[0] ?? ''),
+        });
+      }
+    }
+    return {
+      rows,
+      findings: rows.map(
+        (r) =>
+          `${r.backend} ${Number(r.region_bytes) / MiB} MiB: ${r.outcome}${r.enomem ? ' (ENOMEM: vm.max_map_count)' : ''}`,
+      ),
+    };
+  },
+};
