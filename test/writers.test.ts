@@ -156,3 +156,25 @@ test('compat --json prints the matrix; an unknown writer column is a usage error
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--writers: 'gpu' is not one of/);
 });
+
+test.serial(
+  'compat: every cell reaches a verdict; incompatible cells carry evidence and end writable',
+  async (t) => {
+    const matrix = await runCompat({ sizeBytes: 32 * MiB });
+    t.is(matrix.rows.length > 0, true);
+    for (const row of matrix.rows)
+      for (const cell of row.cells) {
+        const where = `${row.label} × ${cell.writer}: ${cell.status}: ${cell.detail}`;
+        t.not(cell.status, 'failed', where);
+        if (cell.status === 'incompatible') {
+          t.true(
+            Object.values(cell.evidence).some((n) => n > 0) || cell.verified === false,
+            `evidence for ${where}`,
+          );
+          t.true(cell.region_writable_after, `region writable after ${where}`);
+        }
+        if (cell.status === 'ok') t.true(cell.verified === true && cell.writes > 0, where);
+        t.log(where);
+      }
+  },
+);
