@@ -195,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
             alias: 'w',
             type: 'string',
             default: '2',
-            describe: 'writer threads: N cpu writers, or KIND:N,…',
+            describe: `writer threads: N cpu writers, or KIND:N,… (kinds: ${WRITER_KINDS.join(', ')})`,
           })
           .option('pattern', { type: 'string', default: 'random', describe: PATTERNS.join(', ') })
           .option('rate', {
