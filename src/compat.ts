@@ -248,9 +248,20 @@ export function renderCompat(c: CompatResult): string {
       .join('  ')
       .trimEnd();
   const out = [line(headers), line(widths.map((w) => '-'.repeat(w))), ...table.map(line), ''];
-  for (const row of c.rows)
+  for (const row of c.rows) {
+    // A row refused as a whole (the backend is unavailable) is one line, not one per column.
+    const first = row.cells[0];
+    if (
+      first &&
+      row.cells.length > 1 &&
+      row.cells.every((x) => x.status === first.status && x.detail === first.detail)
+    ) {
+      out.push(`${row.label} × every writer: ${first.status}: ${first.detail}`);
+      continue;
+    }
     for (const cell of row.cells)
       out.push(`${row.label} × ${WRITER_LABELS[cell.writer] ?? cell.writer}: ${cell.status}: ${cell.detail}`);
+  }
   out.push('', `machine: ${c.env.hostname}, Linux ${c.env.kernel}, ${c.env.cores} × ${c.env.cpu_model}`);
   return out.join('\n') + '\n';
 }
