@@ -53,6 +53,11 @@ for (const kind of WRITER_KINDS) {
     // The image is the region at the arm pause: the pages this kind wrote before it carry its versions.
     t.true(pagesWrittenInImage(out) > 0, 'pages written by the kind are in the image');
     t.true(result.region_writable_after.ok, result.region_writable_after.detail);
+    if (kind === 'kvm') {
+      // The arm pause held the vCPU outside KVM_RUN: kicked out (intr) or stopped at its loop top.
+      const exits = result.writers.exit_reasons;
+      t.true((exits['intr'] ?? 0) + (exits['io_pause'] ?? 0) >= 1, JSON.stringify(exits));
+    }
   });
 
   test.serial(`${kind}: its writes are covered by verification (skip-copy-before-write fails)`, async (t) => {

@@ -82,6 +82,8 @@ export const writersSuite: Suite = {
             summarize(results.map((r) => r.writers.throughput_ratio ?? NaN)),
             3,
           ),
+          // Holding this writer at the arm barrier (for kvm: kicking the vCPU out of KVM_RUN).
+          ...spread('quiesce_us', summarize(results.map((r) => r.quiesce_us)), 1),
           ...spread('wp_faults', summarize(results.map((r) => r.wp_faults)), 0),
           ...spread('total_ms', summarize(results.map((r) => r.total_ms)), 1),
           failures: failures.length,
