@@ -114,25 +114,26 @@ void WriterContext::idleUntilStop() {
   workload_.resumeCv_.wait(lock, [&] { return workload_.stopRequested_.load(); });
   --workload_.parked_;
 }
+
 bool WriterContext::waitPaced(uint64_t deadlineNs) { return workload_.waitPaced(deadlineNs); }
 uint32_t WriterContext::version(size_t page) const { return workload_.versions_[page]; }
 
 void WriterContext::landed(size_t page, uint32_t version, uint64_t latencyNs) {
-  latency.record(latencyNs);
+  latency_.record(latencyNs);
   workload_.versions_[page] = version;
-  writes.store(writes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void WriterContext::failed(int err, uint64_t latencyNs) {
-  latency.record(latencyNs);
-  failures.store(failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(countsMutex);
-  ++failedByErrno[err];
+  latency_.record(latencyNs);
+  failures_.store(failures_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(countsMutex_);
+  ++failedByErrno_[err];
 }
 
 void WriterContext::countExit(const std::string& reason, uint64_t n) {
-  std::lock_guard<std::mutex> lock(countsMutex);
-  exitReasons[reason] += n;
+  std::lock_guard<std::mutex> lock(countsMutex_);
+  exitReasons_[reason] += n;
 }
 
 // ---- Workload --------------------------------------------------------------------------------
@@ -145,8 +146,8 @@ Status Workload::start(const WriterConfig& config) {
   writers_.clear();
   for (size_t i = 0; i < config.kinds.size(); ++i) {
     std::unique_ptr<WriterContext> w(new WriterContext(*this, i));
-    w->kind = config.kinds[i];
-    Status st = CreateWriterThread(config_, i, region_, &w->body);
+    w->kind_ = config.kinds[i];
+    Status st = CreateWriterThread(config_, i, region_, &w->body_);
     if (!st.ok()) {
       writers_.clear();
       return st;
@@ -158,7 +159,7 @@ Status Workload::start(const WriterConfig& config) {
   parked_ = 0;
   for (size_t i = 0; i < writers_.size(); ++i) {
     WriterContext* w = writers_[i].get();
-    threads_.emplace_back([w] { w->body->run(*w); });
+    threads_.emplace_back([w] { w->body_->run(*w); });
   }
   beginPhase();
   return Status::Ok();
@@ -166,7 +167,7 @@ Status Workload::start(const WriterConfig& config) {
 
 void Workload::kickAll() {
   for (auto& w : writers_)
-    if (w->body) w->body->kick();
+    if (w->body_) w->body_->kick();
 }
 
 void Workload::stop() {
@@ -181,7 +182,7 @@ void Workload::stop() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   // Free what the bodies hold (helper processes, VMs); their counts stay for phaseStats().
-  for (auto& w : writers_) w->body.reset();
+  for (auto& w : writers_) w->body_.reset();
 }
 
 uint64_t Workload::quiesce() {
@@ -223,18 +224,18 @@ Workload::Totals Workload::totals() const {
   t.timeNs = NowNs();
   Histogram::Snapshot one;
   for (const auto& w : writers_) {
-    const uint64_t writes = w->writes.load(std::memory_order_relaxed);
-    const uint64_t failures = w->failures.load(std::memory_order_relaxed);
+    const uint64_t writes = w->writes_.load(std::memory_order_relaxed);
+    const uint64_t failures = w->failures_.load(std::memory_order_relaxed);
     t.writes += writes;
     t.failed += failures;
-    t.writesByKind[w->kind] += writes;
-    t.failedByKind[w->kind] += failures;
+    t.writesByKind[w->kind_] += writes;
+    t.failedByKind[w->kind_] += failures;
     {
-      std::lock_guard<std::mutex> lock(w->countsMutex);
-      for (auto& [e, n] : w->failedByErrno) t.failedByErrno[e] += n;
-      for (auto& [r, n] : w->exitReasons) t.exitReasons[r] += n;
+      std::lock_guard<std::mutex> lock(w->countsMutex_);
+      for (auto& [e, n] : w->failedByErrno_) t.failedByErrno[e] += n;
+      for (auto& [r, n] : w->exitReasons_) t.exitReasons[r] += n;
     }
-    w->latency.snapshotInto(one);
+    w->latency_.snapshotInto(one);
     t.latency.add(one);
   }
   return t;

@@ -96,7 +96,7 @@ class WriterContext {
   void landed(size_t page, uint32_t version, uint64_t latencyNs);
   // A write that did not happen: the page keeps its version.
   void failed(int err, uint64_t latencyNs);
-  // Why a vCPU left the guest (kvm writers): "io", "intr", "mmio", ...
+  // Why a vCPU left the guest (kvm writers): "io_log", "io_pause", "intr", "mmio", "efault", ...
   void countExit(const std::string& reason, uint64_t n = 1);
 
  private:
@@ -104,14 +104,14 @@ class WriterContext {
   WriterContext(Workload& w, size_t index) : workload_(w), index_(index) {}
   Workload& workload_;
   size_t index_;
-  std::string kind;
-  std::unique_ptr<WriterThread> body;  // released by Workload::stop()
-  Histogram latency;
-  std::atomic<uint64_t> writes{0};
-  std::atomic<uint64_t> failures{0};
-  mutable std::mutex countsMutex;
-  std::map<int, uint64_t> failedByErrno;
-  std::map<std::string, uint64_t> exitReasons;
+  std::string kind_;
+  std::unique_ptr<WriterThread> body_;  // released by Workload::stop()
+  Histogram latency_;
+  std::atomic<uint64_t> writes_{0};
+  std::atomic<uint64_t> failures_{0};
+  mutable std::mutex countsMutex_;
+  std::map<int, uint64_t> failedByErrno_;
+  std::map<std::string, uint64_t> exitReasons_;
 };
 
 struct PhaseStats {
@@ -136,7 +136,6 @@ class Workload {
   void stop();
   bool running() const { return !threads_.empty(); }
   size_t threadCount() const { return writers_.size(); }
-  const WriterConfig& config() const { return config_; }
 
   // Only while quiesced (or stopped): the version each page holds.
   const std::vector<uint32_t>& versions() const { return versions_; }
