@@ -24,6 +24,7 @@ import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
+import { writersSuite } from './suites/writers.js';
 
 export const suites: Suite[] = [
   latencySuite,
@@ -33,6 +34,7 @@ export const suites: Suite[] = [
   consistencySuite,
   scaleSuite,
   bandwidthSuite,
+  writersSuite,
 ];
 
 export interface BenchOptions {

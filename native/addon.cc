@@ -181,6 +181,14 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     Napi::Object byErrno = Napi::Object::New(env);
     for (auto& [e, n] : s.failedByErrno) byErrno.Set(Status::ErrnoName(e), Napi::Number::New(env, static_cast<double>(n)));
     o.Set("failed_by_errno", byErrno);
+    auto counts = [&](const std::map<std::string, uint64_t>& m) {
+      Napi::Object c = Napi::Object::New(env);
+      for (auto& [k, n] : m) c.Set(k, Napi::Number::New(env, static_cast<double>(n)));
+      return c;
+    };
+    o.Set("writes_by_kind", counts(s.writesByKind));
+    o.Set("failed_by_kind", counts(s.failedByKind));
+    o.Set("exit_reasons", counts(s.exitReasons));
     o.Set("elapsed_ns", Napi::Number::New(env, static_cast<double>(s.elapsedNs)));
     o.Set("latency", LatencyObject(env, s.latency));
     return o;
@@ -384,6 +392,39 @@ Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::Run(keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
 }
 
+// regionWritable(region) -> {ok, detail}: no page left protected after a snapshot.
+Napi::Value RegionWritableJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string detail;
+  bool ok = RegionWrap::Unwrap(info[0].As<Napi::Object>())->region.writable(&detail);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", Napi::Boolean::New(env, ok));
+  o.Set("detail", Napi::String::New(env, detail));
+  return o;
+}
+
+// probeWriter(kind) -> Promise<{ok, code?, detail?}>: runs the kind alone on a scratch region.
+Napi::Value ProbeWriterJs(const Napi::CallbackInfo& info) {
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  auto status = std::make_shared<Status>();
+  Napi::Object keep = Napi::Object::New(info.Env());
+  return PromiseWorker::Run(
+      keep,
+      [kind, status] {
+        *status = ProbeWriterKind(kind);
+        return Status::Ok();
+      },
+      [status](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("ok", Napi::Boolean::New(env, status->ok()));
+        if (!status->ok()) {
+          o.Set("code", Napi::String::New(env, status->code));
+          o.Set("detail", Napi::String::New(env, status->message));
+        }
+        return o;
+      });
+}
+
 // calibrate(bytes, dir) -> Promise<{memcpy_Bps, page_fault_ns, sink_Bps, sink_bytes}>
 Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
   size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
@@ -506,6 +547,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Snapshot", SnapshotWrap::Init(env));
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImageJs));
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
+  exports.Set("probeWriter", Napi::Function::New(env, ProbeWriterJs));
+  exports.Set("regionWritable", Napi::Function::New(env, RegionWritableJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
   exports.Set("measureFaultLatency", Napi::Function::New(env, MeasureFaultLatencyJs));

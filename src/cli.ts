@@ -21,6 +21,8 @@ import { runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
 import { renderProbe, renderRun } from './report.js';
+import { renderCompat, runCompat, WRITER_LABELS } from './compat.js';
+import { WRITER_KINDS } from './options.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -117,6 +119,46 @@ function probeCommand(json: boolean): number {
   return 0;
 }
 
+interface CompatFlags {
+  json?: boolean;
+  size?: unknown;
+  backends?: unknown;
+  writers?: unknown;
+}
+
+function listFlag(flag: string, value: unknown, known: readonly string[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items)
+    if (!known.includes(item)) throw new UsageError(flag, `'${item}' is not one of: ${known.join(', ')}`);
+  if (items.length === 0) throw new UsageError(flag, 'is empty');
+  return items;
+}
+
+/** Exit 0 when every cell reached a verdict (ok, incompatible, unsupported); 1 if a cell broke. */
+async function compatCommand(flags: CompatFlags): Promise<number> {
+  const sizeBytes = parseSize('--size', flags.size ?? '64M');
+  if (sizeBytes === 0 || sizeBytes % 4096 !== 0)
+    throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
+  const live = !flags.json && process.stderr.isTTY === true;
+  const result = await runCompat({
+    sizeBytes,
+    backends: listFlag('--backends', flags.backends, backendNames),
+    writers: listFlag('--writers', flags.writers, WRITER_KINDS),
+    onCell: (row, cell) => {
+      if (live)
+        process.stderr.write(
+          `  ${row.label} × ${WRITER_LABELS[cell.writer] ?? cell.writer}: ${cell.status}\n`,
+        );
+    },
+  });
+  process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCompat(result));
+  return result.rows.some((r) => r.cells.some((c) => c.status === 'failed')) ? 1 : 0;
+}
+
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -154,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
             alias: 'w',
             type: 'string',
             default: '2',
-            describe: 'writer threads: N cpu writers, or KIND:N,…',
+            describe: `writer threads: N cpu writers, or KIND:N,… (kinds: ${WRITER_KINDS.join(', ')})`,
           })
           .option('pattern', { type: 'string', default: 'random', describe: PATTERNS.join(', ') })
           .option('rate', {
@@ -248,6 +290,25 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'compat',
+      'which backend can snapshot memory written by which writer kind (cpu, kernel, kvm)',
+      (y) =>
+        y
+          .option('json', { type: 'boolean', default: false, describe: 'print the matrix as JSON' })
+          .option('size', { type: 'string', default: '64M', describe: 'region size of each cell' })
+          .option('backends', {
+            type: 'string',
+            describe: `rows to run, comma-separated [default: all: ${backendNames.join(', ')}]`,
+          })
+          .option('writers', {
+            type: 'string',
+            describe: `columns to run, comma-separated [default: all: ${WRITER_KINDS.join(', ')}]`,
+          }),
+      async (args) => {
+        exitCode = await compatCommand(args as CompatFlags);
+      },
+    )
+    .command(
       'bench [suites..]',
       `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
       (y) =>
@@ -302,7 +363,7 @@ export async function main(argv: string[]): Promise<number> {
         );
       },
     )
-    .demandCommand(1, 'name a command: run, probe, bench, calibrate')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, calibrate')
     .strict()
     .help()
     .version(environment().cowbench_version)

@@ -16,6 +16,11 @@ export interface PhaseStats {
   writes: number;
   failed_writes: number;
   failed_by_errno: Record<string, number>;
+  /** Landed / failed writes per writer kind. */
+  writes_by_kind: Record<string, number>;
+  failed_by_kind: Record<string, number>;
+  /** Why vCPUs left the guest (kvm writers): io_log, io_pause, intr, mmio, efault, … */
+  exit_reasons: Record<string, number>;
   elapsed_ns: number;
   latency: LatencySummary;
 }
@@ -151,6 +156,10 @@ export interface NativeAddon {
   ) => NativeSnapshot;
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
+  /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
+  /** After a snapshot: no VMA of the region read-only, no page still uffd write-protected. */
+  regionWritable(region: NativeRegion): { ok: boolean; detail: string };
+  probeWriter(kind: string): Promise<{ ok: boolean; code?: string; detail?: string }>;
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
   calibrate(
     bytes: number,

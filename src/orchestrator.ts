@@ -15,7 +15,13 @@ import {
 } from './native.js';
 import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivateFile } from './output.js';
 import { getBackend, type BackendName } from './registry.js';
-import { RESULT_SCHEMA, stallFromLatency, type RunResult, type Verification } from './result.js';
+import {
+  incompatibilitiesOf,
+  RESULT_SCHEMA,
+  stallFromLatency,
+  type RunResult,
+  type Verification,
+} from './result.js';
 import { formatBytes } from './units.js';
 
 export const PAGE_SIZE = 4096;
@@ -226,6 +232,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     const during = workload.phaseStats();
     await workload.stop();
+    const regionWritable = native.regionWritable(region);
     if (copyError !== undefined || metrics.error) {
       const err = CowbenchError.fromNative(copyError ?? metrics.error);
       throw err;
@@ -284,9 +291,8 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       vma_count_peak: metrics.vma_count_peak,
       write_stall: stallFromLatency(during.latency),
       writers: writerFigures(o, baseline!, during),
-      incompatibilities: Object.fromEntries(
-        Object.entries(during.failed_by_errno).map(([errno, n]) => [`failed_writes_${errno}`, n]),
-      ),
+      incompatibilities: incompatibilitiesOf(during),
+      region_writable_after: regionWritable,
       backend_metrics: metrics.extra,
       backend_series: metrics.series,
       output: null,
@@ -340,6 +346,10 @@ function writerFigures(o: RunOptions, baseline: PhaseStats, during: PhaseStats):
     baseline_write_stall: stallFromLatency(baseline.latency),
     failed_writes: during.failed_writes,
     failed_by_errno: during.failed_by_errno,
+    writes_by_kind: during.writes_by_kind,
+    baseline_writes_by_kind: baseline.writes_by_kind,
+    failed_by_kind: during.failed_by_kind,
+    exit_reasons: during.exit_reasons,
   };
 }
 
