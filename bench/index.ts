@@ -18,6 +18,7 @@ import {
 } from './runner.js';
 import { writeReport } from './report.js';
 import { bandwidthSuite } from './suites/bandwidth.js';
+import { compatSuite } from './suites/compat.js';
 import { consistencySuite } from './suites/consistency.js';
 import { latencySuite } from './suites/latency.js';
 import { memorySuite } from './suites/memory.js';
@@ -29,6 +30,7 @@ import { writersSuite } from './suites/writers.js';
 export const suites: Suite[] = [
   latencySuite,
   vmaSuite,
+  compatSuite,
   memorySuite,
   thpSuite,
   consistencySuite,
