@@ -84,7 +84,10 @@ function renderTable(rows: Row[]): string {
   if (rows.length === 0) return '';
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter(
     (c) =>
-      !c.endsWith('_min') && !c.endsWith('_max') && !c.endsWith('_n') && c !== 'failure' && c !== 'error',
+      !c.endsWith('_min') &&
+      !c.endsWith('_max') &&
+      !c.endsWith('_n') &&
+      !['failure', 'error', 'detail'].includes(c),
   );
   const cell = (v: unknown) =>
     v === null || v === undefined
