@@ -1,8 +1,10 @@
 /** The `cowbench` command line (yargs). Every error is one line on stderr and an exit code. */
 import cliProgress from 'cli-progress';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
 import { runBench, suites } from '../bench/index.js';
+import { writeReport } from '../bench/report.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
 import { parseCount, parseSize } from './units.js';
@@ -334,6 +336,17 @@ export async function main(argv: string[]): Promise<number> {
           out: typeof args.out === 'string' ? args.out : null,
           label: typeof args.label === 'string' ? args.label : null,
         });
+      },
+    )
+    .command(
+      'report <dir>',
+      'write REPORT.md (claims, verdicts, tables) from a bench results directory',
+      (y) => y.positional('dir', { type: 'string', demandOption: true }),
+      (args) => {
+        const dir = String(args.dir);
+        if (!existsSync(path.join(dir, 'results.json')))
+          throw new UsageError('dir', `${dir} holds no results.json (run cowbench bench first)`);
+        process.stdout.write(`${writeReport(dir)}\n`);
       },
     )
     .command(
