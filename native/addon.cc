@@ -278,6 +278,15 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
                                              SinkWrap::Unwrap(s)->sink, opts);
   }
 
+  // A snapshot dropped without release() (a library user's bug) must not leave threads running
+  // or the region protected: release here, once.
+  ~SnapshotWrap() override {
+    if (backend_ && ctx_ && !released_) {
+      ctx_->fail(Status::Fail("EABORTED", "snapshot collected without release()"));
+      backend_->release(*ctx_);
+    }
+  }
+
  private:
   Napi::Value Prepare(const Napi::CallbackInfo&) {
     return PromiseWorker::Run(Value(), [this] { return backend_->prepare(*ctx_); });
@@ -296,6 +305,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
         Value(),
         [this] {
           backend_->release(*ctx_);
+          released_ = true;
           return Status::Ok();
         },
         [this](Napi::Env env) { return MetricsObject(env); });
@@ -348,6 +358,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
 
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<SnapshotContext> ctx_;
+  bool released_ = false;
   Napi::ObjectReference refs_[3];
 };
 

@@ -19,7 +19,7 @@ import {
   PATTERNS,
   type RunFlags,
 } from './options.js';
-import { runSnapshot } from './orchestrator.js';
+import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
 import { renderProbe, renderRun } from './report.js';
@@ -35,7 +35,12 @@ async function runCommand(
   const controller = new AbortController();
   let signalled: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) return; // a second Ctrl-C waits for the cleanup already under way
+    if (signalled) {
+      // A second signal: the user wants out now. Exiting closes every fd and mapping, so no
+      // writer of ours can stay blocked; only the temporary image may be left behind.
+      process.stderr.write(`cowbench: second ${sig}: exiting without cleanup\n`);
+      process.exit(SIGNAL_EXIT[sig] ?? 1);
+    }
     signalled = sig;
     process.stderr.write(`\ncowbench: ${sig}: stopping the snapshot, releasing writers…\n`);
     controller.abort(sig);
@@ -72,6 +77,12 @@ async function runCommand(
     process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
     if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
     if (!result.verified && result.verification.skipped === null) return 1;
+    if (!result.region_writable_after.ok) {
+      process.stderr.write(
+        `cowbench: the region was left protected: ${result.region_writable_after.detail}\n`,
+      );
+      return 1;
+    }
     return 0;
   } catch (e) {
     bar?.stop();
@@ -100,21 +111,7 @@ function probeCommand(json: boolean): number {
   process.stdout.write('\nBackends:\n');
   for (const name of backendNames) {
     const b = backends[name];
-    const p = b.probe({
-      bufferBytes: 0,
-      bufferPolicy: 'block',
-      handlers: 1,
-      granularityBytes: 4096,
-      delivery: 'thread',
-      engine: 'auto',
-      finalDirtyPages: 0,
-      maxPasses: 1,
-      armThreads: 1,
-      prearm: true,
-      handlerWait: 'poll',
-      injectSkipCopyBeforeWrite: false,
-      injectSinkDelayUs: 0,
-    });
+    const p = b.probe(backendOptions(DEFAULT_RUN_OPTIONS));
     const status = p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`;
     process.stdout.write(`  ${name.padEnd(10)} ${status}\n`);
   }

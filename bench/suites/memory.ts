@@ -49,7 +49,8 @@ export const memorySuite: Suite = {
           `uffd buffer ${buffer / MiB} MiB`,
         );
         const extra = summarize(results.map((r) => r.extra_memory_peak_bytes));
-        const withinBound = results.every((r) => r.extra_memory_peak_bytes <= buffer + MiB);
+        const withinBound =
+          results.length > 0 && results.every((r) => r.extra_memory_peak_bytes <= buffer + MiB);
         boundHeld &&= withinBound;
         rows.push({
           backend: 'uffd',

@@ -53,10 +53,11 @@ export const thpSuite: Suite = {
       // Bytes the snapshot had to copy because of writes: before-write copies (uffd) or COW (fork).
       const copiedPerWrite = results.map((r, i) => {
         const w = writes[i] ?? 0;
+        // Chosen by backend, not by value: a copy-before-write backend's own count, fork's COW memory.
         const bytes =
-          r.pages_copied_before_write > 0
-            ? r.pages_copied_before_write * r.granularity_bytes
-            : r.extra_memory_peak_bytes;
+          r.backend === 'forkcow'
+            ? r.extra_memory_peak_bytes
+            : r.pages_copied_before_write * r.granularity_bytes;
         return w > 0 ? bytes / w : NaN;
       });
       const perWrite = summarize(copiedPerWrite);

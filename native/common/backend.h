@@ -78,6 +78,7 @@ class SnapshotContext {
   std::vector<uint32_t> expected;
 
  private:
+  std::vector<uint32_t> startVersions_;  // the first capture, kept once a later one replaces it
   std::mutex mutex_;
   Status error_;
   std::atomic<bool> cancelled_{false};

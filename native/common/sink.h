@@ -38,6 +38,7 @@ class Sink {
   bool null_ = false;
   bool committed_ = false;
   std::atomic<uint64_t> bytesWritten_{0};
+  std::atomic<uint64_t> nullReadSum_{0};  // keeps the null sink's reads from being optimised away
 };
 
 // Writes `bytes` from `src` to the sink in order with large pwrites: the bandwidth baseline.

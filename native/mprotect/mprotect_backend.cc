@@ -223,6 +223,8 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
     g = end;
   }
   sampleVmaCount(ctx);
+  // After a failure, runs this copier claimed were never re-enabled: release the writers first.
+  if (ctx.cancelled()) unprotectAll();
   // Every granule is claimed now; wait for handlers still copying the ones they claimed.
   while (busy_.load() != 0) sched_yield();
   Status failed = recordedFailure(ctx);

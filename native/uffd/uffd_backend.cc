@@ -200,7 +200,8 @@ Status UffdBackend::beforeArm(SnapshotContext& ctx) {
 
 Status UffdBackend::arm(SnapshotContext& ctx) {
   if (sigbus_) sigbus_->arm();
-  if (!prearmed(ctx)) return protectAll(ctx.options.armThreads);
+  // Without a beforeArm (a caller that arms directly) nothing is protected yet: do it all here.
+  if (!prearmed(ctx) || !prearmPossible_.load()) return protectAll(ctx.options.armThreads);
   // Writers are held, so every pre-arm fault has been served (a writer blocked in a fault cannot
   // park). Holding the mutex, no handler can un-protect a page after this point without a copy.
   std::lock_guard<std::mutex> lock(prearmMutex_);
@@ -343,6 +344,7 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
     }
     g = end;
   }
+  if (ctx.cancelled()) unprotectAll();  // writers first: they may be waiting on runs never saved
   while (busyHandlers_.load(std::memory_order_acquire) != 0) ::usleep(50);
   Status st = sigbus_ ? sigbus_->flush() : buffer_.flush();
   if (!st.ok()) ctx.fail(st);
