@@ -96,7 +96,7 @@ export const thpSuite: Suite = {
                   : uffd4k <= 8192
                     ? 'partly confirmed'
                     : 'refuted',
-              evidence: `bytes copied per write on a THP region: uffd 4k ${(uffd4k / 1024).toFixed(1)} KiB, uffd 2m ${(per('uffd', '2m') / 1024).toFixed(0)} KiB, forkcow ${(fork / 1024).toFixed(0)} KiB (${fork >= 1024 * 1024 ? 'fork still COWs whole huge pages' : 'fork no longer COWs a whole 2 MiB'})`,
+              evidence: `bytes copied per write on a THP region: uffd 4k ${(uffd4k / 1024).toFixed(1)} KiB, uffd 2m ${(per('uffd', '2m') / 1024).toFixed(0)} KiB, forkcow ${(fork / 1024).toFixed(0)} KiB (${fork >= 1024 * 1024 ? 'fork still COWs whole huge pages: confirmed' : 'the fork half is refuted on this kernel: a write to a shared THP splits it and COWs 4 KiB'})`,
             },
           ]
         : [];
