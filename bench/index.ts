@@ -21,6 +21,7 @@ import { consistencySuite } from './suites/consistency.js';
 import { latencySuite } from './suites/latency.js';
 import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
+import { scanSuite } from './suites/scan.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
 
@@ -32,6 +33,7 @@ export const suites: Suite[] = [
   consistencySuite,
   scaleSuite,
   bandwidthSuite,
+  scanSuite,
 ];
 
 export interface BenchOptions {
