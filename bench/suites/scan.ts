@@ -187,6 +187,20 @@ function medianOf(xs: number[]): number {
   return summarize(xs).median;
 }
 
+/** The line of a failed child's stderr that says why (not the trailing "Node.js vX" of a crash). */
+function childError(stderr: string, code: number | null): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^Node\.js v/.test(l));
+  return (
+    lines.find((l) => l.startsWith('cowbench:')) ??
+    lines.find((l) => /Error\b/.test(l)) ??
+    lines[lines.length - 1] ??
+    `exit ${code}`
+  );
+}
+
 async function timePasses(
   ctx: BenchContext,
   plan: EnginePlan,
@@ -216,7 +230,7 @@ async function timePasses(
     ]);
     ctx.tick(`${label} #${i + 1}`);
     if (r.code !== 0) {
-      const error = r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
+      const error = childError(r.stderr, r.code);
       ctx.log(`  ${label}: failed (exit ${r.code}): ${error}`);
       failures.push(error);
       if (r.code === 2) {
@@ -258,7 +272,7 @@ async function timePasses(
   };
   return {
     row,
-    pass: measuredOk && !wrong ? { engine: plan.engine, bytes, fraction, ms, exact } : null,
+    pass: measuredOk ? { engine: plan.engine, bytes, fraction, ms, exact } : null,
     unsupported,
     raw,
   };
@@ -270,7 +284,7 @@ async function microBenchmarks(
   const r = await runCowbenchChild(['scan-micro', '--time-ms', String(ctx.quick ? 150 : 1000)]);
   ctx.tick('micro-benchmarks');
   if (r.code !== 0) {
-    const error = r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
+    const error = childError(r.stderr, r.code);
     ctx.log(`  micro-benchmarks: failed (exit ${r.code}): ${error}`);
     return { rows: [], figures: [], error };
   }
@@ -301,29 +315,27 @@ function c6Findings(passes: PassCase[], plans: EnginePlan[], micro: MicroFigure[
   const wp = of('wp-async');
   const crEngine = plans.find((p) => p.engine !== 'wp-async')?.engine;
   const cr = crEngine ? of(crEngine) : [];
-  const sizes = [...new Set(passes.map((p) => p.bytes))].sort((a, b) => a - b);
+  // A pass that reported wrong pages is no figure (clear-refs-unchecked cannot report any).
+  const at = (set: PassCase[], bytes: number, f: number) =>
+    set.find((p) => p.bytes === bytes && p.fraction === f && (p.exact || p.engine === 'clear-refs-unchecked'))
+      ?.ms.median ?? NaN;
+  const idle = 0; // nothing written: the pure cost of a pass
+  const low = FRACTIONS.find((f) => f > 0) ?? idle;
+  const high = Math.max(...FRACTIONS);
+  // Only sizes where both engines have the figures the verdict compares.
+  const sizes = [...new Set(passes.map((p) => p.bytes))]
+    .filter((b) => [wp, cr].every((set) => [idle, low, high].every((f) => Number.isFinite(at(set, b, f)))))
+    .sort((a, b) => a - b);
   const small = sizes[0];
   const big = sizes[sizes.length - 1];
-  if (
-    !crEngine ||
-    wp.length === 0 ||
-    cr.length === 0 ||
-    small === undefined ||
-    big === undefined ||
-    small === big
-  ) {
+  if (!crEngine || small === undefined || big === undefined || small === big) {
     findings.push(
       'C6 not measurable here: it needs wp-async and clear-refs figures at two region sizes or more (see the skipped engines and failures)',
     );
     return findings;
   }
-  const at = (set: PassCase[], bytes: number, f: number) =>
-    set.find((p) => p.bytes === bytes && p.fraction === f)?.ms.median ?? NaN;
   const ms = (x: number) => `${x.toPrecision(3)} ms`;
   const sizeRatio = big / small;
-  const idle = 0; // nothing written: the pure cost of a pass
-  const low = FRACTIONS.find((f) => f > 0) ?? idle;
-  const high = Math.max(...FRACTIONS);
   const nsPerPage = (x: number) => ((x * 1e6) / (big / 4096)).toFixed(2);
 
   const crGrowth = at(cr, big, idle) / at(cr, small, idle);
