@@ -286,7 +286,7 @@ async function microBenchmarks(
   if (r.code !== 0) {
     const error = childError(r.stderr, r.code);
     ctx.log(`  micro-benchmarks: failed (exit ${r.code}): ${error}`);
-    return { rows: [], figures: [], error };
+    return { rows: [], figures: [], error: `failed: ${error}` };
   }
   const figures = JSON.parse(r.stdout) as MicroFigure[];
   const rows = figures.map((f): Row => ({
@@ -399,12 +399,20 @@ export const scanSuite: Suite = {
   claim: 'C6',
   description:
     'dirty-tracking pass cost vs region size and dirty fraction: wp-async PAGEMAP_SCAN vs clear-refs; single-operation micro-benchmarks',
-  plannedRuns: (c) =>
-    planEngines().plans.length * (c.quick ? SIZES_QUICK : SIZES_FULL).length * FRACTIONS.length * c.repeat +
-    1,
+  plannedRuns: (c) => {
+    if (!c.backends.includes('softdirty')) return 0;
+    const { plans } = planEngines();
+    const micro = plans.some((p) => p.engine === 'wp-async') ? 1 : 0;
+    return plans.length * (c.quick ? SIZES_QUICK : SIZES_FULL).length * FRACTIONS.length * c.repeat + micro;
+  },
   async run(ctx) {
     const { plans, skipped } = planEngines();
     if (plans.length === 0) return { rows: [], skipped: skipped.join('; ') };
+    if (!ctx.backends.includes('softdirty'))
+      return {
+        rows: [],
+        skipped: 'the softdirty backend is not among the backends of this run (--backends)',
+      };
     const rows: Row[] = [];
     const passes: PassCase[] = [];
     const raw: unknown[] = [];
@@ -422,11 +430,14 @@ export const scanSuite: Suite = {
         }
       }
     }
-    const micro = await microBenchmarks(ctx);
+    // The micro-benchmarks use the wp-async engine's userfaultfd and PAGEMAP_SCAN.
+    const micro = plans.some((p) => p.engine === 'wp-async')
+      ? await microBenchmarks(ctx)
+      : { rows: [], figures: [], error: `skipped: ${skipped[0] ?? 'wp-async unavailable'}` };
     rows.push(...micro.rows);
     const findings = c6Findings(passes, plans, micro.figures);
     for (const s of skipped) findings.push(`skipped engine: ${s}`);
-    if (micro.error) findings.push(`micro-benchmarks failed: ${micro.error}`);
+    if (micro.error) findings.push(`micro-benchmarks: ${micro.error}`);
     return { rows, findings, raw: { passes: raw, micro: micro.figures } };
   },
 };
