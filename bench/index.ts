@@ -16,7 +16,9 @@ import {
   type Suite,
   type SuiteOutcome,
 } from './runner.js';
+import { writeReport } from './report.js';
 import { bandwidthSuite } from './suites/bandwidth.js';
+import { compatSuite } from './suites/compat.js';
 import { consistencySuite } from './suites/consistency.js';
 import { latencySuite } from './suites/latency.js';
 import { memorySuite } from './suites/memory.js';
@@ -24,15 +26,18 @@ import { scaleSuite } from './suites/scale.js';
 import { scanSuite } from './suites/scan.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
+import { writersSuite } from './suites/writers.js';
 
 export const suites: Suite[] = [
   latencySuite,
   vmaSuite,
+  compatSuite,
   memorySuite,
   thpSuite,
   consistencySuite,
   scaleSuite,
   bandwidthSuite,
+  writersSuite,
   scanSuite,
 ];
 
@@ -81,7 +86,10 @@ function renderTable(rows: Row[]): string {
   if (rows.length === 0) return '';
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter(
     (c) =>
-      !c.endsWith('_min') && !c.endsWith('_max') && !c.endsWith('_n') && c !== 'failure' && c !== 'error',
+      !c.endsWith('_min') &&
+      !c.endsWith('_max') &&
+      !c.endsWith('_n') &&
+      !['failure', 'error', 'detail'].includes(c),
   );
   const cell = (v: unknown) =>
     v === null || v === undefined
@@ -152,7 +160,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
     skipped_backends: skipped,
     suites: {} as Record<string, unknown>,
   };
-  const writeReport = () =>
+  const writeResults = () =>
     writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   let failedSuites = 0;
   for (const suite of selected) {
@@ -181,16 +189,19 @@ export async function runBench(o: BenchOptions): Promise<number> {
       ...outcome,
     };
     writeCsv(path.join(outDir, `${suite.name}.csv`), outcome.rows);
-    writeReport();
+    writeResults();
+    writeReport(outDir);
     process.stdout.write(`== ${suite.name} (${suite.claim}): ${suite.description}\n`);
     if (outcome.skipped) process.stdout.write(`skipped: ${outcome.skipped}\n`);
     process.stdout.write(renderTable(outcome.rows));
     for (const f of outcome.findings ?? []) process.stdout.write(`  - ${f}\n`);
+    for (const v of outcome.verdicts ?? [])
+      process.stdout.write(`  ${v.claim}: ${v.verdict} — ${v.evidence}\n`);
     process.stdout.write('\n');
     if (done < planned) bar?.start(planned, done, { label: '' });
   }
   bar?.stop();
   rmSync(scratchDir, { recursive: true, force: true });
-  process.stdout.write(`results: ${outDir}\n`);
+  process.stdout.write(`results: ${outDir} (REPORT.md, results.json, one CSV per suite)\n`);
   return failedSuites > 0 ? 1 : 0;
 }

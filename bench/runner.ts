@@ -54,7 +54,17 @@ export interface BenchContext {
 
 export type Row = Record<string, string | number | boolean | null>;
 
+export type Verdict = 'confirmed' | 'refuted' | 'partly confirmed' | 'not measurable here';
+
+/** A claim of DESIGN.md (C1–C8) or a performance target (a–e), judged from this run's figures. */
+export interface ClaimVerdict {
+  claim: string;
+  verdict: Verdict | 'met' | 'missed';
+  evidence: string;
+}
+
 export interface SuiteOutcome {
+  verdicts?: ClaimVerdict[];
   rows: Row[];
   /** Set when the suite could not run here: the named reason. */
   skipped?: string;
@@ -90,7 +100,11 @@ export function runCowbenchChild(
     });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    // SIGTERM first (the child cleans up), SIGKILL if it is still there 15 s later.
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+    }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

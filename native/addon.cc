@@ -7,6 +7,7 @@
 
 #include "common/backend.h"
 #include "common/calibrate.h"
+#include "common/fault_latency.h"
 #include "common/probe.h"
 #include "common/region.h"
 #include "common/sink.h"
@@ -181,6 +182,14 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     Napi::Object byErrno = Napi::Object::New(env);
     for (auto& [e, n] : s.failedByErrno) byErrno.Set(Status::ErrnoName(e), Napi::Number::New(env, static_cast<double>(n)));
     o.Set("failed_by_errno", byErrno);
+    auto counts = [&](const std::map<std::string, uint64_t>& m) {
+      Napi::Object c = Napi::Object::New(env);
+      for (auto& [k, n] : m) c.Set(k, Napi::Number::New(env, static_cast<double>(n)));
+      return c;
+    };
+    o.Set("writes_by_kind", counts(s.writesByKind));
+    o.Set("failed_by_kind", counts(s.failedByKind));
+    o.Set("exit_reasons", counts(s.exitReasons));
     o.Set("elapsed_ns", Napi::Number::New(env, static_cast<double>(s.elapsedNs)));
     o.Set("latency", LatencyObject(env, s.latency));
     return o;
@@ -227,6 +236,25 @@ class SinkWrap : public Napi::ObjectWrap<SinkWrap> {
   }
 };
 
+SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
+  SnapshotOptions opts;
+  opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
+  opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
+  opts.handlers = static_cast<unsigned>(NumberOpt(o, "handlers", opts.handlers));
+  opts.granularityBytes = static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
+  opts.delivery = StringOpt(o, "delivery", opts.delivery);
+  opts.engine = StringOpt(o, "engine", opts.engine);
+  opts.finalDirtyPages = static_cast<uint64_t>(NumberOpt(o, "finalDirtyPages", static_cast<double>(opts.finalDirtyPages)));
+  opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
+  opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
+  opts.prearm = BoolOpt(o, "prearm", opts.prearm);
+  opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
+  opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
+  opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
+  opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
+  return opts;
+}
+
 // ---- Snapshot --------------------------------------------------------------------------------
 class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
  public:
@@ -246,22 +274,18 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     refs_[1] = Napi::Persistent(w);
     refs_[2] = Napi::Persistent(s);
     Napi::Object o = info[4].As<Napi::Object>();
-    SnapshotOptions opts;
-    opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
-    opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
-    opts.handlers = static_cast<unsigned>(NumberOpt(o, "handlers", opts.handlers));
-    opts.granularityBytes = static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
-    opts.delivery = StringOpt(o, "delivery", opts.delivery);
-    opts.engine = StringOpt(o, "engine", opts.engine);
-    opts.finalDirtyPages = static_cast<uint64_t>(NumberOpt(o, "finalDirtyPages", static_cast<double>(opts.finalDirtyPages)));
-    opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
-    opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
-    opts.prearm = BoolOpt(o, "prearm", opts.prearm);
-    opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
-    opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
-    opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
+    SnapshotOptions opts = SnapshotOptionsFrom(o);
     ctx_ = std::make_unique<SnapshotContext>(RegionWrap::Unwrap(r)->region, *WorkloadWrap::Unwrap(w)->workload,
                                              SinkWrap::Unwrap(s)->sink, opts);
+  }
+
+  // A snapshot dropped without release() (a library user's bug) must not leave threads running
+  // or the region protected: release here, once.
+  ~SnapshotWrap() override {
+    if (backend_ && ctx_ && !released_) {
+      ctx_->fail(Status::Fail("EABORTED", "snapshot collected without release()"));
+      backend_->release(*ctx_);
+    }
   }
 
  private:
@@ -282,6 +306,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
         Value(),
         [this] {
           backend_->release(*ctx_);
+          released_ = true;
           return Status::Ok();
         },
         [this](Napi::Env env) { return MetricsObject(env); });
@@ -334,6 +359,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
 
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<SnapshotContext> ctx_;
+  bool released_ = false;
   Napi::ObjectReference refs_[3];
 };
 
@@ -421,6 +447,39 @@ Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::Run(keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
 }
 
+// regionWritable(region) -> {ok, detail}: no page left protected after a snapshot.
+Napi::Value RegionWritableJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string detail;
+  bool ok = RegionWrap::Unwrap(info[0].As<Napi::Object>())->region.writable(&detail);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", Napi::Boolean::New(env, ok));
+  o.Set("detail", Napi::String::New(env, detail));
+  return o;
+}
+
+// probeWriter(kind) -> Promise<{ok, code?, detail?}>: runs the kind alone on a scratch region.
+Napi::Value ProbeWriterJs(const Napi::CallbackInfo& info) {
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  auto status = std::make_shared<Status>();
+  Napi::Object keep = Napi::Object::New(info.Env());
+  return PromiseWorker::Run(
+      keep,
+      [kind, status] {
+        *status = ProbeWriterKind(kind);
+        return Status::Ok();
+      },
+      [status](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("ok", Napi::Boolean::New(env, status->ok()));
+        if (!status->ok()) {
+          o.Set("code", Napi::String::New(env, status->code));
+          o.Set("detail", Napi::String::New(env, status->message));
+        }
+        return o;
+      });
+}
+
 // calibrate(bytes, dir) -> Promise<{memcpy_Bps, page_fault_ns, sink_Bps, sink_bytes}>
 Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
   size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
@@ -434,6 +493,32 @@ Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
         o.Set("page_fault_ns", result->pageFaultNs);
         o.Set("sink_Bps", result->sinkBytesPerSec);
         o.Set("sink_bytes", static_cast<double>(result->sinkBytes));
+        return o;
+      });
+}
+
+// measureFaultLatency(backend, region, sink, options) -> Promise<{samples_ns: Float64Array, metrics}>:
+// one timed first write per page through the backend's fault path (no copier).
+Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
+  std::string backend = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object r = info[1].As<Napi::Object>(), s = info[2].As<Napi::Object>();
+  SnapshotOptions opts = SnapshotOptionsFrom(info[3].As<Napi::Object>());
+  Region* region = &RegionWrap::Unwrap(r)->region;
+  Sink* sink = &SinkWrap::Unwrap(s)->sink;
+  auto samples = std::make_shared<std::vector<double>>();
+  auto metrics = std::make_shared<SnapshotMetrics>();
+  Napi::Object keep = Napi::Object::New(info.Env());
+  keep.Set("region", r);
+  keep.Set("sink", s);
+  return PromiseWorker::Run(
+      keep, [=] { return MeasureFaultLatency(backend, *region, *sink, opts, samples.get(), metrics.get()); },
+      [samples, metrics](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        auto arr = Napi::Float64Array::New(env, samples->size());
+        std::copy(samples->begin(), samples->end(), arr.Data());
+        o.Set("samples_ns", arr);
+        o.Set("wp_faults", Napi::Number::New(env, static_cast<double>(metrics->wpFaults)));
+        o.Set("pages_copied_before_write", Napi::Number::New(env, static_cast<double>(metrics->pagesCopiedBeforeWrite)));
         return o;
       });
 }
@@ -517,8 +602,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Snapshot", SnapshotWrap::Init(env));
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImageJs));
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
+  exports.Set("probeWriter", Napi::Function::New(env, ProbeWriterJs));
+  exports.Set("regionWritable", Napi::Function::New(env, RegionWritableJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
+  exports.Set("measureFaultLatency", Napi::Function::New(env, MeasureFaultLatencyJs));
   Napi::Object softdirty = Napi::Object::New(env);
   softdirty.Set("scanTrial", Napi::Function::New(env, SoftdirtyScanTrialJs));
   softdirty.Set("decodePagemap", Napi::Function::New(env, SoftdirtyDecodePagemapJs));

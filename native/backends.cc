@@ -1,5 +1,7 @@
 // The native backend registry: the one place that lists the backend folders.
 #include "common/backend.h"
+#include "forkcow/forkcow_backend.h"
+#include "mprotect/mprotect_backend.h"
 #include "softdirty/softdirty_backend.h"
 #include "uffd/uffd_backend.h"
 
@@ -12,6 +14,14 @@ Status CreateBackend(const std::string& name, std::unique_ptr<Backend>* out) {
   }
   if (name == "softdirty") {
     *out = std::make_unique<SoftdirtyBackend>();
+    return Status::Ok();
+  }
+  if (name == "mprotect") {
+    *out = std::make_unique<MprotectBackend>();
+    return Status::Ok();
+  }
+  if (name == "forkcow") {
+    *out = std::make_unique<ForkcowBackend>();
     return Status::Ok();
   }
   return Status::Fail("EINVAL", "unknown backend '" + name + "'");

@@ -15,6 +15,13 @@ export interface BackendCapabilities {
 /** Snapshot options as the orchestrator passes them to a backend. */
 export type BackendOptions = NativeSnapshotOptions;
 
+/** One configuration of a backend worth its own row in `cowbench compat` (e.g. a tracking engine). */
+export interface BackendVariant {
+  name: string;
+  /** Options that select it; same names in RunOptions and BackendOptions. */
+  options: Partial<BackendOptions>;
+}
+
 export interface CowBackend {
   readonly name: string;
   /** One line for `cowbench probe` / `--help`. */
@@ -22,6 +29,8 @@ export interface CowBackend {
   readonly capabilities: BackendCapabilities;
   /** Whether this kernel can run the backend with these options; never throws. */
   probe(options: BackendOptions): ProbeOutcome;
+  /** Configurations shown as separate compat rows; absent = one row for the backend. */
+  readonly variants?: readonly BackendVariant[];
   /** Backend-specific option checks: a message naming the flag, or undefined. */
   validate?(options: BackendOptions, region: { bytes: number; hugepage: boolean }): string | undefined;
 }

@@ -1,8 +1,10 @@
 /** The `cowbench` command line (yargs). Every error is one line on stderr and an exit code. */
 import cliProgress from 'cli-progress';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
 import { runBench, suites } from '../bench/index.js';
+import { writeReport } from '../bench/report.js';
 import { scanMicroChild, scanTrialChild } from '../bench/suites/scan.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
@@ -18,10 +20,12 @@ import {
   PATTERNS,
   type RunFlags,
 } from './options.js';
-import { runSnapshot } from './orchestrator.js';
+import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
 import { renderProbe, renderRun } from './report.js';
+import { renderCompat, runCompat, WRITER_LABELS } from './compat.js';
+import { WRITER_KINDS } from './options.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -32,7 +36,12 @@ async function runCommand(
   const controller = new AbortController();
   let signalled: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) return; // a second Ctrl-C waits for the cleanup already under way
+    if (signalled) {
+      // A second signal: the user wants out now. Exiting closes every fd and mapping, so no
+      // writer of ours can stay blocked; only the temporary image may be left behind.
+      process.stderr.write(`cowbench: second ${sig}: exiting without cleanup\n`);
+      process.exit(SIGNAL_EXIT[sig] ?? 1);
+    }
     signalled = sig;
     process.stderr.write(`\ncowbench: ${sig}: stopping the snapshot, releasing writers…\n`);
     controller.abort(sig);
@@ -69,6 +78,12 @@ async function runCommand(
     process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
     if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
     if (!result.verified && result.verification.skipped === null) return 1;
+    if (!result.region_writable_after.ok) {
+      process.stderr.write(
+        `cowbench: the region was left protected: ${result.region_writable_after.detail}\n`,
+      );
+      return 1;
+    }
     return 0;
   } catch (e) {
     bar?.stop();
@@ -97,25 +112,51 @@ function probeCommand(json: boolean): number {
   process.stdout.write('\nBackends:\n');
   for (const name of backendNames) {
     const b = backends[name];
-    const p = b.probe({
-      bufferBytes: 0,
-      bufferPolicy: 'block',
-      handlers: 1,
-      granularityBytes: 4096,
-      delivery: 'thread',
-      engine: 'auto',
-      finalDirtyPages: 0,
-      maxPasses: 1,
-      armThreads: 1,
-      prearm: true,
-      handlerWait: 'poll',
-      injectSkipCopyBeforeWrite: false,
-      injectSinkDelayUs: 0,
-    });
+    const p = b.probe(backendOptions(DEFAULT_RUN_OPTIONS));
     const status = p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`;
     process.stdout.write(`  ${name.padEnd(10)} ${status}\n`);
   }
   return 0;
+}
+
+interface CompatFlags {
+  json?: boolean;
+  size?: unknown;
+  backends?: unknown;
+  writers?: unknown;
+}
+
+function listFlag(flag: string, value: unknown, known: readonly string[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items)
+    if (!known.includes(item)) throw new UsageError(flag, `'${item}' is not one of: ${known.join(', ')}`);
+  if (items.length === 0) throw new UsageError(flag, 'is empty');
+  return items;
+}
+
+/** Exit 0 when every cell reached a verdict (ok, incompatible, unsupported); 1 if a cell broke. */
+async function compatCommand(flags: CompatFlags): Promise<number> {
+  const sizeBytes = parseSize('--size', flags.size ?? '64M');
+  if (sizeBytes === 0 || sizeBytes % 4096 !== 0)
+    throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
+  const live = !flags.json && process.stderr.isTTY === true;
+  const result = await runCompat({
+    sizeBytes,
+    backends: listFlag('--backends', flags.backends, backendNames),
+    writers: listFlag('--writers', flags.writers, WRITER_KINDS),
+    onCell: (row, cell) => {
+      if (live)
+        process.stderr.write(
+          `  ${row.label} × ${WRITER_LABELS[cell.writer] ?? cell.writer}: ${cell.status}\n`,
+        );
+    },
+  });
+  process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderCompat(result));
+  return result.rows.some((r) => r.cells.some((c) => c.status === 'failed')) ? 1 : 0;
 }
 
 /** Runs the CLI; resolves with the exit code. */
@@ -155,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
             alias: 'w',
             type: 'string',
             default: '2',
-            describe: 'writer threads: N cpu writers, or KIND:N,…',
+            describe: `writer threads: N cpu writers, or KIND:N,… (kinds: ${WRITER_KINDS.join(', ')})`,
           })
           .option('pattern', { type: 'string', default: 'random', describe: PATTERNS.join(', ') })
           .option('rate', {
@@ -249,6 +290,25 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'compat',
+      'which backend can snapshot memory written by which writer kind (cpu, kernel, kvm)',
+      (y) =>
+        y
+          .option('json', { type: 'boolean', default: false, describe: 'print the matrix as JSON' })
+          .option('size', { type: 'string', default: '64M', describe: 'region size of each cell' })
+          .option('backends', {
+            type: 'string',
+            describe: `rows to run, comma-separated [default: all: ${backendNames.join(', ')}]`,
+          })
+          .option('writers', {
+            type: 'string',
+            describe: `columns to run, comma-separated [default: all: ${WRITER_KINDS.join(', ')}]`,
+          }),
+      async (args) => {
+        exitCode = await compatCommand(args as CompatFlags);
+      },
+    )
+    .command(
       'bench [suites..]',
       `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
       (y) =>
@@ -274,6 +334,17 @@ export async function main(argv: string[]): Promise<number> {
           out: typeof args.out === 'string' ? args.out : null,
           label: typeof args.label === 'string' ? args.label : null,
         });
+      },
+    )
+    .command(
+      'report <dir>',
+      'write REPORT.md (claims, verdicts, tables) from a bench results directory',
+      (y) => y.positional('dir', { type: 'string', demandOption: true }),
+      (args) => {
+        const dir = String(args.dir);
+        if (!existsSync(path.join(dir, 'results.json')))
+          throw new UsageError('dir', `${dir} holds no results.json (run cowbench bench first)`);
+        process.stdout.write(`${writeReport(dir)}\n`);
       },
     )
     .command(
@@ -336,7 +407,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(scanMicroChild(parseCount('--time-ms', args['time-ms'], 1, 60_000)));
       },
     )
-    .demandCommand(1, 'name a command: run, probe, bench, calibrate')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, calibrate')
     .strict()
     .help()
     .version(environment().cowbench_version)

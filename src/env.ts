@@ -98,6 +98,12 @@ export function memAvailableBytes(): number {
   return m ? Number(m[1]) * 1024 : os.freemem();
 }
 
+/** Mappings of this process: the count vm.max_map_count limits. */
+export function mappingCount(): number {
+  const text = readText('/proc/self/maps') ?? '';
+  return text === '' ? 0 : text.split('\n').length;
+}
+
 /** Resident set size of this process, in bytes (cheap: /proc/self/statm). */
 export function rssBytes(): number {
   const fields = (readText('/proc/self/statm') ?? '').split(' ');

@@ -16,6 +16,11 @@ export interface PhaseStats {
   writes: number;
   failed_writes: number;
   failed_by_errno: Record<string, number>;
+  /** Landed / failed writes per writer kind. */
+  writes_by_kind: Record<string, number>;
+  failed_by_kind: Record<string, number>;
+  /** Why vCPUs left the guest (kvm writers): io_log, io_pause, intr, mmio, efault, … */
+  exit_reasons: Record<string, number>;
   elapsed_ns: number;
   latency: LatencySummary;
 }
@@ -98,6 +103,8 @@ export interface NativeSnapshotOptions {
   handlerWait: 'poll' | 'spin';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
+  /** Test-only: forkcow's child sleeps this long before writing. */
+  injectChildDelayMs?: number;
 }
 
 export interface NativeSnapshot {
@@ -162,6 +169,10 @@ export interface NativeAddon {
   ) => NativeSnapshot;
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
+  /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
+  /** After a snapshot: no VMA of the region read-only, no page still uffd write-protected. */
+  regionWritable(region: NativeRegion): { ok: boolean; detail: string };
+  probeWriter(kind: string): Promise<{ ok: boolean; code?: string; detail?: string }>;
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
   calibrate(
     bytes: number,
@@ -173,6 +184,13 @@ export interface NativeAddon {
     decodePagemap(entries: BigUint64Array, firstPage: number): [number, number][];
     ScanMicro: new (opts: { pages: number }) => NativeScanMicro;
   };
+  /** One timed first write per page through a backend's fault path, without its copier. */
+  measureFaultLatency(
+    backend: string,
+    region: NativeRegion,
+    sink: NativeSink,
+    options: NativeSnapshotOptions,
+  ): Promise<{ samples_ns: Float64Array; wp_faults: number; pages_copied_before_write: number }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -18,7 +18,7 @@ export const HANDLER_WAITS = ['poll', 'spin'] as const;
 export const DELIVERIES = ['thread', 'sigbus'] as const;
 export const ENGINES = ['auto', 'clear-refs', 'wp-async'] as const;
 /** Writer kinds the native layer knows (native/common/page_writers.cc). */
-export const WRITER_KINDS = ['cpu'] as const;
+export const WRITER_KINDS = ['cpu', 'read', 'io_uring', 'pvm', 'kvm'] as const;
 
 export interface RunFlags {
   backend?: unknown;

@@ -4,10 +4,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendOptions } from './backend.js';
-import { environment, memAvailableBytes, rssBytes } from './env.js';
+import { rmSync } from 'node:fs';
+import { environment, mappingCount, memAvailableBytes, rssBytes } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
 import {
   native,
+  type NativeRegion,
   type NativeMetrics,
   type NativeSink,
   type NativeSnapshot,
@@ -15,7 +17,13 @@ import {
 } from './native.js';
 import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivateFile } from './output.js';
 import { getBackend, type BackendName } from './registry.js';
-import { RESULT_SCHEMA, stallFromLatency, type RunResult, type Verification } from './result.js';
+import {
+  incompatibilitiesOf,
+  RESULT_SCHEMA,
+  stallFromLatency,
+  type RunResult,
+  type Verification,
+} from './result.js';
 import { formatBytes } from './units.js';
 
 export const PAGE_SIZE = 4096;
@@ -54,6 +62,8 @@ export interface RunOptions {
   injectFault?: 'skip-copy-before-write';
   /** Test-only: the sink writer sleeps this long before each buffered write. */
   injectSinkDelayUs?: number;
+  /** Test-only: forkcow's child sleeps this long before writing (so it can be killed mid-way). */
+  injectChildDelayMs?: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -104,6 +114,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     handlerWait: o.handlerWait,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
+    injectChildDelayMs: o.injectChildDelayMs ?? 0,
   };
 }
 
@@ -156,10 +167,8 @@ export function preflight(o: RunOptions): void {
 export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   preflight(o);
   const backend = getBackend(o.backend)!;
-  const scratch = o.out === null ? scratchImagePath() : null;
-  const imagePath = o.out ?? scratch!.file;
-
-  const region = new native.Region({ bytes: o.sizeBytes, hugepage: o.hugepage, fill: o.fill });
+  let scratch: ReturnType<typeof scratchImagePath> | null = null;
+  let region: NativeRegion | undefined;
   let workload: ReturnType<typeof newWorkload> | undefined;
   let sink: NativeSink | undefined;
   let snapshot: NativeSnapshot | undefined;
@@ -168,6 +177,9 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
   const onAbort = () => snapshot?.abort(`interrupted (${String(hooks.signal?.reason ?? 'aborted')})`);
   hooks.signal?.addEventListener('abort', onAbort);
   try {
+    scratch = o.out === null ? scratchImagePath() : null;
+    const imagePath = o.out ?? scratch!.file;
+    region = new native.Region({ bytes: o.sizeBytes, hugepage: o.hugepage, fill: o.fill });
     await region.init().catch((e: unknown) => {
       throw CowbenchError.fromNative(e);
     });
@@ -187,6 +199,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     let baseline: PhaseStats | undefined;
     let rssBefore = 0;
     let rssPeak = 0;
+    let mapsPeak = mappingCount();
     try {
       hooks.onPhase?.('prepare');
       await snap.prepare();
@@ -204,8 +217,10 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       armStart = performance.now();
       await snap.arm();
       hooks.onPhase?.('copy');
+      let ticks = 0;
       const ticker = setInterval(() => {
         rssPeak = Math.max(rssPeak, rssBytes());
+        if (ticks++ % 5 === 0) mapsPeak = Math.max(mapsPeak, mappingCount());
         hooks.onProgress?.(snap.progress(), o.sizeBytes);
       }, 50);
       try {
@@ -223,6 +238,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     const during = workload.phaseStats();
     await workload.stop();
+    const regionWritable = native.regionWritable(region);
     if (copyError !== undefined || metrics.error) {
       const err = CowbenchError.fromNative(copyError ?? metrics.error);
       throw err;
@@ -278,12 +294,13 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
           ? 'backend'
           : 'process RSS growth (/proc/self/statm, sampled every 50 ms)',
       throttled_ms: metrics.throttled_ns / 1e6,
-      vma_count_peak: metrics.vma_count_peak,
+      // The process's mappings (what vm.max_map_count limits): the backend's own count where it
+      // keeps one, else sampled from /proc/self/maps every 250 ms.
+      vma_count_peak: Math.max(metrics.vma_count_peak, mapsPeak),
       write_stall: stallFromLatency(during.latency),
       writers: writerFigures(o, baseline!, during),
-      incompatibilities: Object.fromEntries(
-        Object.entries(during.failed_by_errno).map(([errno, n]) => [`failed_writes_${errno}`, n]),
-      ),
+      incompatibilities: incompatibilitiesOf(during),
+      region_writable_after: regionWritable,
       backend_metrics: metrics.extra,
       backend_series: metrics.series,
       output: null,
@@ -291,6 +308,8 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       env: environment(),
     };
 
+    // Interrupted during verification: keep nothing.
+    throwIfAborted(hooks.signal);
     if (verified && o.out !== null && !sink.isNull) {
       try {
         sink.commit(o.force);
@@ -299,7 +318,14 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       }
       result.output = o.out;
       result.manifest = manifestPathFor(o.out);
-      writePrivateFile(result.manifest, JSON.stringify(manifestOf(result), null, 2) + '\n', o.force);
+      try {
+        writePrivateFile(result.manifest, JSON.stringify(manifestOf(result), null, 2) + '\n', o.force);
+      } catch (e) {
+        rmSync(o.out, { force: true }); // an image without its manifest does not pass for complete
+        throw new CowbenchError('EMANIFEST', `could not write ${result.manifest}: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
     } else {
       sink.discard();
     }
@@ -308,7 +334,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     hooks.signal?.removeEventListener('abort', onAbort);
     if (workload) await workload.stop();
     // Writers joined and the backend released (above): nothing touches the region any more.
-    region.release();
+    region?.release();
     sink?.discard(); // no-op once committed
     scratch?.cleanup();
   }
@@ -337,6 +363,10 @@ function writerFigures(o: RunOptions, baseline: PhaseStats, during: PhaseStats):
     baseline_write_stall: stallFromLatency(baseline.latency),
     failed_writes: during.failed_writes,
     failed_by_errno: during.failed_by_errno,
+    writes_by_kind: during.writes_by_kind,
+    baseline_writes_by_kind: baseline.writes_by_kind,
+    failed_by_kind: during.failed_by_kind,
+    exit_reasons: during.exit_reasons,
   };
 }
 

@@ -37,6 +37,14 @@ export function renderRun(r: RunResult): string {
     ],
   ];
   if (r.vma_count_peak > 0) lines.push(['vma count peak', String(r.vma_count_peak)]);
+  const byKind = Object.entries(w.writes_by_kind ?? {});
+  if (byKind.some(([kind]) => kind !== 'cpu'))
+    lines.push([
+      'writes by kind',
+      byKind.map(([kind, n]) => `${kind} ${n}`).join(', ') + ' (during the snapshot)',
+    ]);
+  const exits = Object.entries(w.exit_reasons ?? {});
+  if (exits.length) lines.push(['vcpu exits', exits.map(([why, n]) => `${why} ${n}`).join(', ')]);
   for (const [k, v] of Object.entries(r.incompatibilities)) lines.push([k.replaceAll('_', ' '), String(v)]);
   for (const [k, v] of Object.entries(r.backend_metrics)) lines.push([k.replaceAll('_', ' '), String(v)]);
   const v = r.verification;

@@ -25,6 +25,27 @@ export interface WriterFigures {
   baseline_write_stall: WriteStall;
   failed_writes: number;
   failed_by_errno: Record<string, number>;
+  /** Writes that landed during the snapshot, and during the baseline, per writer kind. */
+  writes_by_kind: Record<string, number>;
+  baseline_writes_by_kind: Record<string, number>;
+  failed_by_kind: Record<string, number>;
+  /** Why vCPUs left the guest during the snapshot (kvm writers). */
+  exit_reasons: Record<string, number>;
+}
+
+/** vCPU exits that are part of the kvm writer's normal protocol, not evidence of a lost write. */
+export const ROUTINE_EXIT_REASONS: readonly string[] = ['io_log', 'io_pause', 'intr'];
+
+/** Incompatibility evidence: failed writes by errno, and unusual vCPU exits. */
+export function incompatibilitiesOf(s: {
+  failed_by_errno: Record<string, number>;
+  exit_reasons: Record<string, number>;
+}): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [errno, n] of Object.entries(s.failed_by_errno)) out[`failed_writes_${errno}`] = n;
+  for (const [reason, n] of Object.entries(s.exit_reasons))
+    if (!ROUTINE_EXIT_REASONS.includes(reason)) out[`kvm_exit_${reason}`] = n;
+  return out;
 }
 
 export interface Verification {
@@ -62,6 +83,8 @@ export interface RunResult {
   write_stall: WriteStall;
   writers: WriterFigures;
   incompatibilities: Record<string, number>;
+  /** After release: every page of the region writable again (no read-only VMA, no uffd-wp page). */
+  region_writable_after: { ok: boolean; detail: string };
   backend_metrics: Record<string, number>;
   backend_series: Record<string, number[]>;
   output: string | null;

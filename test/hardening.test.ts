@@ -111,3 +111,25 @@ test('--force replaces an existing regular file; the result is still 0600', asyn
   const mode = Number.parseInt(execFileSync('stat', ['-c', '%a', out]).toString().trim(), 8);
   t.is(mode, 0o600);
 });
+
+test.serial('SIGINT while verifying: the verified image is not kept either', async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'snap.img');
+  let sent = false;
+  const r = await runCli(
+    ['run', '--size', '2G', '--out', out, '--verbose', '--writers', '1', '--rate', '1000'],
+    {
+      onSpawn: (child) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          if (!sent && d.toString().includes('cowbench: verify')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        });
+      },
+    },
+  );
+  t.true(sent, 'the signal arrived during verification');
+  t.is(r.code, 130, r.stderr);
+  t.deepEqual(readdirSync(dir), [], 'no image, manifest or temporary left');
+});

@@ -74,6 +74,13 @@ export const bandwidthSuite: Suite = {
           met: ratio >= 0.8,
         },
       ],
+      verdicts: [
+        {
+          claim: 'target a',
+          verdict: ratio >= 0.8 ? 'met' : 'missed',
+          evidence: `${(size / GiB).toFixed(2)} GiB: uffd ${u.median.toFixed(0)} MB/s (${u.min.toFixed(0)}–${u.max.toFixed(0)}) vs plain ${p.median.toFixed(0)} MB/s (${p.min.toFixed(0)}–${p.max.toFixed(0)}): ${ratio.toFixed(2)}x, n=${u.n}/${p.n}`,
+        },
+      ],
       findings: [
         `uffd idle snapshot ${u.median.toFixed(0)} MB/s vs plain write ${p.median.toFixed(0)} MB/s: ratio ${ratio.toFixed(2)} (target >= 0.8: ${ratio >= 0.8 ? 'met' : 'missed'})`,
       ],

@@ -26,8 +26,26 @@ export const consistencySuite: Suite = {
         final_pause_us: r0 ? (r0.pauses_us.at(-1) ?? null) : null,
       });
     }
+    // Measured, not declared: the verified image of an end-point backend differs from the arm's state.
+    const end = rows.filter(
+      (r) =>
+        r.consistency_point === 'end' &&
+        Number(r.verified_runs) > 0 &&
+        Number(r.pages_differing_from_start ?? 0) > 0,
+    );
+    const start = rows.filter((r) => r.consistency_point === 'start' && Number(r.verified_runs) > 0);
     return {
       rows,
+      verdicts: [
+        {
+          claim: 'C7',
+          verdict: end.length > 0 ? 'confirmed' : 'not measurable here',
+          evidence:
+            end.length > 0
+              ? `${end.map((r) => `${r.backend}: verified image = state at the final pause, ${r.pages_differing_from_start} pages newer than at the arm`).join('; ')}; start-of-run images from ${start.map((r) => r.backend).join(', ')}`
+              : 'no pre-copy backend ran, or its image did not differ from the arm state',
+        },
+      ],
       findings: rows.map(
         (r) => `${r.backend}: consistency point ${r.consistency_point} (${r.verified_runs} verified runs)`,
       ),

@@ -22,9 +22,11 @@ import {
   spread,
   summarize,
   type BenchContext,
+  type ClaimVerdict,
   type Row,
   type Suite,
   type Summary,
+  type Verdict,
 } from '../runner.js';
 
 /** 0: a pass over a region where nothing changed, the floor of each engine. */
@@ -309,7 +311,11 @@ async function microBenchmarks(
  * written, a pass still costs in proportion to the region. "Reports only what changed": every
  * written page reported exactly once, nothing else, and cheaper than the full scan.
  */
-function c6Findings(passes: PassCase[], plans: EnginePlan[], micro: MicroFigure[]): string[] {
+function judgeC6(
+  passes: PassCase[],
+  plans: EnginePlan[],
+  micro: MicroFigure[],
+): { findings: string[]; verdict: ClaimVerdict } {
   const findings: string[] = [];
   const of = (engine: Engine) => passes.filter((p) => p.engine === engine);
   const wp = of('wp-async');
@@ -328,19 +334,25 @@ function c6Findings(passes: PassCase[], plans: EnginePlan[], micro: MicroFigure[
     .sort((a, b) => a - b);
   const small = sizes[0];
   const big = sizes[sizes.length - 1];
-  if (!crEngine || small === undefined || big === undefined || small === big) {
+  findings.push(...microFindings(micro));
+  if (crEngine === 'clear-refs-unchecked')
     findings.push(
-      'C6 not measurable here: it needs wp-async and clear-refs figures at two region sizes or more (see the skipped engines and failures)',
+      'clear-refs-unchecked: the clear-refs mechanics only (pagemap reads + the clear_refs walk): this kernel lacks CONFIG_MEM_SOFT_DIRTY, so no bit is cleared or set and no PTE re-protected; a real soft-dirty pass costs at least this',
     );
-    return findings;
+  if (!crEngine || small === undefined || big === undefined || small === big) {
+    const evidence =
+      'needs wp-async and clear-refs figures at two region sizes or more (see the skipped engines and failures)';
+    findings.unshift(`C6 not measurable here: ${evidence}`);
+    return { findings, verdict: { claim: 'C6', verdict: 'not measurable here', evidence } };
   }
   const ms = (x: number) => `${x.toPrecision(3)} ms`;
   const sizeRatio = big / small;
   const nsPerPage = (x: number) => ((x * 1e6) / (big / 4096)).toFixed(2);
 
+  const lines: string[] = [];
   const crGrowth = at(cr, big, idle) / at(cr, small, idle);
   const crFull = crGrowth >= 0.5 * sizeRatio;
-  findings.push(
+  lines.push(
     `${crEngine}, nothing written: ${ms(at(cr, small, idle))} per pass at ${sizeLabel(small)}, ${ms(at(cr, big, idle))} at ${sizeLabel(big)} ` +
       `(${crGrowth.toFixed(1)}× for a ${sizeRatio}× region, ${nsPerPage(at(cr, big, idle))} ns per page); ${pct(high)}% written: ${ms(at(cr, big, high))} → ` +
       (crFull
@@ -353,7 +365,7 @@ function c6Findings(passes: PassCase[], plans: EnginePlan[], micro: MicroFigure[
   const exact = wp.every((p) => p.exact);
   const speedups = sizes.map((b) => at(cr, b, low) / at(wp, b, low));
   const cheaper = speedups.every((x) => x > 1);
-  findings.push(
+  lines.push(
     `wp-async at ${sizeLabel(big)}: ${ms(at(wp, big, low))} per pass with ${pct(low)}% written, ${ms(at(wp, big, high))} with ${pct(high)}% ` +
       `(the cost follows the written pages); ${exact ? 'every written page reported exactly once, nothing else' : 'WRONG pages reported'}; ` +
       `${Math.min(...speedups).toFixed(0)}…${Math.max(...speedups).toFixed(0)}× cheaper than ${crEngine} at ${pct(low)}% → ` +
@@ -361,37 +373,42 @@ function c6Findings(passes: PassCase[], plans: EnginePlan[], micro: MicroFigure[
         ? 'PAGEMAP_SCAN reports only what changed: confirmed'
         : '"reports only what changed, cheaply" refuted'),
   );
-  findings.push(
+  lines.push(
     `but not scan-free: with nothing written a wp-async pass still grows ${wpGrowth.toFixed(1)}× for a ${sizeRatio}× region ` +
       `(${nsPerPage(at(wp, big, idle))} ns per page: PAGEMAP_SCAN walks the range's page tables too) → ` +
       (wpWalks
         ? 'the difference is a far cheaper walk of the region only, and an output of only the changed pages, not the absence of a walk'
         : 'its pass cost does not follow the region size'),
   );
-  const verdict =
-    crFull && exact && cheaper
-      ? wpWalks
-        ? 'C6 confirmed, with a correction: both engines walk page tables every pass; soft-dirty walks the whole process and copies out an entry per page, PAGEMAP_SCAN walks only the region and returns only the written pages'
-        : 'C6 confirmed'
-      : `C6 refuted on this machine (${[!crFull && 'soft-dirty pass not proportional to the region', !exact && 'PAGEMAP_SCAN reported wrong pages', !cheaper && 'PAGEMAP_SCAN not cheaper'].filter(Boolean).join('; ')})`;
-  findings.push(verdict);
+  const parts = [crFull, exact && cheaper].filter(Boolean).length;
+  const verdict: Verdict = parts === 2 ? 'confirmed' : parts === 1 ? 'partly confirmed' : 'refuted';
+  const evidence =
+    `${crEngine} pass with nothing written ${ms(at(cr, small, idle))} at ${sizeLabel(small)} → ${ms(at(cr, big, idle))} at ${sizeLabel(big)}; ` +
+    `wp-async ${ms(at(wp, big, low))} at ${pct(low)}% written (${Math.min(...speedups).toFixed(0)}…${Math.max(...speedups).toFixed(0)}× cheaper), ` +
+    `${exact ? 'exactly the written pages' : 'wrong pages'}` +
+    (wpWalks
+      ? `; but PAGEMAP_SCAN too walks the region's page tables (${ms(at(wp, big, idle))} with nothing written)`
+      : '') +
+    (crEngine === 'clear-refs-unchecked'
+      ? '; clear-refs mechanics only (no CONFIG_MEM_SOFT_DIRTY here)'
+      : '');
+  findings.unshift(...lines, `C6 ${verdict}`);
+  return { findings, verdict: { claim: 'C6', verdict, evidence } };
+}
 
+/** What the single-operation figures say. */
+function microFindings(micro: MicroFigure[]): string[] {
   const op = (prefix: string) => micro.find((m) => m.operation.startsWith(prefix));
   const scan = op('PAGEMAP_SCAN 2 MiB, 0');
   const clear = op('clear-refs pass');
   const pair = op('UFFDIO_WRITEPROTECT');
   const call = op('native call');
-  if (scan && clear && pair && call)
-    findings.push(
-      `single operations (p50; a bare native call costs ${call.p50_us} µs): PAGEMAP_SCAN over 2 MiB ${scan.p50_us} µs, a clear-refs pass over the same 2 MiB ${clear.p50_us} µs ` +
-        `(${(clear.p50_us / scan.p50_us).toFixed(0)}×: clear_refs walks every page table of the process, not just the region); ` +
-        `one UFFDIO_WRITEPROTECT protect+unprotect of a 4 KiB page ${pair.p50_us} µs`,
-    );
-  if (crEngine === 'clear-refs-unchecked')
-    findings.push(
-      'clear-refs-unchecked: the clear-refs mechanics only (pagemap reads + the clear_refs walk): this kernel lacks CONFIG_MEM_SOFT_DIRTY, so no bit is cleared or set and no PTE re-protected; a real soft-dirty pass costs at least this',
-    );
-  return findings;
+  if (!scan || !clear || !pair || !call) return [];
+  return [
+    `single operations (p50; a bare native call costs ${call.p50_us} µs): PAGEMAP_SCAN over 2 MiB ${scan.p50_us} µs, a clear-refs pass over the same 2 MiB ${clear.p50_us} µs ` +
+      `(${(clear.p50_us / scan.p50_us).toFixed(0)}×: clear_refs walks every page table of the process, not just the region); ` +
+      `one UFFDIO_WRITEPROTECT protect+unprotect of a 4 KiB page ${pair.p50_us} µs`,
+  ];
 }
 
 export const scanSuite: Suite = {
@@ -435,9 +452,9 @@ export const scanSuite: Suite = {
       ? await microBenchmarks(ctx)
       : { rows: [], figures: [], error: `skipped: ${skipped[0] ?? 'wp-async unavailable'}` };
     rows.push(...micro.rows);
-    const findings = c6Findings(passes, plans, micro.figures);
+    const { findings, verdict } = judgeC6(passes, plans, micro.figures);
     for (const s of skipped) findings.push(`skipped engine: ${s}`);
     if (micro.error) findings.push(`micro-benchmarks: ${micro.error}`);
-    return { rows, findings, raw: { passes: raw, micro: micro.figures } };
+    return { rows, findings, verdicts: [verdict], raw: { passes: raw, micro: micro.figures } };
   },
 };

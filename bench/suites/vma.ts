@@ -45,8 +45,38 @@ export const vmaSuite: Suite = {
         });
       }
     }
+    const mprotectFailed = rows.filter((r) => r.backend === 'mprotect' && r.enomem);
+    const uffdAtThoseSizes = rows.filter(
+      (r) => r.backend === 'uffd' && mprotectFailed.some((m) => m.region_bytes === r.region_bytes),
+    );
+    const uffdAllVerified =
+      uffdAtThoseSizes.length > 0 && uffdAtThoseSizes.every((r) => r.outcome === 'verified');
+    const smallest = mprotectFailed[0];
     return {
       rows,
+      verdicts: [
+        {
+          claim: 'C1',
+          verdict:
+            mprotectFailed.length > 0 && uffdAllVerified
+              ? 'confirmed'
+              : mprotectFailed.length === 0 &&
+                  rows.filter((r) => r.backend === 'mprotect').every((r) => r.outcome === 'verified')
+                ? 'refuted'
+                : mprotectFailed.length === 0
+                  ? 'not measurable here'
+                  : 'partly confirmed',
+          evidence: smallest
+            ? `mprotect hit ENOMEM at vm.max_map_count from ${Number(smallest.region_bytes) / MiB} MiB under unthrottled random writers; uffd at the same sizes: ${uffdAtThoseSizes.map((r) => `${Number(r.region_bytes) / MiB} MiB ${r.outcome}, peak ${r.vma_count_peak} mappings`).join('; ')}`
+            : `mprotect did not hit ENOMEM (${rows
+                .filter((r) => r.backend === 'mprotect')
+                .map(
+                  (r) =>
+                    `${Number(r.region_bytes) / MiB} MiB: ${r.outcome}, peak ${r.vma_count_peak} mappings`,
+                )
+                .join(', ')})`,
+        },
+      ],
       findings: rows.map(
         (r) =>
           `${r.backend} ${Number(r.region_bytes) / MiB} MiB: ${r.outcome}${r.enomem ? ' (ENOMEM: vm.max_map_count)' : ''}`,

@@ -6,10 +6,20 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn) {
   const uint64_t t0 = NowNs();
   const uint64_t quiesceNs = workload.quiesce();
   Status st = fn();
-  if (st.ok()) expected = workload.versions();
+  const bool captured = st.ok();
+  if (captured) {
+    if (!expected.empty() && startVersions_.empty()) startVersions_ = expected;
+    expected = workload.versions();
+  }
   workload.resume();
   metrics.pausesNs.push_back(NowNs() - t0);
   metrics.quiescesNs.push_back(quiesceNs);
+  // A later consistency point than the arm: how many pages the image holds newer than the arm's.
+  if (captured && !startVersions_.empty()) {
+    uint64_t differing = 0;
+    for (size_t p = 0; p < expected.size(); ++p) differing += expected[p] != startVersions_[p];
+    metrics.extra["pages_differing_from_start"] = static_cast<double>(differing);
+  }
   return st;
 }
 

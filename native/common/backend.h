@@ -35,6 +35,8 @@ struct SnapshotOptions {
   bool injectSkipCopyBeforeWrite = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
   unsigned injectSinkDelayUs = 0;
+  // Test-only: forkcow's child sleeps this long before writing (so a test can kill it mid-way).
+  unsigned injectChildDelayMs = 0;
 };
 
 // Figures every backend fills in where they apply; `extra` holds backend-specific ones.
@@ -76,6 +78,7 @@ class SnapshotContext {
   std::vector<uint32_t> expected;
 
  private:
+  std::vector<uint32_t> startVersions_;  // the first capture, kept once a later one replaces it
   std::mutex mutex_;
   Status error_;
   std::atomic<bool> cancelled_{false};

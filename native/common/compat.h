@@ -60,9 +60,17 @@ struct pm_scan_arg {
 #define COWBENCH_PM_UFFD_WP (1ULL << 57)
 #define COWBENCH_PM_PRESENT (1ULL << 63)
 
+// KVM_RUN failing with EFAULT may describe the fault in kvm_run (Linux 6.8, KVM_CAP_MEMORY_FAULT_INFO).
+#ifndef KVM_EXIT_MEMORY_FAULT
+#define KVM_EXIT_MEMORY_FAULT 39
+#endif
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14
 #endif
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434  // Linux 5.3
 #endif

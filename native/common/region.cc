@@ -2,7 +2,15 @@
 
 #include <sys/mman.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <vector>
+
+#include "compat.h"
 
 #include "stamp.h"
 
@@ -57,6 +65,41 @@ uint32_t Region::initialVersion(size_t page) const {
       return (page & 1) == 0 ? 1 : 0;
   }
   return 1;
+}
+
+bool Region::writable(std::string* detail) const {
+  const uintptr_t start = reinterpret_cast<uintptr_t>(base()), end = start + bytes();
+  size_t readOnlyVmas = 0, vmas = 0;
+  if (FILE* maps = std::fopen("/proc/self/maps", "re")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, maps)) {
+      uintptr_t lo = 0, hi = 0;
+      char perms[8] = {};
+      if (std::sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s", &lo, &hi, perms) != 3) continue;
+      if (hi <= start || lo >= end) continue;
+      ++vmas;
+      if (perms[1] != 'w') ++readOnlyVmas;
+    }
+    std::fclose(maps);
+  }
+  size_t wpPages = 0;
+  int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (pm >= 0) {
+    UniqueFd pagemap(pm);
+    std::vector<uint64_t> entries(4096);
+    for (size_t p = 0; p < pages(); p += entries.size()) {
+      const size_t n = std::min(entries.size(), pages() - p);
+      const off_t off = static_cast<off_t>((start / kPageSize + p) * 8);
+      if (::pread(pm, entries.data(), n * 8, off) != static_cast<ssize_t>(n * 8)) break;
+      for (size_t i = 0; i < n; ++i)
+        if (entries[i] & COWBENCH_PM_UFFD_WP) ++wpPages;
+    }
+  }
+  if (detail) {
+    *detail = std::to_string(vmas) + " VMA(s), " + std::to_string(readOnlyVmas) + " without write permission; " +
+              std::to_string(wpPages) + " page(s) still uffd write-protected";
+  }
+  return vmas > 0 && readOnlyVmas == 0 && wpPages == 0;
 }
 
 }  // namespace cowbench

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "fd.h"
 #include "status.h"
@@ -27,6 +28,10 @@ class Region {
   bool hugepage() const { return hugepage_; }
   // Version each page holds right after fill (1 filled, 0 untouched).
   uint32_t initialVersion(size_t page) const;
+  // Whether every page is writable again: no VMA of the region without PROT_WRITE
+  // (/proc/self/maps) and no page still userfaultfd write-protected (pagemap bit 57).
+  // `detail` says what was found.
+  bool writable(std::string* detail) const;
 
  private:
   Mapping map_;

@@ -29,6 +29,8 @@ class Sink {
   const std::string& tempPath() const { return tempPath_; }
   const std::string& finalPath() const { return finalPath_; }
   uint64_t bytesWritten() const { return bytesWritten_.load(std::memory_order_relaxed); }
+  // Counts bytes another process (forkcow's child) wrote through this sink's descriptor.
+  void addBytesWritten(uint64_t n) { bytesWritten_.fetch_add(n, std::memory_order_relaxed); }
 
  private:
   UniqueFd fd_;
@@ -36,6 +38,7 @@ class Sink {
   bool null_ = false;
   bool committed_ = false;
   std::atomic<uint64_t> bytesWritten_{0};
+  std::atomic<uint64_t> nullReadSum_{0};  // keeps the null sink's reads from being optimised away
 };
 
 // Writes `bytes` from `src` to the sink in order with large pwrites: the bandwidth baseline.

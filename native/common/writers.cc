@@ -28,8 +28,117 @@ struct Rng {
   uint64_t below(uint64_t n) { return n ? next() % n : 0; }
 };
 
+// The default writer body: picks one of its pages by pattern, paces to the rate, and times one
+// PageWriter::write per page.
+class PageLoop final : public WriterThread {
+ public:
+  explicit PageLoop(std::unique_ptr<PageWriter> writer) : writer_(std::move(writer)) {}
+  const char* kind() const override { return writer_->kind(); }
+
+  void run(WriterContext& ctx) override {
+    const size_t index = ctx.index();
+    const size_t threads = ctx.threads();
+    const size_t pages = ctx.region().pages();
+    const WriterConfig& config = ctx.config();
+    const size_t owned = pages > index ? (pages - index + threads - 1) / threads : 0;
+    if (owned == 0) return ctx.idleUntilStop();
+    Rng rng{config.seed * 0x9E3779B97F4A7C15ull + index * 0xBF58476D1CE4E5B9ull + 1};
+    const size_t hotOwned = owned / 10 ? owned / 10 : 1;
+    const double perThreadRate = config.ratePagesPerSec / static_cast<double>(threads);
+    const uint64_t intervalNs = perThreadRate > 0 ? static_cast<uint64_t>(1e9 / perThreadRate) : 0;
+    uint64_t nextNs = NowNs();
+    size_t cursor = 0;
+    char* base = ctx.region().base();
+
+    while (!ctx.stopRequested()) {
+      if (ctx.pauseRequested()) {
+        ctx.park();
+        nextNs = NowNs();
+        continue;
+      }
+      if (intervalNs) {
+        uint64_t now = NowNs();
+        if (now < nextNs && !ctx.waitPaced(nextNs)) continue;
+        nextNs += intervalNs;
+        // The rate is an offered load: a writer held up by a stall catches up on its backlog, as
+        // a queue of requests would, but forgets a backlog older than one second.
+        if (now > nextNs + 1000000000ull) nextNs = now - 1000000000ull;
+      }
+      size_t slot;
+      switch (config.pattern) {
+        case Pattern::kSequential:
+          slot = cursor++ % owned;
+          break;
+        case Pattern::kHotset:
+          // 90% of writes go to the hottest 10% of this thread's pages.
+          slot = rng.below(10) < 9 ? rng.below(hotOwned) : rng.below(owned);
+          break;
+        default:
+          slot = rng.below(owned);
+          break;
+      }
+      const size_t page = slot * threads + index;
+      const uint32_t version = ctx.version(page) + 1;
+      const uint64_t t0 = NowNs();
+      int err = writer_->write(base + page * kPageSize, static_cast<uint32_t>(page), version);
+      const uint64_t elapsed = NowNs() - t0;
+      if (err == 0)
+        ctx.landed(page, version, elapsed);
+      else
+        ctx.failed(err, elapsed);
+    }
+  }
+
+ private:
+  std::unique_ptr<PageWriter> writer_;
+};
+
 }  // namespace
 
+std::unique_ptr<WriterThread> MakePageLoop(std::unique_ptr<PageWriter> writer) {
+  return std::make_unique<PageLoop>(std::move(writer));
+}
+
+// ---- WriterContext ---------------------------------------------------------------------------
+size_t WriterContext::threads() const { return workload_.writers_.size(); }
+const WriterConfig& WriterContext::config() const { return workload_.config_; }
+Region& WriterContext::region() const { return workload_.region_; }
+bool WriterContext::stopRequested() const { return workload_.stopRequested_.load(std::memory_order_relaxed); }
+bool WriterContext::pauseRequested() const {
+  return workload_.pauseRequested_.load(std::memory_order_acquire);
+}
+void WriterContext::park() { workload_.park(); }
+
+void WriterContext::idleUntilStop() {
+  std::unique_lock<std::mutex> lock(workload_.mutex_);
+  ++workload_.parked_;
+  workload_.parkedCv_.notify_all();
+  workload_.resumeCv_.wait(lock, [&] { return workload_.stopRequested_.load(); });
+  --workload_.parked_;
+}
+
+bool WriterContext::waitPaced(uint64_t deadlineNs) { return workload_.waitPaced(deadlineNs); }
+uint32_t WriterContext::version(size_t page) const { return workload_.versions_[page]; }
+
+void WriterContext::landed(size_t page, uint32_t version, uint64_t latencyNs) {
+  latency_.record(latencyNs);
+  workload_.versions_[page] = version;
+  writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void WriterContext::failed(int err, uint64_t latencyNs) {
+  latency_.record(latencyNs);
+  failures_.store(failures_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(countsMutex_);
+  ++failedByErrno_[err];
+}
+
+void WriterContext::countExit(const std::string& reason, uint64_t n) {
+  std::lock_guard<std::mutex> lock(countsMutex_);
+  exitReasons_[reason] += n;
+}
+
+// ---- Workload --------------------------------------------------------------------------------
 Status Workload::start(const WriterConfig& config) {
   if (running()) return Status::Fail("EINVAL", "workload already running");
   if (config.kinds.empty()) return Status::Fail("EINVAL", "a workload needs at least one writer");
@@ -38,8 +147,9 @@ Status Workload::start(const WriterConfig& config) {
   for (size_t p = 0; p < versions_.size(); ++p) versions_[p] = region_.initialVersion(p);
   writers_.clear();
   for (size_t i = 0; i < config.kinds.size(); ++i) {
-    auto w = std::make_unique<Writer>();
-    Status st = CreatePageWriter(config.kinds[i], i, region_, &w->impl);
+    std::unique_ptr<WriterContext> w(new WriterContext(*this, i));
+    w->kind_ = config.kinds[i];
+    Status st = CreateWriterThread(config_, i, region_, &w->body_);
     if (!st.ok()) {
       writers_.clear();
       return st;
@@ -49,9 +159,17 @@ Status Workload::start(const WriterConfig& config) {
   stopRequested_ = false;
   pauseRequested_ = false;
   parked_ = 0;
-  for (size_t i = 0; i < writers_.size(); ++i) threads_.emplace_back([this, i] { run(i); });
+  for (size_t i = 0; i < writers_.size(); ++i) {
+    WriterContext* w = writers_[i].get();
+    threads_.emplace_back([w] { w->body_->run(*w); });
+  }
   beginPhase();
   return Status::Ok();
+}
+
+void Workload::kickAll() {
+  for (auto& w : writers_)
+    if (w->body_) w->body_->kick();
 }
 
 void Workload::stop() {
@@ -62,8 +180,11 @@ void Workload::stop() {
   }
   resumeCv_.notify_all();
   parkedCv_.notify_all();
+  kickAll();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // Free what the bodies hold (helper processes, VMs); their counts stay for phaseStats().
+  for (auto& w : writers_) w->body_.reset();
 }
 
 uint64_t Workload::quiesce() {
@@ -71,6 +192,7 @@ uint64_t Workload::quiesce() {
   std::unique_lock<std::mutex> lock(mutex_);
   pauseRequested_.store(true, std::memory_order_release);
   resumeCv_.notify_all();  // wakes writers sleeping for their rate
+  kickAll();               // and brings self-running writers (vCPUs) to the barrier
   parkedCv_.wait(lock, [&] { return parked_ == writers_.size() || threads_.empty(); });
   return NowNs() - t0;
 }
@@ -99,82 +221,23 @@ bool Workload::waitPaced(uint64_t deadlineNs) {
                                [&] { return pauseRequested_.load() || stopRequested_.load(); });
 }
 
-void Workload::run(size_t index) {
-  Writer& self = *writers_[index];
-  const size_t threads = writers_.size();
-  const size_t pages = versions_.size();
-  const size_t owned = pages > index ? (pages - index + threads - 1) / threads : 0;
-  if (owned == 0) {
-    // More writers than pages: this one has nothing to write and counts as held until stop.
-    std::unique_lock<std::mutex> lock(mutex_);
-    ++parked_;
-    parkedCv_.notify_all();
-    resumeCv_.wait(lock, [&] { return stopRequested_.load(); });
-    --parked_;
-    return;
-  }
-  Rng rng{config_.seed * 0x9E3779B97F4A7C15ull + index * 0xBF58476D1CE4E5B9ull + 1};
-  const size_t hotOwned = owned / 10 ? owned / 10 : 1;
-  const double perThreadRate = config_.ratePagesPerSec / static_cast<double>(threads);
-  const uint64_t intervalNs = perThreadRate > 0 ? static_cast<uint64_t>(1e9 / perThreadRate) : 0;
-  uint64_t nextNs = NowNs();
-  size_t cursor = 0;
-  char* base = region_.base();
-
-  while (!stopRequested_.load(std::memory_order_relaxed)) {
-    if (pauseRequested_.load(std::memory_order_acquire)) {
-      park();
-      nextNs = NowNs();
-      continue;
-    }
-    if (intervalNs) {
-      uint64_t now = NowNs();
-      if (now < nextNs && !waitPaced(nextNs)) continue;
-      nextNs += intervalNs;
-      if (now > nextNs + 100 * intervalNs) nextNs = now;  // do not burst after a long stall
-    }
-    size_t slot;
-    switch (config_.pattern) {
-      case Pattern::kSequential:
-        slot = cursor++ % owned;
-        break;
-      case Pattern::kHotset:
-        // 90% of writes go to the hottest 10% of this thread's pages.
-        slot = rng.below(10) < 9 ? rng.below(hotOwned) : rng.below(owned);
-        break;
-      default:
-        slot = rng.below(owned);
-        break;
-    }
-    const size_t page = slot * threads + index;
-    const uint32_t version = versions_[page] + 1;
-    const uint64_t t0 = NowNs();
-    int err = self.impl->write(base + page * kPageSize, static_cast<uint32_t>(page), version);
-    const uint64_t t1 = NowNs();
-    self.latency.record(t1 - t0);
-    if (err == 0) {
-      versions_[page] = version;
-      self.writes.store(self.writes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    } else {
-      self.failed.store(self.failed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-      std::lock_guard<std::mutex> lock(self.errnoMutex);
-      ++self.failedByErrno[err];
-    }
-  }
-}
-
 Workload::Totals Workload::totals() const {
   Totals t;
   t.timeNs = NowNs();
   Histogram::Snapshot one;
   for (const auto& w : writers_) {
-    t.writes += w->writes.load(std::memory_order_relaxed);
-    t.failed += w->failed.load(std::memory_order_relaxed);
+    const uint64_t writes = w->writes_.load(std::memory_order_relaxed);
+    const uint64_t failures = w->failures_.load(std::memory_order_relaxed);
+    t.writes += writes;
+    t.failed += failures;
+    t.writesByKind[w->kind_] += writes;
+    t.failedByKind[w->kind_] += failures;
     {
-      std::lock_guard<std::mutex> lock(w->errnoMutex);
-      for (auto& [e, n] : w->failedByErrno) t.failedByErrno[e] += n;
+      std::lock_guard<std::mutex> lock(w->countsMutex_);
+      for (auto& [e, n] : w->failedByErrno_) t.failedByErrno[e] += n;
+      for (auto& [r, n] : w->exitReasons_) t.exitReasons[r] += n;
     }
-    w->latency.snapshotInto(one);
+    w->latency_.snapshotInto(one);
     t.latency.add(one);
   }
   return t;
@@ -192,6 +255,18 @@ PhaseStats Workload::phaseStats() const {
     uint64_t before = it == phaseStart_.failedByErrno.end() ? 0 : it->second;
     if (n > before) s.failedByErrno[e] = n - before;
   }
+  auto since = [](const std::map<std::string, uint64_t>& now, const std::map<std::string, uint64_t>& before) {
+    std::map<std::string, uint64_t> out;
+    for (auto& [k, n] : now) {
+      auto it = before.find(k);
+      out[k] = n - (it == before.end() ? 0 : it->second);
+    }
+    return out;
+  };
+  s.writesByKind = since(now.writesByKind, phaseStart_.writesByKind);
+  s.failedByKind = since(now.failedByKind, phaseStart_.failedByKind);
+  for (auto& [r, n] : since(now.exitReasons, phaseStart_.exitReasons))
+    if (n) s.exitReasons[r] = n;
   s.elapsedNs = now.timeNs - phaseStart_.timeNs;
   s.latency = now.latency.since(phaseStart_.latency);
   return s;

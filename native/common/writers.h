@@ -43,10 +43,83 @@ struct WriterConfig {
   uint64_t seed = 1;
 };
 
+class WriterContext;
+
+// One writer thread's body. Most kinds are a PageWriter driven by the default page loop (the
+// Workload picks each page and times each write); a kind whose writes are issued by something
+// that runs on its own (a vCPU executing guest code) implements this directly.
+class WriterThread {
+ public:
+  virtual ~WriterThread() = default;
+  virtual const char* kind() const = 0;
+  // Writes the pages this thread owns until ctx.stopRequested(). Whenever ctx.pauseRequested(),
+  // it must reach a point where every write it reported is in memory and none is in flight, then
+  // call ctx.park(). Reports each write through ctx.landed() / ctx.failed().
+  virtual void run(WriterContext& ctx) = 0;
+  // Called from another thread once a pause or stop was requested: make run() notice promptly
+  // (e.g. kick a vCPU out of KVM_RUN). The default page loop notices between two writes.
+  virtual void kick() {}
+};
+
+// Runs a writer kind alone on a small scratch region and checks its stamps really land: the
+// behavioural probe behind `cowbench compat`'s "unsupported". Fails with EUNSUPPORTED (and the
+// reason) where the machine lacks what the kind needs.
+Status ProbeWriterKind(const std::string& kind);
+
+// The default body: pick a page by pattern and rate, time `writer`'s write of it (writers.cc).
+std::unique_ptr<WriterThread> MakePageLoop(std::unique_ptr<PageWriter> writer);
+
+// Creates the body of thread `index` of `config` for its kind (page_writers.cc lists the kinds).
+Status CreateWriterThread(const WriterConfig& config, size_t index, Region& region,
+                          std::unique_ptr<WriterThread>* out);
+
+class Workload;
+
+// What one writer thread reports to, and learns from, the Workload. Owned by the Workload.
+class WriterContext {
+ public:
+  size_t index() const { return index_; }
+  size_t threads() const;
+  const WriterConfig& config() const;
+  Region& region() const;
+  bool stopRequested() const;
+  bool pauseRequested() const;
+  // Holds this thread at the barrier until resumed or stopped.
+  void park();
+  // For a thread with no page to write (more writers than pages): counts as held until stop.
+  void idleUntilStop();
+  // Sleeps until the deadline unless a pause or stop is requested; false when interrupted.
+  bool waitPaced(uint64_t deadlineNs);
+  // The version `page` holds (only this thread writes its own pages).
+  uint32_t version(size_t page) const;
+  // A write that landed: `page` now holds `version`.
+  void landed(size_t page, uint32_t version, uint64_t latencyNs);
+  // A write that did not happen: the page keeps its version.
+  void failed(int err, uint64_t latencyNs);
+  // Why a vCPU left the guest (kvm writers): "io_log", "io_pause", "intr", "mmio", "efault", ...
+  void countExit(const std::string& reason, uint64_t n = 1);
+
+ private:
+  friend class Workload;
+  WriterContext(Workload& w, size_t index) : workload_(w), index_(index) {}
+  Workload& workload_;
+  size_t index_;
+  std::string kind_;
+  std::unique_ptr<WriterThread> body_;  // released by Workload::stop()
+  Histogram latency_;
+  std::atomic<uint64_t> writes_{0};
+  std::atomic<uint64_t> failures_{0};
+  mutable std::mutex countsMutex_;
+  std::map<int, uint64_t> failedByErrno_;
+  std::map<std::string, uint64_t> exitReasons_;
+};
+
 struct PhaseStats {
   uint64_t writes = 0;
   uint64_t failedWrites = 0;
   std::map<int, uint64_t> failedByErrno;
+  std::map<std::string, uint64_t> writesByKind, failedByKind;
+  std::map<std::string, uint64_t> exitReasons;
   uint64_t elapsedNs = 0;
   Histogram::Snapshot latency;
 };
@@ -71,28 +144,22 @@ class Workload {
   PhaseStats phaseStats() const;
 
  private:
-  struct Writer {
-    std::unique_ptr<PageWriter> impl;
-    Histogram latency;
-    std::atomic<uint64_t> writes{0};
-    std::atomic<uint64_t> failed{0};
-    std::mutex errnoMutex;
-    std::map<int, uint64_t> failedByErrno;
-  };
+  friend class WriterContext;
   struct Totals {
     uint64_t writes = 0, failed = 0, timeNs = 0;
     std::map<int, uint64_t> failedByErrno;
+    std::map<std::string, uint64_t> writesByKind, failedByKind, exitReasons;
     Histogram::Snapshot latency;
   };
-  void run(size_t index);
   bool waitPaced(uint64_t deadlineNs);
   void park();
+  void kickAll();
   Totals totals() const;
 
   Region& region_;
   WriterConfig config_;
   std::vector<uint32_t> versions_;
-  std::vector<std::unique_ptr<Writer>> writers_;
+  std::vector<std::unique_ptr<WriterContext>> writers_;
   std::vector<std::thread> threads_;
 
   std::mutex mutex_;

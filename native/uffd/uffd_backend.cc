@@ -112,16 +112,25 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
     return Status::Fail("EINVAL", "uffd: --granularity 2m needs a hugepage region (--hugepage)");
 
+  if (ctx.options.delivery != "thread" && ctx.options.delivery != "sigbus")
+    return Status::Fail("EINVAL", "uffd: delivery must be thread or sigbus");
+  const uint64_t delivery = ctx.options.delivery == "sigbus" ? UFFD_FEATURE_SIGBUS : 0;
   uint64_t available = 0;
   Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_);
   if (!st.ok()) return st;
+  if ((available & delivery) != delivery)
+    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus");
   // Re-open with WP_UNPOPULATED where the kernel has it; else pre-fault so no page escapes.
   if (available & UFFD_FEATURE_WP_UNPOPULATED) {
-    st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED, nullptr, &uffd_);
+    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED | delivery;
+    st = OpenUserfaultfd(features_, nullptr, &uffd_);
     if (!st.ok()) return st;
-    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED;
   } else {
-    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | delivery;
+    if (delivery) {
+      st = OpenUserfaultfd(features_, nullptr, &uffd_);
+      if (!st.ok()) return st;
+    }
     if (::madvise(base_, bytes_, MADV_POPULATE_WRITE) != 0)
       return Status::Sys("uffd: pre-fault (MADV_POPULATE_WRITE) without UFFD_FEATURE_WP_UNPOPULATED",
                          "madvise", errno);
@@ -140,6 +149,10 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
 
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
+  if (delivery) {
+    sigbus_ = std::make_unique<UffdSigbusDelivery>();
+    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get());
+  }
   st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                      ctx.options.injectSinkDelayUs);
   if (!st.ok()) return st;
@@ -172,8 +185,11 @@ Status UffdBackend::protectAll(unsigned threads) {
   return Status::Ok();
 }
 
+// Pre-arm needs fault messages in handler threads; SIGBUS delivery protects in the pause.
+bool UffdBackend::prearmed(const SnapshotContext& ctx) const { return ctx.options.prearm && !sigbus_; }
+
 Status UffdBackend::beforeArm(SnapshotContext& ctx) {
-  if (!ctx.options.prearm) return Status::Ok();
+  if (!prearmed(ctx)) return Status::Ok();
   {
     std::lock_guard<std::mutex> lock(prearmMutex_);
     prearmTracking_ = true;
@@ -187,7 +203,9 @@ Status UffdBackend::beforeArm(SnapshotContext& ctx) {
 }
 
 Status UffdBackend::arm(SnapshotContext& ctx) {
-  if (!ctx.options.prearm) return protectAll(ctx.options.armThreads);
+  if (sigbus_) sigbus_->arm();
+  // Without a beforeArm (a caller that arms directly) nothing is protected yet: do it all here.
+  if (!prearmed(ctx) || !prearmPossible_.load()) return protectAll(ctx.options.armThreads);
   // Writers are held, so every pre-arm fault has been served (a writer blocked in a fault cannot
   // park). Holding the mutex, no handler can un-protect a page after this point without a copy.
   std::lock_guard<std::mutex> lock(prearmMutex_);
@@ -210,6 +228,13 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
 }
 
 void UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address) {
+  // Counted busy from before the claim until the page is queued: copy() waits for zero before
+  // its final flush, so no claimed page can miss the image.
+  busyHandlers_.fetch_add(1, std::memory_order_acq_rel);
+  struct Done {
+    std::atomic<int>& n;
+    ~Done() { n.fetch_sub(1, std::memory_order_acq_rel); }
+  } done{busyHandlers_};
   if (address < reinterpret_cast<uint64_t>(base_) || address >= reinterpret_cast<uint64_t>(base_) + bytes_) return;
   const size_t g = (address - reinterpret_cast<uint64_t>(base_)) / granule_;
   if (prearmPossible_.load(std::memory_order_acquire)) {
@@ -298,6 +323,10 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   size_t g = 0;
   while (g < granules && !ctx.cancelled()) {
+    if (sigbus_) {
+      Status failed = sigbus_->failure();
+      if (!failed.ok()) ctx.fail(failed);
+    }
     const size_t end = std::min(granules, g + chunk / granule_);
     // Copy each run of granules this copier claimed, then un-protect exactly that run.
     size_t runStart = g;
@@ -319,7 +348,9 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
     }
     g = end;
   }
-  Status st = buffer_.flush();
+  if (ctx.cancelled()) unprotectAll();  // writers first: they may be waiting on runs never saved
+  while (busyHandlers_.load(std::memory_order_acquire) != 0) ::usleep(50);
+  Status st = sigbus_ ? sigbus_->flush() : buffer_.flush();
   if (!st.ok()) ctx.fail(st);
   if (ctx.cancelled()) unprotectAll();
   return ctx.firstError();
@@ -350,6 +381,10 @@ void UffdBackend::release(SnapshotContext& ctx) {
   ctx.metrics.pagesCopiedBeforeWrite = copiedBeforeWrite_.load();
   ctx.metrics.bufferPeakBytes = buffer_.peakBytes();
   ctx.metrics.throttledNs = buffer_.throttledNs();
+  if (sigbus_) {
+    sigbus_->stop();  // after unprotectAll: no write-protected page is left to fault
+    sigbus_->addMetrics(ctx.metrics);
+  }
   uffd_.reset();
   stopFd_.reset();
 }

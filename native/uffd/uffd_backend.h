@@ -11,6 +11,7 @@
 
 #include "../common/backend.h"
 #include "../common/fd.h"
+#include "uffd_sigbus.h"
 
 namespace cowbench {
 
@@ -31,6 +32,7 @@ class UffdBackend final : public Backend {
   }
   Status writeProtect(char* addr, size_t len, bool protect, bool wake = true);
   Status protectAll(unsigned threads);
+  bool prearmed(const SnapshotContext& ctx) const;
   void unprotectAll();
   void handlerLoop(SnapshotContext* ctx);
   void serveFault(SnapshotContext& ctx, uint64_t address);
@@ -45,7 +47,8 @@ class UffdBackend final : public Backend {
   size_t granule_ = 4096;
   bool registered_ = false;
   std::atomic<bool> armed_{false};
-  std::atomic<bool> stopping_{false};  // spinning handlers exit on it
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> busyHandlers_{0};  // spinning handlers exit on it
   std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
   // Pre-arm: the region is protected before the pause; a fault then is a write before the
   // consistency point: un-protect without copying and remember the page for re-protection.
@@ -55,6 +58,7 @@ class UffdBackend final : public Backend {
   std::atomic<uint64_t> prearmFaults_{0};
   std::vector<size_t> prearmWritten_;
   uint64_t features_ = 0;
+  std::unique_ptr<UffdSigbusDelivery> sigbus_;  // --delivery sigbus: faults served in the writer
 };
 
 // Opens a userfaultfd (syscall, else /dev/userfaultfd) and negotiates `wanted` features;

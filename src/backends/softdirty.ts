@@ -36,6 +36,10 @@ export const softdirtyBackend: CowBackend = {
   description:
     'dirty tracking + iterative pre-copy, then a short stop-and-copy (engines: wp-async, clear-refs)',
   capabilities: { consistencyPoint: 'end', granularities: [4096] },
+  variants: [
+    { name: 'wp-async', options: { engine: 'wp-async' } },
+    { name: 'clear-refs', options: { engine: 'clear-refs' } },
+  ],
   probe(options: BackendOptions): ProbeOutcome {
     if (options.engine === 'wp-async') return probeWpAsync();
     if (options.engine === 'clear-refs') return probeClearRefs();

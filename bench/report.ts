@@ -1,0 +1,103 @@
+/** REPORT.md of a bench run: the machine, the calibration, each claim's verdict and each suite's table. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ClaimVerdict, Row } from './runner.js';
+
+export const CLAIMS: Record<string, string> = {
+  C1: 'mprotect un-protection splits VMAs and fails with ENOMEM on large regions; uffd-wp does not',
+  C2: 'a SIGSEGV handler is not called when a kernel thread (vhost) writes; userfaultfd catches kernel writes',
+  C3: 'uffd-wp write faults are cheaper than SIGSEGV round trips',
+  C4: "fork needs up to 100% extra memory; uffd's buffer bounds it, and when full the snapshot throttles writers",
+  C5: 'uffd can copy at 4K inside a THP; fork COWs at 2M',
+  C6: 'soft-dirty needs a full page-table scan per pass; async WP + PAGEMAP_SCAN reports only what changed',
+  C7: 'live-migration-style pre-copy gives an end-of-run consistency point, not the requested one',
+  C8: 'more handler fds/threads raise uffd throughput under write pressure',
+  'target a': 'uffd snapshot of an idle 1 GiB region to a file >= 0.8x plain sequential write bandwidth',
+  'target b': "uffd arm pause for 1 GiB of 4K pages <= 0.5x forkcow's fork pause, <= 0.1x with THP",
+  'target c': "uffd per-fault round trip <= 1.5x mprotect's SIGSEGV round trip",
+  'target d':
+    'writer throughput during a uffd snapshot >= 0.8x of before at 65,536 random page writes/s over 1 GiB',
+  'target e': 'uffd peak extra memory <= its buffer + 1 MiB at every point of the buffer sweep',
+};
+
+interface SuiteReport {
+  claim: string;
+  description: string;
+  seconds: number;
+  rows: Row[];
+  skipped?: string;
+  findings?: string[];
+  verdicts?: ClaimVerdict[];
+}
+
+interface BenchReport {
+  env: Record<string, unknown>;
+  calibration: Record<string, number>;
+  options: Record<string, unknown>;
+  backends: string[];
+  skipped_backends: Row[];
+  suites: Record<string, SuiteReport>;
+}
+
+function markdownTable(rows: Row[]): string {
+  if (rows.length === 0) return '_no rows_\n';
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => !c.endsWith('_n'));
+  const cell = (v: unknown) =>
+    v === null || v === undefined
+      ? '–'
+      : typeof v === 'number'
+        ? Number.isInteger(v)
+          ? String(v)
+          : String(Number(v.toPrecision(5)))
+        : String(v).replaceAll('|', '\\|');
+  return (
+    [
+      `| ${cols.join(' | ')} |`,
+      `|${cols.map(() => '---').join('|')}|`,
+      ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`),
+    ].join('\n') + '\n'
+  );
+}
+
+export function renderReport(report: BenchReport): string {
+  const env = report.env;
+  const out: string[] = [];
+  out.push(`# cowbench results — ${String(env['hostname'])}, ${String(env['date']).slice(0, 10)}\n`);
+  out.push(
+    `Machine: Linux ${String(env['kernel'])}, ${String(env['cores'])} × ${String(env['cpu_model'])} (${String(env['virtualized'])}), ` +
+      `THP ${String(env['thp_mode'])}, vm.max_map_count ${String(env['vm_max_map_count'])}, node ${String(env['node_version'])}, ` +
+      `cowbench ${String(env['cowbench_version'])} (${String(env['git_commit'])}).\n`,
+  );
+  const c = report.calibration;
+  out.push(
+    `Calibration (same run): memcpy ${c['memcpy_MBps']?.toFixed(0)} MB/s, sink ${c['sink_MBps']?.toFixed(0)} MB/s, plain page fault ${c['page_fault_ns']?.toFixed(0)} ns. ` +
+      `Backends: ${report.backends.join(', ')}${report.skipped_backends.length ? `; skipped: ${report.skipped_backends.map((s) => `${s['backend']} (${s['reason']})`).join('; ')}` : ''}. ` +
+      `Options: ${JSON.stringify(report.options)}.\n`,
+  );
+  out.push('## Claims and targets\n');
+  out.push('| claim | statement | verdict | evidence (this run) |\n|---|---|---|---|');
+  const verdicts = Object.values(report.suites).flatMap((s) => s.verdicts ?? []);
+  for (const [claim, statement] of Object.entries(CLAIMS)) {
+    const found = verdicts.filter((v) => v.claim === claim);
+    if (found.length === 0) out.push(`| ${claim} | ${statement} | not measured in this run | – |`);
+    for (const v of found)
+      out.push(`| ${claim} | ${statement} | **${v.verdict}** | ${v.evidence.replaceAll('|', '\\|')} |`);
+  }
+  out.push('');
+  for (const [name, s] of Object.entries(report.suites)) {
+    out.push(`## ${name} (${s.claim}): ${s.description}\n`);
+    if (s.skipped) out.push(`Skipped: ${s.skipped}\n`);
+    out.push(markdownTable(s.rows));
+    for (const f of s.findings ?? []) out.push(`- ${f}`);
+    out.push(`\n_${s.seconds.toFixed(0)} s; medians of runs with min and max in the CSV._\n`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Writes REPORT.md beside results.json in `dir`. */
+export function writeReport(dir: string): string {
+  const report = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as BenchReport;
+  const file = path.join(dir, 'REPORT.md');
+  writeFileSync(file, renderReport(report));
+  return file;
+}

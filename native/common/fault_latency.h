@@ -1,0 +1,20 @@
+// The per-fault round trip of a backend, measured on its real fault path: prepare and arm the
+// backend over a region, then, without running its copier, write one byte to each page in turn
+// from this thread and time each write. Every write is a first write to an unsaved page, so each
+// sample is one full fault: delivery, the backend's copy into its buffer, un-protection, return.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "region.h"
+#include "sink.h"
+#include "status.h"
+#include "backend.h"
+
+namespace cowbench {
+
+Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options,
+                           std::vector<double>* samplesNs, SnapshotMetrics* metrics);
+
+}  // namespace cowbench

@@ -1,0 +1,99 @@
+// The copy buffer for faults served inside a signal handler (mprotect's SIGSEGV, uffd's SIGBUS).
+// CopyBuffer::push takes a mutex and waits on a condition variable, neither of which a signal
+// handler may do (the interrupted thread could hold the lock). StagingBuffer keeps CopyBuffer's
+// contract — bounded slots, a drain thread writing them to the sink, block/fail policies — with
+// an async-signal-safe producer side: slots travel between two lock-free bounded queues of slot
+// indices (free and ready; Vyukov's MPMC ring), the drain is woken by write(2) on an eventfd,
+// and a producer waiting for a free slot sleeps in futex(2). No allocation after start().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <condition_variable>
+#include <thread>
+
+#include "copy_buffer.h"
+#include "fd.h"
+#include "sink.h"
+#include "status.h"
+
+namespace cowbench {
+
+// A bounded multi-producer multi-consumer queue of slot indices; lock-free, no allocation after
+// init(), usable from a signal handler.
+class SlotQueue {
+ public:
+  void init(size_t capacityPow2);
+  bool push(uint32_t value);
+  bool pop(uint32_t* value);
+
+ private:
+  struct Cell {
+    std::atomic<size_t> seq;
+    uint32_t value;
+  };
+  std::unique_ptr<Cell[]> cells_;
+  size_t mask_ = 0;
+  alignas(64) std::atomic<size_t> enqueue_{0};
+  alignas(64) std::atomic<size_t> dequeue_{0};
+};
+
+// The free slots: a lock-free LIFO stack (Treiber, with a tag against ABA) so recently freed,
+// already-touched slots are reused first and memory is spent only on slots in use at once.
+class SlotStack {
+ public:
+  void init(size_t slots);
+  void push(uint32_t slot);
+  bool pop(uint32_t* slot);
+
+ private:
+  static constexpr uint32_t kNil = 0xFFFFFFFFu;
+  std::unique_ptr<std::atomic<uint32_t>[]> next_;
+  std::atomic<uint64_t> head_{kNil};  // (tag << 32) | index
+};
+
+class StagingBuffer {
+ public:
+  // What push() reports; 0 is success. Kept as plain ints so a signal handler can store them.
+  enum PushError : int { kPushOk = 0, kPushFull = 1, kPushFailed = 2 };
+
+  ~StagingBuffer() { stop(); }
+  Status start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink, unsigned sinkDelayUs = 0);
+  // Async-signal-safe: copies `len` (<= slotBytes) bytes into a slot queued for the sink at
+  // `offset`. Under the block policy waits for a free slot (throttling the faulting writer).
+  int push(const char* src, size_t len, uint64_t offset);
+  // Waits until every pushed slot is written; returns the first sink error, if any.
+  Status flush();
+  void stop();
+
+  uint64_t peakBytes() const { return peakSlots_.load() * slotBytes_; }
+  uint64_t throttledNs() const { return throttledNs_.load(); }
+  size_t capacityBytes() const { return slots_ * slotBytes_; }
+
+ private:
+  void drainLoop();
+  void wake();
+
+  Mapping memory_;
+  Sink* sink_ = nullptr;
+  size_t slotBytes_ = 0, slots_ = 0;
+  unsigned sinkDelayUs_ = 0;
+  BufferPolicy policy_ = BufferPolicy::kBlock;
+  std::unique_ptr<size_t[]> lengths_;
+  std::unique_ptr<uint64_t[]> offsets_;
+  SlotStack free_;
+  SlotQueue ready_;
+  UniqueFd wakeFd_;  // eventfd: a slot is ready, or stop
+  std::atomic<uint32_t> freeGeneration_{0};  // futex word: bumped whenever a slot is freed
+  std::atomic<uint64_t> reserved_{0}, written_{0}, used_{0};
+  std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};
+  std::atomic<bool> failed_{false}, stopping_{false};
+  std::mutex mutex_;  // drain side only: error_ and the flush wait
+  std::condition_variable writtenCv_;
+  Status error_;
+  std::thread drain_;
+};
+
+}  // namespace cowbench

@@ -1,0 +1,260 @@
+#include "mprotect_backend.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+
+#include "../common/fault_signals.h"
+#include "../common/fd.h"
+
+namespace cowbench {
+namespace {
+
+constexpr size_t kCopyChunkBytes = 2u << 20;  // copier's unit: one pwrite, one mprotect
+constexpr int kReadWrite = PROT_READ | PROT_WRITE;
+
+long ReadMaxMapCount() {
+  std::ifstream in("/proc/sys/vm/max_map_count");
+  long v = -1;
+  if (!(in >> v)) return -1;
+  return v;
+}
+
+}  // namespace
+
+long CountMappings() {
+  int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  UniqueFd maps(fd);
+  char buf[1 << 16];
+  long lines = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    lines += std::count(buf, buf + n, '\n');
+  }
+  return lines;
+}
+
+MprotectBackend::~MprotectBackend() {
+  if (faultSlot_ >= 0) UnregisterFaultRange(faultSlot_);
+}
+
+Status MprotectBackend::prepare(SnapshotContext& ctx) {
+  ctx_ = &ctx;
+  base_ = ctx.region.base();
+  bytes_ = ctx.region.bytes();
+  granule_ = ctx.options.granularityBytes;
+  skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
+  if (granule_ != 4096 && granule_ != Region::kHugePageSize)
+    return Status::Fail("EINVAL", "mprotect: granularity must be 4k or 2m");
+  if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
+    return Status::Fail("EINVAL", "mprotect: --granularity 2m needs a hugepage region (--hugepage)");
+  maxMapCount_ = ReadMaxMapCount();
+  ctx.metrics.extra["max_map_count"] = static_cast<double>(maxMapCount_);
+
+  const size_t granules = (bytes_ + granule_ - 1) / granule_;
+  claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
+  Status st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
+                            ctx.options.injectSinkDelayUs);
+  if (!st.ok()) return st;
+  st = RegisterFaultRange(SIGSEGV, base_, bytes_, &MprotectBackend::OnFault, this, &faultSlot_);
+  if (!st.ok()) return st;
+  sampleVmaCount(ctx);
+  return Status::Ok();
+}
+
+Status MprotectBackend::arm(SnapshotContext& ctx) {
+  armed_ = true;
+  if (::mprotect(base_, bytes_, PROT_READ) != 0) {
+    const int err = errno;
+    armed_ = false;
+    ::mprotect(base_, bytes_, kReadWrite);
+    if (err == ENOMEM) return vmaLimitStatus("write-protecting the region", err, 0, bytes_);
+    return Status::Sys("mprotect: mprotect(PROT_READ) of the region", "mprotect", err);
+  }
+  return Status::Ok();
+}
+
+bool MprotectBackend::OnFault(void* self, char* address) {
+  return static_cast<MprotectBackend*>(self)->serveFault(address);
+}
+
+// Signal context, on the writer that faulted: only atomics, memcpy and raw syscalls.
+bool MprotectBackend::serveFault(char* address) {
+  // Not armed (a late fault, or after a failure made the region writable): retry the write.
+  if (!armed_.load(std::memory_order_acquire)) return true;
+  faults_.fetch_add(1, std::memory_order_relaxed);
+  const size_t g = static_cast<size_t>(address - base_) / granule_;
+  busy_.fetch_add(1);
+  if (claim(g)) {
+    char* page = base_ + g * granule_;
+    const size_t len = std::min(granule_, bytes_ - g * granule_);
+    bool ok = true;
+    if (!skipCopy_) {
+      const int rc = buffer_.push(page, len, g * granule_);
+      if (rc != StagingBuffer::kPushOk) {
+        failFromSignal(rc == StagingBuffer::kPushFull ? kBufferFull : kBufferFailed, 0, g * granule_);
+        ok = false;
+      } else {
+        ctx_->addCopied(len);
+      }
+    }
+    if (ok) {
+      copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
+      if (::mprotect(page, len, kReadWrite) != 0) failFromSignal(kUnprotect, errno, g * granule_);
+    }
+  } else {
+    // The copier or another writer owns this page and re-enables writes once it is saved.
+    sched_yield();
+  }
+  busy_.fetch_sub(1);
+  return true;
+}
+
+void MprotectBackend::failFromSignal(FaultFailure what, int err, uint64_t offset) {
+  int none = kNone;
+  if (failure_.compare_exchange_strong(none, what)) {
+    failureErrno_ = err;
+    failureOffset_ = offset;
+  }
+  // The snapshot is lost, the writers are not: every page writable again, at once.
+  armed_.store(false, std::memory_order_release);
+  ::mprotect(base_, bytes_, kReadWrite);
+}
+
+Status MprotectBackend::vmaLimitStatus(const std::string& what, int err, uint64_t offset, size_t len) {
+  const long now = CountMappings();
+  std::string msg = "mprotect: " + what + " (" + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
+                    ")";
+  return Status::Sys(msg, "mprotect", err,
+                     "the process ran out of memory mappings: every page re-enabled ahead of the copier splits the "
+                     "region's mapping, and the count reached vm.max_map_count=" +
+                         std::to_string(maxMapCount_) + " (" + std::to_string(now) +
+                         " mappings after recovery); the snapshot is abandoned, the whole region is writable again "
+                         "and writers continue. Raise vm.max_map_count, use --granularity 2m, or use --backend uffd");
+}
+
+Status MprotectBackend::recordedFailure(SnapshotContext& ctx) {
+  switch (failure_.load()) {
+    case kNone:
+      return Status::Ok();
+    case kBufferFull:
+      return Status::Fail("EBUFFER_FULL", "copy buffer full (" + std::to_string(buffer_.capacityBytes()) +
+                                              " bytes) under --buffer-policy fail; use a larger --buffer or "
+                                              "--buffer-policy block");
+    case kBufferFailed: {
+      Status st = buffer_.flush();
+      return st.ok() ? Status::Fail("EABORTED", "mprotect: copy buffer stopped") : st;
+    }
+    default: {
+      const int err = failureErrno_.load();
+      if (err == ENOMEM)
+        return vmaLimitStatus("re-enabling writes on a faulting page", err, failureOffset_.load(), granule_);
+      return Status::Sys("mprotect: re-enabling writes on a faulting page at offset " +
+                             std::to_string(failureOffset_.load()),
+                         "mprotect", err);
+    }
+  }
+}
+
+void MprotectBackend::sampleVmaCount(SnapshotContext& ctx) {
+  const uint64_t t0 = NowNs();
+  const long n = CountMappings();
+  if (n > 0) vmaPeak_ = std::max<uint64_t>(vmaPeak_, static_cast<uint64_t>(n));
+  ++vmaSamples_;
+  vmaSampleNs_ += NowNs() - t0;
+}
+
+void MprotectBackend::unprotectAll() {
+  armed_.store(false, std::memory_order_release);
+  ::mprotect(base_, bytes_, kReadWrite);
+}
+
+Status MprotectBackend::copy(SnapshotContext& ctx) {
+  const size_t chunk = std::max(kCopyChunkBytes, granule_);
+  const size_t granules = (bytes_ + granule_ - 1) / granule_;
+  // Reading /proc/self/maps walks every mapping: sample at most ~10% of the copier's time.
+  uint64_t nextSampleNs = 0;
+  size_t g = 0;
+  while (g < granules && !ctx.cancelled()) {
+    Status failed = recordedFailure(ctx);
+    if (!failed.ok()) {
+      ctx.fail(failed);
+      break;
+    }
+    const uint64_t now = NowNs();
+    if (now >= nextSampleNs) {
+      const uint64_t t0 = now;
+      sampleVmaCount(ctx);
+      nextSampleNs = NowNs() + std::max<uint64_t>(20000000, 10 * (NowNs() - t0));
+    }
+    const size_t end = std::min(granules, g + chunk / granule_);
+    size_t runStart = g;
+    for (size_t i = g; i <= end; ++i) {
+      const bool mine = i < end && claim(i);
+      if (mine) continue;
+      if (i > runStart) {
+        const size_t off = runStart * granule_;
+        const size_t len = std::min(i * granule_, bytes_) - off;
+        Status st = ctx.sink.writeAt(base_ + off, len, off);
+        if (st.ok() && ::mprotect(base_ + off, len, kReadWrite) != 0) {
+          const int err = errno;
+          failFromSignal(kUnprotect, err, off);  // records it and makes the region writable
+          st = err == ENOMEM ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
+                             : Status::Sys("mprotect: re-enabling writes on a saved run", "mprotect", err);
+        }
+        if (!st.ok()) {
+          ctx.fail(st);
+          break;
+        }
+        ctx.addCopied(len);
+      }
+      runStart = i + 1;
+    }
+    g = end;
+  }
+  sampleVmaCount(ctx);
+  // After a failure, runs this copier claimed were never re-enabled: release the writers first.
+  if (ctx.cancelled()) unprotectAll();
+  // Every granule is claimed now; wait for handlers still copying the ones they claimed.
+  while (busy_.load() != 0) sched_yield();
+  Status failed = recordedFailure(ctx);
+  if (!failed.ok()) ctx.fail(failed);
+  Status st = buffer_.flush();
+  if (!st.ok()) ctx.fail(st);
+  if (ctx.cancelled()) unprotectAll();
+  return ctx.firstError();
+}
+
+void MprotectBackend::release(SnapshotContext& ctx) {
+  if (base_) unprotectAll();
+  if (faultSlot_ >= 0) {
+    UnregisterFaultRange(faultSlot_);
+    faultSlot_ = -1;
+  }
+  buffer_.stop();
+  if (base_) sampleVmaCount(ctx);
+  ctx.metrics.wpFaults = faults_.load();
+  ctx.metrics.pagesCopiedBeforeWrite = copiedBeforeWrite_.load();
+  ctx.metrics.bufferPeakBytes = buffer_.peakBytes();
+  ctx.metrics.throttledNs = buffer_.throttledNs();
+  ctx.metrics.vmaCountPeak = vmaPeak_;
+  if (failure_.load() == kUnprotect && failureErrno_.load() == ENOMEM) {
+    // mprotect's ENOMEM on a split means the count stood at the limit: samples may miss it.
+    ctx.metrics.vmaCountPeak = std::max<uint64_t>(vmaPeak_, static_cast<uint64_t>(std::max(0L, maxMapCount_)));
+    ctx.metrics.extra["vma_limit_hit"] = 1;
+  }
+  ctx.metrics.extra["vma_samples"] = static_cast<double>(vmaSamples_);
+  ctx.metrics.extra["vma_sampling_ms"] = static_cast<double>(vmaSampleNs_) / 1e6;
+}
+
+}  // namespace cowbench

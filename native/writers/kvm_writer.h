@@ -1,0 +1,21 @@
+// The kvm writer: a real vCPU (/dev/kvm) whose guest-physical memory from address 0 IS the region
+// (KVM_SET_USER_MEMORY_REGION over it). A tiny flat 32-bit protected-mode guest (no paging)
+// stamps the pages this writer owns in the workload's pattern, logging each committed write
+// (page, version, TSC cycles) in a control slot outside the region and exiting through port I/O
+// when the log fills. Pausing is a real vCPU pause: the thread is kicked out of KVM_RUN.
+#pragma once
+
+#include <memory>
+
+#include "../common/region.h"
+#include "../common/status.h"
+#include "../common/writers.h"
+
+namespace cowbench {
+
+// Fails with EUNSUPPORTED where /dev/kvm is absent or unusable, or the region does not fit the
+// guest's 32-bit physical address space.
+Status CreateKvmWriter(const WriterConfig& config, size_t index, Region& region,
+                       std::unique_ptr<WriterThread>* out);
+
+}  // namespace cowbench
