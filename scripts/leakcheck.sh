@@ -36,8 +36,8 @@ mkdir "$work/logs"
 echo "leakcheck: running the workload under ASan + LeakSanitizer"
 status=0
 LD_PRELOAD="$libasan" \
-  ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$work/logs/asan:allocator_may_return_null=1" \
-  LSAN_OPTIONS="exitcode=0:report_objects=0" \
+  ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$work/logs/asan" \
+  LSAN_OPTIONS="exitcode=0" \
   node --expose-gc "$work/dist/test/leakcheck/driver.js" || status=$?
 
 node "$root/dist/test/leakcheck/report.js" "$work/logs" || status=1
