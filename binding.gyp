@@ -10,7 +10,14 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread"],
+      "variables": {"sanitize%": "<!(node -p \"process.env.COWBENCH_SANITIZE || 'none'\")"},
+      "conditions": [
+        ["sanitize=='address'", {
+          "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"],
+          "ldflags": ["-fsanitize=address"]
+        }]
+      ]
     }
   ]
 }

@@ -23,6 +23,7 @@ import { consistencySuite } from './suites/consistency.js';
 import { latencySuite } from './suites/latency.js';
 import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
+import { scanSuite } from './suites/scan.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
 import { writersSuite } from './suites/writers.js';
@@ -37,6 +38,7 @@ export const suites: Suite[] = [
   scaleSuite,
   bandwidthSuite,
   writersSuite,
+  scanSuite,
 ];
 
 export interface BenchOptions {

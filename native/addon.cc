@@ -14,6 +14,7 @@
 #include "common/verify.h"
 #include "common/writers.h"
 #include "softdirty/clear_refs_tracker.h"
+#include "softdirty/scan_micro.h"
 #include "softdirty/scan_trial.h"
 
 namespace cowbench {
@@ -362,6 +363,49 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
   Napi::ObjectReference refs_[3];
 };
 
+// ---- ScanMicro: single dirty-tracking operations, called synchronously (tinybench) -----------
+class ScanMicroWrap : public Napi::ObjectWrap<ScanMicroWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "ScanMicro",
+                       {InstanceMethod("writeProtectPair", &ScanMicroWrap::WriteProtectPair),
+                        InstanceMethod("touch", &ScanMicroWrap::Touch),
+                        InstanceMethod("pagemapScan", &ScanMicroWrap::PagemapScan),
+                        InstanceMethod("clearRefsPass", &ScanMicroWrap::ClearRefsPass),
+                        InstanceMethod("close", &ScanMicroWrap::Close)});
+  }
+  // new ScanMicro({pages})
+  explicit ScanMicroWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ScanMicroWrap>(info) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    ThrowIf(info.Env(), micro_.open(static_cast<size_t>(NumberOpt(o, "pages", 512))));
+  }
+
+ private:
+  Napi::Value WriteProtectPair(const Napi::CallbackInfo& info) {
+    ThrowIf(info.Env(), micro_.writeProtectPair(static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue())));
+    return info.Env().Undefined();
+  }
+  Napi::Value Touch(const Napi::CallbackInfo& info) {
+    ThrowIf(info.Env(), micro_.touch(static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue())));
+    return info.Env().Undefined();
+  }
+  Napi::Value PagemapScan(const Napi::CallbackInfo& info) {
+    uint64_t pages = 0;
+    ThrowIf(info.Env(), micro_.pagemapScan(&pages));
+    return Napi::Number::New(info.Env(), static_cast<double>(pages));
+  }
+  Napi::Value ClearRefsPass(const Napi::CallbackInfo& info) {
+    uint64_t pages = 0;
+    ThrowIf(info.Env(), micro_.clearRefsPass(&pages));
+    return Napi::Number::New(info.Env(), static_cast<double>(pages));
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    ThrowIf(info.Env(), micro_.close());
+    return info.Env().Undefined();
+  }
+  ScanMicro micro_;
+};
+
 // ---- free functions --------------------------------------------------------------------------
 // verifyImage(path, expected: Uint32Array) -> Promise<{checked_pages, bad_pages, first_bad, checksum}>
 Napi::Value VerifyImageJs(const Napi::CallbackInfo& info) {
@@ -566,6 +610,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object softdirty = Napi::Object::New(env);
   softdirty.Set("scanTrial", Napi::Function::New(env, SoftdirtyScanTrialJs));
   softdirty.Set("decodePagemap", Napi::Function::New(env, SoftdirtyDecodePagemapJs));
+  softdirty.Set("ScanMicro", ScanMicroWrap::Init(env));
   exports.Set("softdirty", softdirty);
   return exports;
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { runBench, suites } from '../bench/index.js';
 import { writeReport } from '../bench/report.js';
+import { scanMicroChild, scanTrialChild } from '../bench/suites/scan.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
 import { parseCount, parseSize } from './units.js';
@@ -371,6 +372,39 @@ export async function main(argv: string[]): Promise<number> {
             ? JSON.stringify(out) + '\n'
             : `memcpy ${out.memcpy_MBps.toFixed(0)} MB/s, sink ${out.sink_MBps.toFixed(0)} MB/s, page fault ${out.page_fault_ns.toFixed(0)} ns\n`,
         );
+      },
+    )
+    .command(
+      'scan-trial',
+      false, // hidden: the scan suite's child (one dirty-tracking trial per process)
+      (y) =>
+        y
+          .option('engine', { type: 'string', default: 'wp-async' })
+          .option('size', { type: 'string', default: '256M' })
+          .option('fraction', { type: 'string', default: '0.01' })
+          .option('seed', { type: 'string', default: '1' }),
+      async (args) => {
+        const engine = String(args.engine);
+        if (engine !== 'wp-async' && engine !== 'clear-refs' && engine !== 'clear-refs-unchecked')
+          throw new UsageError('--engine', `'${engine}' is not wp-async, clear-refs or clear-refs-unchecked`);
+        const fraction = Number(args.fraction);
+        if (!(fraction >= 0 && fraction <= 1)) throw new UsageError('--fraction', 'must be within [0, 1]');
+        process.stdout.write(
+          await scanTrialChild({
+            engine,
+            bytes: parseSize('--size', args.size),
+            fraction,
+            seed: parseCount('--seed', args.seed, 0, 2 ** 32),
+          }),
+        );
+      },
+    )
+    .command(
+      'scan-micro',
+      false, // hidden: the scan suite's single-operation micro-benchmarks (tinybench)
+      (y) => y.option('time-ms', { type: 'string', default: '500' }),
+      (args) => {
+        process.stdout.write(scanMicroChild(parseCount('--time-ms', args['time-ms'], 1, 60_000)));
       },
     )
     .demandCommand(1, 'name a command: run, probe, compat, bench, calibrate')

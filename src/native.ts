@@ -143,6 +143,19 @@ export interface ScanTrialRep {
   walk_end_short: number;
 }
 
+/** Single dirty-tracking operations for tinybench (bench/suites/scan.ts); one per process. */
+export interface NativeScanMicro {
+  /** One UFFDIO_WRITEPROTECT protecting, and one un-protecting, 4 KiB page `page`. */
+  writeProtectPair(page: number): void;
+  /** Writes the first `count` pages of the wp-async region (setup for the next scan). */
+  touch(count: number): void;
+  /** One PAGEMAP_SCAN fetch-and-reprotect over the region; returns the pages it reported. */
+  pagemapScan(): number;
+  /** One clear-refs pass (pagemap read of the region + clear_refs); returns pages reported. */
+  clearRefsPass(): number;
+  close(): void;
+}
+
 export interface NativeAddon {
   Region: new (opts: { bytes: number; hugepage: boolean; fill: FillMode }) => NativeRegion;
   Workload: new (region: NativeRegion) => NativeWorkload;
@@ -169,6 +182,7 @@ export interface NativeAddon {
   softdirty: {
     scanTrial(options: ScanTrialOptions): Promise<ScanTrialRep[]>;
     decodePagemap(entries: BigUint64Array, firstPage: number): [number, number][];
+    ScanMicro: new (opts: { pages: number }) => NativeScanMicro;
   };
   /** One timed first write per page through a backend's fault path, without its copier. */
   measureFaultLatency(

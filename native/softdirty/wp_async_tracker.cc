@@ -46,10 +46,12 @@ Status WpAsyncTracker::open(char* base, size_t bytes) {
   return Status::Ok();
 }
 
-Status WpAsyncTracker::writeProtect(bool protect) {
+Status WpAsyncTracker::writeProtectPages(uint64_t first, uint64_t count, bool protect) {
+  if (first > bytes_ / 4096 || count > bytes_ / 4096 - first)
+    return Status::Fail("EINVAL", "softdirty wp-async: write-protect range outside the region");
   uffdio_writeprotect wp{};
-  wp.range.start = reinterpret_cast<uint64_t>(base_);
-  wp.range.len = bytes_;
+  wp.range.start = reinterpret_cast<uint64_t>(base_) + first * 4096;
+  wp.range.len = count * 4096;
   wp.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
   for (;;) {
     if (::ioctl(uffd_.get(), UFFDIO_WRITEPROTECT, &wp) == 0) return Status::Ok();
@@ -60,7 +62,7 @@ Status WpAsyncTracker::writeProtect(bool protect) {
   }
 }
 
-Status WpAsyncTracker::start() { return writeProtect(true); }
+Status WpAsyncTracker::start() { return writeProtectPages(0, bytes_ / 4096, true); }
 
 Status WpAsyncTracker::collect(std::vector<PageRun>* runs, ScanStats* stats) {
   const uint64_t base = reinterpret_cast<uint64_t>(base_);
@@ -113,7 +115,7 @@ Status WpAsyncTracker::close() {
   Status result;
   if (registered_) {
     // Leave no page protected, then stop tracking; with WP_ASYNC no writer can be blocked.
-    Status st = writeProtect(false);
+    Status st = writeProtectPages(0, bytes_ / 4096, false);
     if (!st.ok()) result = st;
     uffdio_range range{reinterpret_cast<uint64_t>(base_), bytes_};
     if (::ioctl(uffd_.get(), UFFDIO_UNREGISTER, &range) != 0 && result.ok())

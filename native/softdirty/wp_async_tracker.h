@@ -23,9 +23,10 @@ class WpAsyncTracker final : public DirtyTracker {
   Status collect(std::vector<PageRun>* runs, ScanStats* stats) override;
   bool collectNeedsPause() const override { return false; }
   Status close() override;
+  // UFFDIO_WRITEPROTECT over `count` pages from region page `first` (protect, or unprotect).
+  Status writeProtectPages(uint64_t first, uint64_t count, bool protect);
 
  private:
-  Status writeProtect(bool protect);
 
   UniqueFd uffd_;
   UniqueFd pagemap_;

@@ -29,8 +29,8 @@ Status OpenRawUserfaultfd(UniqueFd* out) {
     return Status::Ok();
   }
   const int sysErr = errno;
-  if (sysErr == ENOSYS) return Status::Fail("EUNSUPPORTED", "userfaultfd: the kernel has no userfaultfd (CONFIG_USERFAULTFD)");
-  // vm.unprivileged_userfaultfd=0 refuses the syscall; /dev/userfaultfd may still grant it.
+  // vm.unprivileged_userfaultfd=0 refuses the syscall (EPERM), and a seccomp filter or an
+  // emulator such as valgrind can hide it (ENOSYS): /dev/userfaultfd may still grant it.
   int dev = ::open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
   if (dev >= 0) {
     UniqueFd devFd(dev);
@@ -40,6 +40,10 @@ Status OpenRawUserfaultfd(UniqueFd* out) {
       return Status::Ok();
     }
   }
+  if (sysErr == ENOSYS)
+    return Status::Fail("EUNSUPPORTED",
+                        "userfaultfd: the kernel has no userfaultfd (CONFIG_USERFAULTFD): the syscall is "
+                        "ENOSYS and /dev/userfaultfd gives no fd");
   Status st = Status::Sys("uffd: userfaultfd()", "userfaultfd", sysErr,
                           sysErr == EPERM ? kPermissionAdvice : "");
   if (sysErr == EPERM) st.code = "EPERM";
