@@ -240,6 +240,9 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
   opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
   opts.prearm = BoolOpt(o, "prearm", opts.prearm);
   opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
+  opts.handlerCpu = StringOpt(o, "handlerCpu", opts.handlerCpu);
+  opts.handlerBatch = BoolOpt(o, "handlerBatch", opts.handlerBatch);
+  opts.drainWake = StringOpt(o, "drainWake", opts.drainWake);
   opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
   opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
   opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
@@ -423,6 +426,9 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
         o.Set("samples_ns", arr);
         o.Set("wp_faults", Napi::Number::New(env, static_cast<double>(metrics->wpFaults)));
         o.Set("pages_copied_before_write", Napi::Number::New(env, static_cast<double>(metrics->pagesCopiedBeforeWrite)));
+        Napi::Object extra = Napi::Object::New(env);
+        for (const auto& [k, v] : metrics->extra) extra.Set(k, Napi::Number::New(env, v));
+        o.Set("extra", extra);
         return o;
       });
 }

@@ -96,6 +96,9 @@ export interface NativeSnapshotOptions {
   armThreads: number;
   prearm: boolean;
   handlerWait: 'poll' | 'spin';
+  handlerCpu: 'any' | 'same' | 'other';
+  handlerBatch: boolean;
+  drainWake: 'early' | 'late' | 'batch';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
@@ -167,7 +170,12 @@ export interface NativeAddon {
     region: NativeRegion,
     sink: NativeSink,
     options: NativeSnapshotOptions,
-  ): Promise<{ samples_ns: Float64Array; wp_faults: number; pages_copied_before_write: number }>;
+  ): Promise<{
+    samples_ns: Float64Array;
+    wp_faults: number;
+    pages_copied_before_write: number;
+    extra: Record<string, number>;
+  }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

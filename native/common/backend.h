@@ -31,6 +31,11 @@ struct SnapshotOptions {
   unsigned armThreads = 1;          // uffd: threads splitting the arm-time write-protect
   std::string handlerWait = "poll";  // uffd: "poll" (sleep in poll(2)) or "spin" (busy-read the fd)
   bool prearm = true;               // uffd: write-protect before the pause, re-protect the few pages written since
+  std::string handlerCpu = "any";   // uffd: pin handlers to the faulting thread's CPU ("same"), another ("other")
+  bool handlerBatch = false;
+  // uffd handlers: wake the buffer's drain "early" (before the writer), "late" (after it) or in
+  // "batch"es of kDrainWakeBatch queued pages (a full buffer or the final flush wakes it too).
+  std::string drainWake = "early";        // uffd: un-protect a batch of faults with DONTWAKE, then one UFFDIO_WAKE
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
