@@ -205,9 +205,12 @@ class SinkWrap : public Napi::ObjectWrap<SinkWrap> {
                         InstanceAccessor("isNull", &SinkWrap::IsNull, nullptr),
                         InstanceAccessor("bytesWritten", &SinkWrap::BytesWritten, nullptr)});
   }
-  // new Sink(finalPath): creates the 0600 temporary at once.
+  // new Sink(finalPath[, {testTempName}]): creates the 0600 temporary at once. testTempName
+  // (tests only) names the first temporary tried, so a test can plant a file or symlink there.
   explicit SinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SinkWrap>(info) {
-    ThrowIf(info.Env(), sink.open(info[0].As<Napi::String>().Utf8Value()));
+    std::string testTempName;
+    if (info.Length() > 1 && info[1].IsObject()) testTempName = StringOpt(info[1].As<Napi::Object>(), "testTempName", "");
+    ThrowIf(info.Env(), sink.open(info[0].As<Napi::String>().Utf8Value(), testTempName));
   }
   Sink sink;
 

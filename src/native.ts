@@ -144,7 +144,8 @@ export interface ScanTrialRep {
 export interface NativeAddon {
   Region: new (opts: { bytes: number; hugepage: boolean; fill: FillMode }) => NativeRegion;
   Workload: new (region: NativeRegion) => NativeWorkload;
-  Sink: new (finalPath: string) => NativeSink;
+  /** testTempName (tests only): the first temporary name tried, beside finalPath. */
+  Sink: new (finalPath: string, testOnly?: { testTempName?: string }) => NativeSink;
   Snapshot: new (
     backend: string,
     region: NativeRegion,
