@@ -103,6 +103,8 @@ export interface NativeSnapshotOptions {
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
   injectChildDelayMs?: number;
+  /** Test-only: the copier sleeps this long before it starts. */
+  injectCopierDelayUs?: number;
 }
 
 export interface NativeSnapshot {

@@ -62,6 +62,8 @@ export interface RunOptions {
   injectSinkDelayUs?: number;
   /** Test-only: forkcow's child sleeps this long before writing (so it can be killed mid-way). */
   injectChildDelayMs?: number;
+  /** Test-only: the copier (uffd, mprotect) sleeps this long before it starts. */
+  injectCopierDelayUs?: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -119,6 +121,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
     injectChildDelayMs: o.injectChildDelayMs ?? 0,
+    injectCopierDelayUs: o.injectCopierDelayUs ?? 0,
   };
 }
 

@@ -79,3 +79,60 @@ for (const c of cases) {
     });
   }
 }
+
+// The fault path itself must release the writers: with the copier stalled (it only notices the
+// failure at its next chunk), writers must already be writing again while copy() is still running.
+for (const c of cases) {
+  test.serial(
+    `${c.name}: a full buffer in the fault path releases writers before the copier notices`,
+    async (t) => {
+      const options = testOptions({
+        ...c.options,
+        sizeBytes: 64 * MiB,
+        bufferBytes: 8192,
+        bufferPolicy: 'fail',
+        injectSinkDelayUs: 20000,
+        injectCopierDelayUs: 3_000_000,
+        writerKinds: ['cpu', 'cpu'],
+      });
+      const support = backends[options.backend].probe(backendOptions(options));
+      if (!support.ok) return t.pass(`skipped: ${support.reason}`);
+      const region = new native.Region({ bytes: options.sizeBytes, hugepage: false, fill: 'all' });
+      await region.init();
+      const workload = new native.Workload(region);
+      workload.start({ kinds: options.writerKinds, pattern: 'random', rate: 0, seed: 9 });
+      const sink = new native.Sink(path.join(tempDir(t), 'snap.img'));
+      const snap = new native.Snapshot(options.backend, region, workload, sink, backendOptions(options));
+      try {
+        await snap.prepare();
+        await snap.arm();
+        let settled = false;
+        const copying = snap.copy().then(
+          () => (settled = true),
+          (e: unknown) => {
+            settled = true;
+            return e;
+          },
+        );
+        await sleep(300); // the 2-slot buffer overflows at the first few faults
+        workload.beginPhase();
+        let writes = 0;
+        while (!settled && writes < 20000) {
+          await sleep(20);
+          writes = workload.phaseStats().writes;
+        }
+        t.true(
+          writes >= 20000 && !settled,
+          `${writes} writes before the copier noticed the failure (copy settled: ${settled})`,
+        );
+        const err = await copying;
+        t.is((err as { code?: string }).code, 'EBUFFER_FULL');
+      } finally {
+        await snap.release();
+        await workload.stop();
+        sink.discard();
+        region.release();
+      }
+    },
+  );
+}

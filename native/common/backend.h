@@ -42,6 +42,9 @@ struct SnapshotOptions {
   unsigned injectSinkDelayUs = 0;
   // Test-only: forkcow's child sleeps this long before writing (so a test can kill it mid-way).
   unsigned injectChildDelayMs = 0;
+  // Test-only: the copier (uffd, mprotect) sleeps this long before it starts, so a test can watch
+  // writers while a failure in the fault path waits for the copier to notice it.
+  unsigned injectCopierDelayUs = 0;
 };
 
 // Figures every backend fills in where they apply; `extra` holds backend-specific ones.

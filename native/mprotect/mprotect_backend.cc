@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <csignal>
 #include <fstream>
@@ -182,6 +184,9 @@ void MprotectBackend::unprotectAll() {
 }
 
 Status MprotectBackend::copy(SnapshotContext& ctx) {
+  // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
+  if (ctx.options.injectCopierDelayUs)
+    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
   const size_t chunk = std::max(kCopyChunkBytes, granule_);
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   // Reading /proc/self/maps walks every mapping: sample at most ~10% of the copier's time.

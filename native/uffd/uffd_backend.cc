@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -432,6 +434,9 @@ void UffdBackend::handlerLoop(SnapshotContext* ctx) {
 }
 
 Status UffdBackend::copy(SnapshotContext& ctx) {
+  // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
+  if (ctx.options.injectCopierDelayUs)
+    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
   const size_t chunk = std::max(kCopyChunkBytes, granule_);
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   size_t g = 0;
