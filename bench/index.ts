@@ -193,7 +193,10 @@ export async function runBench(o: BenchOptions): Promise<number> {
     writeReport(outDir);
     process.stdout.write(`== ${suite.name} (${suite.claim}): ${suite.description}\n`);
     if (outcome.skipped) process.stdout.write(`skipped: ${outcome.skipped}\n`);
-    process.stdout.write(renderTable(outcome.rows));
+    // Suites with several parts (a `part` column) get one table per part.
+    const parts = [...new Set(outcome.rows.map((r) => r['part']))];
+    for (const part of parts)
+      process.stdout.write(renderTable(outcome.rows.filter((r) => r['part'] === part)));
     for (const f of outcome.findings ?? []) process.stdout.write(`  - ${f}\n`);
     for (const v of outcome.verdicts ?? [])
       process.stdout.write(`  ${v.claim}: ${v.verdict} — ${v.evidence}\n`);

@@ -214,9 +214,12 @@ class SinkWrap : public Napi::ObjectWrap<SinkWrap> {
                         InstanceAccessor("isNull", &SinkWrap::IsNull, nullptr),
                         InstanceAccessor("bytesWritten", &SinkWrap::BytesWritten, nullptr)});
   }
-  // new Sink(finalPath): creates the 0600 temporary at once.
+  // new Sink(finalPath[, {testTempName}]): creates the 0600 temporary at once. testTempName
+  // (tests only) names the first temporary tried, so a test can plant a file or symlink there.
   explicit SinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SinkWrap>(info) {
-    ThrowIf(info.Env(), sink.open(info[0].As<Napi::String>().Utf8Value()));
+    std::string testTempName;
+    if (info.Length() > 1 && info[1].IsObject()) testTempName = StringOpt(info[1].As<Napi::Object>(), "testTempName", "");
+    ThrowIf(info.Env(), sink.open(info[0].As<Napi::String>().Utf8Value(), testTempName));
   }
   Sink sink;
 
@@ -249,9 +252,13 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
   opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
   opts.prearm = BoolOpt(o, "prearm", opts.prearm);
   opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
+  opts.handlerCpu = StringOpt(o, "handlerCpu", opts.handlerCpu);
+  opts.handlerBatch = BoolOpt(o, "handlerBatch", opts.handlerBatch);
+  opts.drainWake = StringOpt(o, "drainWake", opts.drainWake);
   opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
   opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
   opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
+  opts.injectCopierDelayUs = static_cast<unsigned>(NumberOpt(o, "injectCopierDelayUs", 0));
   return opts;
 }
 
@@ -519,6 +526,9 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
         o.Set("samples_ns", arr);
         o.Set("wp_faults", Napi::Number::New(env, static_cast<double>(metrics->wpFaults)));
         o.Set("pages_copied_before_write", Napi::Number::New(env, static_cast<double>(metrics->pagesCopiedBeforeWrite)));
+        Napi::Object extra = Napi::Object::New(env);
+        for (const auto& [k, v] : metrics->extra) extra.Set(k, Napi::Number::New(env, v));
+        o.Set("extra", extra);
         return o;
       });
 }

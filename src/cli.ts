@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { runBench, suites } from '../bench/index.js';
 import { writeReport } from '../bench/report.js';
 import { scanMicroChild, scanTrialChild } from '../bench/suites/scan.js';
+import { faultLatencyTrial } from '../bench/fault_latency.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
 import { parseCount, parseSize } from './units.js';
@@ -246,6 +247,23 @@ export async function main(argv: string[]): Promise<number> {
             describe:
               'uffd handler threads: poll (sleep until a fault) or spin (busy-read; costs a CPU each)',
           })
+          .option('handler-cpu', {
+            type: 'string',
+            default: 'any',
+            describe:
+              "uffd handler placement: any (scheduler's choice), same (the faulting thread's CPU), other (another CPU)",
+          })
+          .option('handler-batch', {
+            type: 'boolean',
+            default: false,
+            describe: 'uffd: un-protect all faults of one read with DONTWAKE, then one UFFDIO_WAKE',
+          })
+          .option('drain-wake', {
+            type: 'string',
+            default: 'batch',
+            describe:
+              "uffd handlers wake the buffer's drain thread: early (before the faulting writer), late (after it), batch (once per 32 pages)",
+          })
           .option('prearm', {
             type: 'boolean',
             default: true,
@@ -407,7 +425,44 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(scanMicroChild(parseCount('--time-ms', args['time-ms'], 1, 60_000)));
       },
     )
-    .demandCommand(1, 'name a command: run, probe, compat, bench, calibrate')
+    .command(
+      'fault-latency',
+      false, // hidden: one trial of the latency suite, run in a fresh process per trial
+      (y) =>
+        y
+          .option('backend', { type: 'string', default: 'uffd' })
+          .option('pages', { type: 'string', default: '16384', describe: 'faults timed (one per page)' })
+          .option('delivery', { type: 'string', default: 'thread' })
+          .option('handler-wait', { type: 'string', default: 'poll' })
+          .option('handler-cpu', { type: 'string', default: 'any' })
+          .option('handler-batch', { type: 'boolean', default: false })
+          .option('drain-wake', { type: 'string', default: 'batch' })
+          .option('json', { type: 'boolean', default: false }),
+      async (args) => {
+        const pages = parseCount('--pages', args.pages, 1, 1 << 24);
+        const options = runOptionsFromFlags({
+          backend: args.backend,
+          size: String(pages * 4096),
+          delivery: args.delivery,
+          handlerWait: args.handlerWait,
+          handlerCpu: args.handlerCpu,
+          handlerBatch: args.handlerBatch,
+          drainWake: args.drainWake,
+          // A small buffer recycles warm slots, as a steady-state snapshot does.
+          buffer: String(Math.min(pages * 4096, 1 << 20)),
+        });
+        const trial = await faultLatencyTrial(options);
+        const s = trial.fault_us;
+        process.stdout.write(
+          args.json
+            ? JSON.stringify(trial) + '\n'
+            : s
+              ? `${trial.backend}: fault round trip median ${s.median.toFixed(2)} µs, p99 ${s.p99.toFixed(2)} µs (${s.min.toFixed(2)} … ${s.max.toFixed(2)}), ${trial.wp_faults} faults\n`
+              : `${trial.backend}: skipped: ${trial.skipped}\n`,
+        );
+      },
+    )
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate')
     .strict()
     .help()
     .version(environment().cowbench_version)

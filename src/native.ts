@@ -101,10 +101,15 @@ export interface NativeSnapshotOptions {
   armThreads: number;
   prearm: boolean;
   handlerWait: 'poll' | 'spin';
+  handlerCpu: 'any' | 'same' | 'other';
+  handlerBatch: boolean;
+  drainWake: 'early' | 'late' | 'batch';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
   injectChildDelayMs?: number;
+  /** Test-only: the copier sleeps this long before it starts. */
+  injectCopierDelayUs?: number;
 }
 
 export interface NativeSnapshot {
@@ -159,7 +164,8 @@ export interface NativeScanMicro {
 export interface NativeAddon {
   Region: new (opts: { bytes: number; hugepage: boolean; fill: FillMode }) => NativeRegion;
   Workload: new (region: NativeRegion) => NativeWorkload;
-  Sink: new (finalPath: string) => NativeSink;
+  /** testTempName (tests only): the first temporary name tried, beside finalPath. */
+  Sink: new (finalPath: string, testOnly?: { testTempName?: string }) => NativeSink;
   Snapshot: new (
     backend: string,
     region: NativeRegion,
@@ -190,7 +196,12 @@ export interface NativeAddon {
     region: NativeRegion,
     sink: NativeSink,
     options: NativeSnapshotOptions,
-  ): Promise<{ samples_ns: Float64Array; wp_faults: number; pages_copied_before_write: number }>;
+  ): Promise<{
+    samples_ns: Float64Array;
+    wp_faults: number;
+    pages_copied_before_write: number;
+    extra: Record<string, number>;
+  }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

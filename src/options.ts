@@ -15,6 +15,8 @@ export const FILLS = ['all', 'none', 'half'] as const;
 export const BUFFER_POLICIES = ['block', 'fail'] as const;
 export const GRANULARITIES = { '4k': PAGE_SIZE, '2m': HUGE_PAGE_SIZE } as const;
 export const HANDLER_WAITS = ['poll', 'spin'] as const;
+export const HANDLER_CPUS = ['any', 'same', 'other'] as const;
+export const DRAIN_WAKES = ['early', 'late', 'batch'] as const;
 export const DELIVERIES = ['thread', 'sigbus'] as const;
 export const ENGINES = ['auto', 'clear-refs', 'wp-async'] as const;
 /** Writer kinds the native layer knows (native/common/page_writers.cc). */
@@ -40,6 +42,9 @@ export interface RunFlags {
   armThreads?: unknown;
   prearm?: unknown;
   handlerWait?: unknown;
+  handlerCpu?: unknown;
+  handlerBatch?: unknown;
+  drainWake?: unknown;
   out?: unknown;
   force?: unknown;
   baselineMs?: unknown;
@@ -120,6 +125,9 @@ export function runOptionsFromFlags(f: RunFlags): RunOptions {
     armThreads: f.armThreads === undefined ? d.armThreads : parseCount('--arm-threads', f.armThreads, 1, 64),
     prearm: f.prearm !== false,
     handlerWait: oneOf('--handler-wait', f.handlerWait ?? d.handlerWait, HANDLER_WAITS),
+    handlerCpu: oneOf('--handler-cpu', f.handlerCpu ?? d.handlerCpu, HANDLER_CPUS),
+    handlerBatch: f.handlerBatch === true,
+    drainWake: oneOf('--drain-wake', f.drainWake ?? d.drainWake, DRAIN_WAKES),
     out,
     force: f.force === true,
     baselineMs:

@@ -53,6 +53,12 @@ export interface RunOptions {
   prearm: boolean;
   /** uffd: handler threads sleep in poll(2) or busy-read the userfaultfd. */
   handlerWait: 'poll' | 'spin';
+  /** uffd: pin handler threads to the faulting thread's CPU (same), another CPU (other), or not (any). */
+  handlerCpu: 'any' | 'same' | 'other';
+  /** uffd: un-protect a batch of faults with DONTWAKE, then wake them with one UFFDIO_WAKE. */
+  handlerBatch: boolean;
+  /** uffd: a handler wakes the buffer's drain before its writer (early), after it (late), or once per 32 pages (batch). */
+  drainWake: 'early' | 'late' | 'batch';
   /** Image path; null keeps no image (verified in a private scratch file, then removed). */
   out: string | null;
   force: boolean;
@@ -64,6 +70,8 @@ export interface RunOptions {
   injectSinkDelayUs?: number;
   /** Test-only: forkcow's child sleeps this long before writing (so it can be killed mid-way). */
   injectChildDelayMs?: number;
+  /** Test-only: the copier (uffd, mprotect) sleeps this long before it starts. */
+  injectCopierDelayUs?: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -86,6 +94,9 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   armThreads: 1,
   prearm: true,
   handlerWait: 'poll',
+  handlerCpu: 'any',
+  handlerBatch: false,
+  drainWake: 'batch',
   out: null,
   force: false,
   baselineMs: 300,
@@ -112,9 +123,13 @@ export function backendOptions(o: RunOptions): BackendOptions {
     armThreads: o.armThreads,
     prearm: o.prearm,
     handlerWait: o.handlerWait,
+    handlerCpu: o.handlerCpu,
+    handlerBatch: o.handlerBatch,
+    drainWake: o.drainWake,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
     injectChildDelayMs: o.injectChildDelayMs ?? 0,
+    injectCopierDelayUs: o.injectCopierDelayUs ?? 0,
   };
 }
 

@@ -2,8 +2,8 @@
 import test from 'ava';
 import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runSnapshot } from '../src/orchestrator.js';
-import { MiB, tempDir, testOptions } from './helpers.js';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { MiB, runCli, tempDir, testOptions } from './helpers.js';
 
 test.serial(
   'verification catches a snapshot that skips copy-before-write, naming the exact pages',
@@ -71,3 +71,59 @@ test.serial('a kept image is 0600 with a manifest that names the backend and the
   t.is(manifest.checksum, result.verification.checksum);
   t.is(manifest.page_size, 4096);
 });
+
+// The fault-path knobs of the latency suite: each must still give a verified image.
+const knobs: { name: string; options: Partial<RunOptions> }[] = [
+  { name: 'handler-cpu same', options: { handlerCpu: 'same' } },
+  { name: 'handler-cpu other, 2 handlers', options: { handlerCpu: 'other', handlers: 2 } },
+  { name: 'handler-wait spin, handler-cpu other', options: { handlerWait: 'spin', handlerCpu: 'other' } },
+  { name: 'handler-batch, 2 handlers', options: { handlerBatch: true, handlers: 2 } },
+  { name: 'drain-wake late', options: { drainWake: 'late' } },
+  { name: 'drain-wake batch', options: { drainWake: 'batch' } },
+];
+for (const k of knobs) {
+  test.serial(`uffd with ${k.name}: verified, faults copied before the write`, async (t) => {
+    const result = await runSnapshot(
+      testOptions({ backend: 'uffd', writerKinds: ['cpu', 'cpu'], ...k.options }),
+    );
+    t.true(result.verified);
+    t.true(result.pages_copied_before_write > 0);
+    if (k.options.handlerCpu)
+      t.true((result.backend_metrics['handler_repins'] ?? 0) >= 1, 'handler was placed');
+  });
+}
+
+for (const backend of ['uffd', 'mprotect'] as const) {
+  test.serial(
+    `${backend}: drain-wake batch with fewer slots than a batch still drains (block policy, no hang)`,
+    async (t) => {
+      // 16 slots < the 32-page wake batch: a pusher waiting for a slot must wake the drain itself.
+      const result = await runSnapshot(
+        testOptions({
+          backend,
+          sizeBytes: 64 * MiB,
+          bufferBytes: 64 * 1024,
+          bufferPolicy: 'block',
+          drainWake: 'batch',
+          injectSinkDelayUs: 500,
+          writerKinds: ['cpu', 'cpu'],
+        }),
+      );
+      t.true(result.verified);
+      t.true(result.throttled_ms > 0, `throttled ${result.throttled_ms} ms`);
+    },
+  );
+}
+
+test.serial(
+  'fault-latency: every timed write is one fault through the backend (uffd, mprotect)',
+  async (t) => {
+    for (const backend of ['uffd', 'mprotect']) {
+      const r = await runCli(['fault-latency', '--json', '--backend', backend, '--pages', '512']);
+      t.is(r.code, 0, r.stderr);
+      const trial = JSON.parse(r.stdout) as { wp_faults: number; fault_us: { n: number; median: number } };
+      t.is(trial.fault_us.n, 512);
+      t.is(trial.wp_faults, 512, `${backend}: each write faulted once`);
+    }
+  },
+);

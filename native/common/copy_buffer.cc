@@ -33,7 +33,7 @@ Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy po
   return Status::Ok();
 }
 
-Status CopyBuffer::push(const char* src, size_t len, uint64_t offset) {
+Status CopyBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeDrain) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!error_.ok()) return error_;
   if (free_.empty()) {
@@ -43,6 +43,7 @@ Status CopyBuffer::push(const char* src, size_t len, uint64_t offset) {
                                               "or --buffer-policy block");
     }
     uint64_t t0 = NowNs();
+    queueCv_.notify_one();  // slots queued without a wake-up must drain for one to free
     freeCv_.wait(lock, [&] { return !free_.empty() || !error_.ok() || stopping_; });
     throttledNs_.fetch_add(NowNs() - t0);
     if (!error_.ok()) return error_;
@@ -57,8 +58,21 @@ Status CopyBuffer::push(const char* src, size_t len, uint64_t offset) {
   lock.lock();
   queue_.push_back({slot, len, offset});
   ++inFlight_;
-  queueCv_.notify_one();
+  if (wakeDrain) {
+    unwoken_.store(0, std::memory_order_relaxed);
+    queueCv_.notify_one();
+  } else {
+    unwoken_.fetch_add(1, std::memory_order_relaxed);
+  }
   return Status::Ok();
+}
+
+void CopyBuffer::kick(size_t minUnwoken) {
+  if (unwoken_.load(std::memory_order_relaxed) < minUnwoken) return;
+  unwoken_.store(0, std::memory_order_relaxed);
+  // The slots were queued under the mutex before this call: the drain either sees them when it
+  // next checks, or is already waiting and is woken here.
+  queueCv_.notify_one();
 }
 
 void CopyBuffer::drainLoop() {
@@ -84,6 +98,7 @@ void CopyBuffer::drainLoop() {
 
 Status CopyBuffer::flush() {
   std::unique_lock<std::mutex> lock(mutex_);
+  queueCv_.notify_one();
   idleCv_.wait(lock, [&] { return inFlight_ == 0; });
   return error_;
 }

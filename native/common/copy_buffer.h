@@ -3,6 +3,7 @@
 // policy makes the copier wait (the faulting writer stays blocked: throttling), `fail` fails.
 #pragma once
 
+#include <string>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -19,12 +20,28 @@ namespace cowbench {
 
 enum class BufferPolicy { kBlock, kFail };
 
+// When a fault handler wakes the buffer's drain thread (--drain-wake): before the faulting writer
+// is released (early), after it (late), or once per kDrainWakeBatch queued pages (batch; a full
+// buffer and the final flush wake it too). Off the writer's path, the wake-up of a sleeping drain
+// on another CPU (a cross-CPU IPI, costly under nested virtualisation) stops adding to each fault.
+enum class DrainWake { kEarly, kLate, kBatch };
+constexpr size_t kDrainWakeBatch = 32;
+inline DrainWake DrainWakeFrom(const std::string& s) {
+  return s == "late" ? DrainWake::kLate : s == "batch" ? DrainWake::kBatch : DrainWake::kEarly;
+}
+// The kick() threshold for a mode that does not wake at push time.
+inline size_t DrainKickMin(DrainWake w) { return w == DrainWake::kBatch ? kDrainWakeBatch : 1; }
+
 class CopyBuffer {
  public:
   ~CopyBuffer() { stop(); }
   Status start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink, unsigned sinkDelayUs = 0);
   // Copies `len` (<= slotBytes) bytes from `src` into a slot queued for the sink at `offset`.
-  Status push(const char* src, size_t len, uint64_t offset);
+  // wakeDrain=false leaves the drain asleep so a fault handler can wake its writer first; the
+  // caller must then kick() (a push that has to wait for a free slot wakes the drain itself).
+  Status push(const char* src, size_t len, uint64_t offset, bool wakeDrain = true);
+  // Wakes the drain if at least `minUnwoken` slots were queued without waking it.
+  void kick(size_t minUnwoken = 1);
   // Waits until every queued slot is written; returns the first sink error, if any.
   Status flush();
   // Fails pending and future pushes with `why` (wakes blocked pushers).
@@ -53,6 +70,7 @@ class CopyBuffer {
   std::vector<size_t> free_;
   std::deque<Item> queue_;
   size_t inFlight_ = 0;
+  std::atomic<size_t> unwoken_{0};  // slots queued with wakeDrain=false since the last wake
   bool stopping_ = false;
   Status error_;
   std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};

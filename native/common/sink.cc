@@ -13,7 +13,7 @@
 
 namespace cowbench {
 
-Status Sink::open(const std::string& finalPath) {
+Status Sink::open(const std::string& finalPath, const std::string& testFirstTempName) {
   finalPath_ = finalPath;
   if (finalPath == "/dev/null") {
     int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -30,6 +30,8 @@ Status Sink::open(const std::string& finalPath) {
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::string tmp = (slash == std::string::npos ? "" : dir) + "." + base + ".cowbench-" +
                       std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000) + ".tmp";
+    if (attempt == 0 && !testFirstTempName.empty())
+      tmp = (slash == std::string::npos ? "" : dir) + testFirstTempName;
     // O_EXCL|O_NOFOLLOW: never write through a planted symlink; memory contents stay 0600.
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) continue;

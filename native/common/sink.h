@@ -16,7 +16,8 @@ class Sink {
  public:
   ~Sink() { discard(); }
   // `finalPath` "/dev/null" selects the null sink.
-  Status open(const std::string& finalPath);
+  // `testFirstTempName` (tests only): the temporary's name, beside finalPath, on the first attempt.
+  Status open(const std::string& finalPath, const std::string& testFirstTempName = "");
   // Writes all `len` bytes at `offset` (retrying short writes and EINTR).
   Status writeAt(const void* data, size_t len, uint64_t offset);
   // Renames the temporary onto the final path (never replacing a file unless `force`).

@@ -133,7 +133,13 @@ void StagingBuffer::wake() {
   (void)!::write(wakeFd_.get(), &one, sizeof one);
 }
 
-int StagingBuffer::push(const char* src, size_t len, uint64_t offset) {
+void StagingBuffer::kick(size_t minUnwoken) {
+  if (unwoken_.load(std::memory_order_relaxed) < minUnwoken) return;
+  unwoken_.store(0, std::memory_order_relaxed);
+  wake();
+}
+
+int StagingBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeDrain) {
   if (failed_.load(std::memory_order_acquire) || stopping_.load(std::memory_order_acquire)) return kPushFailed;
   uint32_t slot;
   uint64_t waitStartNs = 0;
@@ -143,6 +149,7 @@ int StagingBuffer::push(const char* src, size_t len, uint64_t offset) {
     if (policy_ == BufferPolicy::kFail) return kPushFull;
     if (failed_.load() || stopping_.load()) return kPushFailed;
     if (!waitStartNs) waitStartNs = NowNs();  // clock_gettime: async-signal-safe
+    wake();  // slots queued without a wake-up must drain for one to free
     // Sleep until the drain frees a slot (bounded, so a missed wake costs 1 ms, not a hang).
     timespec timeout{0, 1000000};
     ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAIT_PRIVATE, generation, &timeout,
@@ -158,7 +165,12 @@ int StagingBuffer::push(const char* src, size_t len, uint64_t offset) {
   lengths_[slot] = len;
   offsets_[slot] = offset;
   ready_.push(slot);  // cannot be full: it holds at most every slot once
-  wake();
+  if (wakeDrain) {
+    unwoken_.store(0, std::memory_order_relaxed);
+    wake();
+  } else {
+    unwoken_.fetch_add(1, std::memory_order_relaxed);
+  }
   return kPushOk;
 }
 
@@ -201,6 +213,7 @@ void StagingBuffer::drainLoop() {
 }
 
 Status StagingBuffer::flush() {
+  if (drain_.joinable()) wake();
   std::unique_lock<std::mutex> lock(mutex_);
   writtenCv_.wait(lock, [&] { return written_.load() == reserved_.load() || !drain_.joinable(); });
   return error_;

@@ -63,7 +63,10 @@ class StagingBuffer {
   Status start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink, unsigned sinkDelayUs = 0);
   // Async-signal-safe: copies `len` (<= slotBytes) bytes into a slot queued for the sink at
   // `offset`. Under the block policy waits for a free slot (throttling the faulting writer).
-  int push(const char* src, size_t len, uint64_t offset);
+  // wakeDrain=false: the caller kick()s later (see DrainWake).
+  int push(const char* src, size_t len, uint64_t offset, bool wakeDrain = true);
+  // Async-signal-safe: wakes the drain if at least `minUnwoken` slots were queued without a wake.
+  void kick(size_t minUnwoken = 1);
   // Waits until every pushed slot is written; returns the first sink error, if any.
   Status flush();
   void stop();
@@ -90,6 +93,7 @@ class StagingBuffer {
   std::atomic<uint64_t> reserved_{0}, written_{0}, used_{0};
   std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};
   std::atomic<bool> failed_{false}, stopping_{false};
+  std::atomic<size_t> unwoken_{0};
   std::mutex mutex_;  // drain side only: error_ and the flush wait
   std::condition_variable writtenCv_;
   Status error_;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <csignal>
 #include <fstream>
@@ -54,6 +56,7 @@ Status MprotectBackend::prepare(SnapshotContext& ctx) {
   bytes_ = ctx.region.bytes();
   granule_ = ctx.options.granularityBytes;
   skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
+  drainWake_ = DrainWakeFrom(ctx.options.drainWake);
   if (granule_ != 4096 && granule_ != Region::kHugePageSize)
     return Status::Fail("EINVAL", "mprotect: granularity must be 4k or 2m");
   if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
@@ -100,7 +103,7 @@ bool MprotectBackend::serveFault(char* address) {
     const size_t len = std::min(granule_, bytes_ - g * granule_);
     bool ok = true;
     if (!skipCopy_) {
-      const int rc = buffer_.push(page, len, g * granule_);
+      const int rc = buffer_.push(page, len, g * granule_, drainWake_ == DrainWake::kEarly);
       if (rc != StagingBuffer::kPushOk) {
         failFromSignal(rc == StagingBuffer::kPushFull ? kBufferFull : kBufferFailed, 0, g * granule_);
         ok = false;
@@ -111,6 +114,7 @@ bool MprotectBackend::serveFault(char* address) {
     if (ok) {
       copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
       if (::mprotect(page, len, kReadWrite) != 0) failFromSignal(kUnprotect, errno, g * granule_);
+      if (drainWake_ != DrainWake::kEarly) buffer_.kick(DrainKickMin(drainWake_));
     }
   } else {
     // The copier or another writer owns this page and re-enables writes once it is saved.
@@ -180,6 +184,9 @@ void MprotectBackend::unprotectAll() {
 }
 
 Status MprotectBackend::copy(SnapshotContext& ctx) {
+  // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
+  if (ctx.options.injectCopierDelayUs)
+    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
   const size_t chunk = std::max(kCopyChunkBytes, granule_);
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   // Reading /proc/self/maps walks every mapping: sample at most ~10% of the copier's time.

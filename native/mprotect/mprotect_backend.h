@@ -44,6 +44,7 @@ class MprotectBackend final : public Backend {
   size_t granule_ = 4096;
   long maxMapCount_ = -1;
   bool skipCopy_ = false;
+  DrainWake drainWake_ = DrainWake::kEarly;
   int faultSlot_ = -1;
   std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
   StagingBuffer buffer_;

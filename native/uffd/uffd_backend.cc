@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -9,7 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
 
 #include "../common/compat.h"
 
@@ -49,6 +56,73 @@ Status OpenRawUserfaultfd(UniqueFd* out) {
   if (sysErr == EPERM) st.code = "EPERM";
   return st;
 }
+
+// The CPU thread `tid` of this process last ran on (field 39 of /proc/self/task/TID/stat), or -1.
+int ThreadCpu(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return -1;
+  char buf[1024];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  // comm (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return -1;
+  int field = 2;
+  for (; *p && field < 39; ++p)
+    if (*p == ' ') ++field;
+  return field == 39 ? std::atoi(p) : -1;
+}
+
+// --handler-cpu same|other: a handler pins itself to the CPU of the thread whose fault it serves
+// (same: the blocked writer's CPU hands over to the handler without a cross-CPU wake-up) or to
+// another allowed CPU (other). UFFD_FEATURE_THREAD_ID names the faulting thread; its CPU is
+// looked up in /proc at most every 10 ms per thread, and the handler re-pins only on a change.
+class HandlerPlacement {
+ public:
+  explicit HandlerPlacement(const std::string& mode) : mode_(mode) {
+    if (::sched_getaffinity(0, sizeof allowed_, &allowed_) != 0) CPU_ZERO(&allowed_);
+  }
+  bool active() const { return mode_ == "same" || mode_ == "other"; }
+  // Returns true if the handler moved.
+  bool place(pid_t tid) {
+    const uint64_t now = NowNs();
+    Entry& e = cpuOf_[tid];
+    if (e.checkedNs == 0 || now - e.checkedNs > 10'000'000) {
+      e.cpu = ThreadCpu(tid);
+      e.checkedNs = now;
+    }
+    if (e.cpu < 0) return false;
+    int target = e.cpu;
+    if (mode_ == "other") {
+      target = -1;
+      for (int i = 1; i < CPU_SETSIZE && target < 0; ++i) {
+        const int c = (e.cpu + i) % CPU_SETSIZE;
+        if (CPU_ISSET(c, &allowed_)) target = c;
+      }
+      if (target < 0 || target == e.cpu) return false;  // one CPU only: nowhere else to go
+    }
+    if (target == pinned_) return false;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(target, &one);
+    if (::sched_setaffinity(0, sizeof one, &one) != 0) return false;  // placement is a hint
+    pinned_ = target;
+    return true;
+  }
+
+ private:
+  struct Entry {
+    int cpu = -1;
+    uint64_t checkedNs = 0;
+  };
+  std::string mode_;
+  cpu_set_t allowed_{};
+  std::unordered_map<pid_t, Entry> cpuOf_;
+  int pinned_ = -1;
+};
 
 }  // namespace
 
@@ -99,6 +173,12 @@ Status UffdBackend::writeProtect(char* addr, size_t len, bool protect, bool wake
   }
 }
 
+Status UffdBackend::wake(uint64_t start, uint64_t end) {
+  uffdio_range range{start, end - start};
+  if (::ioctl(uffd_.get(), UFFDIO_WAKE, &range) != 0) return Status::Sys("uffd: UFFDIO_WAKE", "ioctl", errno);
+  return Status::Ok();
+}
+
 void UffdBackend::unprotectAll() {
   if (armed_.exchange(false)) writeProtect(base_, bytes_, false);
 }
@@ -115,19 +195,27 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   if (ctx.options.delivery != "thread" && ctx.options.delivery != "sigbus")
     return Status::Fail("EINVAL", "uffd: delivery must be thread or sigbus");
   const uint64_t delivery = ctx.options.delivery == "sigbus" ? UFFD_FEATURE_SIGBUS : 0;
+  if (ctx.options.drainWake != "early" && ctx.options.drainWake != "late" && ctx.options.drainWake != "batch")
+    return Status::Fail("EINVAL", "uffd: drain-wake must be early, late or batch");
+  if (ctx.options.handlerCpu != "any" && ctx.options.handlerCpu != "same" && ctx.options.handlerCpu != "other")
+    return Status::Fail("EINVAL", "uffd: handler-cpu must be any, same or other");
+  // Handler placement needs the faulting thread's id in each message.
+  const uint64_t threadId = ctx.options.handlerCpu != "any" && !delivery ? UFFD_FEATURE_THREAD_ID : 0;
   uint64_t available = 0;
   Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_);
   if (!st.ok()) return st;
   if ((available & delivery) != delivery)
     return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus");
+  if ((available & threadId) != threadId)
+    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_THREAD_ID (Linux 4.14+) for --handler-cpu");
   // Re-open with WP_UNPOPULATED where the kernel has it; else pre-fault so no page escapes.
   if (available & UFFD_FEATURE_WP_UNPOPULATED) {
-    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED | delivery;
+    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED | delivery | threadId;
     st = OpenUserfaultfd(features_, nullptr, &uffd_);
     if (!st.ok()) return st;
   } else {
-    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | delivery;
-    if (delivery) {
+    features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | delivery | threadId;
+    if (delivery | threadId) {
       st = OpenUserfaultfd(features_, nullptr, &uffd_);
       if (!st.ok()) return st;
     }
@@ -210,6 +298,7 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
   // park). Holding the mutex, no handler can un-protect a page after this point without a copy.
   std::lock_guard<std::mutex> lock(prearmMutex_);
   prearmTracking_ = false;
+  prearmPossible_.store(false, std::memory_order_release);  // later faults skip the mutex
   ctx.metrics.extra["prearm_faults"] = static_cast<double>(prearmFaults_.load());
   std::sort(prearmWritten_.begin(), prearmWritten_.end());
   prearmWritten_.erase(std::unique(prearmWritten_.begin(), prearmWritten_.end()), prearmWritten_.end());
@@ -227,7 +316,7 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
   return Status::Ok();
 }
 
-void UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address) {
+bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow) {
   // Counted busy from before the claim until the page is queued: copy() waits for zero before
   // its final flush, so no claimed page can miss the image.
   busyHandlers_.fetch_add(1, std::memory_order_acq_rel);
@@ -235,7 +324,8 @@ void UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address) {
     std::atomic<int>& n;
     ~Done() { n.fetch_sub(1, std::memory_order_acq_rel); }
   } done{busyHandlers_};
-  if (address < reinterpret_cast<uint64_t>(base_) || address >= reinterpret_cast<uint64_t>(base_) + bytes_) return;
+  if (address < reinterpret_cast<uint64_t>(base_) || address >= reinterpret_cast<uint64_t>(base_) + bytes_)
+    return false;
   const size_t g = (address - reinterpret_cast<uint64_t>(base_)) / granule_;
   if (prearmPossible_.load(std::memory_order_acquire)) {
     std::lock_guard<std::mutex> lock(prearmMutex_);
@@ -248,77 +338,110 @@ void UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address) {
         ctx.fail(st);
         unprotectAll();
       }
-      return;
+      return false;
     }
   }
   faults_.fetch_add(1, std::memory_order_relaxed);
   // Someone else claimed it: the copier or another handler un-protects it and wakes us.
-  if (!claim(g)) return;
+  if (!claim(g)) return false;
   char* page = base_ + g * granule_;
   const size_t len = std::min(granule_, bytes_ - g * granule_);
   if (!ctx.options.injectSkipCopyBeforeWrite) {
-    Status st = buffer_.push(page, len, g * granule_);
+    Status st = buffer_.push(page, len, g * granule_, DrainWakeFrom(ctx.options.drainWake) == DrainWake::kEarly);
     if (!st.ok()) {
       // Release every writer: the snapshot is lost, the writers are not.
       ctx.fail(st);
       unprotectAll();
-      return;
+      return false;
     }
     ctx.addCopied(len);
   }
   copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
-  Status st = writeProtect(page, len, false);
+  Status st = writeProtect(page, len, false, wakeNow);
+  if (!st.ok()) {
+    ctx.fail(st);
+    unprotectAll();
+    return false;
+  }
+  return !wakeNow;
+}
+
+// --handler-batch: un-protect every page of one read with DONTWAKE, then wake the span once.
+// A writer woken whose page is still protected (claimed by the copier) simply faults again.
+void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count) {
+  const bool batch = ctx.options.handlerBatch && count > 1;
+  uint64_t lo = UINT64_MAX, hi = 0;
+  size_t deferred = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
+    const uint64_t address = msgs[i].arg.pagefault.address;
+    if (serveFault(ctx, address, !batch)) {
+      const uint64_t page = address & ~(static_cast<uint64_t>(granule_) - 1);
+      lo = std::min(lo, page);
+      hi = std::max(hi, page + granule_);
+      ++deferred;
+    }
+  }
+  if (deferred == 0) {
+    kickDrain(ctx);
+    return;
+  }
+  wakeBatches_.fetch_add(1, std::memory_order_relaxed);
+  batchedFaults_.fetch_add(deferred, std::memory_order_relaxed);
+  Status st = wake(lo, hi);
+  kickDrain(ctx);
   if (!st.ok()) {
     ctx.fail(st);
     unprotectAll();
   }
 }
 
+void UffdBackend::kickDrain(const SnapshotContext& ctx) {
+  const DrainWake mode = DrainWakeFrom(ctx.options.drainWake);
+  if (mode != DrainWake::kEarly) buffer_.kick(DrainKickMin(mode));
+}
+
 void UffdBackend::handlerLoop(SnapshotContext* ctx) {
   uffd_msg msgs[16];
   pollfd fds[2] = {{uffd_.get(), POLLIN, 0}, {stopFd_.get(), POLLIN, 0}};
   const bool spin = ctx->options.handlerWait == "spin";
+  HandlerPlacement placement(ctx->options.handlerCpu);
   for (;;) {
     if (spin) {
       // Busy-read: no sleep/wake-up between the fault and its handler, at the price of a CPU.
       if (stopping_.load(std::memory_order_relaxed)) return;
-      ssize_t n = ::read(uffd_.get(), msgs, sizeof msgs);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        __builtin_ia32_pause();
-        continue;
-      }
-      if (n < 0) {
-        ctx->fail(Status::Sys("uffd: read", "read", errno));
+    } else {
+      int rc = ::poll(fds, 2, -1);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc < 0) {
+        ctx->fail(Status::Sys("uffd: poll", "poll", errno));
         unprotectAll();
         return;
       }
-      for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(uffd_msg); ++i)
-        if (msgs[i].event == UFFD_EVENT_PAGEFAULT) serveFault(*ctx, msgs[i].arg.pagefault.address);
-      continue;
+      if (fds[1].revents) return;
     }
-    int rc = ::poll(fds, 2, -1);
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc < 0) {
-      ctx->fail(Status::Sys("uffd: poll", "poll", errno));
-      unprotectAll();
-      return;
-    }
-    if (fds[1].revents) return;
     ssize_t n = ::read(uffd_.get(), msgs, sizeof msgs);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EINTR) {
+        if (spin) __builtin_ia32_pause();
+        continue;
+      }
       ctx->fail(Status::Sys("uffd: read", "read", errno));
       unprotectAll();
       return;
     }
-    for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(uffd_msg); ++i) {
-      if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
-      serveFault(*ctx, msgs[i].arg.pagefault.address);
-    }
+    const size_t count = static_cast<size_t>(n) / sizeof(uffd_msg);
+    if (placement.active() && count > 0 && msgs[0].event == UFFD_EVENT_PAGEFAULT &&
+        placement.place(static_cast<pid_t>(msgs[0].arg.pagefault.feat.ptid)))
+      handlerRepins_.fetch_add(1, std::memory_order_relaxed);
+    serveBatch(*ctx, msgs, count);
   }
 }
 
 Status UffdBackend::copy(SnapshotContext& ctx) {
+  // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
+  if (ctx.options.injectCopierDelayUs)
+    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
   const size_t chunk = std::max(kCopyChunkBytes, granule_);
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   size_t g = 0;
@@ -381,6 +504,9 @@ void UffdBackend::release(SnapshotContext& ctx) {
   ctx.metrics.pagesCopiedBeforeWrite = copiedBeforeWrite_.load();
   ctx.metrics.bufferPeakBytes = buffer_.peakBytes();
   ctx.metrics.throttledNs = buffer_.throttledNs();
+  ctx.metrics.extra["handler_repins"] = static_cast<double>(handlerRepins_.load());
+  ctx.metrics.extra["wake_batches"] = static_cast<double>(wakeBatches_.load());
+  ctx.metrics.extra["batched_faults"] = static_cast<double>(batchedFaults_.load());
   if (sigbus_) {
     sigbus_->stop();  // after unprotectAll: no write-protected page is left to fault
     sigbus_->addMetrics(ctx.metrics);

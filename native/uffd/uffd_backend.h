@@ -11,6 +11,7 @@
 
 #include "../common/backend.h"
 #include "../common/fd.h"
+#include "../common/compat.h"
 #include "uffd_sigbus.h"
 
 namespace cowbench {
@@ -31,11 +32,15 @@ class UffdBackend final : public Backend {
     return (claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0;
   }
   Status writeProtect(char* addr, size_t len, bool protect, bool wake = true);
+  Status wake(uint64_t start, uint64_t end);
   Status protectAll(unsigned threads);
   bool prearmed(const SnapshotContext& ctx) const;
   void unprotectAll();
   void handlerLoop(SnapshotContext* ctx);
-  void serveFault(SnapshotContext& ctx, uint64_t address);
+  // Returns true when it un-protected the page without waking (batch mode): the caller wakes.
+  bool serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow);
+  void kickDrain(const SnapshotContext& ctx);
+  void serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count);
 
   UniqueFd uffd_;
   UniqueFd stopFd_;  // eventfd: tells handler threads to exit
@@ -58,6 +63,7 @@ class UffdBackend final : public Backend {
   std::atomic<uint64_t> prearmFaults_{0};
   std::vector<size_t> prearmWritten_;
   uint64_t features_ = 0;
+  std::atomic<uint64_t> handlerRepins_{0}, wakeBatches_{0}, batchedFaults_{0};
   std::unique_ptr<UffdSigbusDelivery> sigbus_;  // --delivery sigbus: faults served in the writer
 };
 

@@ -24,6 +24,7 @@ Status UffdSigbusDelivery::start(SnapshotContext& ctx, int uffd, char* base, siz
   granule_ = granule;
   claimed_ = claimed;
   skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
+  drainWake_ = DrainWakeFrom(ctx.options.drainWake);
   Status st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                             ctx.options.injectSinkDelayUs);
   if (!st.ok()) return st;
@@ -65,7 +66,7 @@ bool UffdSigbusDelivery::serveFault(char* address) {
     const size_t len = std::min(granule_, bytes_ - g * granule_);
     bool ok = true;
     if (!skipCopy_) {
-      const int rc = buffer_.push(page, len, g * granule_);
+      const int rc = buffer_.push(page, len, g * granule_, drainWake_ == DrainWake::kEarly);
       if (rc != StagingBuffer::kPushOk) {
         failFromSignal(rc == StagingBuffer::kPushFull ? kBufferFull : kBufferFailed, 0);
         ok = false;
@@ -76,6 +77,7 @@ bool UffdSigbusDelivery::serveFault(char* address) {
     if (ok) {
       copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
       if (!unprotect(page, len)) failFromSignal(kUnprotect, errno);
+      if (drainWake_ != DrainWake::kEarly) buffer_.kick(DrainKickMin(drainWake_));
     }
   } else {
     sched_yield();  // the copier owns this page and un-protects it once saved

@@ -38,6 +38,7 @@ class UffdSigbusDelivery {
   char* base_ = nullptr;
   size_t bytes_ = 0, granule_ = 4096;
   bool skipCopy_ = false;
+  DrainWake drainWake_ = DrainWake::kEarly;
   std::atomic<uint64_t>* claimed_ = nullptr;
   StagingBuffer buffer_;
   int faultSlot_ = -1;
