@@ -1,6 +1,6 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { environment } from '../src/env.js';
@@ -160,6 +160,28 @@ export async function runBench(o: BenchOptions): Promise<number> {
     skipped_backends: skipped,
     suites: {} as Record<string, unknown>,
   };
+  // Suites measured earlier into the same directory are kept (each with its own date, commit and
+  // calibration), so one suite can be re-run without losing the others.
+  const resultsFile = path.join(outDir, 'results.json');
+  if (existsSync(resultsFile)) {
+    try {
+      const earlier = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
+        suites?: Record<string, Record<string, unknown>>;
+        env?: { git_commit?: string; date?: string };
+        calibration?: unknown;
+      };
+      for (const [name, entry] of Object.entries(earlier.suites ?? {}))
+        if (!selected.some((s) => s.name === name))
+          (report.suites as Record<string, unknown>)[name] = {
+            date: earlier.env?.date,
+            git_commit: earlier.env?.git_commit,
+            calibration: earlier.calibration,
+            ...entry,
+          };
+    } catch {
+      /* unreadable: start afresh */
+    }
+  }
   const writeResults = () =>
     writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   let failedSuites = 0;
@@ -186,6 +208,9 @@ export async function runBench(o: BenchOptions): Promise<number> {
       claim: suite.claim,
       description: suite.description,
       seconds: (Date.now() - started) / 1000,
+      date: new Date(started).toISOString(),
+      git_commit: env.git_commit,
+      calibration,
       ...outcome,
     };
     writeCsv(path.join(outDir, `${suite.name}.csv`), outcome.rows);

@@ -24,6 +24,8 @@ interface SuiteReport {
   claim: string;
   description: string;
   seconds: number;
+  date?: string;
+  git_commit?: string;
   rows: Row[];
   skipped?: string;
   findings?: string[];
@@ -89,7 +91,9 @@ export function renderReport(report: BenchReport): string {
     if (s.skipped) out.push(`Skipped: ${s.skipped}\n`);
     out.push(markdownTable(s.rows));
     for (const f of s.findings ?? []) out.push(`- ${f}`);
-    out.push(`\n_${s.seconds.toFixed(0)} s; medians of runs with min and max in the CSV._\n`);
+    out.push(
+      `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV._\n`,
+    );
   }
   return out.join('\n') + '\n';
 }
