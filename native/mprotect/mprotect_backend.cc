@@ -12,6 +12,7 @@
 #include <csignal>
 #include <fstream>
 
+#include "../common/claimed_runs.h"
 #include "../common/fault_signals.h"
 #include "../common/fd.h"
 
@@ -205,28 +206,17 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
       nextSampleNs = NowNs() + std::max<uint64_t>(20000000, 10 * (NowNs() - t0));
     }
     const size_t end = std::min(granules, g + chunk / granule_);
-    size_t runStart = g;
-    for (size_t i = g; i <= end; ++i) {
-      const bool mine = i < end && claim(i);
-      if (mine) continue;
-      if (i > runStart) {
-        const size_t off = runStart * granule_;
-        const size_t len = std::min(i * granule_, bytes_) - off;
-        Status st = ctx.sink.writeAt(base_ + off, len, off);
-        if (st.ok() && ::mprotect(base_ + off, len, kReadWrite) != 0) {
-          const int err = errno;
-          failFromSignal(kUnprotect, err, off);  // records it and makes the region writable
-          st = err == ENOMEM ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
-                             : Status::Sys("mprotect: re-enabling writes on a saved run", "mprotect", err);
-        }
-        if (!st.ok()) {
-          ctx.fail(st);
-          break;
-        }
-        ctx.addCopied(len);
-      }
-      runStart = i + 1;
-    }
+    Status st = CopyClaimedRuns(ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return claim(i); },
+                                [this](size_t off, size_t len) {
+                                  if (::mprotect(base_ + off, len, kReadWrite) == 0) return Status::Ok();
+                                  const int err = errno;
+                                  failFromSignal(kUnprotect, err, off);  // records it; region writable
+                                  return err == ENOMEM
+                                             ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
+                                             : Status::Sys("mprotect: re-enabling writes on a saved run",
+                                                           "mprotect", err);
+                                });
+    if (!st.ok()) ctx.fail(st);
     g = end;
   }
   sampleVmaCount(ctx);

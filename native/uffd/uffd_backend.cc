@@ -18,6 +18,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "../common/claimed_runs.h"
 #include "../common/compat.h"
 
 namespace cowbench {
@@ -451,24 +452,10 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
       if (!failed.ok()) ctx.fail(failed);
     }
     const size_t end = std::min(granules, g + chunk / granule_);
-    // Copy each run of granules this copier claimed, then un-protect exactly that run.
-    size_t runStart = g;
-    for (size_t i = g; i <= end; ++i) {
-      const bool mine = i < end && claim(i);
-      if (mine) continue;
-      if (i > runStart) {
-        const size_t off = runStart * granule_;
-        const size_t len = std::min(i * granule_, bytes_) - off;
-        Status st = ctx.sink.writeAt(base_ + off, len, off);
-        if (st.ok()) st = writeProtect(base_ + off, len, false);
-        if (!st.ok()) {
-          ctx.fail(st);
-          break;
-        }
-        ctx.addCopied(len);
-      }
-      runStart = i + 1;
-    }
+    Status st = CopyClaimedRuns(
+        ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return claim(i); },
+        [this](size_t off, size_t len) { return writeProtect(base_ + off, len, false); });
+    if (!st.ok()) ctx.fail(st);
     g = end;
   }
   if (ctx.cancelled()) unprotectAll();  // writers first: they may be waiting on runs never saved
