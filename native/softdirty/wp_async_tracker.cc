@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "../common/probe.h"
+#include "../uffd/write_protect.h"
 #include "../common/writers.h"
 #include "../uffd/uffd_backend.h"
 
@@ -49,17 +50,10 @@ Status WpAsyncTracker::open(char* base, size_t bytes) {
 Status WpAsyncTracker::writeProtectPages(uint64_t first, uint64_t count, bool protect) {
   if (first > bytes_ / 4096 || count > bytes_ / 4096 - first)
     return Status::Fail("EINVAL", "softdirty wp-async: write-protect range outside the region");
-  uffdio_writeprotect wp{};
-  wp.range.start = reinterpret_cast<uint64_t>(base_) + first * 4096;
-  wp.range.len = count * 4096;
-  wp.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
-  for (;;) {
-    if (::ioctl(uffd_.get(), UFFDIO_WRITEPROTECT, &wp) == 0) return Status::Ok();
-    if (errno == EAGAIN) continue;  // page tables changed under us: retry
-    return Status::Sys(std::string("softdirty wp-async: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") +
-                           ")",
-                       "ioctl", errno);
-  }
+  const int err = UffdWriteProtect(uffd_.get(), base_ + first * 4096, count * 4096, protect);
+  if (err == 0) return Status::Ok();
+  return Status::Sys(std::string("softdirty wp-async: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")",
+                     "ioctl", err);
 }
 
 Status WpAsyncTracker::start() { return writeProtectPages(0, bytes_ / 4096, true); }

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "../common/claimed_runs.h"
+#include "write_protect.h"
 #include "../common/compat.h"
 
 namespace cowbench {
@@ -161,17 +162,10 @@ Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out) {
 UffdBackend::~UffdBackend() = default;
 
 Status UffdBackend::writeProtect(char* addr, size_t len, bool protect, bool wake) {
-  uffdio_writeprotect wp{};
-  wp.range.start = reinterpret_cast<uint64_t>(addr);
-  wp.range.len = len;
-  // The kernel rejects DONTWAKE together with WP (EINVAL): it only applies to un-protecting.
-  wp.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : (wake ? 0 : UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
-  for (;;) {
-    if (::ioctl(uffd_.get(), UFFDIO_WRITEPROTECT, &wp) == 0) return Status::Ok();
-    if (errno == EAGAIN) continue;  // page tables changed under us (e.g. THP split): retry
-    return Status::Sys(std::string("uffd: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")",
-                       "ioctl", errno);
-  }
+  const int err = UffdWriteProtect(uffd_.get(), addr, len, protect, wake);
+  if (err == 0) return Status::Ok();
+  return Status::Sys(std::string("uffd: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")", "ioctl",
+                     err);
 }
 
 Status UffdBackend::wake(uint64_t start, uint64_t end) {

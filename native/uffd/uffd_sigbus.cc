@@ -9,6 +9,7 @@
 
 #include "../common/compat.h"
 #include "../common/fault_signals.h"
+#include "write_protect.h"
 
 namespace cowbench {
 namespace {
@@ -36,14 +37,9 @@ bool UffdSigbusDelivery::OnFault(void* self, char* address) {
 }
 
 bool UffdSigbusDelivery::unprotect(char* addr, size_t len) {
-  uffdio_writeprotect wp{};
-  wp.range.start = reinterpret_cast<uint64_t>(addr);
-  wp.range.len = len;
-  wp.mode = 0;  // un-protect; nobody sleeps on the fd in SIGBUS mode
-  for (;;) {
-    if (::ioctl(uffd_, UFFDIO_WRITEPROTECT, &wp) == 0) return true;
-    if (errno != EAGAIN) return false;  // EAGAIN: page tables changed under us, retry
-  }
+  const int err = UffdWriteProtect(uffd_, addr, len, false);  // nobody sleeps on the fd here
+  if (err != 0) errno = err;  // failFromSignal reads it
+  return err == 0;
 }
 
 void UffdSigbusDelivery::failFromSignal(int what, int err) {
