@@ -106,6 +106,12 @@ Status ForkcowBackend::prepare(SnapshotContext& ctx) {
   if (page == MAP_FAILED) return Status::Sys("forkcow: mmap of the child's report page", "mmap", errno);
   report_ = Mapping(page, 4096);
   std::memset(page, 0, sizeof(ChildReport));
+  return Status::Ok();
+}
+
+// Right before the fork, after the writers' baseline: what the process held without a snapshot
+// (pages first touched during the baseline are not the snapshot's cost).
+Status ForkcowBackend::beforeArm(SnapshotContext& ctx) {
   pssBeforeBytes_ = ReadPssBytes(::getpid());
   return Status::Ok();
 }

@@ -26,6 +26,7 @@ class ForkcowBackend final : public Backend {
  public:
   ~ForkcowBackend() override;
   Status prepare(SnapshotContext& ctx) override;
+  Status beforeArm(SnapshotContext& ctx) override;
   Status arm(SnapshotContext& ctx) override;
   Status copy(SnapshotContext& ctx) override;
   void release(SnapshotContext& ctx) override;
