@@ -375,6 +375,8 @@ export async function main(argv: string[]): Promise<number> {
           .option('json', { type: 'boolean', default: false }),
       async (args) => {
         const bytes = parseSize('--size', args.size);
+        if (bytes === 0 || bytes % 4096 !== 0)
+          throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
         checkOutput(path.join(String(args.dir), 'calibrate.img'), true);
         const c = await native.calibrate(bytes, String(args.dir)).catch((e: unknown) => {
           throw CowbenchError.fromNative(e);

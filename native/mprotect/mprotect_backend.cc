@@ -181,6 +181,8 @@ void MprotectBackend::sampleVmaCount(SnapshotContext& ctx) {
 
 void MprotectBackend::unprotectAll() {
   armed_.store(false, std::memory_order_release);
+  // Unchecked on purpose: making the whole region writable only merges mappings (its ends are
+  // already mapping boundaries), so it cannot hit ENOMEM; there is no better recovery to try.
   ::mprotect(base_, bytes_, kReadWrite);
 }
 
