@@ -47,17 +47,12 @@ long CountMappings() {
   return lines;
 }
 
-MprotectBackend::~MprotectBackend() {
-  if (faultSlot_ >= 0) UnregisterFaultRange(faultSlot_);
-}
+MprotectBackend::~MprotectBackend() { path_.stop(); }
 
 Status MprotectBackend::prepare(SnapshotContext& ctx) {
-  ctx_ = &ctx;
   base_ = ctx.region.base();
   bytes_ = ctx.region.bytes();
   granule_ = ctx.options.granularityBytes;
-  skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
-  drainWake_ = DrainWakeFrom(ctx.options.drainWake);
   if (granule_ != 4096 && granule_ != Region::kHugePageSize)
     return Status::Fail("EINVAL", "mprotect: granularity must be 4k or 2m");
   if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
@@ -67,20 +62,17 @@ Status MprotectBackend::prepare(SnapshotContext& ctx) {
 
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
-  Status st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
-                            ctx.options.injectSinkDelayUs);
-  if (!st.ok()) return st;
-  st = RegisterFaultRange(SIGSEGV, base_, bytes_, &MprotectBackend::OnFault, this, &faultSlot_);
+  Status st = path_.start(ctx, SIGSEGV, base_, bytes_, granule_, claimed_.get(), &MprotectBackend::Reenable, this);
   if (!st.ok()) return st;
   sampleVmaCount(ctx);
   return Status::Ok();
 }
 
 Status MprotectBackend::arm(SnapshotContext& ctx) {
-  armed_ = true;
+  path_.arm();
   if (::mprotect(base_, bytes_, PROT_READ) != 0) {
     const int err = errno;
-    armed_ = false;
+    path_.disarm();
     ::mprotect(base_, bytes_, kReadWrite);
     if (err == ENOMEM) return vmaLimitStatus("write-protecting the region", err, 0, bytes_);
     return Status::Sys("mprotect: mprotect(PROT_READ) of the region", "mprotect", err);
@@ -88,52 +80,9 @@ Status MprotectBackend::arm(SnapshotContext& ctx) {
   return Status::Ok();
 }
 
-bool MprotectBackend::OnFault(void* self, char* address) {
-  return static_cast<MprotectBackend*>(self)->serveFault(address);
-}
-
-// Signal context, on the writer that faulted: only atomics, memcpy and raw syscalls.
-bool MprotectBackend::serveFault(char* address) {
-  // Not armed (a late fault, or after a failure made the region writable): retry the write.
-  if (!armed_.load(std::memory_order_acquire)) return true;
-  faults_.fetch_add(1, std::memory_order_relaxed);
-  const size_t g = static_cast<size_t>(address - base_) / granule_;
-  busy_.fetch_add(1);
-  if (claim(g)) {
-    char* page = base_ + g * granule_;
-    const size_t len = std::min(granule_, bytes_ - g * granule_);
-    bool ok = true;
-    if (!skipCopy_) {
-      const int rc = buffer_.push(page, len, g * granule_, drainWake_ == DrainWake::kEarly);
-      if (rc != StagingBuffer::kPushOk) {
-        failFromSignal(rc == StagingBuffer::kPushFull ? kBufferFull : kBufferFailed, 0, g * granule_);
-        ok = false;
-      } else {
-        ctx_->addCopied(len);
-      }
-    }
-    if (ok) {
-      copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
-      if (::mprotect(page, len, kReadWrite) != 0) failFromSignal(kUnprotect, errno, g * granule_);
-      if (drainWake_ != DrainWake::kEarly) buffer_.kick(DrainKickMin(drainWake_));
-    }
-  } else {
-    // The copier or another writer owns this page and re-enables writes once it is saved.
-    sched_yield();
-  }
-  busy_.fetch_sub(1);
-  return true;
-}
-
-void MprotectBackend::failFromSignal(FaultFailure what, int err, uint64_t offset) {
-  int none = kNone;
-  if (failure_.compare_exchange_strong(none, what)) {
-    failureErrno_ = err;
-    failureOffset_ = offset;
-  }
-  // The snapshot is lost, the writers are not: every page writable again, at once.
-  armed_.store(false, std::memory_order_release);
-  ::mprotect(base_, bytes_, kReadWrite);
+// Re-enables writes on a page the fault path saved (signal context: a raw syscall).
+int MprotectBackend::Reenable(void* /*self*/, char* addr, size_t len) {
+  return ::mprotect(addr, len, kReadWrite) == 0 ? 0 : errno;
 }
 
 Status MprotectBackend::vmaLimitStatus(const std::string& what, int err, uint64_t offset, size_t len) {
@@ -149,26 +98,11 @@ Status MprotectBackend::vmaLimitStatus(const std::string& what, int err, uint64_
 }
 
 Status MprotectBackend::recordedFailure(SnapshotContext& ctx) {
-  switch (failure_.load()) {
-    case kNone:
-      return Status::Ok();
-    case kBufferFull:
-      return Status::Fail("EBUFFER_FULL", "copy buffer full (" + std::to_string(buffer_.capacityBytes()) +
-                                              " bytes) under --buffer-policy fail; use a larger --buffer or "
-                                              "--buffer-policy block");
-    case kBufferFailed: {
-      Status st = buffer_.flush();
-      return st.ok() ? Status::Fail("EABORTED", "mprotect: copy buffer stopped") : st;
-    }
-    default: {
-      const int err = failureErrno_.load();
-      if (err == ENOMEM)
-        return vmaLimitStatus("re-enabling writes on a faulting page", err, failureOffset_.load(), granule_);
-      return Status::Sys("mprotect: re-enabling writes on a faulting page at offset " +
-                             std::to_string(failureOffset_.load()),
-                         "mprotect", err);
-    }
-  }
+  if (path_.failure() != SignalCopyPath::kUnprotect) return path_.bufferFailure("mprotect");
+  const int err = path_.failureErrno();
+  if (err == ENOMEM) return vmaLimitStatus("re-enabling writes on a faulting page", err, path_.failureOffset(), granule_);
+  return Status::Sys("mprotect: re-enabling writes on a faulting page at offset " + std::to_string(path_.failureOffset()),
+                     "mprotect", err);
 }
 
 void MprotectBackend::sampleVmaCount(SnapshotContext& ctx) {
@@ -180,7 +114,7 @@ void MprotectBackend::sampleVmaCount(SnapshotContext& ctx) {
 }
 
 void MprotectBackend::unprotectAll() {
-  armed_.store(false, std::memory_order_release);
+  path_.disarm();
   // Unchecked on purpose: making the whole region writable only merges mappings (its ends are
   // already mapping boundaries), so it cannot hit ENOMEM; there is no better recovery to try.
   ::mprotect(base_, bytes_, kReadWrite);
@@ -212,7 +146,7 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
                                 [this](size_t off, size_t len) {
                                   if (::mprotect(base_ + off, len, kReadWrite) == 0) return Status::Ok();
                                   const int err = errno;
-                                  failFromSignal(kUnprotect, err, off);  // records it; region writable
+                                  path_.fail(SignalCopyPath::kUnprotect, err, off);  // records it; region writable
                                   return err == ENOMEM
                                              ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
                                              : Status::Sys("mprotect: re-enabling writes on a saved run",
@@ -225,10 +159,10 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
   // After a failure, runs this copier claimed were never re-enabled: release the writers first.
   if (ctx.cancelled()) unprotectAll();
   // Every granule is claimed now; wait for handlers still copying the ones they claimed.
-  while (busy_.load() != 0) sched_yield();
+  path_.waitIdle();
   Status failed = recordedFailure(ctx);
   if (!failed.ok()) ctx.fail(failed);
-  Status st = buffer_.flush();
+  Status st = path_.buffer().flush();
   if (!st.ok()) ctx.fail(st);
   if (ctx.cancelled()) unprotectAll();
   return ctx.firstError();
@@ -236,18 +170,16 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
 
 void MprotectBackend::release(SnapshotContext& ctx) {
   if (base_) unprotectAll();
-  if (faultSlot_ >= 0) {
-    UnregisterFaultRange(faultSlot_);
-    faultSlot_ = -1;
-  }
-  buffer_.stop();
+  path_.stop();
   if (base_) sampleVmaCount(ctx);
-  ctx.metrics.wpFaults = faults_.load();
-  ctx.metrics.pagesCopiedBeforeWrite = copiedBeforeWrite_.load();
-  ctx.metrics.bufferPeakBytes = buffer_.peakBytes();
-  ctx.metrics.throttledNs = buffer_.throttledNs();
+  SnapshotMetrics fault;  // assigned, not added: release() may run twice
+  path_.addMetrics(fault);
+  ctx.metrics.wpFaults = fault.wpFaults;
+  ctx.metrics.pagesCopiedBeforeWrite = fault.pagesCopiedBeforeWrite;
+  ctx.metrics.bufferPeakBytes = fault.bufferPeakBytes;
+  ctx.metrics.throttledNs = fault.throttledNs;
   ctx.metrics.vmaCountPeak = vmaPeak_;
-  if (failure_.load() == kUnprotect && failureErrno_.load() == ENOMEM) {
+  if (path_.failure() == SignalCopyPath::kUnprotect && path_.failureErrno() == ENOMEM) {
     // mprotect's ENOMEM on a split means the count stood at the limit: samples may miss it.
     ctx.metrics.vmaCountPeak = std::max<uint64_t>(vmaPeak_, static_cast<uint64_t>(std::max(0L, maxMapCount_)));
     ctx.metrics.extra["vma_limit_hit"] = 1;

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "../common/backend.h"
-#include "../common/staging_buffer.h"
+#include "../common/signal_copy_path.h"
 
 namespace cowbench {
 
@@ -22,37 +22,22 @@ class MprotectBackend final : public Backend {
   void release(SnapshotContext& ctx) override;
 
  private:
-  // What a signal handler recorded going wrong; turned into a Status on the copier's thread.
-  enum FaultFailure : int { kNone = 0, kBufferFull, kBufferFailed, kUnprotect };
-
-  static bool OnFault(void* self, char* address);  // signal context
-  bool serveFault(char* address);                  // signal context
+  static int Reenable(void* self, char* addr, size_t len);  // signal context
   bool claim(size_t g) {
     const uint64_t bit = 1ull << (g & 63);
     return (claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0;
   }
-  // Signal-safe: records the first failure and makes the whole region writable again.
-  void failFromSignal(FaultFailure what, int err, uint64_t offset);
   Status recordedFailure(SnapshotContext& ctx);
   Status vmaLimitStatus(const std::string& what, int err, uint64_t offset, size_t len);
   void sampleVmaCount(SnapshotContext& ctx);
   void unprotectAll();
 
-  SnapshotContext* ctx_ = nullptr;
   char* base_ = nullptr;
   size_t bytes_ = 0;
   size_t granule_ = 4096;
   long maxMapCount_ = -1;
-  bool skipCopy_ = false;
-  DrainWake drainWake_ = DrainWake::kEarly;
-  int faultSlot_ = -1;
   std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
-  StagingBuffer buffer_;
-  std::atomic<bool> armed_{false};
-  std::atomic<int> busy_{0};  // handlers between claim and the end of their push
-  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
-  std::atomic<int> failure_{kNone}, failureErrno_{0};
-  std::atomic<uint64_t> failureOffset_{0};
+  SignalCopyPath path_;  // the SIGSEGV handler's copy-before-write (declared after claimed_)
   uint64_t vmaPeak_ = 0, vmaSamples_ = 0, vmaSampleNs_ = 0;
 };
 

@@ -1,0 +1,111 @@
+#include "signal_copy_path.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <string>
+
+#include "fault_signals.h"
+
+namespace cowbench {
+
+Status SignalCopyPath::start(SnapshotContext& ctx, int signo, char* base, size_t bytes, size_t granule,
+                             std::atomic<uint64_t>* claimed, Unprotect unprotect, void* owner) {
+  ctx_ = &ctx;
+  base_ = base;
+  bytes_ = bytes;
+  granule_ = granule;
+  claimed_ = claimed;
+  unprotect_ = unprotect;
+  owner_ = owner;
+  skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
+  drainWake_ = DrainWakeFrom(ctx.options.drainWake);
+  Status st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
+                            ctx.options.injectSinkDelayUs);
+  if (!st.ok()) return st;
+  return RegisterFaultRange(signo, base_, bytes_, &SignalCopyPath::OnFault, this, &faultSlot_);
+}
+
+bool SignalCopyPath::OnFault(void* self, char* address) { return static_cast<SignalCopyPath*>(self)->serve(address); }
+
+void SignalCopyPath::fail(Failure what, int err, uint64_t offset) {
+  int none = kNone;
+  if (failure_.compare_exchange_strong(none, what)) {
+    failureErrno_ = err;
+    failureOffset_ = offset;
+  }
+  armed_.store(false, std::memory_order_release);
+  unprotect_(owner_, base_, bytes_);
+}
+
+// Signal context, on the writer that faulted. Always "retry the write": either this handler
+// re-enabled writes, or the copier (or another writer) owns the page and will.
+bool SignalCopyPath::serve(char* address) {
+  // Not armed (a late fault, or after a failure re-enabled the region): retry the write.
+  if (!armed_.load(std::memory_order_acquire)) return true;
+  faults_.fetch_add(1, std::memory_order_relaxed);
+  const size_t g = static_cast<size_t>(address - base_) / granule_;
+  const uint64_t bit = 1ull << (g & 63);
+  busy_.fetch_add(1);
+  if ((claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0) {
+    char* page = base_ + g * granule_;
+    const size_t len = std::min(granule_, bytes_ - g * granule_);
+    bool ok = true;
+    if (!skipCopy_) {
+      const int rc = buffer_.push(page, len, g * granule_, drainWake_ == DrainWake::kEarly);
+      if (rc != StagingBuffer::kPushOk) {
+        fail(rc == StagingBuffer::kPushFull ? kBufferFull : kBufferFailed, 0, g * granule_);
+        ok = false;
+      } else {
+        ctx_->addCopied(len);
+      }
+    }
+    if (ok) {
+      copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
+      const int err = unprotect_(owner_, page, len);
+      if (err != 0) fail(kUnprotect, err, g * granule_);
+      if (drainWake_ != DrainWake::kEarly) buffer_.kick(DrainKickMin(drainWake_));
+    }
+  } else {
+    sched_yield();  // the copier or another writer owns this page and re-enables it once saved
+  }
+  busy_.fetch_sub(1);
+  return true;
+}
+
+Status SignalCopyPath::bufferFailure(const char* who) {
+  switch (failure()) {
+    case kBufferFull:
+      return Status::Fail("EBUFFER_FULL", "copy buffer full (" + std::to_string(buffer_.capacityBytes()) +
+                                              " bytes) under --buffer-policy fail; use a larger --buffer or "
+                                              "--buffer-policy block");
+    case kBufferFailed: {
+      Status st = buffer_.flush();
+      return st.ok() ? Status::Fail("EABORTED", std::string(who) + ": copy buffer stopped") : st;
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
+void SignalCopyPath::waitIdle() const {
+  while (busy_.load() != 0) sched_yield();
+}
+
+void SignalCopyPath::stop() {
+  armed_.store(false, std::memory_order_release);
+  if (faultSlot_ >= 0) {
+    UnregisterFaultRange(faultSlot_);
+    faultSlot_ = -1;
+  }
+  buffer_.stop();
+}
+
+void SignalCopyPath::addMetrics(SnapshotMetrics& m) const {
+  m.wpFaults += faults_.load();
+  m.pagesCopiedBeforeWrite += copiedBeforeWrite_.load();
+  m.bufferPeakBytes = std::max<uint64_t>(m.bufferPeakBytes, buffer_.peakBytes());
+  m.throttledNs += buffer_.throttledNs();
+}
+
+}  // namespace cowbench
