@@ -9,6 +9,7 @@ import { scanMicroChild, scanTrialChild } from '../bench/suites/scan.js';
 import { faultLatencyTrial } from '../bench/fault_latency.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
+import { parseFailure, withValues } from './argv.js';
 import { parseCount, parseSize } from './units.js';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
@@ -169,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'run',
       'take one verified point-in-time snapshot of a live region under writers',
-      (y) =>
+      withValues((y) =>
         y
           .option('backend', {
             alias: 'b',
@@ -293,6 +294,7 @@ export async function main(argv: string[]): Promise<number> {
             default: false,
             describe: 'name each protocol step on stderr as it starts',
           }),
+      ),
       async (args) => {
         exitCode = await runCommand(
           args as RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
@@ -302,7 +304,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'probe',
       'show which kernel features this machine has (tested by behaviour)',
-      (y) => y.option('json', { type: 'boolean', default: false }),
+      withValues((y) => y.option('json', { type: 'boolean', default: false })),
       (args) => {
         exitCode = probeCommand(args.json === true);
       },
@@ -310,7 +312,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'compat',
       'which backend can snapshot memory written by which writer kind (cpu, kernel, kvm)',
-      (y) =>
+      withValues((y) =>
         y
           .option('json', { type: 'boolean', default: false, describe: 'print the matrix as JSON' })
           .option('size', { type: 'string', default: '64M', describe: 'region size of each cell' })
@@ -322,6 +324,7 @@ export async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: `columns to run, comma-separated [default: all: ${WRITER_KINDS.join(', ')}]`,
           }),
+      ),
       async (args) => {
         exitCode = await compatCommand(args as CompatFlags);
       },
@@ -329,7 +332,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'bench [suites..]',
       `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
-      (y) =>
+      withValues((y) =>
         y
           .positional('suites', { type: 'string', array: true, describe: 'suites to run (default: all)' })
           .option('backends', {
@@ -343,6 +346,7 @@ export async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: 'label for the results directory instead of the host name',
           }),
+      ),
       async (args) => {
         exitCode = await runBench({
           suites: (args.suites as string[] | undefined) ?? [],
@@ -357,7 +361,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'report <dir>',
       'write REPORT.md (claims, verdicts, tables) from a bench results directory',
-      (y) => y.positional('dir', { type: 'string', demandOption: true }),
+      withValues((y) => y.positional('dir', { type: 'string', demandOption: true })),
       (args) => {
         const dir = String(args.dir);
         if (!existsSync(path.join(dir, 'results.json')))
@@ -368,16 +372,17 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'calibrate',
       'measure memcpy bandwidth, sink bandwidth and a plain page-fault cost on this machine',
-      (y) =>
+      withValues((y) =>
         y
           .option('size', { type: 'string', default: '1G', describe: 'bytes written for the sink bandwidth' })
           .option('dir', { type: 'string', default: '.', describe: 'directory for the sink bandwidth file' })
           .option('json', { type: 'boolean', default: false }),
+      ),
       async (args) => {
         const bytes = parseSize('--size', args.size);
         if (bytes === 0 || bytes % 4096 !== 0)
           throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
-        checkOutput(path.join(String(args.dir), 'calibrate.img'), true);
+        checkOutput(path.join(String(args.dir), 'calibrate.img'), true, '--dir');
         const c = await native.calibrate(bytes, String(args.dir)).catch((e: unknown) => {
           throw CowbenchError.fromNative(e);
         });
@@ -397,12 +402,13 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'scan-trial',
       false, // hidden: the scan suite's child (one dirty-tracking trial per process)
-      (y) =>
+      withValues((y) =>
         y
           .option('engine', { type: 'string', default: 'wp-async' })
           .option('size', { type: 'string', default: '256M' })
           .option('fraction', { type: 'string', default: '0.01' })
           .option('seed', { type: 'string', default: '1' }),
+      ),
       async (args) => {
         const engine = String(args.engine);
         if (engine !== 'wp-async' && engine !== 'clear-refs' && engine !== 'clear-refs-unchecked')
@@ -422,7 +428,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'scan-micro',
       false, // hidden: the scan suite's single-operation micro-benchmarks (tinybench)
-      (y) => y.option('time-ms', { type: 'string', default: '500' }),
+      withValues((y) => y.option('time-ms', { type: 'string', default: '500' })),
       (args) => {
         process.stdout.write(scanMicroChild(parseCount('--time-ms', args['time-ms'], 1, 60_000)));
       },
@@ -430,7 +436,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'fault-latency',
       false, // hidden: one trial of the latency suite, run in a fresh process per trial
-      (y) =>
+      withValues((y) =>
         y
           .option('backend', { type: 'string', default: 'uffd' })
           .option('pages', { type: 'string', default: '16384', describe: 'faults timed (one per page)' })
@@ -440,6 +446,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('handler-batch', { type: 'boolean', default: false })
           .option('drain-wake', { type: 'string', default: 'batch' })
           .option('json', { type: 'boolean', default: false }),
+      ),
       async (args) => {
         const pages = parseCount('--pages', args.pages, 1, 1 << 24);
         const options = runOptionsFromFlags({
@@ -469,7 +476,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .version(environment().cowbench_version)
     .fail((msg, err) => {
-      throw err ?? new UsageError('usage', msg);
+      throw parseFailure(msg, err);
     });
   try {
     await parser.parseAsync();

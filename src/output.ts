@@ -34,24 +34,24 @@ function checkTarget(flag: string, file: string, force: boolean): void {
   if (!force) throw new UsageError(flag, `${file} exists; pass --force to replace it`);
 }
 
-/** Throws UsageError if the image (and its manifest) cannot be written at `out`. */
-export function checkOutput(out: string, force: boolean): void {
+/** Throws UsageError naming `flag` if the image (and its manifest) cannot be written at `out`. */
+export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   if (out === NULL_SINK) return;
   const dir = path.dirname(path.resolve(out));
   let st;
   try {
     st = statSync(dir);
   } catch {
-    throw new UsageError('--out', `directory ${dir} does not exist`);
+    throw new UsageError(flag, `directory ${dir} does not exist`);
   }
-  if (!st.isDirectory()) throw new UsageError('--out', `${dir} is not a directory`);
+  if (!st.isDirectory()) throw new UsageError(flag, `${dir} is not a directory`);
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new UsageError('--out', `directory ${dir} is not writable`);
+    throw new UsageError(flag, `directory ${dir} is not writable`);
   }
-  checkTarget('--out', out, force);
-  checkTarget('--out', manifestPathFor(out), force);
+  checkTarget(flag, out, force);
+  checkTarget(flag, manifestPathFor(out), force);
 }
 
 /** Writes `text` to `file`: 0600, O_EXCL|O_NOFOLLOW (an existing file is unlinked first only if `force`). */

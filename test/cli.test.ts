@@ -57,6 +57,17 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   { args: ['run', '--max-passes', '0'], flag: /--max-passes: 0 is out of range/ },
   { args: ['run', '--arm-threads', '100'], flag: /--arm-threads: 100 is out of range/ },
   { args: ['run', '--seed', 'x'], flag: /--seed: 'x' is not a whole number/ },
+  // A value that starts with '-' is the flag's value, not a group of short flags (issue 10 item 10).
+  { args: ['run', '--buffer', '-1M'], flag: /--buffer: '-1M' is not a size/ },
+  { args: ['run', '--size', '-5M'], flag: /--size: '-5M' is not a size/ },
+  { args: ['run', '-s', '-5M'], flag: /--size: '-5M' is not a size/ },
+  { args: ['run', '--final-dirty', '-1k'], flag: /--final-dirty: '-1k' is not a whole number/ },
+  { args: ['run', '--rate', '-2k'], flag: /--rate: '-2k' is not a rate/ },
+  { args: ['run', '--buffer'], flag: /--buffer: needs a value/ },
+  { args: ['compat', '--size', '-5M'], flag: /--size: '-5M' is not a size/ },
+  { args: ['calibrate', '--size', '-1G'], flag: /--size: '-1G' is not a size/ },
+  { args: ['bench', '--repeat', '-3x'], flag: /--repeat: '-3x' is not a whole number/ },
+  { args: ['calibrate', '--dir', '/nonexistent-dir'], flag: /--dir: directory \/nonexistent-dir does not exist/ },
 ];
 
 for (const { args, flag } of badInputs) {
