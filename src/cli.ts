@@ -25,7 +25,7 @@ import {
 import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
-import { renderProbe, renderRun } from './report.js';
+import { renderProbe, renderRun, runVerdict } from './report.js';
 import { renderCompat, runCompat, WRITER_LABELS } from './compat.js';
 import { WRITER_KINDS } from './options.js';
 
@@ -79,6 +79,7 @@ async function runCommand(
     bar?.stop();
     process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
     if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
+    if (result.lost_writes) return runVerdict(result);
     if (!result.verified && result.verification.skipped === null) return 1;
     if (!result.region_writable_after.ok) {
       process.stderr.write(

@@ -19,6 +19,7 @@ import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivate
 import { getBackend, type BackendName } from './registry.js';
 import {
   incompatibilitiesOf,
+  lostWritesOf,
   RESULT_SCHEMA,
   stallFromLatency,
   type RunResult,
@@ -315,6 +316,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       write_stall: stallFromLatency(during.latency),
       writers: writerFigures(o, baseline!, during),
       incompatibilities: incompatibilitiesOf(during),
+      lost_writes: lostWritesOf(during),
       region_writable_after: regionWritable,
       backend_metrics: metrics.extra,
       backend_series: metrics.series,
@@ -325,7 +327,8 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
 
     // Interrupted during verification: keep nothing.
     throwIfAborted(hooks.signal);
-    if (verified && o.out !== null && !sink.isNull) {
+    // A run that lost writes failed for its workload: its image is not kept either.
+    if (verified && result.lost_writes === null && o.out !== null && !sink.isNull) {
       try {
         sink.commit(o.force);
       } catch (e) {

@@ -21,6 +21,16 @@ export function manifestPathFor(imagePath: string): string {
   return `${imagePath}.json`;
 }
 
+/** What a non-regular file is, in words. */
+function fileKind(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSocket()) return 'socket';
+  return 'special file';
+}
+
 function checkTarget(flag: string, file: string, force: boolean): void {
   let st;
   try {
@@ -30,13 +40,36 @@ function checkTarget(flag: string, file: string, force: boolean): void {
   }
   if (st.isSymbolicLink())
     throw new UsageError(flag, `${file} is a symbolic link; refusing to write memory contents through it`);
-  if (st.isDirectory()) throw new UsageError(flag, `${file} is a directory; name a file`);
+  // --force replaces a regular file only: never a FIFO, a device node, a socket or a directory.
+  if (!st.isFile())
+    throw new UsageError(
+      flag,
+      `${file} is a ${fileKind(st)}, not a regular file; refusing to replace it${force ? ' even with --force' : ''}`,
+    );
   if (!force) throw new UsageError(flag, `${file} exists; pass --force to replace it`);
 }
+
+/** NAME_MAX of every Linux file system cowbench writes to. */
+export const NAME_MAX = 255;
+/**
+ * The longest name written beside an image is the manifest's temporary,
+ * `.NAME.json.cowbench-PID-RAND.tmp` (PID ≤ 7 digits, RAND ≤ 6): NAME plus this many bytes.
+ */
+export const TEMP_NAME_OVERHEAD =
+  '.'.length + '.json'.length + '.cowbench-'.length + 7 + 1 + 6 + '.tmp'.length;
+
+/** The longest --out file name (bytes) whose temporaries still fit in NAME_MAX. */
+export const MAX_OUT_NAME_BYTES = NAME_MAX - TEMP_NAME_OVERHEAD;
 
 /** Throws UsageError naming `flag` if the image (and its manifest) cannot be written at `out`. */
 export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   if (out === NULL_SINK) return;
+  const nameBytes = Buffer.byteLength(path.basename(out));
+  if (nameBytes > MAX_OUT_NAME_BYTES)
+    throw new UsageError(
+      flag,
+      `the file name is ${nameBytes} bytes; at most ${MAX_OUT_NAME_BYTES} fit (NAME_MAX ${NAME_MAX} less ${TEMP_NAME_OVERHEAD} for the temporary .NAME.json.cowbench-PID-RAND.tmp)`,
+    );
   const dir = path.dirname(path.resolve(out));
   let st;
   try {
