@@ -15,7 +15,7 @@ import {
   type NativeSnapshot,
   type PhaseStats,
 } from './native.js';
-import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivateFile } from './output.js';
+import { checkOutput, commitWithManifest, manifestPathFor, NULL_SINK, scratchImagePath } from './output.js';
 import { getBackend, type BackendName } from './registry.js';
 import {
   incompatibilitiesOf,
@@ -329,21 +329,16 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     throwIfAborted(hooks.signal);
     // A run that lost writes failed for its workload: its image is not kept either.
     if (verified && result.lost_writes === null && o.out !== null && !sink.isNull) {
-      try {
-        sink.commit(o.force);
-      } catch (e) {
-        throw CowbenchError.fromNative(e);
-      }
       result.output = o.out;
       result.manifest = manifestPathFor(o.out);
-      try {
-        writePrivateFile(result.manifest, JSON.stringify(manifestOf(result), null, 2) + '\n', o.force);
-      } catch (e) {
-        rmSync(o.out, { force: true }); // an image without its manifest does not pass for complete
-        throw new CowbenchError('EMANIFEST', `could not write ${result.manifest}: ${(e as Error).message}`, {
-          cause: e,
-        });
-      }
+      const commitSink = sink;
+      commitWithManifest(o.out, JSON.stringify(manifestOf(result), null, 2) + '\n', o.force, () => {
+        try {
+          commitSink.commit(o.force);
+        } catch (e) {
+          throw CowbenchError.fromNative(e);
+        }
+      });
     } else {
       sink.discard();
     }

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSnapshot } from '../src/orchestrator.js';
 import { backendNames, backends } from '../src/registry.js';
@@ -132,4 +132,48 @@ test.serial('SIGINT while verifying: the verified image is not kept either', asy
   t.true(sent, 'the signal arrived during verification');
   t.is(r.code, 130, r.stderr);
   t.deepEqual(readdirSync(dir), [], 'no image, manifest or temporary left');
+});
+
+test.serial(
+  'disk full while writing the manifest: neither image nor manifest is left, the next run is not refused',
+  async (t) => {
+    // 8 MiB of tmpfs holds the 8 MiB image exactly; the manifest's first page does not fit.
+    const dir = mountTmpfs(t, 8 * MiB);
+    if (!dir) return t.pass('skipped: needs root to mount a small tmpfs');
+    const out = path.join(dir, 'snap.img');
+    const r = await runCli(['run', '--size', '8M', '--out', out, '--baseline-ms', '10']);
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stderr, /manifest.*(ENOSPC|No space left)/);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.deepEqual(readdirSync(dir), [], 'no image, no manifest, no temporary');
+    const next = await runCli(['run', '--size', '4M', '--out', out, '--baseline-ms', '10']);
+    t.is(next.code, 0, next.stderr);
+    t.deepEqual(readdirSync(dir).sort(), ['snap.img', 'snap.img.json']);
+    t.is(statSync(out).size, 4 * MiB);
+    t.is((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { region_bytes: number }).region_bytes, 4 * MiB);
+  },
+);
+
+for (const [what, text] of [
+  ['an empty manifest', ''],
+  ['a cowbench manifest', '{\n  "format": "cowbench.image/1",\n  "image": "x"\n}\n'],
+] as const)
+  test(`${what} without its image is a leftover, not a blocker: replaced without --force`, async (t) => {
+    const dir = tempDir(t);
+    const out = path.join(dir, 'snap.img');
+    writeFileSync(`${out}.json`, text);
+    const r = await runCli(['run', '--size', '4M', '--out', out, '--baseline-ms', '10']);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(readdirSync(dir).sort(), ['snap.img', 'snap.img.json']);
+    t.is((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { region_bytes: number }).region_bytes, 4 * MiB);
+  });
+
+test('a file named like the manifest that is not one is still refused without --force', async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'data');
+  writeFileSync(`${out}.json`, '{"mine": true}\n');
+  const r = await runCli(['run', '--size', '4M', '--out', out, '--baseline-ms', '10']);
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /--out: .*data\.json exists; pass --force/);
+  t.is(readFileSync(`${out}.json`, 'utf8'), '{"mine": true}\n');
 });
