@@ -130,11 +130,15 @@ function errnoError(what: string, e: unknown): CowbenchError {
   const err = e as NodeJS.ErrnoException;
   const code = typeof err?.code === 'string' ? err.code : 'EIO';
   const hint = code === 'ENOSPC' ? ' (the file system is full)' : '';
-  return new CowbenchError(code, `${what}: ${code}: ${err?.message ?? String(e)}${hint}`, {
-    syscall: err?.syscall,
-    errno: typeof err?.errno === 'number' ? -err.errno : undefined,
-    cause: e,
-  });
+  return new CowbenchError(
+    code,
+    `${what}: ${err?.message?.startsWith(code) ? err.message : `${code}: ${err?.message ?? String(e)}`}${hint}`,
+    {
+      syscall: err?.syscall,
+      errno: typeof err?.errno === 'number' ? -err.errno : undefined,
+      cause: e,
+    },
+  );
 }
 
 /** Writes `text` to a new 0600 temporary beside `file` (O_EXCL|O_NOFOLLOW), fsynced; returns its path. */
