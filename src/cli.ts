@@ -10,6 +10,7 @@ import { faultLatencyTrial } from '../bench/fault_latency.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
 import { parseFailure, withValues } from './argv.js';
+import { afterStdout, writeStdout } from './stdout.js';
 import { parseCount, parseSize } from './units.js';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
@@ -77,7 +78,9 @@ async function runCommand(
       },
     });
     bar?.stop();
-    process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
+    const printed = writeStdout(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
+    const kept = result.output ? { image: result.output, manifest: result.manifest! } : 'none';
+    if (!printed.ok) return afterStdout(printed, signalled ? (SIGNAL_EXIT[signalled] ?? 1) : 0, kept);
     if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
     if (result.lost_writes) return runVerdict(result);
     if (!result.verified && result.verification.skipped === null) return 1;
@@ -105,21 +108,19 @@ async function runCommand(
 
 function probeCommand(json: boolean): number {
   const rows = probeKernel();
-  if (json) {
-    process.stdout.write(JSON.stringify({ probes: rows, env: environment() }, null, 2) + '\n');
-    return 0;
-  }
+  if (json)
+    return afterStdout(writeStdout(JSON.stringify({ probes: rows, env: environment() }, null, 2) + '\n'), 0);
   const env = environment();
-  process.stdout.write(`Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`);
-  process.stdout.write(renderProbe(rows));
-  process.stdout.write('\nBackends:\n');
+  let text = `Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`;
+  text += renderProbe(rows);
+  text += '\nBackends:\n';
   for (const name of backendNames) {
     const b = backends[name];
     const p = b.probe(backendOptions(DEFAULT_RUN_OPTIONS));
     const status = p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`;
-    process.stdout.write(`  ${name.padEnd(10)} ${status}\n`);
+    text += `  ${name.padEnd(10)} ${status}\n`;
   }
-  return 0;
+  return afterStdout(writeStdout(text), 0);
 }
 
 interface CompatFlags {
