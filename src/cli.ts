@@ -10,7 +10,10 @@ import { faultLatencyTrial } from '../bench/fault_latency.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
 import { parseFailure, withValues } from './argv.js';
-import { afterStdout, writeStdout } from './stdout.js';
+import { afterStdout, writeStderr, writeStdout } from './stdout.js';
+import { handleSignals } from './signals.js';
+import { removeOwnTemporaries } from './clean.js';
+import { cleanCommand } from './cli/clean.js';
 import { parseCount, parseSize } from './units.js';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
@@ -30,27 +33,14 @@ import { renderProbe, renderRun, runVerdict } from './report.js';
 import { renderCompat, runCompat, WRITER_LABELS } from './compat.js';
 import { WRITER_KINDS } from './options.js';
 
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
-
 async function runCommand(
   flags: RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
 ): Promise<number> {
   const options = runOptionsFromFlags(flags);
-  const controller = new AbortController();
-  let signalled: string | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) {
-      // A second signal: the user wants out now. Exiting closes every fd and mapping, so no
-      // writer of ours can stay blocked; only the temporary image may be left behind.
-      process.stderr.write(`cowbench: second ${sig}: exiting without cleanup\n`);
-      process.exit(SIGNAL_EXIT[sig] ?? 1);
-    }
-    signalled = sig;
-    process.stderr.write(`\ncowbench: ${sig}: stopping the snapshot, releasing writers…\n`);
-    controller.abort(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = handleSignals({
+    stopping: 'stopping the snapshot, releasing writers…',
+    onForcedExit: () => removeOwnTemporaries(options.out),
+  });
   const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
   const bar = showProgress
     ? new cliProgress.SingleBar(
@@ -65,7 +55,8 @@ async function runCommand(
   let started = false;
   try {
     const result = await runSnapshot(options, {
-      signal: controller.signal,
+      signal: signals.signal,
+      onNotice: (message) => writeStderr(`cowbench: ${message}\n`),
       onPhase: flags.verbose ? (phase) => process.stderr.write(`cowbench: ${phase}\n`) : undefined,
       onProgress: (copied, total) => {
         if (!bar) return;
@@ -80,8 +71,8 @@ async function runCommand(
     bar?.stop();
     const printed = writeStdout(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
     const kept = result.output ? { image: result.output, manifest: result.manifest! } : 'none';
-    if (!printed.ok) return afterStdout(printed, signalled ? (SIGNAL_EXIT[signalled] ?? 1) : 0, kept);
-    if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
+    if (!printed.ok) return afterStdout(printed, signals.exitCode() ?? 0, kept);
+    if (signals.received) return signals.exitCode()!;
     if (result.lost_writes) return runVerdict(result);
     if (!result.verified && result.verification.skipped === null) return 1;
     if (!result.region_writable_after.ok) {
@@ -93,16 +84,15 @@ async function runCommand(
     return 0;
   } catch (e) {
     bar?.stop();
-    if (signalled) {
-      process.stderr.write(
-        `cowbench: interrupted by ${signalled}: tracking disarmed, writers released, no image kept\n`,
+    if (signals.received) {
+      writeStderr(
+        `cowbench: interrupted by ${signals.received}: tracking disarmed, writers released, no image kept\n`,
       );
-      return SIGNAL_EXIT[signalled] ?? 1;
+      return signals.exitCode()!;
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }
 
@@ -166,7 +156,7 @@ async function compatCommand(flags: CompatFlags): Promise<number> {
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const parser = yargs(argv)
+  const parser = cleanCommand(yargs(argv))
     .scriptName('cowbench')
     .usage('$0 <command> [options]')
     .command(
@@ -385,9 +375,17 @@ export async function main(argv: string[]): Promise<number> {
         if (bytes === 0 || bytes % 4096 !== 0)
           throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
         checkOutput(path.join(String(args.dir), 'calibrate.img'), true, '--dir');
-        const c = await native.calibrate(bytes, String(args.dir)).catch((e: unknown) => {
-          throw CowbenchError.fromNative(e);
+        // The native measurement cannot stop midway: a signal removes its temporary and exits.
+        const signals = handleSignals({
+          immediate: true,
+          onForcedExit: () => removeOwnTemporaries(path.join(String(args.dir), 'calibrate.img')),
         });
+        const c = await native
+          .calibrate(bytes, String(args.dir))
+          .catch((e: unknown) => {
+            throw CowbenchError.fromNative(e);
+          })
+          .finally(() => signals.dispose());
         const out = {
           memcpy_MBps: c.memcpy_Bps / 1e6,
           page_fault_ns: c.page_fault_ns,
@@ -473,7 +471,7 @@ export async function main(argv: string[]): Promise<number> {
         );
       },
     )
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate, clean')
     .strict()
     .help()
     .version(environment().cowbench_version)

@@ -17,6 +17,7 @@ import {
 } from './native.js';
 import { checkOutput, commitWithManifest, manifestPathFor, NULL_SINK, scratchImagePath } from './output.js';
 import { getBackend, type BackendName } from './registry.js';
+import { sweepBefore } from './clean.js';
 import {
   incompatibilitiesOf,
   lostWritesOf,
@@ -107,6 +108,8 @@ export interface RunHooks {
   /** Aborting disarms tracking, releases writers and removes the temporary image. */
   signal?: AbortSignal;
   onProgress?: (copiedBytes: number, totalBytes: number) => void;
+  /** Said to the user: e.g. a leftover temporary of a killed earlier run that was removed. */
+  onNotice?: (message: string) => void;
   /** Called as each protocol step starts. */
   onPhase?: (phase: 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify') => void;
 }
@@ -182,6 +185,7 @@ export function preflight(o: RunOptions): void {
 /** Runs one snapshot end to end. Rejects with CowbenchError; the region is always left writable. */
 export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   preflight(o);
+  for (const l of sweepBefore(o.out)) hooks.onNotice?.(`removed ${l.path} (${l.reason})`);
   const backend = getBackend(o.backend)!;
   let scratch: ReturnType<typeof scratchImagePath> | null = null;
   let region: NativeRegion | undefined;

@@ -246,6 +246,7 @@ export function commitWithManifest(
 
 /** A private (0700) scratch directory for runs that do not keep their image. */
 export function scratchImagePath(): { file: string; cleanup: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cowbench-'));
+  // The PID in the name lets a later run or `cowbench clean` remove it if this process is killed.
+  const dir = mkdtempSync(path.join(os.tmpdir(), `cowbench-${process.pid}-`));
   return { file: path.join(dir, 'image'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -53,6 +53,8 @@ for (const name of backendNames) {
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
+  ['SIGHUP', 129], // a closed terminal, a dropped ssh session
+  ['SIGQUIT', 131],
 ] as const) {
   test.serial(
     `${signal} mid-snapshot: disarmed, temporary removed, exit ${code}, next run succeeds`,
