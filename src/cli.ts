@@ -26,17 +26,24 @@ import {
   PATTERNS,
   type RunFlags,
 } from './options.js';
+import type { RunOptions } from './orchestrator.js';
 import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
-import { renderProbe, renderRun, runVerdict } from './report.js';
+import { failedRunJson, renderProbe, renderRun, runVerdict } from './report.js';
 import { renderCompat, runCompat, WRITER_LABELS } from './compat.js';
 import { WRITER_KINDS } from './options.js';
 
 async function runCommand(
   flags: RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
 ): Promise<number> {
-  const options = runOptionsFromFlags(flags);
+  let options: RunOptions;
+  try {
+    options = runOptionsFromFlags(flags);
+  } catch (e) {
+    if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
+    throw e;
+  }
   const signals = handleSignals({
     stopping: 'stopping the snapshot, releasing writers…',
     onForcedExit: () => removeOwnTemporaries(options.out),
@@ -84,6 +91,8 @@ async function runCommand(
     return 0;
   } catch (e) {
     bar?.stop();
+    if (flags.json)
+      writeStdout(JSON.stringify(failedRunJson(e, { ...options }, signals.received), null, 2) + '\n');
     if (signals.received) {
       writeStderr(
         `cowbench: interrupted by ${signals.received}: tracking disarmed, writers released, no image kept\n`,

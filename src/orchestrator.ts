@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendOptions } from './backend.js';
-import { rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { environment, mappingCount, memAvailableBytes, rssBytes } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
 import {
@@ -114,6 +114,9 @@ export interface RunHooks {
   onPhase?: (phase: 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify') => void;
 }
 
+/** The protocol steps, with the checks before them and the commit after. */
+export type RunPhase = 'preflight' | 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify' | 'commit';
+
 export function backendOptions(o: RunOptions): BackendOptions {
   return {
     bufferBytes: o.bufferBytes,
@@ -182,9 +185,42 @@ export function preflight(o: RunOptions): void {
     );
 }
 
-/** Runs one snapshot end to end. Rejects with CowbenchError; the region is always left writable. */
+/** Where a run was when it failed, and what it had made that cleanup must remove. */
+interface RunTrack {
+  phase: RunPhase;
+  tempPath: string | null;
+  writersStarted: boolean;
+}
+
+/**
+ * Runs one snapshot end to end. Rejects with CowbenchError carrying the phase that failed and
+ * what was cleaned up (`cleanup`); the region is always left writable.
+ */
 export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  const track: RunTrack = { phase: 'preflight', tempPath: null, writersStarted: false };
+  try {
+    return await runSteps(o, hooks, track);
+  } catch (e) {
+    // runSteps' finally has run: writers joined, region released, temporary unlinked.
+    const err = CowbenchError.fromNative(e);
+    err.phase ??= track.phase;
+    err.cleanup = {
+      writers_released: track.writersStarted,
+      tracking_disarmed: track.phase !== 'preflight' && track.phase !== 'prepare' ? true : null,
+      temporary_removed: track.tempPath !== null && !existsSync(track.tempPath) ? track.tempPath : null,
+      image_kept: false,
+    };
+    throw err;
+  }
+}
+
+async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promise<RunResult> {
+  const enter = (phase: Exclude<RunPhase, 'preflight' | 'commit'>) => {
+    track.phase = phase;
+    hooks.onPhase?.(phase);
+  };
   preflight(o);
+  track.phase = 'prepare';
   for (const l of sweepBefore(o.out)) hooks.onNotice?.(`removed ${l.path} (${l.reason})`);
   const backend = getBackend(o.backend)!;
   let scratch: ReturnType<typeof scratchImagePath> | null = null;
@@ -207,12 +243,15 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     workload = newWorkload(region);
     try {
       workload.start({ kinds: o.writerKinds, pattern: o.pattern, rate: o.ratePagesPerSec, seed: o.seed });
+      track.writersStarted = true;
       sink = new native.Sink(imagePath);
       snapshot = new native.Snapshot(o.backend, region, workload, sink, backendOptions(o));
     } catch (e) {
       throw CowbenchError.fromNative(e);
     }
     const snap = snapshot;
+    track.tempPath = sink.isNull ? null : sink.tempPath;
+    let failedPhase: RunPhase = 'copy';
 
     let armStart = 0;
     let copyEnd = 0;
@@ -221,11 +260,11 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     let rssPeak = 0;
     let mapsPeak = mappingCount();
     try {
-      hooks.onPhase?.('prepare');
+      enter('prepare');
       await snap.prepare();
       throwIfAborted(hooks.signal);
       // Undisturbed writer rate first, then the snapshot phase.
-      hooks.onPhase?.('baseline');
+      enter('baseline');
       workload.beginPhase();
       await sleep(o.baselineMs);
       baseline = workload.phaseStats();
@@ -233,10 +272,10 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       rssBefore = rssBytes();
       rssPeak = rssBefore;
       throwIfAborted(hooks.signal);
-      hooks.onPhase?.('arm');
+      enter('arm');
       armStart = performance.now();
       await snap.arm();
-      hooks.onPhase?.('copy');
+      enter('copy');
       let ticks = 0;
       const ticker = setInterval(() => {
         rssPeak = Math.max(rssPeak, rssBytes());
@@ -252,8 +291,9 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       }
     } catch (e) {
       copyError = e;
+      failedPhase = track.phase;
     } finally {
-      hooks.onPhase?.('finish');
+      enter('finish');
       metrics = await snap.release();
     }
     const during = workload.phaseStats();
@@ -261,11 +301,12 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     const regionWritable = native.regionWritable(region);
     if (copyError !== undefined || metrics.error) {
       const err = CowbenchError.fromNative(copyError ?? metrics.error);
+      err.phase = copyError !== undefined ? failedPhase : 'copy';
       throw err;
     }
     hooks.onProgress?.(o.sizeBytes, o.sizeBytes);
 
-    hooks.onPhase?.('verify');
+    enter('verify');
     const expected = snap.expected();
     let verification: Verification;
     if (sink.isNull) {
@@ -333,6 +374,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     throwIfAborted(hooks.signal);
     // A run that lost writes failed for its workload: its image is not kept either.
     if (verified && result.lost_writes === null && o.out !== null && !sink.isNull) {
+      track.phase = 'commit';
       result.output = o.out;
       result.manifest = manifestPathFor(o.out);
       const commitSink = sink;

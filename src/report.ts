@@ -1,6 +1,8 @@
 /** Human-readable renderings of results and probes. */
 import type { ProbeRow } from './probe.js';
-import type { LostWrites, RunResult } from './result.js';
+import { CowbenchError } from './errors.js';
+import { environment } from './env.js';
+import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
 import { formatBytes } from './units.js';
 
 /** "12034 writes by read did not land (EFAULT 12034)": what a run that lost writes lost. */
@@ -117,4 +119,28 @@ export function runVerdict(r: RunResult): number {
     `cowbench: incompatible: ${r.backend} with this workload: ${describeLostWrites(r.lost_writes)}; no image kept\n`,
   );
   return 1;
+}
+
+/**
+ * What `run --json` prints when the run fails: still one JSON object, `verified: false`, with
+ * the error (code, message, syscall, errno, phase) and what was cleaned up.
+ */
+export function failedRunJson(
+  e: unknown,
+  options: Record<string, unknown> | null,
+  interruptedBy: string | undefined,
+): Record<string, unknown> {
+  const err = CowbenchError.fromNative(e);
+  return {
+    schema: RESULT_SCHEMA,
+    verified: false,
+    backend: options?.backend ?? null,
+    options,
+    error: { ...err.toJSON(), phase: err.phase ?? (options === null ? 'options' : null) },
+    interrupted_by: interruptedBy ?? null,
+    cleanup: err.cleanup ?? null,
+    output: null,
+    manifest: null,
+    env: environment(),
+  };
 }

@@ -67,7 +67,10 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   { args: ['compat', '--size', '-5M'], flag: /--size: '-5M' is not a size/ },
   { args: ['calibrate', '--size', '-1G'], flag: /--size: '-1G' is not a size/ },
   { args: ['bench', '--repeat', '-3x'], flag: /--repeat: '-3x' is not a whole number/ },
-  { args: ['calibrate', '--dir', '/nonexistent-dir'], flag: /--dir: directory \/nonexistent-dir does not exist/ },
+  {
+    args: ['calibrate', '--dir', '/nonexistent-dir'],
+    flag: /--dir: directory \/nonexistent-dir does not exist/,
+  },
 ];
 
 for (const { args, flag } of badInputs) {
@@ -149,4 +152,18 @@ test('probe lists the kernel features with a meaning each', async (t) => {
     'privileges',
   ])
     t.regex(r.stdout, new RegExp(`^${name.replace('.', '\\.')}\\s`, 'm'));
+});
+
+test('run --json with bad input prints a JSON object too (error code EUSAGE, exit 2)', async (t) => {
+  const r = await runCli(['run', '--json', '--size', '12Q']);
+  t.is(r.code, 2, r.stderr);
+  const j = JSON.parse(r.stdout) as {
+    verified: boolean;
+    error: { code: string; message: string; phase: string };
+  };
+  t.false(j.verified);
+  t.is(j.error.code, 'EUSAGE');
+  t.regex(j.error.message, /--size: '12Q' is not a size/);
+  t.is(j.error.phase, 'options');
+  t.is(r.stderr.trim().split('\n').length, 1);
 });

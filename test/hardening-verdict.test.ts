@@ -13,30 +13,47 @@ import { runCli, tempDir, testOptions } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 
-test.serial('mprotect with a read(2) writer: lost writes fail the run (exit 1), named in summary and JSON', async (t) => {
-  const support = backends.mprotect.probe(backendOptions(testOptions({ backend: 'mprotect' })));
-  if (!support.ok) return t.pass(`skipped: ${support.reason}`);
-  const dir = tempDir(t);
-  const out = path.join(dir, 'snap.img');
-  const args = ['run', '--backend', 'mprotect', '--size', '16M', '--writers', 'read:1', '--baseline-ms', '20'];
-  const json = await runCli([...args, '--json', '--out', out]);
-  t.is(json.code, 1, json.stderr);
-  const r = JSON.parse(json.stdout) as {
-    lost_writes: { writes: number; by_kind: Record<string, number>; by_errno: Record<string, number> } | null;
-    output: string | null;
-  };
-  t.truthy(r.lost_writes, 'lost_writes is set');
-  t.true(r.lost_writes!.writes > 0);
-  t.true((r.lost_writes!.by_kind.read ?? 0) > 0, JSON.stringify(r.lost_writes));
-  t.true((r.lost_writes!.by_errno.EFAULT ?? 0) > 0, JSON.stringify(r.lost_writes));
-  t.is(r.output, null, 'a failed run keeps no image');
-  t.deepEqual(readdirSync(dir), []);
-  t.regex(json.stderr, /incompatible/);
-  const text = await runCli(args);
-  t.is(text.code, 1, text.stderr);
-  t.regex(text.stdout, /^lost writes\s+INCOMPATIBLE: \d+ writes? by read did not land \(EFAULT \d+\)/m);
-  t.notRegex(text.stdout, /^verified\s+yes/m);
-});
+test.serial(
+  'mprotect with a read(2) writer: lost writes fail the run (exit 1), named in summary and JSON',
+  async (t) => {
+    const support = backends.mprotect.probe(backendOptions(testOptions({ backend: 'mprotect' })));
+    if (!support.ok) return t.pass(`skipped: ${support.reason}`);
+    const dir = tempDir(t);
+    const out = path.join(dir, 'snap.img');
+    const args = [
+      'run',
+      '--backend',
+      'mprotect',
+      '--size',
+      '16M',
+      '--writers',
+      'read:1',
+      '--baseline-ms',
+      '20',
+    ];
+    const json = await runCli([...args, '--json', '--out', out]);
+    t.is(json.code, 1, json.stderr);
+    const r = JSON.parse(json.stdout) as {
+      lost_writes: {
+        writes: number;
+        by_kind: Record<string, number>;
+        by_errno: Record<string, number>;
+      } | null;
+      output: string | null;
+    };
+    t.truthy(r.lost_writes, 'lost_writes is set');
+    t.true(r.lost_writes!.writes > 0);
+    t.true((r.lost_writes!.by_kind.read ?? 0) > 0, JSON.stringify(r.lost_writes));
+    t.true((r.lost_writes!.by_errno.EFAULT ?? 0) > 0, JSON.stringify(r.lost_writes));
+    t.is(r.output, null, 'a failed run keeps no image');
+    t.deepEqual(readdirSync(dir), []);
+    t.regex(json.stderr, /incompatible/);
+    const text = await runCli(args);
+    t.is(text.code, 1, text.stderr);
+    t.regex(text.stdout, /^lost writes\s+INCOMPATIBLE: \d+ writes? by read did not land \(EFAULT \d+\)/m);
+    t.notRegex(text.stdout, /^verified\s+yes/m);
+  },
+);
 
 test('--out /dev/null: exit 0, and the summary says not verified (null sink)', async (t) => {
   const r = await runCli(['run', '--size', '8M', '--out', '/dev/null', '--baseline-ms', '10']);
@@ -75,7 +92,15 @@ test('an --out name too long for its temporary is refused up front (exit 2), a s
   t.true(Date.now() - started < 1800, 'refused before the writers ran');
   t.deepEqual(readdirSync(dir), []);
   const limit = Number(/at most (\d+)/.exec(r.stderr)![1]);
-  const ok = await runCli(['run', '--size', '8M', '--out', path.join(dir, 'b'.repeat(limit)), '--baseline-ms', '10']);
+  const ok = await runCli([
+    'run',
+    '--size',
+    '8M',
+    '--out',
+    path.join(dir, 'b'.repeat(limit)),
+    '--baseline-ms',
+    '10',
+  ]);
   t.is(ok.code, 0, ok.stderr);
   t.deepEqual(readdirSync(dir).sort(), ['b'.repeat(limit), 'b'.repeat(limit) + '.json']);
 });

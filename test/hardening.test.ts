@@ -179,3 +179,57 @@ test('a file named like the manifest that is not one is still refused without --
   t.regex(r.stderr, /--out: .*data\.json exists; pass --force/);
   t.is(readFileSync(`${out}.json`, 'utf8'), '{"mine": true}\n');
 });
+
+interface FailedRunJson {
+  verified: boolean;
+  error: { code: string; message: string; errno: number | null; phase: string | null; exit_code: number };
+  interrupted_by: string | null;
+  cleanup: { writers_released: boolean; temporary_removed: string | null; image_kept: boolean } | null;
+}
+
+test.serial(
+  'run --json that fails (disk full mid-copy) still prints one JSON object: error, errno, phase, cleanup',
+  async (t) => {
+    const dir = mountTmpfs(t, 16 * MiB);
+    if (!dir) return t.pass('skipped: needs root to mount a small tmpfs');
+    const out = path.join(dir, 'snap.img');
+    const r = await runCli(['run', '--size', '64M', '--json', '--out', out, '--baseline-ms', '10']);
+    t.is(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout) as FailedRunJson;
+    t.false(j.verified);
+    t.is(j.error.code, 'ESYS', j.error.message); // a failed syscall: its errno says which
+  t.regex(j.error.message, /ENOSPC/);
+    t.is(j.error.errno, 28);
+    t.is(j.error.phase, 'copy');
+    t.is(j.error.exit_code, 1);
+    t.true(j.cleanup!.writers_released);
+    t.regex(j.cleanup!.temporary_removed ?? '', /\.snap\.img\.cowbench-\d+-\d+\.tmp$/);
+    t.false(j.cleanup!.image_kept);
+    t.deepEqual(readdirSync(dir), []);
+  },
+);
+
+test.serial(
+  'run --json interrupted by SIGINT prints a JSON object naming the signal, exit 130',
+  async (t) => {
+    const dir = tempDir(t);
+    const out = path.join(dir, 'snap.img');
+    let sent = false;
+    const r = await runCli(['run', '--size', '1G', '--json', '--out', out, '--verbose', '--writers', '1'], {
+      onSpawn: (child) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          if (!sent && d.toString().includes('cowbench: copy')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        });
+      },
+    });
+    t.is(r.code, 130, r.stderr);
+    const j = JSON.parse(r.stdout) as FailedRunJson;
+    t.false(j.verified);
+    t.is(j.interrupted_by, 'SIGINT');
+    t.is(j.error.code, 'EABORTED');
+    t.deepEqual(readdirSync(dir), []);
+  },
+);
