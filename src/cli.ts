@@ -64,7 +64,7 @@ async function runCommand(
     const result = await runSnapshot(options, {
       signal: signals.signal,
       onNotice: (message) => writeStderr(`cowbench: ${message}\n`),
-      onPhase: flags.verbose ? (phase) => process.stderr.write(`cowbench: ${phase}\n`) : undefined,
+      onPhase: flags.verbose ? (phase) => writeStderr(`cowbench: ${phase}\n`) : undefined,
       onProgress: (copied, total) => {
         if (!bar) return;
         const mib = (n: number) => Math.floor(n / 1048576);
@@ -83,9 +83,7 @@ async function runCommand(
     if (result.lost_writes) return runVerdict(result);
     if (!result.verified && result.verification.skipped === null) return 1;
     if (!result.region_writable_after.ok) {
-      process.stderr.write(
-        `cowbench: the region was left protected: ${result.region_writable_after.detail}\n`,
-      );
+      writeStderr(`cowbench: the region was left protected: ${result.region_writable_after.detail}\n`);
       return 1;
     }
     return 0;
@@ -493,10 +491,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
-      process.stderr.write(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
       return 1;
     }
-    process.stderr.write(`cowbench: ${err.message}\n`);
+    writeStderr(`cowbench: ${err.message}\n`);
     return err.exitCode;
   }
 }

@@ -1,6 +1,7 @@
 /** Human-readable renderings of results and probes. */
 import type { ProbeRow } from './probe.js';
 import { CowbenchError } from './errors.js';
+import { writeStderr } from './stdout.js';
 import { environment } from './env.js';
 import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
 import { formatBytes } from './units.js';
@@ -115,7 +116,7 @@ export function renderProbe(rows: ProbeRow[]): string {
 /** Exit code and stderr line for a run that lost writes: 1, named as an incompatibility. */
 export function runVerdict(r: RunResult): number {
   if (!r.lost_writes) return 0;
-  process.stderr.write(
+  writeStderr(
     `cowbench: incompatible: ${r.backend} with this workload: ${describeLostWrites(r.lost_writes)}; no image kept\n`,
   );
   return 1;
