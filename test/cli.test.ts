@@ -67,6 +67,8 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   { args: ['compat', '--size', '-5M'], flag: /--size: '-5M' is not a size/ },
   { args: ['calibrate', '--size', '-1G'], flag: /--size: '-1G' is not a size/ },
   { args: ['bench', '--repeat', '-3x'], flag: /--repeat: '-3x' is not a whole number/ },
+  { args: ['clean', '/nonexistent-dir'], flag: /dir: \/nonexistent-dir does not exist/ },
+  { args: ['clean', '--out'], flag: /--out: needs a value/ },
   {
     args: ['calibrate', '--dir', '/nonexistent-dir'],
     flag: /--dir: directory \/nonexistent-dir does not exist/,

@@ -1,4 +1,5 @@
 /** `cowbench clean [DIR | --out FILE]`: lists and removes what killed runs left behind. */
+import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { leftoversFor, leftoversIn, removeLeftovers, type Leftover } from '../clean.js';
 import { CowbenchError, UsageError } from '../errors.js';
@@ -18,6 +19,16 @@ export function clean(flags: CleanFlags): { lines: string[]; failed: number } {
   if (flags.dir !== undefined && flags.out !== undefined)
     throw new UsageError('--out', 'name a directory or --out FILE, not both');
   if (flags.out === '') throw new UsageError('--out', 'is empty');
+  if (flags.out === undefined) {
+    const dir = flags.dir ?? '.';
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      throw new UsageError('dir', `${dir} does not exist`);
+    }
+    if (!isDir) throw new UsageError('dir', `${dir} is not a directory`);
+  }
   const where = flags.out !== undefined ? `--out ${flags.out}` : (flags.dir ?? '.');
   const found: Leftover[] = flags.out !== undefined ? leftoversFor(flags.out) : leftoversIn(flags.dir ?? '.');
   if (found.length === 0) return { lines: [`nothing to clean for ${where}`], failed: 0 };
