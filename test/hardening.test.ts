@@ -198,7 +198,7 @@ test.serial(
     const j = JSON.parse(r.stdout) as FailedRunJson;
     t.false(j.verified);
     t.is(j.error.code, 'ESYS', j.error.message); // a failed syscall: its errno says which
-  t.regex(j.error.message, /ENOSPC/);
+    t.regex(j.error.message, /ENOSPC/);
     t.is(j.error.errno, 28);
     t.is(j.error.phase, 'copy');
     t.is(j.error.exit_code, 1);
