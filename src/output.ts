@@ -231,6 +231,16 @@ export function commitWithManifest(
     } catch (e) {
       throw errnoError(`could not replace the manifest ${manifest}; image and manifest removed`, e);
     }
+    // Checked up front too; again here, as the run took a while: --force replaces regular files only.
+    const existing = lstatSync(out, { throwIfNoEntry: false });
+    if (existing && !existing.isFile())
+      throw new CowbenchError(
+        'EEXIST',
+        `${out} became a ${fileKind(existing)} during the run; not replaced`,
+        {
+          exitCode: 2,
+        },
+      );
     commitImage();
     try {
       placeNoReplace(tmp, manifest);
