@@ -24,8 +24,8 @@ test.serial(
       'run',
       '--backend',
       'mprotect',
-      '--size',
-      '16M',
+      '--size', // copying 128 MiB takes long enough for the read(2) writer to hit protected pages
+      '128M',
       '--writers',
       'read:1',
       '--baseline-ms',
