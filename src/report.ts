@@ -18,76 +18,104 @@ export function describeLostWrites(l: LostWrites): string {
   return `${l.writes} write${l.writes === 1 ? '' : 's'} by ${by} did not land (${causes.join(', ')})`;
 }
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+/** Digit-grouped, with `digits` decimals: 1234567.8 → "1,234,567.8". */
+export function num(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return String(n);
+  return digits === 0
+    ? grouped.format(n)
+    : new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(
+        n,
+      );
+}
 
-export function renderRun(r: RunResult): string {
+const stallLine = (s: { p50_us: number; p99_us: number; p999_us: number; max_us: number; count: number }) =>
+  `p50 ${num(s.p50_us, 2)} · p99 ${num(s.p99_us, 2)} · p99.9 ${num(s.p999_us, 2)} · max ${num(s.max_us, 0)} (${num(s.count)} writes)`;
+
+/**
+ * The terminal summary of one run. Each label is the result's JSON key (so a figure seen here is
+ * found under the same name in `--json`), and the key carries the unit: `_us`, `_ms`, `_bytes`,
+ * `_MBps`. Counters that are zero are left out unless `verbose`.
+ */
+export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): string {
   const w = r.writers;
-  const lines: [string, string][] = [
-    ['backend', `${r.backend} (consistency point: ${r.consistency_point})`],
-    [
-      'region',
-      `${formatBytes(r.region_bytes)}${r.hugepage ? ' (THP)' : ''}, granularity ${formatBytes(r.granularity_bytes)}`,
-    ],
-    [
-      'writers',
-      `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : `${w.rate_pages_per_s}/s`}`,
-    ],
-    ['pause', `${fmt(r.pause_us)} µs (writers held ${fmt(r.quiesce_us)} µs to quiesce)`],
-    ['total', `${fmt(r.total_ms)} ms`],
-    ['throughput', `${fmt(r.throughput_MBps)} MB/s`],
-    ['wp faults', `${r.wp_faults}`],
-    ['copied before write', `${r.pages_copied_before_write}`],
-    ['bytes written', formatBytes(r.bytes_written)],
-    ['buffer peak', formatBytes(r.buffer_peak_bytes)],
-    ['extra memory peak', `${formatBytes(r.extra_memory_peak_bytes)} (${r.extra_memory_source})`],
-    ['throttled', `${fmt(r.throttled_ms)} ms`],
-    [
-      'write stall',
-      `p50 ${fmt(r.write_stall.p50_us, 2)} µs, p99 ${fmt(r.write_stall.p99_us, 2)} µs, max ${fmt(r.write_stall.max_us, 0)} µs (${r.write_stall.count} writes)`,
-    ],
-    [
-      'writer throughput',
-      `${fmt(w.snapshot_writes_per_s, 0)}/s during vs ${fmt(w.baseline_writes_per_s, 0)}/s before` +
-        (w.throughput_ratio === null ? '' : ` (${fmt(w.throughput_ratio * 100, 0)}%)`),
-    ],
-  ];
-  if (r.vma_count_peak > 0) lines.push(['vma count peak', String(r.vma_count_peak)]);
+  const verbose = opts.verbose === true;
+  const lines: [string, string][] = [];
+  const add = (key: string, value: string) => lines.push([key, value]);
+  const count = (key: string, n: number, note = '') => {
+    if (n !== 0 || verbose) add(key, num(n) + note);
+  };
+  add('backend', `${r.backend} (consistency_point: ${r.consistency_point})`);
+  add(
+    'region_bytes',
+    `${num(r.region_bytes)} (${formatBytes(r.region_bytes)}${r.hugepage ? ', THP' : ''}; granularity_bytes ${num(r.granularity_bytes)})`,
+  );
+  add(
+    'writers',
+    `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate_pages_per_s ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : num(w.rate_pages_per_s)}`,
+  );
+  add('pause_us', `${num(r.pause_us, 1)} (quiesce_us ${num(r.quiesce_us, 1)})`);
+  add('total_ms', num(r.total_ms, 1));
+  add('throughput_MBps', num(r.throughput_MBps, 1));
+  count('wp_faults', r.wp_faults);
+  count('pages_copied_before_write', r.pages_copied_before_write);
+  add('bytes_written', `${num(r.bytes_written)} (${formatBytes(r.bytes_written)})`);
+  count(
+    'buffer_peak_bytes',
+    r.buffer_peak_bytes,
+    r.buffer_peak_bytes ? ` (${formatBytes(r.buffer_peak_bytes)})` : '',
+  );
+  add(
+    'extra_memory_peak_bytes',
+    `${num(r.extra_memory_peak_bytes)} (${formatBytes(r.extra_memory_peak_bytes)}; ${r.extra_memory_source})`,
+  );
+  if (r.throttled_ms !== 0 || verbose) add('throttled_ms', num(r.throttled_ms, 1));
+  add('write_stall_us', `${stallLine(r.write_stall)} during the snapshot`);
+  if (w.baseline_write_stall)
+    add('baseline_write_stall_us', `${stallLine(w.baseline_write_stall)} before it`);
+  add(
+    'writers.throughput_ratio',
+    (w.throughput_ratio === null ? 'n/a' : num(w.throughput_ratio, 3)) +
+      ` (snapshot_writes_per_s ${num(w.snapshot_writes_per_s)} / baseline_writes_per_s ${num(w.baseline_writes_per_s)})`,
+  );
+  count('vma_count_peak', r.vma_count_peak);
   const byKind = Object.entries(w.writes_by_kind ?? {});
   if (byKind.some(([kind]) => kind !== 'cpu'))
-    lines.push([
-      'writes by kind',
-      byKind.map(([kind, n]) => `${kind} ${n}`).join(', ') + ' (during the snapshot)',
-    ]);
+    add(
+      'writers.writes_by_kind',
+      byKind.map(([kind, n]) => `${kind} ${num(n)}`).join(', ') + ' (during the snapshot)',
+    );
   const exits = Object.entries(w.exit_reasons ?? {});
-  if (exits.length) lines.push(['vcpu exits', exits.map(([why, n]) => `${why} ${n}`).join(', ')]);
-  for (const [k, v] of Object.entries(r.incompatibilities)) lines.push([k.replaceAll('_', ' '), String(v)]);
-  for (const [k, v] of Object.entries(r.backend_metrics)) lines.push([k.replaceAll('_', ' '), String(v)]);
+  if (exits.length) add('writers.exit_reasons', exits.map(([why, n]) => `${why} ${num(n)}`).join(', '));
+  for (const [k, v] of Object.entries(r.incompatibilities)) count(`incompatibilities.${k}`, v);
+  for (const [k, v] of Object.entries(r.backend_metrics))
+    if (v !== 0 || verbose) add(`backend_metrics.${k}`, Number.isInteger(v) ? num(v) : num(v, 1));
   const v = r.verification;
   if (r.lost_writes)
-    lines.push([
-      'lost writes',
+    add(
+      'lost_writes',
       `INCOMPATIBLE: ${describeLostWrites(r.lost_writes)}: ${r.backend} cannot snapshot memory written this way; the run fails`,
-    ]);
-  lines.push([
+    );
+  add(
     'verified',
     v.skipped
       ? r.output === null && r.options.out === '/dev/null'
         ? 'not verified (null sink: an overhead run; exit 0)'
         : `no (skipped: ${v.skipped})`
       : r.verified && r.lost_writes
-        ? `image only: ${v.checked_pages} pages match the consistency point (${v.checksum}), but writes were lost: the run failed`
+        ? `image only: ${num(v.checked_pages)} pages match the consistency point (${v.checksum}), but writes were lost: the run failed`
         : r.verified
-          ? `yes (${v.checked_pages} pages, ${v.checksum})`
-          : `NO: ${v.bad_pages} of ${v.checked_pages} pages differ from the consistency point; first: ${v.first_bad
+          ? `yes (${num(v.checked_pages)} pages, ${v.checksum})`
+          : `NO: ${num(v.bad_pages)} of ${num(v.checked_pages)} pages differ from the consistency point; first: ${v.first_bad
               .slice(0, 8)
               .map(
                 (b) =>
                   `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
               )
               .join(', ')}`,
-  ]);
-  lines.push([
-    'image',
+  );
+  add(
+    'output',
     r.output
       ? `${r.output} (manifest ${r.manifest})`
       : r.options.out === '/dev/null'
@@ -95,8 +123,8 @@ export function renderRun(r: RunResult): string {
         : r.options.out
           ? 'not kept (the run failed)'
           : 'not kept (use --out FILE)',
-  ]);
-  lines.push(['machine', `${r.env.hostname}, Linux ${r.env.kernel}, ${r.env.cores} × ${r.env.cpu_model}`]);
+  );
+  add('env', `${r.env.hostname}, Linux ${r.env.kernel}, ${r.env.cores} × ${r.env.cpu_model}`);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, val]) => `${k.padEnd(width)}  ${val}`).join('\n') + '\n';
 }
