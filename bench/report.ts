@@ -1,6 +1,7 @@
 /** REPORT.md of a bench run: the machine, the calibration, each claim's verdict and each suite's table. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadResults, resultsFileOf } from './results.js';
 import type { ClaimVerdict, Row } from './runner.js';
 
 export const CLAIMS: Record<string, string> = {
@@ -98,10 +99,13 @@ export function renderReport(report: BenchReport): string {
   return out.join('\n') + '\n';
 }
 
-/** Writes REPORT.md beside results.json in `dir`. */
+/**
+ * Writes REPORT.md beside results.json in `dir` (or beside the results file named). A damaged or
+ * mis-shaped results.json is one line naming the file and what is wrong (exit 2).
+ */
 export function writeReport(dir: string): string {
-  const report = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as BenchReport;
-  const file = path.join(dir, 'REPORT.md');
+  const report = loadResults(dir) as unknown as BenchReport;
+  const file = path.join(path.dirname(resultsFileOf(dir)), 'REPORT.md');
   writeFileSync(file, renderReport(report));
   return file;
 }

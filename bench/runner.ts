@@ -7,31 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { max, median, min, sampleStandardDeviation } from 'simple-statistics';
 import { packageRoot } from '../src/native.js';
 import type { RunResult } from '../src/result.js';
 
-export interface Summary {
-  median: number;
-  min: number;
-  max: number;
-  stdev: number;
-  n: number;
-  samples: number[];
-}
-
-export function summarize(samples: number[]): Summary {
-  const finite = samples.filter((x) => Number.isFinite(x));
-  if (finite.length === 0) return { median: NaN, min: NaN, max: NaN, stdev: NaN, n: 0, samples };
-  return {
-    median: median(finite),
-    min: min(finite),
-    max: max(finite),
-    stdev: finite.length > 1 ? sampleStandardDeviation(finite) : 0,
-    n: finite.length,
-    samples: finite,
-  };
-}
+export { summarize, type Summary } from './stats.js';
+import type { Summary } from './stats.js';
 
 export interface Calibration {
   memcpy_MBps: number;
@@ -52,7 +32,10 @@ export interface BenchContext {
   tick(label: string): void;
 }
 
-export type Row = Record<string, string | number | boolean | null>;
+export type Row = Record<string, string | number | boolean | null | number[]>;
+
+/** A row column holding a metric's raw samples; moved into results.json's `metrics`, not a CSV column. */
+export const SAMPLES_SUFFIX = '_samples';
 
 export type Verdict = 'confirmed' | 'refuted' | 'partly confirmed' | 'not measurable here';
 
@@ -160,7 +143,10 @@ export async function repeatRuns(
   return { results, failures };
 }
 
-/** Adds `<key>_median/_min/_max` columns for a metric over runs. */
+/**
+ * Adds `<key>_median/_min/_max/_n` columns for a metric over runs, and `<key>_samples` (every raw
+ * sample, unrounded), which bench moves into results.json's `metrics` under suite/case/key.
+ */
 export function spread(prefix: string, s: Summary, digits = 2): Row {
   const r = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
   return {
@@ -168,6 +154,7 @@ export function spread(prefix: string, s: Summary, digits = 2): Row {
     [`${prefix}_min`]: r(s.min),
     [`${prefix}_max`]: r(s.max),
     [`${prefix}_n`]: s.n,
+    [`${prefix}${SAMPLES_SUFFIX}`]: s.samples ?? [],
   };
 }
 
