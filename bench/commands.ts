@@ -108,10 +108,11 @@ export const benchCommands: CliPlugin = (y) =>
         setExit(
           compareCommand(
             {
-              inputs: [String(args.base), ...listOf(args.new)],
+              inputs: [String(args.base), ...(Array.isArray(args.new) ? args.new : [args.new]).map(String)],
               format: (args.json === true ? 'json' : String(args.format)) as Format,
               failOnRegression: args.failOnRegression === true,
-              thresholds: listOf(args.threshold),
+              // Not split on ',': case names hold commas.
+              thresholds: args.threshold === undefined ? [] : (Array.isArray(args.threshold) ? args.threshold : [args.threshold]).map(String),
               alpha,
             },
             (s) => process.stdout.write(s),
