@@ -111,7 +111,7 @@ export const ciSuite: Suite = {
   name: 'ci',
   claim: 'CI preset',
   description:
-    'fixed CI preset: fault round trip per backend path, one 128 MiB snapshot per backend at 65,536 writes/s, uffd to /dev/null, scan pass cost; 8 trials, interleaved',
+    'fixed CI preset: fault round trip per backend path, one 128 MiB snapshot per backend at 65,536 writes/s, uffd to /dev/null, scan pass cost; 10 trials, interleaved',
   plannedRuns: (c) =>
     c.repeat *
     (faultCases.filter((f) => c.backends.includes(f.backend)).length +
