@@ -3,11 +3,10 @@
  * --json`), because signal handlers, userfaultfd registrations and fork are process-wide; a failed
  * run is recorded and the suite goes on. Figures are medians of --repeat runs with min and max.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { packageRoot } from '../src/native.js';
+import { runChild } from '../src/child.js';
 import type { RunResult } from '../src/result.js';
 
 export { summarize, type Summary } from './stats.js';
@@ -72,30 +71,13 @@ export interface ChildOutcome {
   exitCode: number | null;
 }
 
-/** Runs `cowbench <args> --json` in a fresh process. */
-export function runCowbenchChild(
+/** Runs `cowbench <args>` in a fresh process (src/child.ts: timeout, SIGTERM then SIGKILL). */
+export async function runCowbenchChild(
   args: string[],
   timeoutMs = 600_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'cowbench.js'), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    // SIGTERM first (the child cleans up), SIGKILL if it is still there 15 s later.
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const r = await runChild({ args, timeoutMs });
+  return { code: r.code, stdout: r.stdout, stderr: r.timedOut ? `${r.stderr}\ncowbench: child timed out after ${timeoutMs} ms` : r.stderr };
 }
 
 /** One snapshot in a child process. An unverified run is an error, not a data point. */
