@@ -24,7 +24,12 @@ const setExit = (code: number) => {
 };
 
 const listOf = (v: unknown): string[] =>
-  v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+  v === undefined
+    ? []
+    : (Array.isArray(v) ? v : [v])
+        .flatMap((x) => String(x).split(','))
+        .map((s) => s.trim())
+        .filter(Boolean);
 
 export const benchCommands: CliPlugin = (y) =>
   y
@@ -59,7 +64,8 @@ export const benchCommands: CliPlugin = (y) =>
         setExit(
           await runBench({
             suites: ci ? ['ci'] : named,
-            backends: typeof args.backends === 'string' ? args.backends.split(',').map((s) => s.trim()) : null,
+            backends:
+              typeof args.backends === 'string' ? args.backends.split(',').map((s) => s.trim()) : null,
             quick: args.quick === true,
             ci,
             repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
@@ -84,7 +90,12 @@ export const benchCommands: CliPlugin = (y) =>
       (a) =>
         a
           .positional('base', { type: 'string', demandOption: true, describe: 'baseline results' })
-          .positional('new', { type: 'string', array: true, demandOption: true, describe: 'results to compare with it' })
+          .positional('new', {
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'results to compare with it',
+          })
           .option('format', {
             type: 'string',
             default: 'table',
@@ -99,7 +110,8 @@ export const benchCommands: CliPlugin = (y) =>
           .option('threshold', {
             type: 'string',
             array: true,
-            describe: 'override a regression threshold: KEY=PCT (KEY: suite/case/metric, suite/metric or metric)',
+            describe:
+              'override a regression threshold: KEY=PCT (KEY: suite/case/metric, suite/metric or metric)',
           })
           .option('alpha', { type: 'string', default: '0.05', describe: 'significance level of the U test' }),
       (args) => {
@@ -112,7 +124,10 @@ export const benchCommands: CliPlugin = (y) =>
               format: (args.json === true ? 'json' : String(args.format)) as Format,
               failOnRegression: args.failOnRegression === true,
               // Not split on ',': case names hold commas.
-              thresholds: args.threshold === undefined ? [] : (Array.isArray(args.threshold) ? args.threshold : [args.threshold]).map(String),
+              thresholds:
+                args.threshold === undefined
+                  ? []
+                  : (Array.isArray(args.threshold) ? args.threshold : [args.threshold]).map(String),
               alpha,
             },
             (s) => process.stdout.write(s),
@@ -170,7 +185,8 @@ export const benchCommands: CliPlugin = (y) =>
           .option('inject-sink-delay-us', {
             type: 'string',
             default: '0',
-            describe: 'test-only: delay per page the sink writes (slows the copy path; the A/B check of compare)',
+            describe:
+              'test-only: delay per page the sink writes (slows the copy path; the A/B check of compare)',
           })
           .option('json', { type: 'boolean', default: false }),
       async (args) => {

@@ -15,13 +15,22 @@ import Table from 'cli-table3';
 import { CowbenchError } from '../src/errors.js';
 import { lookupMetric, type MetricDef, parseKey } from './metrics.js';
 import { badInput, BENCH_SCHEMA, loadResults, resultsFileOf, type BenchResults } from './results.js';
-import { geomean, mannWhitneyU, MIN_SAMPLES, ratioOfMediansCI, summarize, type RatioCI, type Summary } from './stats.js';
+import {
+  geomean,
+  mannWhitneyU,
+  MIN_SAMPLES,
+  ratioOfMediansCI,
+  summarize,
+  type RatioCI,
+  type Summary,
+} from './stats.js';
 
 export const COMPARE_SCHEMA = 'cowbench.compare/1';
 export const FORMATS = ['table', 'markdown', 'json', 'junit', 'tap'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export type Verdict = 'improved' | 'regressed' | '~' | 'only in base' | 'only in new' | 'too few samples' | 'changed';
+export type Verdict =
+  'improved' | 'regressed' | '~' | 'only in base' | 'only in new' | 'too few samples' | 'changed';
 
 export interface Change {
   /** (new − base) / base of the medians, in %. */
@@ -90,7 +99,11 @@ function fingerprint(results: BenchResults[]): FingerprintDiff[] {
   return diffs;
 }
 
-function thresholdFor(key: string, def: MetricDef | undefined, overrides: Record<string, number>): number | null {
+function thresholdFor(
+  key: string,
+  def: MetricDef | undefined,
+  overrides: Record<string, number>,
+): number | null {
   const k = parseKey(key);
   for (const candidate of [key, k ? `${k.suite}/${k.metric}` : '', k?.metric ?? ''])
     if (candidate && overrides[candidate] !== undefined) return overrides[candidate]!;
@@ -106,7 +119,12 @@ function compareOne(
 ): Change {
   if (!base || base.n === 0) return { pct: null, p: null, ci: null, verdict: 'only in new', gate: false };
   if (!next || next.n === 0) return { pct: null, p: null, ci: null, verdict: 'only in base', gate: false };
-  const pct = base.median === 0 ? (next.median === 0 ? 0 : null) : ((next.median - base.median) / Math.abs(base.median)) * 100;
+  const pct =
+    base.median === 0
+      ? next.median === 0
+        ? 0
+        : null
+      : ((next.median - base.median) / Math.abs(base.median)) * 100;
   const worse = (d: number) => (def?.polarity === 'higher' ? d < 0 : d > 0);
   const beyond = (d: number | null) => d === null || Math.abs(d) > (threshold ?? 0) * 100 + 1e-9;
   if (def?.exact) {
@@ -144,7 +162,11 @@ function compareOne(
 /** Loads every input; bad input (missing, damaged, mixed schema versions) is exit 2. */
 export function loadInputs(args: string[]): { label: string; file: string; results: BenchResults }[] {
   if (args.length < 2) throw badInput('compare needs a BASE and at least one NEW results directory or file');
-  return args.map((a) => ({ label: a, file: resultsFileOf(a), results: loadResults(a, { needMetrics: true }) }));
+  return args.map((a) => ({
+    label: a,
+    file: resultsFileOf(a),
+    results: loadResults(a, { needMetrics: true }),
+  }));
 }
 
 export function compareResults(
@@ -154,7 +176,9 @@ export function compareResults(
   const alpha = o.alpha ?? 0.05;
   const schemas = new Set(inputs.map((i) => i.results.schema));
   if (schemas.size > 1 || !schemas.has(BENCH_SCHEMA))
-    throw badInput(`incompatible results schemas: ${inputs.map((i) => `${i.label}: ${i.results.schema}`).join(', ')}`);
+    throw badInput(
+      `incompatible results schemas: ${inputs.map((i) => `${i.label}: ${i.results.schema}`).join(', ')}`,
+    );
   const keys = [...new Set(inputs.flatMap((i) => Object.keys(i.results.metrics)))].sort();
   const common = keys.filter((k) => inputs.every((i) => k in i.results.metrics));
   if (common.length === 0)
@@ -189,7 +213,9 @@ export function compareResults(
     return Number.isFinite(g) ? (g - 1) * 100 : null;
   });
   const gate_failures = rows.flatMap((r) =>
-    r.changes.flatMap((c, j) => (c.gate ? [`${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)}, p=${fmtP(c.p)}`] : [])),
+    r.changes.flatMap((c, j) =>
+      c.gate ? [`${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)}, p=${fmtP(c.p)}`] : [],
+    ),
   );
   return {
     schema: COMPARE_SCHEMA,
@@ -225,7 +251,9 @@ const num = (x: number) => {
 const fmtPct = (p: number | null) => (p === null ? 'n/a' : `${p >= 0 ? '+' : ''}${p.toFixed(1)}%`);
 const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '<0.001' : p.toFixed(3));
 const fmtSide = (s: Summary | null, unit: string | null) =>
-  s ? `${num(s.median)}${unit && unit !== '1' ? ` ${unit}` : ''} (${num(s.min)}…${num(s.max)}, n=${s.n})` : '–';
+  s
+    ? `${num(s.median)}${unit && unit !== '1' ? ` ${unit}` : ''} (${num(s.min)}…${num(s.max)}, n=${s.n})`
+    : '–';
 const fmtChange = (c: Change) =>
   c.verdict === 'only in base' || c.verdict === 'only in new' || c.pct === null
     ? '–'
@@ -242,7 +270,9 @@ function header(c: Comparison): string[] {
 
 function cells(c: Comparison, r: MetricRow): string[] {
   const out = [r.key, fmtSide(r.sides[0] ?? null, r.unit)];
-  r.changes.forEach((ch, j) => out.push(fmtSide(r.sides[j + 1] ?? null, r.unit), fmtChange(ch), fmtP(ch.p), fmtVerdict(ch)));
+  r.changes.forEach((ch, j) =>
+    out.push(fmtSide(r.sides[j + 1] ?? null, r.unit), fmtChange(ch), fmtP(ch.p), fmtVerdict(ch)),
+  );
   return out;
 }
 
@@ -256,7 +286,9 @@ function fingerprintLines(c: Comparison): string[] {
   if (c.fingerprint.length === 0) return ['host fingerprint: identical on every input'];
   return [
     `host fingerprint: ${c.fingerprint.length} difference${c.fingerprint.length === 1 ? '' : 's'}`,
-    ...c.fingerprint.map((d) => `  ${d.field}: ${d.values.map((v, i) => `${c.inputs[i]!.label}=${v ?? '–'}`).join(', ')}`),
+    ...c.fingerprint.map(
+      (d) => `  ${d.field}: ${d.values.map((v, i) => `${c.inputs[i]!.label}=${v ?? '–'}`).join(', ')}`,
+    ),
   ];
 }
 
@@ -323,10 +355,19 @@ export function renderJunit(c: Comparison): string {
         cases.push(
           `    <testcase classname="${cls}" name="${name}"><failure message="regressed ${xml(fmtPct(ch.pct))} beyond ${Math.round((r.threshold ?? 0) * 100)}%, p=${xml(fmtP(ch.p))}">${detail}</failure></testcase>`,
         );
-      } else if (ch.verdict === 'only in base' || ch.verdict === 'only in new' || ch.verdict === 'too few samples') {
+      } else if (
+        ch.verdict === 'only in base' ||
+        ch.verdict === 'only in new' ||
+        ch.verdict === 'too few samples'
+      ) {
         skipped++;
-        cases.push(`    <testcase classname="${cls}" name="${name}"><skipped message="${xml(ch.verdict)}"/><system-out>${detail}</system-out></testcase>`);
-      } else cases.push(`    <testcase classname="${cls}" name="${name}"><system-out>${detail}</system-out></testcase>`);
+        cases.push(
+          `    <testcase classname="${cls}" name="${name}"><skipped message="${xml(ch.verdict)}"/><system-out>${detail}</system-out></testcase>`,
+        );
+      } else
+        cases.push(
+          `    <testcase classname="${cls}" name="${name}"><system-out>${detail}</system-out></testcase>`,
+        );
     });
   const tests = cases.length;
   return (
@@ -345,7 +386,10 @@ export function renderTap(c: Comparison): string {
   const tests: string[] = [];
   for (const r of c.rows)
     r.changes.forEach((ch, j) => {
-      const name = `${r.key}${c.inputs.length > 2 ? `@${c.inputs[j + 1]!.label}` : ''}`.replace(/[#\s]/g, '_');
+      const name = `${r.key}${c.inputs.length > 2 ? `@${c.inputs[j + 1]!.label}` : ''}`.replace(
+        /[#\s]/g,
+        '_',
+      );
       const desc = `${fmtPct(ch.pct)} p=${fmtP(ch.p)} ${ch.verdict}`;
       const status = ch.gate ? 'not ok' : 'ok';
       const skip =
@@ -387,8 +431,10 @@ export function compareCommand(o: CompareCommandOptions, write: (s: string) => v
   if (!FORMATS.includes(o.format))
     throw badInput(`--format: '${o.format}' is not one of: ${FORMATS.join(', ')}`);
   const thresholds = parseThresholds(o.thresholds);
-  const comparison = compareResults(loadInputs(o.inputs), { thresholds, ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) });
+  const comparison = compareResults(loadInputs(o.inputs), {
+    thresholds,
+    ...(o.alpha !== undefined ? { alpha: o.alpha } : {}),
+  });
   write(renderComparison(comparison, o.format, process.stdout.isTTY === true && o.format === 'table'));
   return o.failOnRegression && comparison.gate_failures.length > 0 ? 1 : 0;
 }
-

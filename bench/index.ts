@@ -111,7 +111,8 @@ export function calibrationSummary(cals: Calibration[]): {
     median[f] = s.median;
     const rs = relativeSpread(s);
     spread[f] = Number.isFinite(rs) ? Number(rs.toFixed(3)) : null;
-    if (f !== 'sink_MBps' && Number.isFinite(rs) && (!worst || rs > worst.spread)) worst = { field: f, spread: rs, min: s.min, max: s.max };
+    if (f !== 'sink_MBps' && Number.isFinite(rs) && (!worst || rs > worst.spread))
+      worst = { field: f, spread: rs, min: s.min, max: s.max };
   }
   // The default regression thresholds are 30 %: a calibration that itself moves more than that
   // within one run means this run cannot resolve such a change.
@@ -151,7 +152,8 @@ export async function runBench(o: BenchOptions): Promise<number> {
   const env = environment();
   const label = o.label ?? env.hostname;
   const outDir = path.resolve(
-    o.out ?? path.join('results', `${env.date.slice(0, 10)}-${label}${o.ci ? '-ci' : o.quick ? '-quick' : ''}`),
+    o.out ??
+      path.join('results', `${env.date.slice(0, 10)}-${label}${o.ci ? '-ci' : o.quick ? '-quick' : ''}`),
   );
   mkdirSync(outDir, { recursive: true });
   const scratchDir = path.join(outDir, 'tmp');
@@ -174,7 +176,10 @@ export async function runBench(o: BenchOptions): Promise<number> {
   // Same-run calibration, repeated: twice now, once more after every suite; figures that are
   // normalised use the medians, and the spread says how much the machine moved meanwhile.
   const calBytes = o.quick || o.ci ? 256 * 1024 * 1024 : 1024 ** 3;
-  const calibrations: Calibration[] = [await calibrate(calBytes, scratchDir), await calibrate(calBytes, scratchDir)];
+  const calibrations: Calibration[] = [
+    await calibrate(calBytes, scratchDir),
+    await calibrate(calBytes, scratchDir),
+  ];
   const calibration = calibrationSummary(calibrations).median;
   process.stdout.write(
     `cowbench bench on ${env.hostname}: Linux ${env.kernel}, ${env.cores} × ${env.cpu_model}, THP ${env.thp_mode}\n` +

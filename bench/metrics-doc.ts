@@ -9,7 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { renderMetricsDoc } from './metrics.js';
 
 // dist/bench/metrics-doc.js → the package root (no native addon needed to write docs).
-const METRICS_DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'metrics.md');
+const METRICS_DOC = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'docs',
+  'metrics.md',
+);
 
 const want = renderMetricsDoc();
 if (process.argv.includes('--check')) {

@@ -228,7 +228,11 @@ export function caseOfRow(row: Record<string, unknown>): string {
 }
 
 const fmtThreshold = (m: MetricDef) =>
-  m.exact ? (m.threshold === 0 ? 'exact' : `exact ±${m.threshold * 100}%`) : `${Math.round(m.threshold * 100)}%`;
+  m.exact
+    ? m.threshold === 0
+      ? 'exact'
+      : `exact ±${m.threshold * 100}%`
+    : `${Math.round(m.threshold * 100)}%`;
 
 /** docs/metrics.md, generated from the registry. */
 export function renderMetricsDoc(): string {

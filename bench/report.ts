@@ -87,7 +87,8 @@ export function renderReport(report: BenchReport): string {
       `Backends: ${report.backends.join(', ')}${report.skipped_backends.length ? `; skipped: ${report.skipped_backends.map((s) => `${s['backend']} (${s['reason']})`).join('; ')}` : ''}. ` +
       `Options: ${JSON.stringify(report.options)}.\n`,
   );
-  if (report.noise?.warning) out.push(`> **Noisy machine.** ${report.noise.warning.replace(/^cowbench: warning: /, '')}\n`);
+  if (report.noise?.warning)
+    out.push(`> **Noisy machine.** ${report.noise.warning.replace(/^cowbench: warning: /, '')}\n`);
   out.push('## Claims and targets\n');
   out.push(
     'Verdicts are decided by statistics: the effect with a 95% percentile-bootstrap confidence interval, n, and the Mann–Whitney U p-value where two distributions are compared; a bound is met (or a claim confirmed) only when the whole interval clears it, and "not measurable here" says why when n or the spread does not allow a decision.\n',

@@ -55,7 +55,10 @@ export interface BenchResults {
  * Moves `<metric>_samples` columns out of a suite's rows into metrics (suite/case/metric), and
  * records a registered scalar column (a count such as vma_count_peak) as a one-sample metric.
  */
-export function extractMetrics(suite: string, rows: Row[]): { rows: Row[]; metrics: Record<string, MetricSamples> } {
+export function extractMetrics(
+  suite: string,
+  rows: Row[],
+): { rows: Row[]; metrics: Record<string, MetricSamples> } {
   const metrics: Record<string, MetricSamples> = {};
   const cleaned: Row[] = [];
   for (const row of rows) {
@@ -65,7 +68,8 @@ export function extractMetrics(suite: string, rows: Row[]): { rows: Row[]; metri
       if (col.endsWith(SAMPLES_SUFFIX)) {
         const metric = col.slice(0, -SAMPLES_SUFFIX.length);
         const samples = Array.isArray(value) ? value.filter((x) => Number.isFinite(x)) : [];
-        if (samples.length > 0) add(metrics, metricKey(suite, caseName, metric), samples, metricDef(suite, metric)?.unit);
+        if (samples.length > 0)
+          add(metrics, metricKey(suite, caseName, metric), samples, metricDef(suite, metric)?.unit);
         continue;
       }
       out[col] = value;
@@ -99,7 +103,8 @@ export function shapeProblem(data: unknown, needMetrics: boolean): string | null
   if (!isObject(data)) return `is ${describe(data)}, not a results object`;
   if (typeof data['schema'] !== 'string') return "has no 'schema' field (not a cowbench bench results file)";
   const schema = data['schema'];
-  if (!schema.startsWith('cowbench.bench/')) return `has schema '${schema}', not a cowbench bench results file`;
+  if (!schema.startsWith('cowbench.bench/'))
+    return `has schema '${schema}', not a cowbench bench results file`;
   if (needMetrics && schema !== BENCH_SCHEMA)
     return `has schema '${schema}'; compare needs '${BENCH_SCHEMA}' (raw samples): re-run cowbench bench`;
   if (!isObject(data['env'])) return "has no 'env' object (the host fingerprint)";
@@ -112,8 +117,10 @@ export function shapeProblem(data: unknown, needMetrics: boolean): string | null
     if (typeof s['claim'] !== 'string' || typeof s['description'] !== 'string')
       return `suite '${name}' lacks its 'claim' or 'description'`;
     if (typeof s['seconds'] !== 'number') return `suite '${name}' has no 'seconds' number`;
-    if (s['verdicts'] !== undefined && !Array.isArray(s['verdicts'])) return `suite '${name}': 'verdicts' is not an array`;
-    if (s['findings'] !== undefined && !Array.isArray(s['findings'])) return `suite '${name}': 'findings' is not an array`;
+    if (s['verdicts'] !== undefined && !Array.isArray(s['verdicts']))
+      return `suite '${name}': 'verdicts' is not an array`;
+    if (s['findings'] !== undefined && !Array.isArray(s['findings']))
+      return `suite '${name}': 'findings' is not an array`;
   }
   if (!Array.isArray(data['backends'])) return "has no 'backends' array";
   if (!Array.isArray(data['skipped_backends'])) return "has no 'skipped_backends' array";

@@ -77,7 +77,11 @@ export async function runCowbenchChild(
   timeoutMs = 600_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const r = await runChild({ args, timeoutMs });
-  return { code: r.code, stdout: r.stdout, stderr: r.timedOut ? `${r.stderr}\ncowbench: child timed out after ${timeoutMs} ms` : r.stderr };
+  return {
+    code: r.code,
+    stdout: r.stdout,
+    stderr: r.timedOut ? `${r.stderr}\ncowbench: child timed out after ${timeoutMs} ms` : r.stderr,
+  };
 }
 
 /** One snapshot in a child process. An unverified run is an error, not a data point. */

@@ -123,7 +123,7 @@ export function mannWhitneyU(x: number[], y: number[]): UTest {
   const u2 = n1 * n2 - u1;
   const pooled = [...x, ...y].sort((a, b) => a - b);
   const ties: number[] = [];
-  for (let i = 0; i < pooled.length; ) {
+  for (let i = 0; i < pooled.length;) {
     let j = i;
     while (j + 1 < pooled.length && pooled[j + 1] === pooled[i]) j++;
     if (j > i) ties.push(j - i + 1);
@@ -169,7 +169,9 @@ export function normalCdf(z: number): number {
                   (0.09678418 +
                     t *
                       (-0.18628806 +
-                        t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }

@@ -105,7 +105,11 @@ export function judgeMedian(j: {
   const outside = j.good === 'below' ? ci.lo > j.bound : ci.hi < j.bound;
   const stats = `${j.what} median ${r3(ci.median)} (95% CI ${r3(ci.lo)}–${r3(ci.hi)}, percentile bootstrap; n=${xs.length}); bound ${rel} ${j.bound}`;
   if (j.smallerThanNamed && inside)
-    return { claim: j.claim, verdict: 'not measurable here', evidence: `${prefix}${stats}; ${j.smallerThanNamed}: not marked met` };
+    return {
+      claim: j.claim,
+      verdict: 'not measurable here',
+      evidence: `${prefix}${stats}; ${j.smallerThanNamed}: not marked met`,
+    };
   if (inside) return { claim: j.claim, verdict: 'met', evidence: `${prefix}${stats}` };
   if (outside) return { claim: j.claim, verdict: 'missed', evidence: `${prefix}${stats}` };
   return {

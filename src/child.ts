@@ -56,10 +56,14 @@ export function terminate(child: ChildProcess, graceMs = DEFAULT_KILL_GRACE_MS):
 export function runChild(o: ChildOptions): Promise<ChildResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [o.script ?? path.join(packageRoot, 'bin', 'cowbench.js'), ...o.args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: o.env ? { ...process.env, ...o.env } : process.env,
-    });
+    const child = spawn(
+      process.execPath,
+      [o.script ?? path.join(packageRoot, 'bin', 'cowbench.js'), ...o.args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: o.env ? { ...process.env, ...o.env } : process.env,
+      },
+    );
     live.add(child);
     let stdout = '';
     let stderr = '';

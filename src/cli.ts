@@ -350,7 +350,7 @@ export async function main(argv: string[]): Promise<number> {
             : `memcpy ${out.memcpy_MBps.toFixed(0)} MB/s, sink ${out.sink_MBps.toFixed(0)} MB/s, page fault ${out.page_fault_ns.toFixed(0)} ns\n`,
         );
       },
-    )
+    );
   // The bench's commands (bench, report, compare, hidden trial children): one plugin call.
   const parser = benchCommands(core)
     .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate')

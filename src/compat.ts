@@ -138,7 +138,11 @@ async function runCellChild(
   });
   const outcome = childJson<CellOutcome>(r);
   if (outcome && typeof outcome === 'object' && 'kind' in outcome) return outcome;
-  const why = r.timedOut ? `timed out after ${timeoutMs} ms` : r.signal ? `killed by ${r.signal}` : `exited ${r.code}`;
+  const why = r.timedOut
+    ? `timed out after ${timeoutMs} ms`
+    : r.signal
+      ? `killed by ${r.signal}`
+      : `exited ${r.code}`;
   return { kind: 'error', code: 'ECELL', message: `cell process ${why}: ${r.stderr.trim().slice(-400)}` };
 }
 

@@ -12,39 +12,45 @@ import { packageRoot } from '../src/native.js';
 import { runCli, tempDir } from './helpers.js';
 import { validateResults } from './schema-helpers.js';
 
-test.serial('bench --ci (one trial, uffd) writes a results.json that validates, with raw samples of registered metrics', async (t) => {
-  const out = path.join(tempDir(t), 'ci');
-  const r = await runCli(['bench', '--ci', '--repeat', '1', '--backends', 'uffd', '--out', out]);
-  t.is(r.code, 0, r.stderr);
-  const data = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
-    metrics: Record<string, { samples: number[] }>;
-    calibrations: unknown[];
-    env: { git_commit: string; kernel_config: Record<string, string> };
-  };
-  t.deepEqual(validateResults(data), []);
-  t.true(data.calibrations.length >= 3, 'calibration repeated through the run');
-  t.regex(data.env.git_commit, /^([0-9a-f]{40}(-dirty)?|not a git checkout|unknown)$/);
-  const keys = Object.keys(data.metrics);
-  t.true(keys.length >= 10, keys.join(', '));
-  for (const k of keys) {
-    t.truthy(parseKey(k), k);
-    t.truthy(lookupMetric(k), `${k} is in the registry`);
-    t.true(data.metrics[k]!.samples.length >= 1, k);
-  }
-  t.true(keys.some((k) => k.endsWith('/fault_us')));
-  t.true(keys.some((k) => k.endsWith('/pause_us')));
-  // The CSV and the report beside it.
-  const csv = readFileSync(path.join(out, 'ci.csv'), 'utf8').trim().split('\n');
-  t.true(csv.length > 1);
-  const header = csv[0]!.split(',');
-  t.true(header.includes('part') && header.includes('fault_us_median'), csv[0]);
-  t.false(header.some((c) => c.endsWith('_samples')), 'samples live in results.json, not the CSV');
-  t.true(existsSync(path.join(out, 'REPORT.md')));
-  t.false(existsSync(path.join(out, 'tmp')), 'scratch directory removed');
-  // report regenerates it from the file.
-  const rep = await runCli(['report', out]);
-  t.is(rep.code, 0, rep.stderr);
-});
+test.serial(
+  'bench --ci (one trial, uffd) writes a results.json that validates, with raw samples of registered metrics',
+  async (t) => {
+    const out = path.join(tempDir(t), 'ci');
+    const r = await runCli(['bench', '--ci', '--repeat', '1', '--backends', 'uffd', '--out', out]);
+    t.is(r.code, 0, r.stderr);
+    const data = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+      metrics: Record<string, { samples: number[] }>;
+      calibrations: unknown[];
+      env: { git_commit: string; kernel_config: Record<string, string> };
+    };
+    t.deepEqual(validateResults(data), []);
+    t.true(data.calibrations.length >= 3, 'calibration repeated through the run');
+    t.regex(data.env.git_commit, /^([0-9a-f]{40}(-dirty)?|not a git checkout|unknown)$/);
+    const keys = Object.keys(data.metrics);
+    t.true(keys.length >= 10, keys.join(', '));
+    for (const k of keys) {
+      t.truthy(parseKey(k), k);
+      t.truthy(lookupMetric(k), `${k} is in the registry`);
+      t.true(data.metrics[k]!.samples.length >= 1, k);
+    }
+    t.true(keys.some((k) => k.endsWith('/fault_us')));
+    t.true(keys.some((k) => k.endsWith('/pause_us')));
+    // The CSV and the report beside it.
+    const csv = readFileSync(path.join(out, 'ci.csv'), 'utf8').trim().split('\n');
+    t.true(csv.length > 1);
+    const header = csv[0]!.split(',');
+    t.true(header.includes('part') && header.includes('fault_us_median'), csv[0]);
+    t.false(
+      header.some((c) => c.endsWith('_samples')),
+      'samples live in results.json, not the CSV',
+    );
+    t.true(existsSync(path.join(out, 'REPORT.md')));
+    t.false(existsSync(path.join(out, 'tmp')), 'scratch directory removed');
+    // report regenerates it from the file.
+    const rep = await runCli(['report', out]);
+    t.is(rep.code, 0, rep.stderr);
+  },
+);
 
 test('every committed v2 results.json under results/ validates against the schema', (t) => {
   const dir = path.join(packageRoot, 'results');

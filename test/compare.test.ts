@@ -34,7 +34,10 @@ const env = {
 
 const base8 = [10, 10.2, 9.9, 10.1, 10.3, 9.8, 10.0, 10.05];
 
-function results(metrics: Record<string, number[]>, envOverrides: Record<string, unknown> = {}): BenchResults {
+function results(
+  metrics: Record<string, number[]>,
+  envOverrides: Record<string, unknown> = {},
+): BenchResults {
   const cal = { memcpy_MBps: 20000, page_fault_ns: 1500, sink_MBps: 500, sink_bytes: 1 << 28 };
   return {
     schema: BENCH_SCHEMA,
@@ -79,7 +82,11 @@ test('A/A: the same distribution is ~ and the gate passes', (t) => {
 test('a slower timing is regressed (p < 0.05) and fails the gate beyond the threshold; a higher rate is improved', (t) => {
   const c = compareResults([
     { label: 'base', file: 'a', results: results({ [FAULT]: base8, [RATE]: base8 }) },
-    { label: 'new', file: 'b', results: results({ [FAULT]: base8.map((x) => x * 2), [RATE]: base8.map((x) => x * 2) }) },
+    {
+      label: 'new',
+      file: 'b',
+      results: results({ [FAULT]: base8.map((x) => x * 2), [RATE]: base8.map((x) => x * 2) }),
+    },
   ]);
   const fault = c.rows.find((r) => r.key === FAULT)!.changes[0]!;
   t.is(fault.verdict, 'regressed');
@@ -102,7 +109,11 @@ test('a slower timing is regressed (p < 0.05) and fails the gate beyond the thre
 
 test('too few samples is no verdict; exact counts compare exactly; one-sided metrics are named', (t) => {
   const c = compareResults([
-    { label: 'base', file: 'a', results: results({ [FAULT]: [1, 2], [COUNT]: [8], 'ci/x/only_base': base8 }) },
+    {
+      label: 'base',
+      file: 'a',
+      results: results({ [FAULT]: [1, 2], [COUNT]: [8], 'ci/x/only_base': base8 }),
+    },
     { label: 'new', file: 'b', results: results({ [FAULT]: [3, 4], [COUNT]: [7], 'ci/x/only_new': base8 }) },
   ]);
   const v = (k: string) => c.rows.find((r) => r.key === k)!.changes[0]!;

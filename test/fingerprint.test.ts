@@ -7,7 +7,9 @@ import { environment, gitCommitOf, KERNEL_CONFIG_KEYS } from '../src/env.js';
 import { tempDir } from './helpers.js';
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' }).toString().trim();
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' })
+    .toString()
+    .trim();
 
 test("a copy inside another repository reports no commit, never that repository's", (t) => {
   const repo = tempDir(t);

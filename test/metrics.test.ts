@@ -39,20 +39,35 @@ test('keys: suite/case/metric round trip, cases from the identifying columns onl
   t.is(caseOfRow(row), 'backend=uffd,region_bytes=1024');
   const key = metricKey('scale', caseOfRow(row), 'pause_us');
   t.deepEqual(parseKey(key), { suite: 'scale', case: 'backend=uffd,region_bytes=1024', metric: 'pause_us' });
-  t.deepEqual(parseKey('latency/mode=a/b,flags=--x/fault_us'), { suite: 'latency', case: 'mode=a/b,flags=--x', metric: 'fault_us' });
+  t.deepEqual(parseKey('latency/mode=a/b,flags=--x/fault_us'), {
+    suite: 'latency',
+    case: 'mode=a/b,flags=--x',
+    metric: 'fault_us',
+  });
   t.is(parseKey('nokey'), null);
 });
 
 test('extractMetrics moves raw samples out of rows; registered scalars become one-sample metrics', (t) => {
   const rows = [
-    { backend: 'uffd', region_bytes: 1024, ...spread('pause_us', summarize([1, 2, 3]), 1), vma_count_peak: 7 },
+    {
+      backend: 'uffd',
+      region_bytes: 1024,
+      ...spread('pause_us', summarize([1, 2, 3]), 1),
+      vma_count_peak: 7,
+    },
   ];
   const scale = extractMetrics('scale', rows);
-  t.deepEqual(scale.metrics['scale/backend=uffd,region_bytes=1024/pause_us'], { samples: [1, 2, 3], unit: 'µs' });
+  t.deepEqual(scale.metrics['scale/backend=uffd,region_bytes=1024/pause_us'], {
+    samples: [1, 2, 3],
+    unit: 'µs',
+  });
   t.false('pause_us_samples' in scale.rows[0]!);
   t.is(scale.rows[0]!['pause_us_median'], 2);
   const vma = extractMetrics('vma', [{ backend: 'mprotect', region_bytes: 1024, vma_count_peak: 7 }]);
-  t.deepEqual(vma.metrics['vma/backend=mprotect,region_bytes=1024/vma_count_peak'], { samples: [7], unit: '1' });
+  t.deepEqual(vma.metrics['vma/backend=mprotect,region_bytes=1024/vma_count_peak'], {
+    samples: [7],
+    unit: '1',
+  });
 });
 
 test('docs/metrics.md is the one generated from the registry', (t) => {

@@ -18,5 +18,7 @@ const validate = ajv.compile(JSON.parse(readFileSync(RESULTS_SCHEMA_FILE, 'utf8'
 /** The schema errors of a parsed results.json ([] when valid). */
 export function validateResults(data: unknown): string[] {
   if (validate(data)) return [];
-  return (validate.errors ?? []).map((e: { instancePath: string; message?: string }) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+  return (validate.errors ?? []).map(
+    (e: { instancePath: string; message?: string }) => `${e.instancePath || '/'} ${e.message ?? ''}`,
+  );
 }

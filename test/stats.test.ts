@@ -16,11 +16,33 @@ import {
   tableNormalCdf,
 } from '../bench/stats.js';
 
-const linspace = (a: number, b: number, n: number) => Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
+const linspace = (a: number, b: number, n: number) =>
+  Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
 
-const scipy: { name: string; x: number[]; y: number[]; u: number; p: number; method: 'exact' | 'asymptotic' }[] = [
-  { name: 'separated, 5 vs 5', x: [1.1, 2.2, 3.3, 4.4, 5.5], y: [6.6, 7.7, 8.8, 9.9, 10.1], u: 0, p: 0.007936507936507936, method: 'exact' },
-  { name: 'overlapping, 5 vs 4', x: [19, 22, 16, 29, 24], y: [20, 11, 17, 12], u: 17, p: 0.1111111111111111, method: 'exact' },
+const scipy: {
+  name: string;
+  x: number[];
+  y: number[];
+  u: number;
+  p: number;
+  method: 'exact' | 'asymptotic';
+}[] = [
+  {
+    name: 'separated, 5 vs 5',
+    x: [1.1, 2.2, 3.3, 4.4, 5.5],
+    y: [6.6, 7.7, 8.8, 9.9, 10.1],
+    u: 0,
+    p: 0.007936507936507936,
+    method: 'exact',
+  },
+  {
+    name: 'overlapping, 5 vs 4',
+    x: [19, 22, 16, 29, 24],
+    y: [20, 11, 17, 12],
+    u: 17,
+    p: 0.1111111111111111,
+    method: 'exact',
+  },
   {
     name: '8 vs 8',
     x: [3.1, 4.2, 2.9, 5.0, 4.4, 3.8, 4.9, 3.3],
@@ -37,7 +59,14 @@ const scipy: { name: string; x: number[]; y: number[]; u: number; p: number; met
     p: 0.047069540401444114,
     method: 'asymptotic',
   },
-  { name: '12 vs 15, no ties', x: linspace(10, 20, 12), y: linspace(12, 25, 15), u: 45, p: 0.02990263602980263, method: 'asymptotic' },
+  {
+    name: '12 vs 15, no ties',
+    x: linspace(10, 20, 12),
+    y: linspace(12, 25, 15),
+    u: 45,
+    p: 0.02990263602980263,
+    method: 'asymptotic',
+  },
   { name: 'all equal', x: [5, 5, 5, 5, 5], y: [5, 5, 5, 5, 5], u: 12.5, p: 1, method: 'asymptotic' },
 ];
 

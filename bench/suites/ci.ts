@@ -18,7 +18,16 @@
  * page to the uffd thread-delivery trials' sink, which fills their copy buffer and slows their
  * fault round trip; nothing else changes.
  */
-import { MiB, repeatRuns, runCowbenchChild, scratch, spread, summarize, type Row, type Suite } from '../runner.js';
+import {
+  MiB,
+  repeatRuns,
+  runCowbenchChild,
+  scratch,
+  spread,
+  summarize,
+  type Row,
+  type Suite,
+} from '../runner.js';
 import type { BenchContext } from '../runner.js';
 import type { FaultLatencyTrial } from '../fault_latency.js';
 import type { ScanTrialRep } from '../../src/native.js';
@@ -185,7 +194,11 @@ export const ciSuite: Suite = {
         ...spread('fault_us', summarize(faultUs.get(f.mode)!), 3),
         ...spread('fault_p99_us', summarize(faultP99.get(f.mode)!), 3),
       });
-    const snapshotRow = (backend: string, sink: string, r: { results: RunResult[]; failures: string[] }): Row => ({
+    const snapshotRow = (
+      backend: string,
+      sink: string,
+      r: { results: RunResult[]; failures: string[] },
+    ): Row => ({
       part: 'snapshot',
       mode: sink,
       backend,
@@ -194,7 +207,11 @@ export const ciSuite: Suite = {
       ...spread('pause_us', summarize(r.results.map((x) => x.pause_us)), 1),
       ...spread('total_ms', summarize(r.results.map((x) => x.total_ms)), 1),
       ...spread('throughput_MBps', summarize(r.results.map((x) => x.throughput_MBps)), 1),
-      ...spread('writer_throughput_ratio', summarize(r.results.map((x) => x.writers.throughput_ratio ?? NaN)), 3),
+      ...spread(
+        'writer_throughput_ratio',
+        summarize(r.results.map((x) => x.writers.throughput_ratio ?? NaN)),
+        3,
+      ),
       ...spread('stall_p99_us', summarize(r.results.map((x) => x.write_stall.p99_us)), 2),
       ...spread('extra_memory_peak_bytes', summarize(r.results.map((x) => x.extra_memory_peak_bytes)), 0),
       ...(sink === 'file' ? { verified_runs: r.results.filter((x) => x.verified).length } : {}),
@@ -217,7 +234,9 @@ export const ciSuite: Suite = {
       rows,
       findings: [
         ...(slow
-          ? [`test-only knob set: COWBENCH_CI_SLOW_UFFD_SINK_US=${slow} (uffd thread fault trials' sink slowed)`]
+          ? [
+              `test-only knob set: COWBENCH_CI_SLOW_UFFD_SINK_US=${slow} (uffd thread fault trials' sink slowed)`,
+            ]
           : []),
         ...unsupported.map((e) => `scan engine ${e}: not supported by this kernel; no figure`),
       ],

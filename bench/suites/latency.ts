@@ -356,7 +356,9 @@ function latencyVerdicts(rows: Row[]): ClaimVerdict[] {
     verdicts.push({ ...early, evidence: `${early.evidence}; ${sigbus.evidence} (${sigbus.verdict})` });
     // Target c, like for like with the default drain wake-up (batch) on both sides.
     const batchBase = row(MPROTECT_BATCH) ? MPROTECT_BATCH : MPROTECT;
-    const batchUffd = row('uffd thread, drain-wake batch') ? 'uffd thread, drain-wake batch' : 'uffd thread (poll, any cpu)';
+    const batchUffd = row('uffd thread, drain-wake batch')
+      ? 'uffd thread, drain-wake batch'
+      : 'uffd thread (poll, any cpu)';
     verdicts.push(
       judgeRatio({
         claim: 'target c',
@@ -388,7 +390,11 @@ function latencyVerdicts(rows: Row[]): ClaimVerdict[] {
     const vs = judged.map((j) => j.verdict);
     verdicts.push({
       claim: 'C8',
-      verdict: vs.includes('confirmed') ? 'confirmed' : vs.every((v) => v === 'refuted') ? 'refuted' : 'not measurable here',
+      verdict: vs.includes('confirmed')
+        ? 'confirmed'
+        : vs.every((v) => v === 'refuted')
+          ? 'refuted'
+          : 'not measurable here',
       evidence: judged.map((j) => j.evidence).join('; '),
     });
   }

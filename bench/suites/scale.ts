@@ -100,7 +100,11 @@ export const scaleSuite: Suite = {
       const vs = [b4k.verdict, bThp.verdict];
       verdicts.push({
         claim: 'target b',
-        verdict: vs.includes('missed') ? 'missed' : vs.every((v) => v === 'met') ? 'met' : 'not measurable here',
+        verdict: vs.includes('missed')
+          ? 'missed'
+          : vs.every((v) => v === 'met')
+            ? 'met'
+            : 'not measurable here',
         evidence: `${pivot / MiB} MiB: ${b4k.evidence}; ${bThp.evidence}`,
       });
     }

@@ -435,7 +435,8 @@ async function pauseVsRate(ctx: BenchContext): Promise<{ rows: Row[]; findings: 
       ['--backend', 'softdirty', '--size', String(bytes), '--rate', rate.flag, '--writers', '2'],
       `softdirty pause ${sizeLabel(bytes)} ${rate.label}`,
     );
-    const col = (f: (r: (typeof results)[number]) => number | undefined) => summarize(results.map((r) => f(r) ?? NaN));
+    const col = (f: (r: (typeof results)[number]) => number | undefined) =>
+      summarize(results.map((r) => f(r) ?? NaN));
     const pause = col((r) => r.backend_metrics['final_pause_us']);
     rows.push({
       case: 'pause',
@@ -443,7 +444,11 @@ async function pauseVsRate(ctx: BenchContext): Promise<{ rows: Row[]; findings: 
       region: sizeLabel(bytes),
       rate: rate.label,
       ...spread('pause_us', pause, 1),
-      ...spread('arm_pause_us', col((r) => r.pauses_us[0]), 1),
+      ...spread(
+        'arm_pause_us',
+        col((r) => r.pauses_us[0]),
+        1,
+      ),
       passes_median: col((r) => r.backend_metrics['passes']).median,
       final_dirty_pages_median: col((r) => r.backend_metrics['final_dirty_pages']).median,
       bytes_written_per_region: Number(col((r) => r.bytes_written / bytes).median.toFixed(3)),
