@@ -35,6 +35,8 @@ export type Verdict =
 export interface Change {
   /** (new − base) / base of the medians, in %. */
   pct: number | null;
+  /** The cost change in %: new/base − 1 when lower is better, base/new − 1 when higher is; > 0 is worse. */
+  cost_pct: number | null;
   p: number | null;
   ci: RatioCI | null;
   verdict: Verdict;
@@ -117,8 +119,9 @@ function compareOne(
   threshold: number | null,
   alpha: number,
 ): Change {
-  if (!base || base.n === 0) return { pct: null, p: null, ci: null, verdict: 'only in new', gate: false };
-  if (!next || next.n === 0) return { pct: null, p: null, ci: null, verdict: 'only in base', gate: false };
+  const none = { pct: null, cost_pct: null, p: null, ci: null, gate: false };
+  if (!base || base.n === 0) return { ...none, verdict: 'only in new' };
+  if (!next || next.n === 0) return { ...none, verdict: 'only in base' };
   const pct =
     base.median === 0
       ? next.median === 0
@@ -126,17 +129,26 @@ function compareOne(
         : null
       : ((next.median - base.median) / Math.abs(base.median)) * 100;
   const worse = (d: number) => (def?.polarity === 'higher' ? d < 0 : d > 0);
-  const beyond = (d: number | null) => d === null || Math.abs(d) > (threshold ?? 0) * 100 + 1e-9;
+  const cost =
+    base.median === 0 || next.median === 0
+      ? null
+      : def?.polarity === 'higher'
+        ? base.median / next.median
+        : next.median / base.median;
+  const cost_pct = cost === null ? null : (cost - 1) * 100;
+  const beyond = () => cost_pct === null || cost_pct > (threshold ?? 0) * 100 + 1e-9;
   if (def?.exact) {
     const delta = next.median - base.median;
-    if (delta === 0) return { pct, p: null, ci: null, verdict: '~', gate: false, reason: 'exact: equal' };
+    if (delta === 0)
+      return { pct, cost_pct, p: null, ci: null, verdict: '~', gate: false, reason: 'exact: equal' };
     const bad = worse(delta);
     return {
       pct,
+      cost_pct,
       p: null,
       ci: null,
       verdict: bad ? 'regressed' : 'improved',
-      gate: bad && beyond(pct),
+      gate: bad && beyond(),
       reason: 'exact count',
     };
   }
@@ -145,6 +157,7 @@ function compareOne(
   if (a.length < MIN_SAMPLES || b.length < MIN_SAMPLES)
     return {
       pct,
+      cost_pct,
       p: null,
       ci: null,
       verdict: 'too few samples',
@@ -153,10 +166,19 @@ function compareOne(
     };
   const u = mannWhitneyU(a, b);
   const ci = a.every((x) => x > 0) && b.every((x) => x > 0) ? ratioOfMediansCI(a, b) : null;
-  if (u.p >= alpha) return { pct, p: u.p, ci, verdict: '~', gate: false };
-  if (!def) return { pct, p: u.p, ci, verdict: 'changed', gate: false, reason: 'not in the metric registry' };
+  if (u.p >= alpha) return { pct, cost_pct, p: u.p, ci, verdict: '~', gate: false };
+  if (!def)
+    return {
+      pct,
+      cost_pct,
+      p: u.p,
+      ci,
+      verdict: 'changed',
+      gate: false,
+      reason: 'not in the metric registry',
+    };
   const bad = worse(next.median - base.median);
-  return { pct, p: u.p, ci, verdict: bad ? 'regressed' : 'improved', gate: bad && beyond(pct) };
+  return { pct, cost_pct, p: u.p, ci, verdict: bad ? 'regressed' : 'improved', gate: bad && beyond() };
 }
 
 /** Loads every input; bad input (missing, damaged, mixed schema versions) is exit 2. */
@@ -214,7 +236,11 @@ export function compareResults(
   });
   const gate_failures = rows.flatMap((r) =>
     r.changes.flatMap((c, j) =>
-      c.gate ? [`${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)}, p=${fmtP(c.p)}`] : [],
+      c.gate
+        ? [
+            `${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)} (cost ${fmtPct(c.cost_pct)} > ${Math.round((r.threshold ?? 0) * 100)}%), p=${fmtP(c.p)}`,
+          ]
+        : [],
     ),
   );
   return {
