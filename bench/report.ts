@@ -1,7 +1,7 @@
 /** REPORT.md of a bench run: the machine, the calibration, each claim's verdict and each suite's table. */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadResults, resultsFileOf } from './results.js';
+import { BENCH_SCHEMA, loadResults, resultsFileOf } from './results.js';
 import type { ClaimVerdict, Row } from './runner.js';
 
 export const CLAIMS: Record<string, string> = {
@@ -34,6 +34,7 @@ interface SuiteReport {
 }
 
 interface BenchReport {
+  schema?: string;
   env: Record<string, unknown>;
   calibration: Record<string, number>;
   options: Record<string, unknown>;
@@ -90,9 +91,10 @@ export function renderReport(report: BenchReport): string {
   if (report.noise?.warning)
     out.push(`> **Noisy machine.** ${report.noise.warning.replace(/^cowbench: warning: /, '')}\n`);
   out.push('## Claims and targets\n');
-  out.push(
-    'Verdicts are decided by statistics: the effect with a 95% percentile-bootstrap confidence interval, n, and the Mann–Whitney U p-value where two distributions are compared; a bound is met (or a claim confirmed) only when the whole interval clears it, and "not measurable here" says why when n or the spread does not allow a decision.\n',
-  );
+  if (report.schema === BENCH_SCHEMA)
+    out.push(
+      'Verdicts are decided by statistics: the effect with a 95% percentile-bootstrap confidence interval, n, and the Mann–Whitney U p-value where two distributions are compared; a bound is met (or a claim confirmed) only when the whole interval clears it, and "not measurable here" says why when n or the spread does not allow a decision.\n',
+    );
   out.push('| claim | statement | verdict | evidence (this run) |\n|---|---|---|---|');
   const verdicts = Object.values(report.suites).flatMap((s) => s.verdicts ?? []);
   for (const [claim, statement] of Object.entries(CLAIMS)) {
@@ -108,7 +110,7 @@ export function renderReport(report: BenchReport): string {
     out.push(markdownTable(s.rows));
     for (const f of s.findings ?? []) out.push(`- ${f}`);
     out.push(
-      `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV; every raw sample in results.json (metrics)._\n`,
+      `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV${report.schema === BENCH_SCHEMA ? '; every raw sample in results.json (metrics)' : ''}._\n`,
     );
   }
   return out.join('\n') + '\n';

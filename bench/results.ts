@@ -160,7 +160,6 @@ export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): 
   const problem = shapeProblem(data, opts.needMetrics ?? false);
   if (problem) throw badInput(`${file} ${problem}`);
   const r = data as BenchResults;
-  if (!Array.isArray(r.calibrations)) r.calibrations = [r.calibration];
   if (!isObject(r.metrics)) r.metrics = {};
   return r;
 }
