@@ -18,7 +18,7 @@ test('every entry is unique and complete', (t) => {
     seen.add(id);
     t.true(['time', 'rate', 'count', 'bytes', 'ratio'].includes(m.kind), id);
     t.true(['lower', 'higher'].includes(m.polarity), id);
-    t.true(m.threshold >= 0 && m.threshold <= 10, id);
+    t.true(m.threshold >= 0 && m.threshold <= 20, id);
     t.true(m.unit.length > 0 && m.description.length > 0, id);
     if (m.kind === 'rate') t.is(m.polarity, 'higher', `${id}: a rate is better higher`);
     if (m.kind === 'time' || m.kind === 'bytes') t.is(m.polarity, 'lower', id);
