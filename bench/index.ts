@@ -265,9 +265,10 @@ export async function runBench(o: BenchOptions): Promise<number> {
     calibrations.push(await calibrate(calBytes, scratchDir));
     recordCalibrations();
     // No figure is divided by the calibration: on this 2-core shared VM the calibration moves
-    // more between runs than the figures do (A/A, 3 pairs of bench --ci: mean |change| of the
-    // fault round trip medians 1–5 % raw, 54–59 % divided by the page-fault calibration; 20 of
-    // 29 metrics noisier normalised), so normalising adds noise. The calibration is recorded
+    // more between runs than the figures do (A/A, 5 pairs of bench --ci, results/2026-12-01-vm-
+    // ci-aa1/normalize-analysis.txt: mean |change| of the fault round-trip medians 0.9–3.7 % raw,
+    // 37–40 % divided by the page-fault calibration; 21 of 29 metrics noisier normalised), so
+    // normalising adds noise. The calibration is recorded
     // (repeatedly, with its spread) to judge the machine, not to rescale the results.
     const { rows, metrics } = extractMetrics(suite.name, outcome.rows);
     outcome.rows = rows;
