@@ -96,3 +96,27 @@ test('median CI is deterministic and brackets the median', (t) => {
   t.true(ci.lo <= ci.median && ci.median <= ci.hi);
   t.deepEqual(medianCI(base), ci);
 });
+
+test('latency suite: C3, target c and C8 from rows with raw samples', async (t) => {
+  const { latencyVerdicts } = await import('../bench/suites/latency.js');
+  const s = (xs: number[]) => ({ fault_us_samples: xs, fault_us_median: xs[0]! });
+  const mp = [3.5, 3.6, 3.7, 3.6, 3.5, 3.8];
+  const rows = [
+    { part: 'fault', mode: 'mprotect (SIGSEGV)', ...s(mp) },
+    { part: 'fault', mode: 'mprotect (SIGSEGV), drain-wake batch', ...s(mp) },
+    { part: 'fault', mode: 'uffd SIGBUS', ...s(mp.map((x) => x * 1.02)) },
+    { part: 'fault', mode: 'uffd thread (poll, any cpu)', ...s(mp.map((x) => x * 1.4)) },
+    { part: 'fault', mode: 'uffd thread, drain-wake batch', ...s(mp.map((x) => x * 1.3)) },
+    ...[1, 2, 4].map((k) => ({
+      part: 'run',
+      mode: `uffd ${k} handlers`,
+      writer_throughput_ratio_samples: [0.9, 0.91, 0.92, 0.9, 0.93].map((x) => x * (k === 1 ? 1 : 1.05)),
+    })),
+  ];
+  const v = latencyVerdicts(rows);
+  const by = (c: string) => v.find((x) => x.claim === c)!;
+  t.is(by('C3').verdict, 'refuted');
+  t.is(by('target c').verdict, 'met');
+  t.regex(by('target c').evidence, /95% CI .* n=6 vs 6; Mann–Whitney p=/);
+  t.is(by('C8').verdict, 'confirmed');
+});

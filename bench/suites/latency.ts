@@ -325,7 +325,7 @@ export const latencySuite: Suite = {
 };
 
 /** C3, C8 and target (c) from the rows, like for like (same drain wake-up on both sides). */
-function latencyVerdicts(rows: Row[]): ClaimVerdict[] {
+export function latencyVerdicts(rows: Row[]): ClaimVerdict[] {
   const n = (mode: string, col: string) => {
     const v = rows.find((r) => r.mode === mode)?.[col];
     return typeof v === 'number' ? v : NaN;
