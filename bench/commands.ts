@@ -23,14 +23,6 @@ const setExit = (code: number) => {
   process.exitCode = code;
 };
 
-const listOf = (v: unknown): string[] =>
-  v === undefined
-    ? []
-    : (Array.isArray(v) ? v : [v])
-        .flatMap((x) => String(x).split(','))
-        .map((s) => s.trim())
-        .filter(Boolean);
-
 export const benchCommands: CliPlugin = (y) =>
   y
     .command(
