@@ -52,7 +52,10 @@ export async function faultLatencyTrial(options: RunOptions): Promise<FaultLaten
     });
   return {
     ...base,
-    fault_us: summarize(Array.from(r.samples_ns, (ns) => ns / 1000)),
+    fault_us: summarize(
+      Array.from(r.samples_ns, (ns) => ns / 1000),
+      { keepSamples: false },
+    ),
     wp_faults: r.wp_faults,
     pages_copied_before_write: r.pages_copied_before_write,
     extra: r.extra,

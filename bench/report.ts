@@ -1,6 +1,7 @@
 /** REPORT.md of a bench run: the machine, the calibration, each claim's verdict and each suite's table. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BENCH_SCHEMA, loadResults, resultsFileOf } from './results.js';
 import type { ClaimVerdict, Row } from './runner.js';
 
 export const CLAIMS: Record<string, string> = {
@@ -33,12 +34,17 @@ interface SuiteReport {
 }
 
 interface BenchReport {
+  schema?: string;
   env: Record<string, unknown>;
   calibration: Record<string, number>;
   options: Record<string, unknown>;
   backends: string[];
   skipped_backends: Row[];
   suites: Record<string, SuiteReport>;
+  calibrations?: Record<string, number>[];
+  calibration_spread?: Record<string, number | null>;
+  noise?: { warning: string | null };
+  metrics?: Record<string, unknown>;
 }
 
 function markdownTable(rows: Row[]): string {
@@ -72,11 +78,23 @@ export function renderReport(report: BenchReport): string {
   );
   const c = report.calibration;
   out.push(
-    `Calibration (same run): memcpy ${c['memcpy_MBps']?.toFixed(0)} MB/s, sink ${c['sink_MBps']?.toFixed(0)} MB/s, plain page fault ${c['page_fault_ns']?.toFixed(0)} ns. ` +
+    `Calibration (same run${report.calibrations ? `, medians of ${report.calibrations.length} through the run` : ''}): memcpy ${c['memcpy_MBps']?.toFixed(0)} MB/s, sink ${c['sink_MBps']?.toFixed(0)} MB/s, plain page fault ${c['page_fault_ns']?.toFixed(0)} ns` +
+      (report.calibration_spread
+        ? ` (spread (max−min)/median: ${Object.entries(report.calibration_spread)
+            .map(([k, v]) => `${k} ${v === null ? 'n/a' : `${Math.round(v * 100)}%`}`)
+            .join(', ')})`
+        : '') +
+      '. ' +
       `Backends: ${report.backends.join(', ')}${report.skipped_backends.length ? `; skipped: ${report.skipped_backends.map((s) => `${s['backend']} (${s['reason']})`).join('; ')}` : ''}. ` +
       `Options: ${JSON.stringify(report.options)}.\n`,
   );
+  if (report.noise?.warning)
+    out.push(`> **Noisy machine.** ${report.noise.warning.replace(/^cowbench: warning: /, '')}\n`);
   out.push('## Claims and targets\n');
+  if (report.schema === BENCH_SCHEMA)
+    out.push(
+      'Verdicts are decided by statistics: the effect with a 95% percentile-bootstrap confidence interval, n, and the Mann–Whitney U p-value where two distributions are compared; a bound is met (or a claim confirmed) only when the whole interval clears it, and "not measurable here" says why when n or the spread does not allow a decision.\n',
+    );
   out.push('| claim | statement | verdict | evidence (this run) |\n|---|---|---|---|');
   const verdicts = Object.values(report.suites).flatMap((s) => s.verdicts ?? []);
   for (const [claim, statement] of Object.entries(CLAIMS)) {
@@ -92,16 +110,19 @@ export function renderReport(report: BenchReport): string {
     out.push(markdownTable(s.rows));
     for (const f of s.findings ?? []) out.push(`- ${f}`);
     out.push(
-      `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV._\n`,
+      `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV${report.schema === BENCH_SCHEMA ? '; every raw sample in results.json (metrics)' : ''}._\n`,
     );
   }
   return out.join('\n') + '\n';
 }
 
-/** Writes REPORT.md beside results.json in `dir`. */
+/**
+ * Writes REPORT.md beside results.json in `dir` (or beside the results file named). A damaged or
+ * mis-shaped results.json is one line naming the file and what is wrong (exit 2).
+ */
 export function writeReport(dir: string): string {
-  const report = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as BenchReport;
-  const file = path.join(dir, 'REPORT.md');
+  const report = loadResults(dir) as unknown as BenchReport;
+  const file = path.join(path.dirname(resultsFileOf(dir)), 'REPORT.md');
   writeFileSync(file, renderReport(report));
   return file;
 }

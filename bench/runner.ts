@@ -3,35 +3,14 @@
  * --json`), because signal handlers, userfaultfd registrations and fork are process-wide; a failed
  * run is recorded and the suite goes on. Figures are medians of --repeat runs with min and max.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { max, median, min, sampleStandardDeviation } from 'simple-statistics';
-import { packageRoot } from '../src/native.js';
+import { runChild } from '../src/child.js';
 import type { RunResult } from '../src/result.js';
 
-export interface Summary {
-  median: number;
-  min: number;
-  max: number;
-  stdev: number;
-  n: number;
-  samples: number[];
-}
-
-export function summarize(samples: number[]): Summary {
-  const finite = samples.filter((x) => Number.isFinite(x));
-  if (finite.length === 0) return { median: NaN, min: NaN, max: NaN, stdev: NaN, n: 0, samples };
-  return {
-    median: median(finite),
-    min: min(finite),
-    max: max(finite),
-    stdev: finite.length > 1 ? sampleStandardDeviation(finite) : 0,
-    n: finite.length,
-    samples: finite,
-  };
-}
+export { summarize, type Summary } from './stats.js';
+import type { Summary } from './stats.js';
 
 export interface Calibration {
   memcpy_MBps: number;
@@ -52,7 +31,10 @@ export interface BenchContext {
   tick(label: string): void;
 }
 
-export type Row = Record<string, string | number | boolean | null>;
+export type Row = Record<string, string | number | boolean | null | number[]>;
+
+/** A row column holding a metric's raw samples; moved into results.json's `metrics`, not a CSV column. */
+export const SAMPLES_SUFFIX = '_samples';
 
 export type Verdict = 'confirmed' | 'refuted' | 'partly confirmed' | 'not measurable here';
 
@@ -89,30 +71,17 @@ export interface ChildOutcome {
   exitCode: number | null;
 }
 
-/** Runs `cowbench <args> --json` in a fresh process. */
-export function runCowbenchChild(
+/** Runs `cowbench <args>` in a fresh process (src/child.ts: timeout, SIGTERM then SIGKILL). */
+export async function runCowbenchChild(
   args: string[],
   timeoutMs = 600_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'cowbench.js'), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    // SIGTERM first (the child cleans up), SIGKILL if it is still there 15 s later.
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const r = await runChild({ args, timeoutMs });
+  return {
+    code: r.code,
+    stdout: r.stdout,
+    stderr: r.timedOut ? `${r.stderr}\ncowbench: child timed out after ${timeoutMs} ms` : r.stderr,
+  };
 }
 
 /** One snapshot in a child process. An unverified run is an error, not a data point. */
@@ -160,7 +129,10 @@ export async function repeatRuns(
   return { results, failures };
 }
 
-/** Adds `<key>_median/_min/_max` columns for a metric over runs. */
+/**
+ * Adds `<key>_median/_min/_max/_n` columns for a metric over runs, and `<key>_samples` (every raw
+ * sample, unrounded), which bench moves into results.json's `metrics` under suite/case/key.
+ */
 export function spread(prefix: string, s: Summary, digits = 2): Row {
   const r = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
   return {
@@ -168,6 +140,7 @@ export function spread(prefix: string, s: Summary, digits = 2): Row {
     [`${prefix}_min`]: r(s.min),
     [`${prefix}_max`]: r(s.max),
     [`${prefix}_n`]: s.n,
+    [`${prefix}${SAMPLES_SUFFIX}`]: s.samples ?? [],
   };
 }
 

@@ -1,12 +1,8 @@
 /** The `cowbench` command line (yargs). Every error is one line on stderr and an exit code. */
 import cliProgress from 'cli-progress';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
-import { runBench, suites } from '../bench/index.js';
-import { writeReport } from '../bench/report.js';
-import { scanMicroChild, scanTrialChild } from '../bench/suites/scan.js';
-import { faultLatencyTrial } from '../bench/fault_latency.js';
+import { benchCommands } from '../bench/commands.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
 import { parseFailure, withValues } from './argv.js';
@@ -163,7 +159,7 @@ async function compatCommand(flags: CompatFlags): Promise<number> {
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const parser = cleanCommand(yargs(argv))
+  const core = cleanCommand(yargs(argv))
     .scriptName('cowbench')
     .usage('$0 <command> [options]')
     .command(
@@ -329,46 +325,6 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
-      'bench [suites..]',
-      `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
-      withValues((y) =>
-        y
-          .positional('suites', { type: 'string', array: true, describe: 'suites to run (default: all)' })
-          .option('backends', {
-            type: 'string',
-            describe: 'comma-separated backends (default: all this kernel supports)',
-          })
-          .option('quick', { type: 'boolean', default: false, describe: 'fewer repeats and smaller regions' })
-          .option('repeat', { type: 'string', describe: 'runs per figure [default: 5, quick 2]' })
-          .option('out', { type: 'string', describe: 'results directory [default: results/<date>-<host>]' })
-          .option('label', {
-            type: 'string',
-            describe: 'label for the results directory instead of the host name',
-          }),
-      ),
-      async (args) => {
-        exitCode = await runBench({
-          suites: (args.suites as string[] | undefined) ?? [],
-          backends: typeof args.backends === 'string' ? args.backends.split(',').map((s) => s.trim()) : null,
-          quick: args.quick === true,
-          repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
-          out: typeof args.out === 'string' ? args.out : null,
-          label: typeof args.label === 'string' ? args.label : null,
-        });
-      },
-    )
-    .command(
-      'report <dir>',
-      'write REPORT.md (claims, verdicts, tables) from a bench results directory',
-      withValues((y) => y.positional('dir', { type: 'string', demandOption: true })),
-      (args) => {
-        const dir = String(args.dir);
-        if (!existsSync(path.join(dir, 'results.json')))
-          throw new UsageError('dir', `${dir} holds no results.json (run cowbench bench first)`);
-        process.stdout.write(`${writeReport(dir)}\n`);
-      },
-    )
-    .command(
       'calibrate',
       'measure memcpy bandwidth, sink bandwidth and a plain page-fault cost on this machine',
       withValues((y) =>
@@ -405,80 +361,10 @@ export async function main(argv: string[]): Promise<number> {
             : `memcpy ${out.memcpy_MBps.toFixed(0)} MB/s, sink ${out.sink_MBps.toFixed(0)} MB/s, page fault ${out.page_fault_ns.toFixed(0)} ns\n`,
         );
       },
-    )
-    .command(
-      'scan-trial',
-      false, // hidden: the scan suite's child (one dirty-tracking trial per process)
-      withValues((y) =>
-        y
-          .option('engine', { type: 'string', default: 'wp-async' })
-          .option('size', { type: 'string', default: '256M' })
-          .option('fraction', { type: 'string', default: '0.01' })
-          .option('seed', { type: 'string', default: '1' }),
-      ),
-      async (args) => {
-        const engine = String(args.engine);
-        if (engine !== 'wp-async' && engine !== 'clear-refs' && engine !== 'clear-refs-unchecked')
-          throw new UsageError('--engine', `'${engine}' is not wp-async, clear-refs or clear-refs-unchecked`);
-        const fraction = Number(args.fraction);
-        if (!(fraction >= 0 && fraction <= 1)) throw new UsageError('--fraction', 'must be within [0, 1]');
-        process.stdout.write(
-          await scanTrialChild({
-            engine,
-            bytes: parseSize('--size', args.size),
-            fraction,
-            seed: parseCount('--seed', args.seed, 0, 2 ** 32),
-          }),
-        );
-      },
-    )
-    .command(
-      'scan-micro',
-      false, // hidden: the scan suite's single-operation micro-benchmarks (tinybench)
-      withValues((y) => y.option('time-ms', { type: 'string', default: '500' })),
-      (args) => {
-        process.stdout.write(scanMicroChild(parseCount('--time-ms', args['time-ms'], 1, 60_000)));
-      },
-    )
-    .command(
-      'fault-latency',
-      false, // hidden: one trial of the latency suite, run in a fresh process per trial
-      withValues((y) =>
-        y
-          .option('backend', { type: 'string', default: 'uffd' })
-          .option('pages', { type: 'string', default: '16384', describe: 'faults timed (one per page)' })
-          .option('delivery', { type: 'string', default: 'thread' })
-          .option('handler-wait', { type: 'string', default: 'poll' })
-          .option('handler-cpu', { type: 'string', default: 'any' })
-          .option('handler-batch', { type: 'boolean', default: false })
-          .option('drain-wake', { type: 'string', default: 'batch' })
-          .option('json', { type: 'boolean', default: false }),
-      ),
-      async (args) => {
-        const pages = parseCount('--pages', args.pages, 1, 1 << 24);
-        const options = runOptionsFromFlags({
-          backend: args.backend,
-          size: String(pages * 4096),
-          delivery: args.delivery,
-          handlerWait: args.handlerWait,
-          handlerCpu: args.handlerCpu,
-          handlerBatch: args.handlerBatch,
-          drainWake: args.drainWake,
-          // A small buffer recycles warm slots, as a steady-state snapshot does.
-          buffer: String(Math.min(pages * 4096, 1 << 20)),
-        });
-        const trial = await faultLatencyTrial(options);
-        const s = trial.fault_us;
-        process.stdout.write(
-          args.json
-            ? JSON.stringify(trial) + '\n'
-            : s
-              ? `${trial.backend}: fault round trip median ${s.median.toFixed(2)} µs, p99 ${s.p99.toFixed(2)} µs (${s.min.toFixed(2)} … ${s.max.toFixed(2)}), ${trial.wp_faults} faults\n`
-              : `${trial.backend}: skipped: ${trial.skipped}\n`,
-        );
-      },
-    )
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate, clean')
+    );
+  // The bench's commands (bench, report, compare, hidden trial children): one plugin call.
+  const parser = benchCommands(core)
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
     .strict()
     .help()
     .version(environment().cowbench_version)
@@ -487,7 +373,8 @@ export async function main(argv: string[]): Promise<number> {
     });
   try {
     await parser.parseAsync();
-    return exitCode;
+    // A plugin's handler reports its exit code through process.exitCode.
+    return exitCode !== 0 ? exitCode : Number(process.exitCode ?? 0);
   } catch (e) {
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {

@@ -6,8 +6,10 @@
  * writes by errno, unusual vCPU exits, pages that did not verify), `unsupported` (the machine
  * lacks what the backend or the writer needs, and why) or `failed` (the cell itself broke).
  */
-import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { childJson, killAllChildren, runChild } from './child.js';
 import type { BackendOptions } from './backend.js';
 import type { CellOutcome } from './compat-cell.js';
 import { environment, type Environment } from './env.js';
@@ -113,37 +115,40 @@ export function cellOptions(row: RowPlan, writer: string, sizeBytes: number): Ru
   };
 }
 
-function runCellChild(options: RunOptions, writer: string, timeoutMs: number): Promise<CellOutcome> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(packageRoot, 'dist', 'src', 'compat-cell.js'), JSON.stringify({ options, writer })],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as CellOutcome);
-      } catch {
-        const why = signal
-          ? signal === 'SIGKILL'
-            ? `timed out after ${timeoutMs} ms`
-            : `killed by ${signal}`
-          : `exited ${code}`;
-        resolve({
-          kind: 'error',
-          code: 'ECELL',
-          message: `cell process ${why}: ${stderr.trim().slice(-400)}`,
-        });
-      }
-    });
+/** Exit codes for a signal that ends compat itself (the CLI's convention). */
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
+
+/**
+ * One cell in a child process whose temporary files (its scratch image) go into `scratch`
+ * (TMPDIR): whatever happens to the child, compat removes what it left there.
+ */
+async function runCellChild(
+  options: RunOptions,
+  writer: string,
+  timeoutMs: number,
+  scratch: string,
+): Promise<CellOutcome> {
+  const r = await runChild({
+    script: path.join(packageRoot, 'dist', 'src', 'compat-cell.js'),
+    args: [JSON.stringify({ options, writer })],
+    timeoutMs,
+    // A cell's child has had its chance to clean up on SIGTERM; a stuck one is killed soon.
+    killGraceMs: 2_000,
+    env: { TMPDIR: scratch },
   });
+  const outcome = childJson<CellOutcome>(r);
+  if (outcome && typeof outcome === 'object' && 'kind' in outcome) return outcome;
+  const why = r.timedOut
+    ? `timed out after ${timeoutMs} ms`
+    : r.signal
+      ? `killed by ${r.signal}`
+      : `exited ${r.code}`;
+  return { kind: 'error', code: 'ECELL', message: `cell process ${why}: ${r.stderr.trim().slice(-400)}` };
+}
+
+/** Removes everything a cell left in the scratch directory (a killed cell's image). */
+function emptyDir(dir: string): void {
+  for (const name of readdirSync(dir)) rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -215,24 +220,47 @@ export function classify(writer: string, outcome: CellOutcome, durationMs: numbe
   return cell;
 }
 
-/** Runs the matrix, one child process per cell, in row order. */
+/**
+ * Runs the matrix, one child process per cell, in row order. Every cell's temporary files go to
+ * one private scratch directory, emptied after each cell and removed on every way out: success,
+ * a thrown error, a cell killed on its timeout, and SIGINT/SIGTERM/SIGHUP/SIGQUIT of compat itself
+ * (the running cell is killed, the directory removed, then compat exits 128+signal).
+ */
 export async function runCompat(o: CompatOptions): Promise<CompatResult> {
   const writers = [...(o.writers ?? WRITER_KINDS)];
   const rows: CompatRow[] = [];
-  for (const plan of compatRows(o.backends)) {
-    const row: CompatRow = { label: plan.label, backend: plan.backend, variant: plan.variant, cells: [] };
-    rows.push(row);
-    for (const writer of writers) {
-      const t0 = performance.now();
-      const outcome = await runCellChild(
-        cellOptions(plan, writer, o.sizeBytes),
-        writer,
-        o.cellTimeoutMs ?? 180_000,
-      );
-      const cell = classify(writer, outcome, performance.now() - t0);
-      row.cells.push(cell);
-      o.onCell?.(row, cell);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'cowbench-compat-'));
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  const onSignal = (sig: NodeJS.Signals) => {
+    for (const s of Object.keys(SIGNAL_EXIT)) process.off(s, onSignal);
+    void killAllChildren().finally(() => {
+      removeScratch();
+      process.stderr.write(`cowbench: compat: ${sig}: cell stopped, scratch directory removed\n`);
+      process.exit(SIGNAL_EXIT[sig] ?? 1);
+    });
+  };
+  for (const s of Object.keys(SIGNAL_EXIT)) process.on(s, onSignal);
+  try {
+    for (const plan of compatRows(o.backends)) {
+      const row: CompatRow = { label: plan.label, backend: plan.backend, variant: plan.variant, cells: [] };
+      rows.push(row);
+      for (const writer of writers) {
+        const t0 = performance.now();
+        const outcome = await runCellChild(
+          cellOptions(plan, writer, o.sizeBytes),
+          writer,
+          o.cellTimeoutMs ?? 180_000,
+          scratch,
+        );
+        emptyDir(scratch);
+        const cell = classify(writer, outcome, performance.now() - t0);
+        row.cells.push(cell);
+        o.onCell?.(row, cell);
+      }
     }
+  } finally {
+    for (const s of Object.keys(SIGNAL_EXIT)) process.off(s, onSignal);
+    removeScratch();
   }
   return { schema: COMPAT_SCHEMA, writers, size_bytes: o.sizeBytes, rows, env: environment() };
 }

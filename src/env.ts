@@ -1,6 +1,7 @@
 /** The environment block every result carries: which machine and kernel a figure came from. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from './native.js';
@@ -21,8 +22,29 @@ export interface Environment {
   node_version: string;
   cowbench_version: string;
   git_commit: string;
+  /** Kernel config options that change what the backends can do or cost (from /proc/config.gz). */
+  kernel_config: Record<string, string>;
+  /** The CPU frequency governor of cpu0, where cpufreq exists. */
+  cpu_governor: string;
   date: string;
 }
+
+/** Config options the fingerprint records (value `y`/`m`/a number, or `n` when unset). */
+export const KERNEL_CONFIG_KEYS = [
+  'CONFIG_USERFAULTFD',
+  'CONFIG_HAVE_ARCH_USERFAULTFD_WP',
+  'CONFIG_PTE_MARKER_UFFD_WP',
+  'CONFIG_MEM_SOFT_DIRTY',
+  'CONFIG_TRANSPARENT_HUGEPAGE',
+  'CONFIG_PREEMPT_NONE',
+  'CONFIG_PREEMPT_VOLUNTARY',
+  'CONFIG_PREEMPT',
+  'CONFIG_PREEMPT_DYNAMIC',
+  'CONFIG_HZ',
+  'CONFIG_KVM',
+  'CONFIG_IO_URING',
+  'CONFIG_PAGE_SIZE_4KB',
+] as const;
 
 function readText(file: string): string | undefined {
   try {
@@ -43,20 +65,51 @@ function readInt(file: string): number | null {
   return text !== undefined && /^-?\d+$/.test(text) ? Number(text) : null;
 }
 
-function gitCommit(): string {
+/**
+ * The commit of cowbench's own checkout: only when the package root is the top of a git work
+ * tree (a cowbench clone); an installed copy inside some other repository (node_modules of a
+ * user's project, a vendored directory) is 'not a git checkout', never that repository's HEAD.
+ */
+export function gitCommitOf(root: string): string {
+  const git = (args: string[]) =>
+    execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  let top: string;
   try {
-    const out = execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd: packageRoot,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
-      cwd: packageRoot,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return out.toString().trim() + (dirty.toString().trim() ? '-dirty' : '');
+    top = git(['rev-parse', '--show-toplevel']);
+  } catch {
+    return 'not a git checkout';
+  }
+  try {
+    if (realpathSync(top) !== realpathSync(root)) return 'not a git checkout';
+    const head = git(['rev-parse', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--untracked-files=no']);
+    return head + (dirty ? '-dirty' : '');
   } catch {
     return 'unknown';
   }
+}
+
+function gitCommit(): string {
+  return gitCommitOf(packageRoot);
+}
+
+/** The recorded kernel config options, or {} where the kernel exposes no config. */
+export function kernelConfig(): Record<string, string> {
+  let text: string | undefined;
+  try {
+    text = gunzipSync(readFileSync('/proc/config.gz')).toString();
+  } catch {
+    text = readText(`/boot/config-${os.release()}`);
+  }
+  if (text === undefined) return {};
+  const out: Record<string, string> = {};
+  for (const key of KERNEL_CONFIG_KEYS) {
+    const m = new RegExp(`^${key}=(.*)$`, 'm').exec(text);
+    out[key] = m ? m[1]!.replace(/^"|"$/g, '') : 'n';
+  }
+  return out;
 }
 
 function virtualization(): string {
@@ -87,6 +140,8 @@ export function environment(): Environment {
     node_version: process.version,
     cowbench_version: pkg.version,
     git_commit: gitCommit(),
+    kernel_config: kernelConfig(),
+    cpu_governor: readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor') ?? 'unavailable',
     date: new Date().toISOString(),
   };
   return cached;

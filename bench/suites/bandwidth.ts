@@ -10,6 +10,7 @@ import {
   summarize,
   type Suite,
 } from '../runner.js';
+import { judgeRatio, smallerThanNamed } from '../verdicts.js';
 
 export const bandwidthSuite: Suite = {
   name: 'bandwidth',
@@ -75,11 +76,17 @@ export const bandwidthSuite: Suite = {
         },
       ],
       verdicts: [
-        {
+        judgeRatio({
           claim: 'target a',
-          verdict: ratio >= 0.8 ? 'met' : 'missed',
-          evidence: `${(size / GiB).toFixed(2)} GiB: uffd ${u.median.toFixed(0)} MB/s (${u.min.toFixed(0)}–${u.max.toFixed(0)}) vs plain ${p.median.toFixed(0)} MB/s (${p.min.toFixed(0)}–${p.max.toFixed(0)}): ${ratio.toFixed(2)}x, n=${u.n}/${p.n}`,
-        },
+          what: 'uffd idle snapshot MB/s ÷ plain sequential write MB/s',
+          den: plain,
+          num: uffd,
+          bound: 0.8,
+          good: 'above',
+          kind: 'target',
+          smallerThanNamed: smallerThanNamed(size, GiB),
+          context: `${(size / GiB).toFixed(2)} GiB: uffd ${u.median.toFixed(0)} MB/s (${u.min.toFixed(0)}–${u.max.toFixed(0)}) vs plain ${p.median.toFixed(0)} MB/s (${p.min.toFixed(0)}–${p.max.toFixed(0)})`,
+        }),
       ],
       findings: [
         `uffd idle snapshot ${u.median.toFixed(0)} MB/s vs plain write ${p.median.toFixed(0)} MB/s: ratio ${ratio.toFixed(2)} (target >= 0.8: ${ratio >= 0.8 ? 'met' : 'missed'})`,

@@ -26,6 +26,7 @@ import {
 } from '../runner.js';
 import type { BenchContext, ClaimVerdict } from '../runner.js';
 import type { FaultLatencyTrial } from '../fault_latency.js';
+import { judgeRatio, samplesOf } from '../verdicts.js';
 
 interface FaultMode {
   label: string;
@@ -324,47 +325,77 @@ export const latencySuite: Suite = {
 };
 
 /** C3, C8 and target (c) from the rows, like for like (same drain wake-up on both sides). */
-function latencyVerdicts(rows: Row[]): ClaimVerdict[] {
+export function latencyVerdicts(rows: Row[]): ClaimVerdict[] {
   const n = (mode: string, col: string) => {
     const v = rows.find((r) => r.mode === mode)?.[col];
     return typeof v === 'number' ? v : NaN;
   };
   const verdicts: ClaimVerdict[] = [];
-  const early = n('uffd thread (poll, any cpu)', 'ratio_to_mprotect_median');
-  const batch = n('uffd thread, drain-wake batch', 'ratio_to_mprotect_same_drain_median');
-  const sigbus = n('uffd SIGBUS', 'ratio_to_mprotect_median');
-  if (Number.isFinite(early)) {
-    verdicts.push({
+  const row = (mode: string) => rows.find((r) => r.mode === mode);
+  const faults = (mode: string) => samplesOf(row(mode), 'fault_us');
+  if (row('uffd thread (poll, any cpu)') && row(MPROTECT)) {
+    // C3: the uffd fault round trip (handler thread) below the SIGSEGV one, like for like.
+    const early = judgeRatio({
       claim: 'C3',
-      verdict: early < 1 && (!Number.isFinite(batch) || batch < 1) ? 'confirmed' : 'refuted',
-      evidence:
-        `uffd fault through a handler thread ${n('uffd thread (poll, any cpu)', 'fault_us_median')} µs vs mprotect SIGSEGV ${n(MPROTECT, 'fault_us_median')} µs = ${early}x; ` +
-        `with drain-wake batch on both ${n('uffd thread, drain-wake batch', 'fault_us_median')} vs ${n(MPROTECT_BATCH, 'fault_us_median')} µs = ${batch}x; ` +
-        `uffd SIGBUS delivery ${sigbus}x (on par): the handler-thread round trip (cross-CPU wake-ups on this 2-vCPU guest) costs more than a signal`,
+      what: 'uffd thread fault ÷ mprotect SIGSEGV fault (drain-wake early on both)',
+      den: faults(MPROTECT),
+      num: faults('uffd thread (poll, any cpu)'),
+      bound: 1,
+      good: 'below',
+      kind: 'claim',
     });
-    const best = Math.min(early, Number.isFinite(batch) ? batch : Infinity);
-    verdicts.push({
-      claim: 'target c',
-      verdict: best <= 1.5 ? 'met' : 'missed',
-      evidence: `like for like: ${early}x with early drain wake-ups, ${batch}x with drain-wake batch on both (the default now); against default-early mprotect, uffd with drain-wake batch is ${n('uffd thread, drain-wake batch', 'ratio_to_mprotect_median')}x`,
+    const sigbus = judgeRatio({
+      claim: 'C3',
+      what: 'uffd SIGBUS fault ÷ mprotect SIGSEGV fault',
+      den: faults(MPROTECT),
+      num: faults('uffd SIGBUS'),
+      bound: 1,
+      good: 'below',
+      kind: 'claim',
     });
-  }
-  const h = (k: number, col: string) => n(`uffd ${k} handlers`, col);
-  if (Number.isFinite(h(1, 'writer_throughput_ratio_median'))) {
-    const raised = [2, 4].some(
-      (k) => h(k, 'writer_throughput_ratio_min') > h(1, 'writer_throughput_ratio_max'),
+    verdicts.push({ ...early, evidence: `${early.evidence}; ${sigbus.evidence} (${sigbus.verdict})` });
+    // Target c, like for like with the default drain wake-up (batch) on both sides.
+    const batchBase = row(MPROTECT_BATCH) ? MPROTECT_BATCH : MPROTECT;
+    const batchUffd = row('uffd thread, drain-wake batch')
+      ? 'uffd thread, drain-wake batch'
+      : 'uffd thread (poll, any cpu)';
+    verdicts.push(
+      judgeRatio({
+        claim: 'target c',
+        what: `${batchUffd} ÷ ${batchBase}`,
+        den: faults(batchBase),
+        num: faults(batchUffd),
+        bound: 1.5,
+        good: 'below',
+        kind: 'target',
+      }),
     );
+  }
+  const handlers = (k: number) => samplesOf(row(`uffd ${k} handlers`), 'writer_throughput_ratio');
+  if (row('uffd 1 handlers')) {
+    // C8: more handlers raise the writers' throughput during the snapshot (ratio > 1 vs one).
+    const judged = [2, 4]
+      .filter((k) => row(`uffd ${k} handlers`))
+      .map((k) =>
+        judgeRatio({
+          claim: 'C8',
+          what: `writer throughput ratio with ${k} handlers ÷ with 1`,
+          den: handlers(1),
+          num: handlers(k),
+          bound: 1,
+          good: 'above',
+          kind: 'claim',
+        }),
+      );
+    const vs = judged.map((j) => j.verdict);
     verdicts.push({
       claim: 'C8',
-      verdict: raised ? 'confirmed' : 'refuted',
-      evidence: `writer throughput during the snapshot (ratio to before) with 1/2/4 handlers: ${[1, 2, 4]
-        .map(
-          (k) =>
-            `${h(k, 'writer_throughput_ratio_median')} (${h(k, 'writer_throughput_ratio_min')}…${h(k, 'writer_throughput_ratio_max')})`,
-        )
-        .join(
-          ' / ',
-        )}; ${raised ? 'more handlers beat one beyond its spread' : 'no count beat one handler beyond its spread on 2 cores'}`,
+      verdict: vs.includes('confirmed')
+        ? 'confirmed'
+        : vs.every((v) => v === 'refuted')
+          ? 'refuted'
+          : 'not measurable here',
+      evidence: judged.map((j) => j.evidence).join('; '),
     });
   }
   return verdicts;

@@ -18,6 +18,7 @@ import { CowbenchError } from '../../src/errors.js';
 import {
   GiB,
   MiB,
+  repeatRuns,
   runCowbenchChild,
   spread,
   summarize,
@@ -411,6 +412,59 @@ function microFindings(micro: MicroFigure[]): string[] {
   ];
 }
 
+/** Write rates of the softdirty final-pause part (from the former bench/scan.ts). */
+const PAUSE_RATES: { label: string; flag: string }[] = [
+  { label: '10k', flag: '10k' },
+  { label: '100k', flag: '100k' },
+  { label: 'max', flag: 'max' },
+];
+const pauseBytes = (quick: boolean) => (quick ? 256 * MiB : GiB);
+
+/**
+ * The softdirty final stop-and-copy pause vs the writers' rate: `cowbench run --backend
+ * softdirty` at three rates (2 random cpu writers, no image kept); the final pause, the arm
+ * pause, passes, pages left dirty at the final stop and the bytes re-copied, per rate.
+ */
+async function pauseVsRate(ctx: BenchContext): Promise<{ rows: Row[]; findings: string[] }> {
+  const rows: Row[] = [];
+  const findings: string[] = [];
+  const bytes = pauseBytes(ctx.quick);
+  for (const rate of PAUSE_RATES) {
+    const { results, failures } = await repeatRuns(
+      ctx,
+      ['--backend', 'softdirty', '--size', String(bytes), '--rate', rate.flag, '--writers', '2'],
+      `softdirty pause ${sizeLabel(bytes)} ${rate.label}`,
+    );
+    const col = (f: (r: (typeof results)[number]) => number | undefined) =>
+      summarize(results.map((r) => f(r) ?? NaN));
+    const pause = col((r) => r.backend_metrics['final_pause_us']);
+    rows.push({
+      case: 'pause',
+      engine: results[0]?.options['engine'] === undefined ? null : String(results[0].options['engine']),
+      region: sizeLabel(bytes),
+      rate: rate.label,
+      ...spread('pause_us', pause, 1),
+      ...spread(
+        'arm_pause_us',
+        col((r) => r.pauses_us[0]),
+        1,
+      ),
+      passes_median: col((r) => r.backend_metrics['passes']).median,
+      final_dirty_pages_median: col((r) => r.backend_metrics['final_dirty_pages']).median,
+      bytes_written_per_region: Number(col((r) => r.bytes_written / bytes).median.toFixed(3)),
+      converged_runs: results.filter((r) => r.backend_metrics['converged'] === 1).length,
+      verified_runs: results.filter((r) => r.verified).length,
+      failures: failures.length,
+      failure: failures[0] ?? null,
+    });
+    if (pause.n > 0)
+      findings.push(
+        `softdirty at ${rate.label} pages/s over ${sizeLabel(bytes)}: final pause ${(pause.median / 1000).toFixed(2)} ms (${(pause.min / 1000).toFixed(2)}…${(pause.max / 1000).toFixed(2)}, n=${pause.n})`,
+      );
+  }
+  return { rows, findings };
+}
+
 export const scanSuite: Suite = {
   name: 'scan',
   claim: 'C6',
@@ -420,7 +474,11 @@ export const scanSuite: Suite = {
     if (!c.backends.includes('softdirty')) return 0;
     const { plans } = planEngines();
     const micro = plans.some((p) => p.engine === 'wp-async') ? 1 : 0;
-    return plans.length * (c.quick ? SIZES_QUICK : SIZES_FULL).length * FRACTIONS.length * c.repeat + micro;
+    return (
+      plans.length * (c.quick ? SIZES_QUICK : SIZES_FULL).length * FRACTIONS.length * c.repeat +
+      micro +
+      PAUSE_RATES.length * c.repeat
+    );
   },
   async run(ctx) {
     const { plans, skipped } = planEngines();
@@ -452,7 +510,10 @@ export const scanSuite: Suite = {
       ? await microBenchmarks(ctx)
       : { rows: [], figures: [], error: `skipped: ${skipped[0] ?? 'wp-async unavailable'}` };
     rows.push(...micro.rows);
+    const pause = await pauseVsRate(ctx);
+    rows.push(...pause.rows);
     const { findings, verdict } = judgeC6(passes, plans, micro.figures);
+    findings.push(...pause.findings);
     for (const s of skipped) findings.push(`skipped engine: ${s}`);
     if (micro.error) findings.push(`micro-benchmarks: ${micro.error}`);
     return { rows, findings, verdicts: [verdict], raw: { passes: raw, micro: micro.figures } };

@@ -1,0 +1,220 @@
+/**
+ * `cowbench compare`: verdicts, the gate's exit codes (0 / 1 / 2 with one line), thresholds,
+ * N-way columns, and every output format (table, markdown, json, junit, tap), over synthetic
+ * results files written in the v2 shape (and validated against schema/results.schema.json).
+ */
+import test from 'ava';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { compareResults, loadInputs, parseThresholds, renderComparison } from '../bench/compare.js';
+import { BENCH_SCHEMA, type BenchResults } from '../bench/results.js';
+import { runCli, tempDir } from './helpers.js';
+import { validateResults } from './schema-helpers.js';
+
+const env = {
+  hostname: 'ci-host',
+  kernel: '6.18.0',
+  kernel_version: '#1',
+  arch: 'x64',
+  cpu_model: 'Test CPU',
+  cores: 2,
+  memory_bytes: 1 << 30,
+  thp_mode: 'madvise',
+  thp_defrag: 'madvise',
+  vm_max_map_count: 65530,
+  vm_unprivileged_userfaultfd: 0,
+  virtualized: 'guest',
+  node_version: 'v20',
+  cowbench_version: '0.1.0',
+  git_commit: 'abc',
+  kernel_config: { CONFIG_USERFAULTFD: 'y' },
+  cpu_governor: 'unavailable',
+  date: '2026-12-01T00:00:00Z',
+};
+
+const base8 = [10, 10.2, 9.9, 10.1, 10.3, 9.8, 10.0, 10.05];
+
+function results(
+  metrics: Record<string, number[]>,
+  envOverrides: Record<string, unknown> = {},
+): BenchResults {
+  const cal = { memcpy_MBps: 20000, page_fault_ns: 1500, sink_MBps: 500, sink_bytes: 1 << 28 };
+  return {
+    schema: BENCH_SCHEMA,
+    env: { ...env, ...envOverrides } as BenchResults['env'],
+    calibration: cal,
+    calibrations: [cal, cal],
+    calibration_spread: { memcpy_MBps: 0, page_fault_ns: 0, sink_MBps: 0 },
+    noise: { warning: null },
+    options: {},
+    backends: ['uffd'],
+    skipped_backends: [],
+    suites: { ci: { claim: 'CI preset', description: 'test', seconds: 1, rows: [] } },
+    metrics: Object.fromEntries(Object.entries(metrics).map(([k, samples]) => [k, { samples, unit: 'µs' }])),
+  };
+}
+
+function write(t: { teardown(fn: () => void): void }, name: string, r: unknown): string {
+  const dir = path.join(tempDir(t), name);
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'results.json'), typeof r === 'string' ? r : JSON.stringify(r));
+  return dir;
+}
+
+const FAULT = 'ci/part=fault,mode=thread,backend=uffd,pages=4096/fault_us';
+const RATE = 'ci/part=snapshot,mode=devnull,backend=uffd/throughput_MBps';
+const COUNT = 'ci/part=snapshot,mode=file,backend=uffd/verified_runs';
+
+test('the synthetic fixtures are valid results files', (t) => {
+  t.deepEqual(validateResults(results({ [FAULT]: base8 })), []);
+});
+
+test('A/A: the same distribution is ~ and the gate passes', (t) => {
+  const c = compareResults([
+    { label: 'a', file: 'a', results: results({ [FAULT]: base8 }) },
+    { label: 'b', file: 'b', results: results({ [FAULT]: [...base8].reverse() }) },
+  ]);
+  t.is(c.rows[0]!.changes[0]!.verdict, '~');
+  t.is(c.gate_failures.length, 0);
+  t.deepEqual(c.fingerprint, []);
+});
+
+test('a slower timing is regressed (p < 0.05) and fails the gate beyond the threshold; a higher rate is improved', (t) => {
+  const c = compareResults([
+    { label: 'base', file: 'a', results: results({ [FAULT]: base8, [RATE]: base8 }) },
+    {
+      label: 'new',
+      file: 'b',
+      results: results({ [FAULT]: base8.map((x) => x * 2), [RATE]: base8.map((x) => x * 2) }),
+    },
+  ]);
+  const fault = c.rows.find((r) => r.key === FAULT)!.changes[0]!;
+  t.is(fault.verdict, 'regressed');
+  t.true(fault.p! < 0.05);
+  t.true(fault.gate);
+  t.true(fault.ci!.lo > 1.5);
+  t.is(c.rows.find((r) => r.key === RATE)!.changes[0]!.verdict, 'improved');
+  t.is(c.gate_failures.length, 1);
+  // Within an overridden threshold: still regressed, but the gate passes.
+  const loose = compareResults(
+    [
+      { label: 'base', file: 'a', results: results({ [FAULT]: base8 }) },
+      { label: 'new', file: 'b', results: results({ [FAULT]: base8.map((x) => x * 2) }) },
+    ],
+    { thresholds: parseThresholds(['fault_us=150%']) },
+  );
+  t.is(loose.rows[0]!.changes[0]!.verdict, 'regressed');
+  t.false(loose.rows[0]!.changes[0]!.gate);
+});
+
+test('too few samples is no verdict; exact counts compare exactly; one-sided metrics are named', (t) => {
+  const c = compareResults([
+    {
+      label: 'base',
+      file: 'a',
+      results: results({ [FAULT]: [1, 2], [COUNT]: [8], 'ci/x/only_base': base8 }),
+    },
+    { label: 'new', file: 'b', results: results({ [FAULT]: [3, 4], [COUNT]: [7], 'ci/x/only_new': base8 }) },
+  ]);
+  const v = (k: string) => c.rows.find((r) => r.key === k)!.changes[0]!;
+  t.is(v(FAULT).verdict, 'too few samples');
+  t.false(v(FAULT).gate);
+  t.is(v(COUNT).verdict, 'regressed');
+  t.true(v(COUNT).gate);
+  t.is(v('ci/x/only_base').verdict, 'only in base');
+  t.is(v('ci/x/only_new').verdict, 'only in new');
+});
+
+test('fingerprint differences are listed before the numbers', (t) => {
+  const c = compareResults([
+    { label: 'a', file: 'a', results: results({ [FAULT]: base8 }) },
+    { label: 'b', file: 'b', results: results({ [FAULT]: base8 }, { kernel: '6.19.0', thp_mode: 'always' }) },
+  ]);
+  t.deepEqual(
+    c.fingerprint.map((d) => d.field),
+    ['kernel', 'thp_mode'],
+  );
+  const text = renderComparison(c, 'table', false);
+  t.true(text.indexOf('kernel: a=6.18.0, b=6.19.0') < text.indexOf(FAULT));
+});
+
+test('N-way: one column group per NEW input', (t) => {
+  const c = compareResults([
+    { label: 'k1', file: 'a', results: results({ [FAULT]: base8 }) },
+    { label: 'k2', file: 'b', results: results({ [FAULT]: base8 }) },
+    { label: 'k3', file: 'c', results: results({ [FAULT]: base8.map((x) => x * 3) }) },
+  ]);
+  t.is(c.rows[0]!.changes.length, 2);
+  t.is(c.rows[0]!.changes[1]!.verdict, 'regressed');
+  t.is(c.geomean_cost_pct.length, 2);
+  t.true(Math.abs(c.geomean_cost_pct[1]! - 200) < 1e-9);
+  const md = renderComparison(c, 'markdown', false);
+  t.regex(md, /\| metric \| k1 \| k2 \| Δ \| p \| verdict \| k3 \| Δ \| p \| verdict \|/);
+});
+
+test('formats: markdown, json, junit, tap (KTAP) and a plain table without colour', (t) => {
+  const c = compareResults([
+    { label: 'base', file: 'a', results: results({ [FAULT]: base8, [RATE]: base8 }) },
+    { label: 'new', file: 'b', results: results({ [FAULT]: base8.map((x) => x * 2), [RATE]: base8 }) },
+  ]);
+  const table = renderComparison(c, 'table', false);
+  t.false(table.includes('\x1b['));
+  t.regex(table, /regressed ✗/);
+  t.regex(table, /geomean/);
+  t.true(renderComparison(c, 'table', true).includes('\x1b[1;31m'));
+  const md = renderComparison(c, 'markdown', false);
+  t.regex(md, /^## cowbench compare/);
+  t.regex(md, /\|---\|/);
+  const json = JSON.parse(renderComparison(c, 'json', false)) as { schema: string; gate_failures: string[] };
+  t.is(json.schema, 'cowbench.compare/1');
+  t.is(json.gate_failures.length, 1);
+  const junit = renderComparison(c, 'junit', false);
+  t.regex(junit, /^<\?xml/);
+  t.regex(junit, /<testsuites name="cowbench compare" tests="2" failures="1" skipped="0">/);
+  t.is((junit.match(/<failure /g) ?? []).length, 1);
+  const tap = renderComparison(c, 'tap', false).split('\n');
+  t.is(tap[0], 'KTAP version 1');
+  t.true(tap.includes('1..2'));
+  t.is(tap.filter((l) => l.startsWith('not ok ')).length, 1);
+  t.is(tap.filter((l) => /^ok \d+ /.test(l)).length, 1);
+});
+
+test('bad input: fewer than two inputs, mixed schema versions, nothing in common', (t) => {
+  const a = write(t, 'a', results({ [FAULT]: base8 }));
+  const old = write(t, 'old', { ...results({ [FAULT]: base8 }), schema: 'cowbench.bench/1' });
+  const other = write(t, 'other', results({ 'ci/x/other': base8 }));
+  t.throws(() => loadInputs([a]), { message: /needs a BASE and at least one NEW/ });
+  t.throws(() => loadInputs([a, old]), { message: /compare needs 'cowbench.bench\/2'/ });
+  t.throws(() => compareResults(loadInputs([a, other])), { message: /no metric in common/ });
+});
+
+test('CLI exit codes: 0 on A/A, 1 on a regression with --fail-on-regression, 2 on bad input with one line', async (t) => {
+  const a = write(t, 'a', results({ [FAULT]: base8 }));
+  const same = write(t, 'same', results({ [FAULT]: base8 }));
+  const slow = write(t, 'slow', results({ [FAULT]: base8.map((x) => x * 2) }));
+  const other = write(t, 'other', results({ 'ci/x/other': base8 }));
+  const aa = await runCli(['compare', a, same, '--fail-on-regression']);
+  t.is(aa.code, 0, aa.stderr);
+  t.regex(aa.stdout, /no significant regression/);
+  const ab = await runCli(['compare', a, slow, '--fail-on-regression']);
+  t.is(ab.code, 1, ab.stderr);
+  t.is((await runCli(['compare', a, slow])).code, 0, 'no gate without --fail-on-regression');
+  t.is((await runCli(['compare', a, slow, '--fail-on-regression', '--threshold', `${FAULT}=200%`])).code, 0);
+  for (const [args, why] of [
+    [[a, path.join(a, 'nope')], /no such file or directory/],
+    [[a, other], /no metric in common/],
+    [[a, write(t, 'trunc', '{"schema": "cowbench.be')], /is not valid JSON/],
+    [[a, same, '--format', 'xml'], /--format: 'xml' is not one of/],
+    [[a, same, '--threshold', 'fault_us'], /is not KEY=PCT/],
+  ] as [string[], RegExp][]) {
+    const r = await runCli(['compare', ...args]);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, why);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  for (const format of ['markdown', 'json', 'junit', 'tap']) {
+    const r = await runCli(['compare', a, slow, '--format', format]);
+    t.is(r.code, 0, `${format}: ${r.stderr}`);
+  }
+  t.true(JSON.parse((await runCli(['compare', a, slow, '--json'])).stdout).rows.length === 1);
+});
