@@ -84,7 +84,14 @@ const knobs: { name: string; options: Partial<RunOptions> }[] = [
 for (const k of knobs) {
   test.serial(`uffd with ${k.name}: verified, faults copied before the write`, async (t) => {
     const result = await runSnapshot(
-      testOptions({ backend: 'uffd', writerKinds: ['cpu', 'cpu'], ...k.options }),
+      // The copier starts 200 ms late so writers meet unsaved pages even on a loaded machine
+      // (otherwise it can save every page before a writer thread is scheduled).
+      testOptions({
+        backend: 'uffd',
+        writerKinds: ['cpu', 'cpu'],
+        injectCopierDelayUs: 200_000,
+        ...k.options,
+      }),
     );
     t.true(result.verified);
     t.true(result.pages_copied_before_write > 0);
