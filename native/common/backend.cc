@@ -26,7 +26,17 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn) {
 void SnapshotContext::fail(const Status& why) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (error_.ok()) error_ = why;
-  cancelled_.store(true);
+  if (cancelled_.exchange(true)) return;
+  for (auto& cancel : cancelHooks_) cancel(error_);
+}
+
+void SnapshotContext::onCancel(std::function<void(const Status&)> cancel) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (cancelled_.load()) {
+    cancel(error_);
+    return;
+  }
+  cancelHooks_.push_back(std::move(cancel));
 }
 
 Status SnapshotContext::firstError() {
