@@ -32,7 +32,7 @@ Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy po
     free_.assign(slots_, 0);
     ring_.assign(slots_, Item{});
   } catch (const std::bad_alloc&) {
-    return OutOfMemory("the copy buffer's slot lists (" + std::to_string(slots_) + " slots)");
+    return OutOfMemory("allocating the copy buffer's slot lists (" + std::to_string(slots_) + " slots)");
   }
   for (size_t i = 0; i < slots_; ++i) free_[i] = slots_ - 1 - i;
   head_ = queued_ = inFlight_ = drainWaiters_ = 0;

@@ -123,7 +123,7 @@ Status StagingBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy
     lengths_.reset(new size_t[slots_]());
     offsets_.reset(new uint64_t[slots_]());
   } catch (const std::bad_alloc&) {
-    return OutOfMemory("the copy buffer's slot lists (" + std::to_string(slots_) + " slots)");
+    return OutOfMemory("allocating the copy buffer's slot lists (" + std::to_string(slots_) + " slots)");
   }
   for (size_t i = slots_; i > 0; --i) free_.push(static_cast<uint32_t>(i - 1));
   reserved_ = written_ = used_ = 0;

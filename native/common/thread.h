@@ -3,6 +3,8 @@
 // thrown on a worker thread, either would abort the process. Every thread start goes through here.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <new>
 #include <string>
@@ -17,19 +19,22 @@ namespace cowbench {
 
 // The Status of a thread that could not be started; `what` names it ("handler", "writer", ...).
 inline Status ThreadStartFailure(const std::string& what, int err) {
-  Status st = Status::Sys("could not start " + what + " thread: pthread_create", "pthread_create", err,
-                          err == EAGAIN ? "raise the task limit (ulimit -u, the container's pids limit, systemd "
-                                          "TasksMax) or use fewer --handlers/--writers"
-                                        : "");
+  Status st;
   st.code = err == ENOMEM ? "ENOMEM" : err == EAGAIN ? "EAGAIN" : "ESYS";
-  st.message = st.code + ": " + st.message;
+  st.syscall = "pthread_create";
+  st.err = err;
+  st.message = Status::ErrnoName(err) + ": could not start " + what + " thread (pthread_create: " +
+               std::strerror(err) + ")";
+  if (err == EAGAIN)
+    st.message += "; raise the task limit (ulimit -u, a container's pids limit, systemd TasksMax) or the "
+                  "address-space limit (ulimit -v), or use fewer --handlers/--writers";
   return st;
 }
 
-// The Status of an allocation that failed (std::bad_alloc); `what` names what was being allocated.
+// The Status of an allocation that failed (std::bad_alloc); `what` says where.
 inline Status OutOfMemory(const std::string& what) {
-  Status st = Status::Fail("ENOMEM", "ENOMEM: out of memory allocating " + what +
-                                         "; raise the address-space limit (ulimit -v) or use a smaller --size/--buffer");
+  Status st = Status::Fail("ENOMEM", "ENOMEM: out of memory (" + what +
+                                         "); raise the address-space limit (ulimit -v) or use a smaller --size/--buffer");
   st.err = ENOMEM;
   return st;
 }
@@ -77,7 +82,7 @@ Status StartThread(const std::string& what, Fn&& fn, ThreadEscape onEscape, std:
   try {
     threads->reserve(threads->size() + 1);
   } catch (const std::bad_alloc&) {
-    return OutOfMemory("the " + what + " thread list");
+    return OutOfMemory("allocating the " + what + " thread list");
   }
   std::thread t;
   Status st = StartThread(what, std::forward<Fn>(fn), std::move(onEscape), &t);
