@@ -11,6 +11,7 @@
 #include "common/probe.h"
 #include "common/region.h"
 #include "common/sink.h"
+#include "common/thread.h"
 #include "common/verify.h"
 #include "common/writers.h"
 #include "softdirty/clear_refs_tracker.h"
@@ -418,7 +419,12 @@ class ScanMicroWrap : public Napi::ObjectWrap<ScanMicroWrap> {
 Napi::Value VerifyImageJs(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
   Napi::Uint32Array arr = info[1].As<Napi::Uint32Array>();
-  auto expected = std::make_shared<std::vector<uint32_t>>(arr.Data(), arr.Data() + arr.ElementLength());
+  std::shared_ptr<std::vector<uint32_t>> expected;
+  try {
+    expected = std::make_shared<std::vector<uint32_t>>(arr.Data(), arr.Data() + arr.ElementLength());
+  } catch (const std::bad_alloc&) {
+    ThrowIf(info.Env(), OutOfMemory("copying the expected page versions for verify"));
+  }
   auto result = std::make_shared<VerifyResult>();
   Napi::Object keep = Napi::Object::New(info.Env());
   return PromiseWorker::Run(

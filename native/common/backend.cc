@@ -1,15 +1,26 @@
 #include "backend.h"
 
+#include <new>
+
+#include "thread.h"
+
 namespace cowbench {
 
 Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn) {
   const uint64_t t0 = NowNs();
   const uint64_t quiesceNs = workload.quiesce();
-  Status st = fn();
-  const bool captured = st.ok();
-  if (captured) {
-    if (!expected.empty() && startVersions_.empty()) startVersions_ = expected;
-    expected = workload.versions();
+  Status st;
+  bool captured = false;
+  // The writers are held: whatever happens here (even running out of memory), they resume.
+  try {
+    st = fn();
+    if (st.ok()) {
+      if (!expected.empty() && startVersions_.empty()) startVersions_ = expected;
+      expected = workload.versions();
+      captured = true;
+    }
+  } catch (const std::bad_alloc&) {
+    st = OutOfMemory("in the pause, writers held");
   }
   workload.resume();
   metrics.pausesNs.push_back(NowNs() - t0);
@@ -26,7 +37,17 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn) {
 void SnapshotContext::fail(const Status& why) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (error_.ok()) error_ = why;
-  cancelled_.store(true);
+  if (cancelled_.exchange(true)) return;
+  for (auto& cancel : cancelHooks_) cancel(error_);
+}
+
+void SnapshotContext::onCancel(std::function<void(const Status&)> cancel) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (cancelled_.load()) {
+    cancel(error_);
+    return;
+  }
+  cancelHooks_.push_back(std::move(cancel));
 }
 
 Status SnapshotContext::firstError() {

@@ -71,8 +71,13 @@ class SnapshotContext {
   // The last such capture is the consistency point.
   Status stopTheWorld(const std::function<Status()>& fn);
 
-  // Records the first failure and asks every loop to stop.
+  // Records the first failure and asks every loop to stop; wakes every wait registered with
+  // onCancel (at the first failure only).
   void fail(const Status& why);
+  // Registers `cancel` to run with the first failure: a wait that must end when the snapshot
+  // fails or is aborted (a copy buffer's). Runs at once if the snapshot has already failed.
+  // `cancel` runs under the context's lock: it must not call back into the context.
+  void onCancel(std::function<void(const Status&)> cancel);
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   Status firstError();
 
@@ -91,6 +96,7 @@ class SnapshotContext {
   std::mutex mutex_;
   Status error_;
   std::atomic<bool> cancelled_{false};
+  std::vector<std::function<void(const Status&)>> cancelHooks_;
   std::atomic<uint64_t> bytesCopied_{0};
 };
 

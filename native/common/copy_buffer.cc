@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <new>
 
+#include "thread.h"
 #include "writers.h"
 
 namespace cowbench {
@@ -25,40 +28,50 @@ Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy po
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (addr == MAP_FAILED) return Status::Sys("copy buffer: mmap", "mmap", errno);
   memory_ = Mapping(addr, slots_ * slotBytes_);
-  free_.clear();
-  for (size_t i = slots_; i > 0; --i) free_.push_back(i - 1);
+  try {
+    free_.assign(slots_, 0);
+    ring_.assign(slots_, Item{});
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory("allocating the copy buffer's slot lists (" + std::to_string(slots_) + " slots)");
+  }
+  for (size_t i = 0; i < slots_; ++i) free_[i] = slots_ - 1 - i;
+  head_ = queued_ = inFlight_ = drainWaiters_ = 0;
   stopping_ = false;
   error_ = Status::Ok();
-  drain_ = std::thread([this] { drainLoop(); });
-  return Status::Ok();
+  return StartThread(
+      "copy buffer drain", [this] { drainLoop(); }, [this](const Status& st) { cancel(st); }, &drain_);
 }
 
 Status CopyBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeDrain) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!error_.ok()) return error_;
+  if (stopping_) return Status::Fail("EABORTED", "copy buffer stopped");
   if (free_.empty()) {
     if (policy_ == BufferPolicy::kFail) {
       return Status::Fail("EBUFFER_FULL", "copy buffer full (" + std::to_string(capacityBytes()) +
                                               " bytes) under --buffer-policy fail; use a larger --buffer "
                                               "or --buffer-policy block");
     }
-    uint64_t t0 = NowNs();
-    queueCv_.notify_one();  // slots queued without a wake-up must drain for one to free
+    const uint64_t t0 = NowNs();
+    ++drainWaiters_;  // from here every push wakes the drain: the slots it frees are what we wait for
+    if (queued_ > 0) queueCv_.notify_one();
     freeCv_.wait(lock, [&] { return !free_.empty() || !error_.ok() || stopping_; });
+    --drainWaiters_;
     throttledNs_.fetch_add(NowNs() - t0);
     if (!error_.ok()) return error_;
     if (free_.empty()) return Status::Fail("EABORTED", "copy buffer stopped");
   }
-  size_t slot = free_.back();
+  const size_t slot = free_.back();
   free_.pop_back();
-  uint64_t used = slots_ - free_.size();
+  ++inFlight_;
+  const uint64_t used = slots_ - free_.size();
   if (used > peakSlots_.load()) peakSlots_.store(used);
   lock.unlock();
   std::memcpy(memory_.data() + slot * slotBytes_, src, len);
   lock.lock();
-  queue_.push_back({slot, len, offset});
-  ++inFlight_;
-  if (wakeDrain) {
+  ring_[(head_ + queued_) % slots_] = {slot, len, offset};
+  ++queued_;
+  if (wakeDrain || drainWaiters_ > 0 || stopping_ || !error_.ok()) {
     unwoken_.store(0, std::memory_order_relaxed);
     queueCv_.notify_one();
   } else {
@@ -71,35 +84,43 @@ void CopyBuffer::kick(size_t minUnwoken) {
   if (unwoken_.load(std::memory_order_relaxed) < minUnwoken) return;
   unwoken_.store(0, std::memory_order_relaxed);
   // The slots were queued under the mutex before this call: the drain either sees them when it
-  // next checks, or is already waiting and is woken here.
+  // next checks, or is already waiting and is woken here. (A kick is only a hint: whoever must
+  // wait for the drain wakes it under the protocol above.)
   queueCv_.notify_one();
 }
 
 void CopyBuffer::drainLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    queueCv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-    if (queue_.empty()) return;
-    Item item = queue_.front();
-    queue_.pop_front();
-    const bool failed = !error_.ok();  // after a failure, slots are released unwritten
+    queueCv_.wait(lock, [&] { return queued_ > 0 || stopping_; });
+    if (queued_ == 0) return;  // stopping, nothing left
+    const Item item = ring_[head_];
+    head_ = (head_ + 1) % slots_;
+    --queued_;
+    // Test-only slow sink: a wait that a cancel or stop cuts short, as it does a stuck write.
+    if (sinkDelayUs_)
+      queueCv_.wait_for(lock, std::chrono::microseconds(sinkDelayUs_), [&] { return !error_.ok() || stopping_; });
+    const bool failed = !error_.ok();  // after a failure or a cancel, slots are released unwritten
     lock.unlock();
-    if (sinkDelayUs_) ::usleep(sinkDelayUs_);
-    Status st = failed ? Status::Ok()
-                       : sink_->writeAt(memory_.data() + item.slot * slotBytes_, item.len, item.offset);
+    Status st;
+    if (!failed) st = sink_->writeAt(memory_.data() + item.slot * slotBytes_, item.len, item.offset);
     lock.lock();
     if (!st.ok() && error_.ok()) error_ = st;
-    free_.push_back(item.slot);
+    free_.push_back(item.slot);  // capacity slots_: cannot allocate
     --inFlight_;
     freeCv_.notify_all();
-    idleCv_.notify_all();
+    if (inFlight_ == 0 || !error_.ok()) idleCv_.notify_all();
   }
 }
 
 Status CopyBuffer::flush() {
   std::unique_lock<std::mutex> lock(mutex_);
-  queueCv_.notify_one();
-  idleCv_.wait(lock, [&] { return inFlight_ == 0; });
+  if (!drain_.joinable()) return error_;  // never started: nothing was pushed
+  ++drainWaiters_;
+  if (queued_ > 0) queueCv_.notify_one();
+  idleCv_.wait(lock, [&] { return inFlight_ == 0 || !error_.ok() || stopping_; });
+  --drainWaiters_;
+  if (error_.ok() && inFlight_ != 0) return Status::Fail("EABORTED", "copy buffer stopped before its flush");
   return error_;
 }
 
@@ -107,15 +128,18 @@ void CopyBuffer::cancel(const Status& why) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (error_.ok()) error_ = why;
   freeCv_.notify_all();
+  idleCv_.notify_all();
+  queueCv_.notify_all();  // the drain drops what is queued
 }
 
 void CopyBuffer::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    queueCv_.notify_all();
+    freeCv_.notify_all();
+    idleCv_.notify_all();
   }
-  queueCv_.notify_all();
-  freeCv_.notify_all();
   if (drain_.joinable()) drain_.join();
   memory_.reset();  // the slots' memory goes back now, not when JavaScript collects the snapshot
 }

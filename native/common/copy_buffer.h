@@ -7,7 +7,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -32,19 +31,23 @@ inline DrainWake DrainWakeFrom(const std::string& s) {
 // The kick() threshold for a mode that does not wake at push time.
 inline size_t DrainKickMin(DrainWake w) { return w == DrainWake::kBatch ? kDrainWakeBatch : 1; }
 
+// Wake-up protocol (all state under mutex_): the drain sleeps while the queue is empty. A push
+// wakes it when asked to (wakeDrain), and always while anyone waits on the drain's progress (a
+// pusher waiting for a free slot, a flush): that waiter may have found the queue empty only
+// because the slots it waits for were still being copied. cancel() and stop() wake every wait.
 class CopyBuffer {
  public:
   ~CopyBuffer() { stop(); }
   Status start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink, unsigned sinkDelayUs = 0);
   // Copies `len` (<= slotBytes) bytes from `src` into a slot queued for the sink at `offset`.
   // wakeDrain=false leaves the drain asleep so a fault handler can wake its writer first; the
-  // caller must then kick() (a push that has to wait for a free slot wakes the drain itself).
+  // caller then kick()s (the drain is woken anyway while a pusher or flush waits on it).
   Status push(const char* src, size_t len, uint64_t offset, bool wakeDrain = true);
   // Wakes the drain if at least `minUnwoken` slots were queued without waking it.
   void kick(size_t minUnwoken = 1);
-  // Waits until every queued slot is written; returns the first sink error, if any.
+  // Waits until every pushed slot is written; returns the first sink error or the cancellation.
   Status flush();
-  // Fails pending and future pushes with `why` (wakes blocked pushers).
+  // Fails pending and future pushes and flushes with `why`; queued slots are dropped unwritten.
   void cancel(const Status& why);
   void stop();
 
@@ -68,8 +71,11 @@ class CopyBuffer {
   std::mutex mutex_;
   std::condition_variable freeCv_, queueCv_, idleCv_;
   std::vector<size_t> free_;
-  std::deque<Item> queue_;
-  size_t inFlight_ = 0;
+  // The queue: a ring of slots_ entries allocated by start(), so push() never allocates.
+  std::vector<Item> ring_;
+  size_t head_ = 0, queued_ = 0;
+  size_t inFlight_ = 0;       // slots taken and not yet written (being copied, queued, or draining)
+  size_t drainWaiters_ = 0;   // pushers waiting for a free slot, plus flushes waiting for idle
   std::atomic<size_t> unwoken_{0};  // slots queued with wakeDrain=false since the last wake
   bool stopping_ = false;
   Status error_;

@@ -23,6 +23,7 @@ Status SignalCopyPath::start(SnapshotContext& ctx, int signo, char* base, size_t
   Status st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                             ctx.options.injectSinkDelayUs);
   if (!st.ok()) return st;
+  ctx.onCancel([this](const Status& why) { buffer_.cancel(why); });  // a failure or abort ends its waits
   return RegisterFaultRange(signo, base_, bytes_, &SignalCopyPath::OnFault, this, &faultSlot_);
 }
 

@@ -8,9 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
+#include "thread.h"
 #include "writers.h"
 
 namespace cowbench {
@@ -114,23 +117,36 @@ Status StagingBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy
   wakeFd_.reset(efd);
   size_t pow2 = 1;
   while (pow2 < slots_) pow2 <<= 1;
-  free_.init(slots_);
-  ready_.init(pow2);
-  lengths_.reset(new size_t[slots_]());
-  offsets_.reset(new uint64_t[slots_]());
+  try {
+    free_.init(slots_);
+    ready_.init(pow2);
+    lengths_.reset(new size_t[slots_]());
+    offsets_.reset(new uint64_t[slots_]());
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory("allocating the copy buffer's slot lists (" + std::to_string(slots_) + " slots)");
+  }
   for (size_t i = slots_; i > 0; --i) free_.push(static_cast<uint32_t>(i - 1));
   reserved_ = written_ = used_ = 0;
+  drainWaiters_ = 0;
   failed_ = false;
   stopping_ = false;
   error_ = Status::Ok();
-  drain_ = std::thread([this] { drainLoop(); });
-  return Status::Ok();
+  return StartThread(
+      "copy buffer drain", [this] { drainLoop(); }, [this](const Status& st) { cancel(st); }, &drain_);
 }
 
 void StagingBuffer::wake() {
   uint64_t one = 1;
   // An eventfd write only fails on counter overflow, which a drain that keeps reading prevents.
   (void)!::write(wakeFd_.get(), &one, sizeof one);
+}
+
+// Async-signal-safe: wakes producers sleeping for a free slot (or for a cancellation).
+void StagingBuffer::wakeFreeWaiters() {
+  freeGeneration_.fetch_add(1, std::memory_order_seq_cst);
+  if (drainWaiters_.load(std::memory_order_seq_cst) > 0)
+    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr,
+              nullptr, 0);
 }
 
 void StagingBuffer::kick(size_t minUnwoken) {
@@ -143,19 +159,36 @@ int StagingBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeD
   if (failed_.load(std::memory_order_acquire) || stopping_.load(std::memory_order_acquire)) return kPushFailed;
   uint32_t slot;
   uint64_t waitStartNs = 0;
+  bool waiting = false;  // counted in drainWaiters_
+  int result = kPushOk;
   for (;;) {
-    const uint32_t generation = freeGeneration_.load(std::memory_order_acquire);
+    const uint32_t generation = freeGeneration_.load(std::memory_order_seq_cst);
     if (free_.pop(&slot)) break;
-    if (policy_ == BufferPolicy::kFail) return kPushFull;
-    if (failed_.load() || stopping_.load()) return kPushFailed;
-    if (!waitStartNs) waitStartNs = NowNs();  // clock_gettime: async-signal-safe
+    if (policy_ == BufferPolicy::kFail) {
+      result = kPushFull;
+      break;
+    }
+    if (failed_.load() || stopping_.load()) {
+      result = kPushFailed;
+      break;
+    }
+    if (!waiting) {
+      // Count in, then look once more: a slot freed before this point was seen by that look,
+      // one freed after it comes with a FUTEX_WAKE.
+      waiting = true;
+      drainWaiters_.fetch_add(1, std::memory_order_seq_cst);
+      waitStartNs = NowNs();  // clock_gettime: async-signal-safe
+      continue;
+    }
     wake();  // slots queued without a wake-up must drain for one to free
-    // Sleep until the drain frees a slot (bounded, so a missed wake costs 1 ms, not a hang).
-    timespec timeout{0, 1000000};
-    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAIT_PRIVATE, generation, &timeout,
+    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAIT_PRIVATE, generation, nullptr,
               nullptr, 0);
   }
-  if (waitStartNs) throttledNs_.fetch_add(NowNs() - waitStartNs);
+  if (waiting) {
+    drainWaiters_.fetch_sub(1, std::memory_order_seq_cst);
+    throttledNs_.fetch_add(NowNs() - waitStartNs);
+  }
+  if (result != kPushOk) return result;
   reserved_.fetch_add(1);
   const uint64_t used = used_.fetch_add(1) + 1;
   uint64_t peak = peakSlots_.load(std::memory_order_relaxed);
@@ -165,7 +198,8 @@ int StagingBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeD
   lengths_[slot] = len;
   offsets_[slot] = offset;
   ready_.push(slot);  // cannot be full: it holds at most every slot once
-  if (wakeDrain) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // publish, then look for waiters
+  if (wakeDrain || drainWaiters_.load(std::memory_order_seq_cst) > 0 || stopping_.load() || failed_.load()) {
     unwoken_.store(0, std::memory_order_relaxed);
     wake();
   } else {
@@ -177,51 +211,72 @@ int StagingBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeD
 void StagingBuffer::drainLoop() {
   for (;;) {
     uint32_t slot;
-    bool any = false;
     while (ready_.pop(&slot)) {
-      any = true;
-      if (sinkDelayUs_) ::usleep(sinkDelayUs_);
+      if (sinkDelayUs_) sinkDelay();
       if (!failed_.load()) {
         Status st = sink_->writeAt(memory_.data() + slot * slotBytes_, lengths_[slot], offsets_[slot]);
         if (!st.ok()) {
           std::lock_guard<std::mutex> lock(mutex_);
           if (error_.ok()) error_ = st;
-          failed_.store(true, std::memory_order_release);
+          failed_.store(true, std::memory_order_seq_cst);
         }
       }
       used_.fetch_sub(1);
       free_.push(slot);
-      freeGeneration_.fetch_add(1, std::memory_order_release);
-      ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr,
-                nullptr, 0);
+      wakeFreeWaiters();
       {
         std::lock_guard<std::mutex> lock(mutex_);
         written_.fetch_add(1);
       }
       writtenCv_.notify_all();
     }
-    if (stopping_.load() && !any && written_.load() == reserved_.load()) return;
-    if (!any) {
-      pollfd pfd{wakeFd_.get(), POLLIN, 0};
-      int rc = ::poll(&pfd, 1, 100);  // bounded: a slot published between pop and poll is not lost
-      if (rc > 0) {
-        uint64_t counter;
-        (void)!::read(wakeFd_.get(), &counter, sizeof counter);
-      }
+    if (stopping_.load() && written_.load() == reserved_.load()) return;
+    // Whoever needs this drain to run writes the eventfd after its slot is published (see the
+    // protocol in the header): sleeping without a timeout cannot miss it.
+    pollfd pfd{wakeFd_.get(), POLLIN, 0};
+    const int rc = ::poll(&pfd, 1, -1);
+    if (rc > 0) {
+      uint64_t counter;
+      (void)!::read(wakeFd_.get(), &counter, sizeof counter);
     }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
   }
 }
 
+// Test-only slow sink: sleeps sinkDelayUs_ before a write, in 1 ms steps so that a cancel or stop
+// cuts it short (as it would a stuck write).
+void StagingBuffer::sinkDelay() {
+  const uint64_t endNs = NowNs() + sinkDelayUs_ * 1000ull;
+  for (uint64_t now = NowNs(); now < endNs && !failed_.load() && !stopping_.load(); now = NowNs())
+    ::usleep(static_cast<useconds_t>(std::min<uint64_t>(1000, (endNs - now + 999) / 1000)));
+}
+
 Status StagingBuffer::flush() {
-  if (drain_.joinable()) wake();
+  if (!drain_.joinable()) return error_;  // never started: nothing was pushed
+  drainWaiters_.fetch_add(1, std::memory_order_seq_cst);
+  wake();
   std::unique_lock<std::mutex> lock(mutex_);
-  writtenCv_.wait(lock, [&] { return written_.load() == reserved_.load() || !drain_.joinable(); });
+  writtenCv_.wait(lock, [&] { return written_.load() == reserved_.load() || failed_.load(); });
+  drainWaiters_.fetch_sub(1, std::memory_order_seq_cst);
   return error_;
+}
+
+void StagingBuffer::cancel(const Status& why) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (error_.ok()) error_ = why;
+    failed_.store(true, std::memory_order_seq_cst);
+  }
+  writtenCv_.notify_all();
+  freeGeneration_.fetch_add(1, std::memory_order_seq_cst);
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr,
+            0);
+  if (wakeFd_.valid()) wake();  // the drain drops what is queued
 }
 
 void StagingBuffer::stop() {
   if (!drain_.joinable()) return;
-  stopping_.store(true);
+  stopping_.store(true, std::memory_order_seq_cst);
   wake();
   drain_.join();
   std::lock_guard<std::mutex> lock(mutex_);

@@ -5,6 +5,14 @@
 // an async-signal-safe producer side: slots travel between two lock-free bounded queues of slot
 // indices (free and ready; Vyukov's MPMC ring), the drain is woken by write(2) on an eventfd,
 // and a producer waiting for a free slot sleeps in futex(2). No allocation after start().
+//
+// Wake-up protocol (no timeouts hide a lost wake-up): the drain sleeps in poll(2) on the eventfd
+// once the ready queue looks empty. A producer wakes it after publishing a slot when asked to
+// (wakeDrain), and always while someone waits on the drain (drainWaiters_: a producer waiting for
+// a free slot, a flush) or the buffer is stopping; a waiter counts itself in before its last
+// look, then wakes the drain itself. The drain bumps freeGeneration_ (the futex word) after each
+// slot it frees and FUTEX_WAKEs when a producer waits; cancel() sets failed_, bumps it too and
+// wakes everyone.
 #pragma once
 
 #include <atomic>
@@ -67,8 +75,11 @@ class StagingBuffer {
   int push(const char* src, size_t len, uint64_t offset, bool wakeDrain = true);
   // Async-signal-safe: wakes the drain if at least `minUnwoken` slots were queued without a wake.
   void kick(size_t minUnwoken = 1);
-  // Waits until every pushed slot is written; returns the first sink error, if any.
+  // Waits until every pushed slot is written; returns the first sink error or the cancellation.
   Status flush();
+  // Not signal-safe (takes the drain's mutex): fails pending and future pushes and flushes with
+  // `why`; slots still queued are dropped unwritten.
+  void cancel(const Status& why);
   void stop();
 
   uint64_t peakBytes() const { return peakSlots_.load() * slotBytes_; }
@@ -78,6 +89,8 @@ class StagingBuffer {
  private:
   void drainLoop();
   void wake();
+  void wakeFreeWaiters();
+  void sinkDelay();
 
   Mapping memory_;
   Sink* sink_ = nullptr;
@@ -94,7 +107,8 @@ class StagingBuffer {
   std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};
   std::atomic<bool> failed_{false}, stopping_{false};
   std::atomic<size_t> unwoken_{0};
-  std::mutex mutex_;  // drain side only: error_ and the flush wait
+  std::atomic<int> drainWaiters_{0};  // producers waiting for a free slot, plus flushes
+  std::mutex mutex_;  // never taken in signal context: error_ and the flush wait
   std::condition_variable writtenCv_;
   Status error_;
   std::thread drain_;

@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include "fd.h"
 #include "stamp.h"
+#include "thread.h"
 
 namespace cowbench {
 
@@ -33,7 +35,8 @@ Status VerifyImage(const std::string& path, const std::vector<uint32_t>& expecte
   out->checkedPages = expected.size() - wantBytes / kPageSize;
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   constexpr size_t kChunk = 8u << 20;
-  std::unique_ptr<char[]> buf(new char[kChunk]);
+  std::unique_ptr<char[]> buf(new (std::nothrow) char[kChunk]);
+  if (!buf) return OutOfMemory("allocating verify's 8 MiB read buffer");
   uint64_t hash = 0xcbf29ce484222325ull;
   uint64_t offset = 0;
   while (offset < wantBytes) {

@@ -3,8 +3,10 @@
 #include <time.h>
 
 #include <chrono>
+#include <new>
 
 #include "stamp.h"
+#include "thread.h"
 
 namespace cowbench {
 
@@ -142,26 +144,51 @@ void WriterContext::countExit(const std::string& reason, uint64_t n) {
 Status Workload::start(const WriterConfig& config) {
   if (running()) return Status::Fail("EINVAL", "workload already running");
   if (config.kinds.empty()) return Status::Fail("EINVAL", "a workload needs at least one writer");
-  config_ = config;
-  versions_.resize(region_.pages());
+  try {
+    config_ = config;
+    versions_.resize(region_.pages());
+    writers_.clear();
+    writers_.reserve(config.kinds.size());
+  } catch (const std::bad_alloc&) {
+    writers_.clear();
+    return OutOfMemory("allocating the writers' page versions (" + std::to_string(region_.pages()) + " pages)");
+  }
   for (size_t p = 0; p < versions_.size(); ++p) versions_[p] = region_.initialVersion(p);
-  writers_.clear();
   for (size_t i = 0; i < config.kinds.size(); ++i) {
-    std::unique_ptr<WriterContext> w(new WriterContext(*this, i));
+    std::unique_ptr<WriterContext> w(new (std::nothrow) WriterContext(*this, i));
+    if (!w) {
+      writers_.clear();
+      return OutOfMemory("allocating writer " + std::to_string(i));
+    }
     w->kind_ = config.kinds[i];
     Status st = CreateWriterThread(config_, i, region_, &w->body_);
     if (!st.ok()) {
       writers_.clear();
       return st;
     }
-    writers_.push_back(std::move(w));
+    writers_.push_back(std::move(w));  // capacity reserved
   }
   stopRequested_ = false;
   pauseRequested_ = false;
   parked_ = 0;
   for (size_t i = 0; i < writers_.size(); ++i) {
     WriterContext* w = writers_[i].get();
-    threads_.emplace_back([w] { w->body_->run(*w); });
+    // A writer whose body throws (out of memory) stops writing but still counts at every pause.
+    Status st = StartThread(
+        "writer", [w] { w->body_->run(*w); },
+        [w](const Status& failure) {
+          try {
+            w->countExit(failure.code);
+          } catch (const std::bad_alloc&) {
+          }
+          w->idleUntilStop();
+        },
+        &threads_);
+    if (!st.ok()) {
+      stop();  // the writers already started
+      writers_.clear();
+      return st;
+    }
   }
   beginPhase();
   return Status::Ok();

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "../common/claimed_runs.h"
+#include "../common/thread.h"
 #include "write_protect.h"
 #include "../common/compat.h"
 
@@ -239,12 +240,22 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                      ctx.options.injectSinkDelayUs);
   if (!st.ok()) return st;
+  ctx.onCancel([this](const Status& why) { buffer_.cancel(why); });  // a failure or abort ends its waits
 
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return Status::Sys("uffd: eventfd", "eventfd", errno);
   stopFd_.reset(efd);
   const unsigned n = std::max(1u, ctx.options.handlers);
-  for (unsigned i = 0; i < n; ++i) handlers_.emplace_back([this, &ctx] { handlerLoop(&ctx); });
+  for (unsigned i = 0; i < n; ++i) {
+    st = StartThread(
+        "handler", [this, &ctx] { handlerLoop(&ctx); },
+        [this, &ctx](const Status& failure) {
+          ctx.fail(failure);
+          unprotectAll();
+        },
+        &handlers_);
+    if (!st.ok()) return st;
+  }
   return Status::Ok();
 }
 
@@ -259,7 +270,13 @@ Status UffdBackend::protectAll(unsigned threads) {
   for (unsigned i = 1; i < threads; ++i) {
     size_t off = per * i;
     if (off >= bytes_) break;
-    workers.emplace_back([&, i, off] { results[i] = writeProtect(base_ + off, std::min(per, bytes_ - off), true); });
+    Status st = StartThread(
+        "arm", [&, i, off] { results[i] = writeProtect(base_ + off, std::min(per, bytes_ - off), true); },
+        [&, i](const Status& failure) { results[i] = failure; }, &workers);
+    if (!st.ok()) {
+      for (auto& t : workers) t.join();
+      return st;
+    }
   }
   results[0] = writeProtect(base_, std::min(per, bytes_), true);
   for (auto& t : workers) t.join();

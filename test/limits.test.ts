@@ -1,0 +1,320 @@
+/**
+ * Running out of tasks or memory is a named error, never an abort: the CLI runs under a task
+ * limit (RLIMIT_NPROC as an unprivileged user, a pids cgroup as root) and an address-space limit
+ * (RLIMIT_AS), swept across the range where each of its threads and allocations is the one that
+ * fails. Every run must end with a verified image (exit 0) or exit 1 with one line naming what
+ * ran out — never exit 134 (std::terminate), never a signal — and leave no file behind on failure.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  accessSync,
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { packageRoot } from '../src/native.js';
+import { backendOptions, DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
+import { backends } from '../src/registry.js';
+import { tempDir } from './helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+// An otherwise unused uid: RLIMIT_NPROC counts every task of the real uid on the machine.
+const testUid = 60000 + (process.pid % 5000);
+const MiB = 1024 * 1024;
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  files: string[];
+}
+
+function run(command: string[], outDir: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.on('error', reject);
+    proc.on('close', (code, signal) => {
+      clearTimeout(killer);
+      const files = readdirSync(outDir);
+      for (const f of files) rmSync(path.join(outDir, f), { force: true });
+      resolve({ code, signal, stdout, stderr, files });
+    });
+  });
+}
+
+// What a run that ran out of something may say: a thread that could not start, an allocation
+// that failed, or a syscall that failed with ENOMEM/EAGAIN (mmap, fork).
+const NAMED =
+  /^cowbench: (?:(?:EAGAIN|ENOMEM): could not start [a-z ]+ thread|ENOMEM: out of memory|.* failed: (?:ENOMEM|EAGAIN))/;
+
+/** Checks the invariants of one limited run; returns what it ended with. */
+function judge(t: ExecutionContext, label: string, r: Outcome): string {
+  const why = `${label}: exit ${r.code ?? r.signal}; stderr: ${r.stderr.trim().slice(0, 400)}`;
+  t.is(r.signal, null, why);
+  t.true(r.code === 0 || r.code === 1, why);
+  if (r.code === 0) {
+    t.regex(r.stdout, /verified\s+yes/, why);
+    t.deepEqual(r.files.sort(), ['snap.img', 'snap.img.json'], why);
+    return 'verified';
+  }
+  const lines = r.stderr.trim().split('\n');
+  t.is(lines.length, 1, why);
+  t.regex(lines[0] ?? '', NAMED, why);
+  t.deepEqual(r.files, [], `${why}: files left behind`);
+  return (lines[0] ?? '')
+    .replace(/^cowbench: /, '')
+    .replace(/ \(.*$|;.*$/, '')
+    .slice(0, 80);
+}
+
+/** The package as `uid` can read it: the checkout itself, or a copy in a world-readable dir. */
+function readablePackage(t: ExecutionContext, uid: number): string {
+  const probe = (root: string) => {
+    try {
+      execFileSync(
+        'setpriv',
+        [
+          `--reuid=${uid}`,
+          `--regid=${uid}`,
+          '--clear-groups',
+          process.execPath,
+          '-e',
+          `require('fs').accessSync(${JSON.stringify(path.join(root, 'build/Release/cowbench.node'))})`,
+        ],
+        { stdio: 'ignore' },
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (probe(packageRoot)) return packageRoot;
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'cowbench-limits-pkg-'));
+  t.teardown(() => rmSync(copy, { recursive: true, force: true }));
+  chmodSync(copy, 0o755);
+  for (const p of ['package.json', 'bin', 'dist', 'node_modules', 'build/Release/cowbench.node'])
+    cpSync(path.join(packageRoot, p), path.join(copy, p), { recursive: true });
+  return copy;
+}
+
+/** The fewest tasks node itself needs (main thread, V8 platform, libuv pool) under `wrap`. */
+function nodeFloor(wrap: (n: number) => string[]): number {
+  for (let n = 8; n < 64; ++n) {
+    try {
+      execFileSync(
+        wrap(n)[0]!,
+        [...wrap(n).slice(1), process.execPath, '-e', "require('fs').readFile('/proc/self/stat', () => {})"],
+        {
+          stdio: 'ignore',
+          timeout: 10_000, // far below its floor node may hang rather than abort
+          killSignal: 'SIGKILL',
+        },
+      );
+      return n;
+    } catch {
+      // below node's own floor: it aborts before any of our code runs
+    }
+  }
+  return 64;
+}
+
+function outDirFor(t: ExecutionContext): string {
+  const dir = tempDir(t);
+  chmodSync(dir, 0o777);
+  return dir;
+}
+
+test.serial(
+  'RLIMIT_NPROC (unprivileged): writer, drain and fork failures are named, nothing left behind',
+  async (t) => {
+    if (!isRoot) return t.pass('skipped: needs root to run the CLI as another user (setpriv)');
+    const root = readablePackage(t, testUid);
+    const cli = path.join(root, 'bin', 'cowbench.js');
+    const asUser = (n: number) => [
+      'setpriv',
+      `--reuid=${testUid}`,
+      `--regid=${testUid}`,
+      '--clear-groups',
+      'prlimit',
+      `--nproc=${n}`,
+    ];
+    const floor = nodeFloor(asUser);
+    const dir = outDirFor(t);
+    const seen = new Map<string, number>();
+    const cases = [
+      { backend: 'mprotect', writers: 'cpu:4', extra: 8 },
+      { backend: 'forkcow', writers: 'cpu:2', extra: 5 },
+    ];
+    for (const c of cases) {
+      for (let n = floor; n <= floor + c.extra; ++n) {
+        const args = [
+          'run',
+          '--backend',
+          c.backend,
+          '--size',
+          '16M',
+          '--writers',
+          c.writers,
+          '--baseline-ms',
+          '0',
+        ];
+        const r = await run(
+          [...asUser(n), process.execPath, cli, ...args, '--out', path.join(dir, 'snap.img')],
+          dir,
+        );
+        const what = judge(t, `${c.backend} --nproc=${n}`, r);
+        seen.set(`${c.backend}: ${what}`, (seen.get(`${c.backend}: ${what}`) ?? 0) + 1);
+      }
+    }
+    t.log(`node's floor: ${floor} tasks; outcomes: ${JSON.stringify(Object.fromEntries(seen))}`);
+    t.true(
+      [...seen.keys()].some((k) => /writer thread/.test(k)),
+      'a writer thread failed to start',
+    );
+    t.true(
+      [...seen.keys()].some((k) => /copy buffer drain thread/.test(k)),
+      'the drain thread failed to start',
+    );
+    t.true(
+      [...seen.keys()].some((k) => /forkcow.*fork failed: EAGAIN|forkcow: EAGAIN/.test(k)),
+      'fork failed',
+    );
+    t.true(
+      [...seen.keys()].some((k) => k.endsWith('verified')),
+      'the sweep reached a limit that suffices',
+    );
+  },
+);
+
+test.serial(
+  'pids cgroup (root): handler, arm and drain thread failures are named, nothing left behind',
+  async (t) => {
+    const options = { ...DEFAULT_RUN_OPTIONS, backend: 'uffd' as const };
+    const probe = backends.uffd.probe(backendOptions(options));
+    if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
+    const pidsRoot = '/sys/fs/cgroup/pids';
+    if (!isRoot || !existsSync(path.join(pidsRoot, 'cgroup.procs')))
+      return t.pass('skipped: needs root and a cgroup v1 pids hierarchy at /sys/fs/cgroup/pids');
+    const cg = path.join(pidsRoot, `cowbench-limits-${process.pid}`);
+    try {
+      mkdirSync(cg);
+    } catch (e) {
+      return t.pass(`skipped: cannot create a pids cgroup: ${(e as Error).message}`);
+    }
+    t.teardown(() => rmdirSync(cg));
+    const inCgroup = (n: number) => {
+      writeFileSync(path.join(cg, 'pids.max'), String(n));
+      return ['sh', '-c', `echo $$ > ${cg}/cgroup.procs && exec "$@"`, 'sh'];
+    };
+    const floor = nodeFloor(inCgroup);
+    const dir = outDirFor(t);
+    const seen = new Map<string, number>();
+    const cli = path.join(packageRoot, 'bin', 'cowbench.js');
+    for (let n = floor; n <= floor + 12; ++n) {
+      const args = ['run', '--size', '16M', '--handlers', '4', '--arm-threads', '4', '--baseline-ms', '0'];
+      const r = await run(
+        [...inCgroup(n), process.execPath, cli, ...args, '--out', path.join(dir, 'snap.img')],
+        dir,
+      );
+      const what = judge(t, `uffd pids.max=${n}`, r);
+      seen.set(what, (seen.get(what) ?? 0) + 1);
+    }
+    t.log(`node's floor: ${floor} tasks; outcomes: ${JSON.stringify(Object.fromEntries(seen))}`);
+    for (const thread of ['writer', 'copy buffer drain', 'handler', 'arm'])
+      t.true(
+        [...seen.keys()].some((k) => k.includes(`${thread} thread`)),
+        `a ${thread} thread failed to start`,
+      );
+    t.true(seen.has('verified'), 'the sweep reached a limit that suffices');
+  },
+);
+
+test.serial(
+  'RLIMIT_AS: thread stacks and allocations that do not fit are named errors, nothing left behind',
+  async (t) => {
+    const backend = isRoot ? 'uffd' : 'mprotect';
+    const probe = backends[backend].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend }));
+    if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
+    const dir = outDirFor(t);
+    const cli = path.join(packageRoot, 'bin', 'cowbench.js');
+    const seen = new Map<string, number>();
+    const limited = (bytes: number, args: string[]) =>
+      run(
+        [
+          'prlimit',
+          `--as=${bytes}`,
+          process.execPath,
+          cli,
+          'run',
+          '--backend',
+          backend,
+          ...args,
+          '--baseline-ms',
+          '0',
+          '--out',
+          path.join(dir, 'snap.img'),
+        ],
+        dir,
+      );
+    // The smallest limit that lets the region be mapped (to 4 MiB), found by bisection.
+    const regionFloor = async (args: string[], lo: number, hi: number) => {
+      while (hi - lo > 4 * MiB) {
+        const mid = Math.floor((lo + hi) / 2 / MiB) * MiB;
+        const r = await limited(mid, args);
+        // Too low for node itself (V8 cannot reserve its heap) or for the region: go higher.
+        const pastRegion =
+          r.code === 0 || (r.code === 1 && /^cowbench: /.test(r.stderr) && !/region: mmap/.test(r.stderr));
+        if (pastRegion) hi = mid;
+        else lo = mid;
+      }
+      return hi;
+    };
+    // 1: 8 handlers and a one-page buffer: each thread's 8 MiB stack in turn is what does not fit.
+    // (From 16 MiB above the region's floor: closer, node's own heap growth finds no room and V8
+    // aborts before or between our steps.)
+    const threads = ['--size', '64M', '--buffer', '4k', '--handlers', '8', '--writers', 'cpu:4'];
+    const floorThreads = await regionFloor(threads, 256 * MiB, 8192 * MiB);
+    let verifiedInARow = 0;
+    for (
+      let limit = floorThreads + 16 * MiB;
+      limit < floorThreads + 320 * MiB && verifiedInARow < 2;
+      limit += 16 * MiB
+    ) {
+      const what = judge(t, `--as=${limit / MiB}M ${threads.join(' ')}`, await limited(limit, threads));
+      verifiedInARow = what === 'verified' ? verifiedInARow + 1 : 0;
+      seen.set(what, (seen.get(what) ?? 0) + 1);
+    }
+    // 2: a 4 GiB untouched region: its 4 MiB page-version arrays (the writers', the pause's) are
+    // big enough to be what fails; stays below the limit a whole 4 GiB snapshot needs.
+    const big = ['--size', '4G', '--fill', 'none', '--buffer', '4k'];
+    // Node needs the same below its region either way: search near the first floor only (a probe
+    // far above would take a whole 4 GiB snapshot).
+    const near = floorThreads + 4032 * MiB;
+    const floorBig = await regionFloor(big, near - 64 * MiB, near + 32 * MiB);
+    for (let limit = floorBig; limit < floorBig + 48 * MiB; limit += 3 * MiB) {
+      const what = judge(t, `--as=${limit / MiB}M ${big.join(' ')}`, await limited(limit, big));
+      seen.set(what, (seen.get(what) ?? 0) + 1);
+    }
+    t.log(`outcomes: ${JSON.stringify(Object.fromEntries(seen))}`);
+    t.true(
+      [...seen.keys()].some((k) => /could not start/.test(k)),
+      'a thread failed to start',
+    );
+    t.true(seen.has('verified'), 'the sweep reached a limit that suffices');
+  },
+);
