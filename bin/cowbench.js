@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { main } from '../dist/src/cli.js';
+import { runEntry } from '../dist/src/cli/entry.js';
 
 // `cowbench probe | head`: a closed pipe ends output quietly, not with a stack trace.
 process.stdout.on('error', (err) => {
@@ -7,12 +8,4 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`cowbench: internal error: ${err && err.stack ? err.stack : err}\n`);
-    process.exitCode = 1;
-  },
-);
+runEntry(() => main(process.argv.slice(2)));

@@ -4,6 +4,9 @@
 
 #include <functional>
 #include <memory>
+#include <new>
+#include <stdexcept>
+#include <system_error>
 
 #include "common/backend.h"
 #include "common/calibrate.h"
@@ -35,37 +38,88 @@ void ThrowIf(Napi::Env env, const Status& st) {
   if (!st.ok()) throw ToError(env, st);
 }
 
-// Runs `work` off the event loop; resolves with `result(env)` or rejects with the Status.
+// A C++ exception thrown by a native step (std::bad_alloc, std::system_error from a thread that
+// cannot start, ...) as the Status that names it; `step` says which call it interrupted.
+Status StatusFromException(const char* step) {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return Status::Fail("ENOMEM", std::string(step) + ": out of memory (std::bad_alloc); use a smaller --size or --buffer, or raise the memory limit");
+  } catch (const std::system_error& e) {
+    const int err = e.code().category() == std::generic_category() || e.code().category() == std::system_category() ? e.code().value() : 0;
+    Status st = Status::Fail(err ? Status::ErrnoName(err) : "ESYSTEM", std::string(step) + ": " + e.what());
+    st.err = err;
+    if (err == EAGAIN) st.message += " (could not start a thread; raise the task limit or use fewer --handlers/--writers)";
+    return st;
+  } catch (const std::exception& e) {
+    return Status::Fail("EEXCEPTION", std::string(step) + ": " + e.what());
+  } catch (...) {
+    return Status::Fail("EEXCEPTION", std::string(step) + ": unknown C++ exception");
+  }
+}
+
+// Runs `work` off the event loop; resolves with `result(env)` or rejects with the Status. A C++
+// exception inside the work rejects too (as a named Status): the promise always settles.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   using Result = std::function<Napi::Value(Napi::Env)>;
-  static Napi::Promise Run(Napi::Object keepAlive, std::function<Status()> work, Result result = nullptr) {
-    auto* w = new PromiseWorker(keepAlive, std::move(work), std::move(result));
+  static Napi::Promise Run(const char* step, Napi::Object keepAlive, std::function<Status()> work,
+                           Result result = nullptr) {
+    auto* w = new PromiseWorker(step, keepAlive, std::move(work), std::move(result));
     Napi::Promise p = w->deferred_.Promise();
     w->Queue();
     return p;
   }
 
  private:
-  PromiseWorker(Napi::Object keepAlive, std::function<Status()> work, Result result)
-      : Napi::AsyncWorker(keepAlive.Env()), keepAlive_(Napi::Persistent(keepAlive)),
+  PromiseWorker(const char* step, Napi::Object keepAlive, std::function<Status()> work, Result result)
+      : Napi::AsyncWorker(keepAlive.Env()), step_(step), keepAlive_(Napi::Persistent(keepAlive)),
         deferred_(Napi::Promise::Deferred::New(keepAlive.Env())), work_(std::move(work)),
         result_(std::move(result)) {}
-  void Execute() override { status_ = work_(); }
+  void Execute() override {
+    try {
+      status_ = work_();
+    } catch (...) {
+      status_ = StatusFromException(step_);
+      SetError(status_.message);
+    }
+  }
   void OnOK() override {
     Napi::Env env = Env();
     if (!status_.ok()) {
       deferred_.Reject(ToError(env, status_).Value());
       return;
     }
-    deferred_.Resolve(result_ ? result_(env) : env.Undefined());
+    try {
+      deferred_.Resolve(result_ ? result_(env) : env.Undefined());
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      deferred_.Reject(ToError(env, StatusFromException(step_)).Value());
+    }
   }
+  void OnError(const Napi::Error& e) override {
+    Napi::Env env = Env();
+    deferred_.Reject(status_.ok() ? ToError(env, Status::Fail("EEXCEPTION", std::string(step_) + ": " + e.Message())).Value()
+                                  : ToError(env, status_).Value());
+  }
+  const char* step_;
   Napi::ObjectReference keepAlive_;  // the wrapped object the work runs on stays alive
   Napi::Promise::Deferred deferred_;
   std::function<Status()> work_;
   Result result_;
   Status status_;
 };
+
+// Test-only (options.injectThrow): the exception a failing allocation or thread start throws.
+void ThrowInjected(InjectThrow what) {
+  switch (what) {
+    case InjectThrow::kNone: return;
+    case InjectThrow::kBadAlloc: throw std::bad_alloc();
+    case InjectThrow::kSystemError: throw std::system_error(EAGAIN, std::generic_category(), "std::thread (injected)");
+    case InjectThrow::kException: throw std::runtime_error("injected exception");
+  }
+}
 
 std::string StringOpt(Napi::Object o, const char* key, const std::string& def) {
   Napi::Value v = o.Get(key);
@@ -110,7 +164,7 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
 
  private:
   Napi::Value InitRegion(const Napi::CallbackInfo& info) {
-    return PromiseWorker::Run(Value(), [this] { return region.create(bytes_, hugepage_, fill_); });
+    return PromiseWorker::Run("region init", Value(), [this] { return region.create(bytes_, hugepage_, fill_); });
   }
   Napi::Value ReleaseRegion(const Napi::CallbackInfo& info) {
     region.release();
@@ -157,7 +211,7 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     return info.Env().Undefined();
   }
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    return PromiseWorker::Run(Value(), [this] {
+    return PromiseWorker::Run("workload stop", Value(), [this] {
       workload->stop();
       return Status::Ok();
     });
@@ -259,6 +313,11 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
   opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
   opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
   opts.injectCopierDelayUs = static_cast<unsigned>(NumberOpt(o, "injectCopierDelayUs", 0));
+  const std::string injectThrow = StringOpt(o, "injectThrow", "");
+  opts.injectThrow = injectThrow == "bad_alloc"      ? InjectThrow::kBadAlloc
+                     : injectThrow == "system_error" ? InjectThrow::kSystemError
+                     : injectThrow == "exception"    ? InjectThrow::kException
+                                                     : InjectThrow::kNone;
   return opts;
 }
 
@@ -297,20 +356,22 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
 
  private:
   Napi::Value Prepare(const Napi::CallbackInfo&) {
-    return PromiseWorker::Run(Value(), [this] { return backend_->prepare(*ctx_); });
+    return PromiseWorker::Run("snapshot prepare", Value(), [this] {
+      ThrowInjected(ctx_->options.injectThrow);
+      return backend_->prepare(*ctx_); });
   }
   Napi::Value Arm(const Napi::CallbackInfo&) {
-    return PromiseWorker::Run(Value(), [this] {
+    return PromiseWorker::Run("snapshot arm", Value(), [this] {
       Status st = backend_->beforeArm(*ctx_);
       return st.ok() ? ctx_->stopTheWorld([this] { return backend_->arm(*ctx_); }) : st;
     });
   }
   Napi::Value Copy(const Napi::CallbackInfo&) {
-    return PromiseWorker::Run(Value(), [this] { return backend_->copy(*ctx_); });
+    return PromiseWorker::Run("snapshot copy", Value(), [this] { return backend_->copy(*ctx_); });
   }
   Napi::Value Release(const Napi::CallbackInfo&) {
     return PromiseWorker::Run(
-        Value(),
+        "snapshot release", Value(),
         [this] {
           backend_->release(*ctx_);
           released_ = true;
@@ -422,7 +483,7 @@ Napi::Value VerifyImageJs(const Napi::CallbackInfo& info) {
   auto result = std::make_shared<VerifyResult>();
   Napi::Object keep = Napi::Object::New(info.Env());
   return PromiseWorker::Run(
-      keep, [path, expected, result] { return VerifyImage(path, *expected, result.get()); },
+      "verifyImage", keep, [path, expected, result] { return VerifyImage(path, *expected, result.get()); },
       [result](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         o.Set("checked_pages", Napi::Number::New(env, static_cast<double>(result->checkedPages)));
@@ -451,7 +512,7 @@ Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
   Napi::Object keep = Napi::Object::New(info.Env());
   keep.Set("region", r);
   keep.Set("sink", s);
-  return PromiseWorker::Run(keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
+  return PromiseWorker::Run("plainCopy", keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
 }
 
 // regionWritable(region) -> {ok, detail}: no page left protected after a snapshot.
@@ -471,7 +532,7 @@ Napi::Value ProbeWriterJs(const Napi::CallbackInfo& info) {
   auto status = std::make_shared<Status>();
   Napi::Object keep = Napi::Object::New(info.Env());
   return PromiseWorker::Run(
-      keep,
+      "probeWriter", keep,
       [kind, status] {
         *status = ProbeWriterKind(kind);
         return Status::Ok();
@@ -493,7 +554,7 @@ Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
   std::string dir = info[1].As<Napi::String>().Utf8Value();
   auto result = std::make_shared<Calibration>();
   return PromiseWorker::Run(
-      Napi::Object::New(info.Env()), [bytes, dir, result] { return Calibrate(bytes, dir, result.get()); },
+      "calibrate", Napi::Object::New(info.Env()), [bytes, dir, result] { return Calibrate(bytes, dir, result.get()); },
       [result](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         o.Set("memcpy_Bps", result->memcpyBytesPerSec);
@@ -518,7 +579,7 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
   keep.Set("region", r);
   keep.Set("sink", s);
   return PromiseWorker::Run(
-      keep, [=] { return MeasureFaultLatency(backend, *region, *sink, opts, samples.get(), metrics.get()); },
+      "measureFaultLatency", keep, [=] { return MeasureFaultLatency(backend, *region, *sink, opts, samples.get(), metrics.get()); },
       [samples, metrics](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         auto arr = Napi::Float64Array::New(env, samples->size());
@@ -562,7 +623,7 @@ Napi::Value SoftdirtyScanTrialJs(const Napi::CallbackInfo& info) {
   auto reps = std::make_shared<std::vector<ScanTrialRep>>();
   Napi::Object keep = Napi::Object::New(info.Env());
   return PromiseWorker::Run(
-      keep, [opts, reps] { return RunScanTrial(opts, reps.get()); },
+      "softdirty.scanTrial", keep, [opts, reps] { return RunScanTrial(opts, reps.get()); },
       [reps](Napi::Env env) -> Napi::Value {
         Napi::Array out = Napi::Array::New(env, reps->size());
         for (size_t i = 0; i < reps->size(); ++i) {

@@ -110,7 +110,12 @@ export interface NativeSnapshotOptions {
   injectChildDelayMs?: number;
   /** Test-only: the copier sleeps this long before it starts. */
   injectCopierDelayUs?: number;
+  /** Test-only: snapshot prepare throws this C++ exception on its worker thread. */
+  injectThrow?: InjectThrow;
 }
+
+/** Test-only C++ exceptions the glue can throw inside a native step. */
+export type InjectThrow = 'bad_alloc' | 'system_error' | 'exception';
 
 export interface NativeSnapshot {
   prepare(): Promise<void>;

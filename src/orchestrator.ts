@@ -14,6 +14,7 @@ import {
   type NativeSink,
   type NativeSnapshot,
   type PhaseStats,
+  type InjectThrow,
 } from './native.js';
 import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivateFile } from './output.js';
 import { getBackend, type BackendName } from './registry.js';
@@ -72,6 +73,8 @@ export interface RunOptions {
   injectChildDelayMs?: number;
   /** Test-only: the copier (uffd, mprotect) sleeps this long before it starts. */
   injectCopierDelayUs?: number;
+  /** Test-only: snapshot prepare throws this C++ exception natively. */
+  injectThrow?: InjectThrow;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -130,6 +133,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
     injectChildDelayMs: o.injectChildDelayMs ?? 0,
     injectCopierDelayUs: o.injectCopierDelayUs ?? 0,
+    ...(o.injectThrow ? { injectThrow: o.injectThrow } : {}),
   };
 }
 

@@ -18,6 +18,9 @@
 
 namespace cowbench {
 
+// Test-only: the glue throws this C++ exception inside a native step's worker (failure-path tests).
+enum class InjectThrow { kNone, kBadAlloc, kSystemError, kException };
+
 // Options converted once from JavaScript; each backend reads the ones it understands.
 struct SnapshotOptions {
   size_t bufferBytes = 64u << 20;
@@ -46,6 +49,8 @@ struct SnapshotOptions {
   // Test-only: the copier (uffd, mprotect) sleeps this long before it starts, so a test can watch
   // writers while a failure in the fault path waits for the copier to notice it.
   unsigned injectCopierDelayUs = 0;
+  // Test-only: snapshot prepare throws this exception on its worker thread.
+  InjectThrow injectThrow = InjectThrow::kNone;
 };
 
 // Figures every backend fills in where they apply; `extra` holds backend-specific ones.
