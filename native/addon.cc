@@ -297,18 +297,7 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
   SnapshotOptions opts;
   opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
   opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
-  opts.handlers = static_cast<unsigned>(NumberOpt(o, "handlers", opts.handlers));
   opts.granularityBytes = static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
-  opts.delivery = StringOpt(o, "delivery", opts.delivery);
-  opts.engine = StringOpt(o, "engine", opts.engine);
-  opts.finalDirtyPages = static_cast<uint64_t>(NumberOpt(o, "finalDirtyPages", static_cast<double>(opts.finalDirtyPages)));
-  opts.maxPasses = static_cast<unsigned>(NumberOpt(o, "maxPasses", opts.maxPasses));
-  opts.armThreads = static_cast<unsigned>(NumberOpt(o, "armThreads", opts.armThreads));
-  opts.prearm = BoolOpt(o, "prearm", opts.prearm);
-  opts.handlerWait = StringOpt(o, "handlerWait", opts.handlerWait);
-  opts.handlerCpu = StringOpt(o, "handlerCpu", opts.handlerCpu);
-  opts.handlerBatch = BoolOpt(o, "handlerBatch", opts.handlerBatch);
-  opts.drainWake = StringOpt(o, "drainWake", opts.drainWake);
   opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
   opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
   opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
@@ -321,6 +310,25 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
   return opts;
 }
 
+// A backend's own options ({key: number | boolean | string}) as the bag its factory converts.
+OptionBag OptionBagFrom(Napi::Env env, Napi::Value v) {
+  OptionBag bag;
+  if (v.IsUndefined()) return bag;
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "backend options must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value x = o.Get(key);
+    if (x.IsNumber()) bag[key] = x.As<Napi::Number>().DoubleValue();
+    else if (x.IsBoolean()) bag[key] = x.As<Napi::Boolean>().Value();
+    else if (x.IsString()) bag[key] = x.As<Napi::String>().Utf8Value();
+    else if (!x.IsUndefined())
+      throw ToError(env, Status::Fail("EINVAL", "backend option '" + key + "' must be a number, boolean or string"));
+  }
+  return bag;
+}
+
 // ---- Snapshot --------------------------------------------------------------------------------
 class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
  public:
@@ -331,10 +339,10 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
                         InstanceMethod("abort", &SnapshotWrap::Abort), InstanceMethod("progress", &SnapshotWrap::Progress),
                         InstanceMethod("expected", &SnapshotWrap::Expected)});
   }
-  // new Snapshot(backendName, region, workload, sink, options)
+  // new Snapshot(backendName, region, workload, sink, options, backendOptions)
   explicit SnapshotWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SnapshotWrap>(info) {
     Napi::Env env = info.Env();
-    ThrowIf(env, CreateBackend(info[0].As<Napi::String>().Utf8Value(), &backend_));
+    ThrowIf(env, CreateBackend(info[0].As<Napi::String>().Utf8Value(), OptionBagFrom(env, info[5]), &backend_));
     Napi::Object r = info[1].As<Napi::Object>(), w = info[2].As<Napi::Object>(), s = info[3].As<Napi::Object>();
     refs_[0] = Napi::Persistent(r);
     refs_[1] = Napi::Persistent(w);
@@ -565,12 +573,13 @@ Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// measureFaultLatency(backend, region, sink, options) -> Promise<{samples_ns: Float64Array, metrics}>:
+// measureFaultLatency(backend, region, sink, options, backendOptions) -> Promise<{samples_ns: Float64Array, metrics}>:
 // one timed first write per page through the backend's fault path (no copier).
 Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
   std::string backend = info[0].As<Napi::String>().Utf8Value();
   Napi::Object r = info[1].As<Napi::Object>(), s = info[2].As<Napi::Object>();
   SnapshotOptions opts = SnapshotOptionsFrom(info[3].As<Napi::Object>());
+  OptionBag backendOpts = OptionBagFrom(info.Env(), info[4]);
   Region* region = &RegionWrap::Unwrap(r)->region;
   Sink* sink = &SinkWrap::Unwrap(s)->sink;
   auto samples = std::make_shared<std::vector<double>>();
@@ -579,7 +588,7 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
   keep.Set("region", r);
   keep.Set("sink", s);
   return PromiseWorker::Run(
-      "measureFaultLatency", keep, [=] { return MeasureFaultLatency(backend, *region, *sink, opts, samples.get(), metrics.get()); },
+      "measureFaultLatency", keep, [=] { return MeasureFaultLatency(backend, *region, *sink, opts, backendOpts, samples.get(), metrics.get()); },
       [samples, metrics](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         auto arr = Napi::Float64Array::New(env, samples->size());
@@ -592,6 +601,19 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
         o.Set("extra", extra);
         return o;
       });
+}
+
+// backendOptionKeys() -> {backend: key[]}: what each native backend's options struct reads, for
+// the load-time comparison with the TypeScript declarations (src/native.ts).
+Napi::Value BackendOptionKeysJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& [name, keys] : BackendOptionKeys()) {
+    Napi::Array a = Napi::Array::New(env, keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, keys[i]));
+    out.Set(name, a);
+  }
+  return out;
 }
 
 Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
@@ -673,6 +695,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Snapshot", SnapshotWrap::Init(env));
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImageJs));
   exports.Set("probe", Napi::Function::New(env, ProbeJs));
+  exports.Set("backendOptionKeys", Napi::Function::New(env, BackendOptionKeysJs));
   exports.Set("probeWriter", Napi::Function::New(env, ProbeWriterJs));
   exports.Set("regionWritable", Napi::Function::New(env, RegionWritableJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));

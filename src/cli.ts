@@ -12,15 +12,7 @@ import { checkOutput } from './output.js';
 import { parseCount, parseSize } from './units.js';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
-import {
-  runOptionsFromFlags,
-  BUFFER_POLICIES,
-  DELIVERIES,
-  ENGINES,
-  FILLS,
-  PATTERNS,
-  type RunFlags,
-} from './options.js';
+import { runOptionsFromFlags, withRunOptions, type RunFlags } from './options.js';
 import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
@@ -170,122 +162,7 @@ export async function main(argv: string[]): Promise<number> {
       'run',
       'take one verified point-in-time snapshot of a live region under writers',
       (y) =>
-        y
-          .option('backend', {
-            alias: 'b',
-            type: 'string',
-            default: 'uffd',
-            describe: `one of: ${backendNames.join(', ')}`,
-          })
-          .option('size', {
-            alias: 's',
-            type: 'string',
-            default: '256M',
-            describe: 'region size (4k, 256M, 1G, …)',
-          })
-          .option('hugepage', {
-            type: 'boolean',
-            default: false,
-            describe: 'back the region with THP (MADV_HUGEPAGE)',
-          })
-          .option('fill', {
-            type: 'string',
-            default: 'all',
-            describe: `pages touched before the snapshot: ${FILLS.join(', ')}`,
-          })
-          .option('writers', {
-            alias: 'w',
-            type: 'string',
-            default: '2',
-            describe: `writer threads: N cpu writers, or KIND:N,… (kinds: ${WRITER_KINDS.join(', ')})`,
-          })
-          .option('pattern', { type: 'string', default: 'random', describe: PATTERNS.join(', ') })
-          .option('rate', {
-            type: 'string',
-            default: 'max',
-            describe: 'total page writes per second (e.g. 65536, 64k) or max',
-          })
-          .option('seed', { type: 'string', default: '1', describe: 'writer random seed' })
-          .option('buffer', {
-            type: 'string',
-            describe: 'copy buffer for pages copied before a write [default: 64M, or the region if smaller]',
-          })
-          .option('buffer-policy', {
-            type: 'string',
-            default: 'block',
-            describe: `when the buffer is full: ${BUFFER_POLICIES.join(' (throttle writers) | ')} (fail the snapshot)`,
-          })
-          .option('handlers', { type: 'string', default: '1', describe: 'uffd fault-handler threads' })
-          .option('granularity', {
-            type: 'string',
-            default: '4k',
-            describe: 'copy unit: 4k or 2m (2m needs --hugepage)',
-          })
-          .option('delivery', {
-            type: 'string',
-            default: 'thread',
-            describe: `uffd fault delivery: ${DELIVERIES.join(', ')}`,
-          })
-          .option('engine', {
-            type: 'string',
-            default: 'auto',
-            describe: `softdirty tracking engine: ${ENGINES.join(', ')}`,
-          })
-          .option('final-dirty', {
-            type: 'string',
-            default: '256',
-            describe: 'softdirty: stop pre-copy below this many dirty pages',
-          })
-          .option('max-passes', {
-            type: 'string',
-            default: '8',
-            describe: 'softdirty: pre-copy passes before the forced final stop',
-          })
-          .option('handler-wait', {
-            type: 'string',
-            default: 'poll',
-            describe:
-              'uffd handler threads: poll (sleep until a fault) or spin (busy-read; costs a CPU each)',
-          })
-          .option('handler-cpu', {
-            type: 'string',
-            default: 'any',
-            describe:
-              "uffd handler placement: any (scheduler's choice), same (the faulting thread's CPU), other (another CPU)",
-          })
-          .option('handler-batch', {
-            type: 'boolean',
-            default: false,
-            describe: 'uffd: un-protect all faults of one read with DONTWAKE, then one UFFDIO_WAKE',
-          })
-          .option('drain-wake', {
-            type: 'string',
-            default: 'batch',
-            describe:
-              "uffd handlers wake the buffer's drain thread: early (before the faulting writer), late (after it), batch (once per 32 pages)",
-          })
-          .option('prearm', {
-            type: 'boolean',
-            default: true,
-            describe:
-              'uffd: write-protect before the pause and re-protect only pages written meanwhile (--no-prearm: all in the pause)',
-          })
-          .option('arm-threads', {
-            type: 'string',
-            default: '1',
-            describe: 'uffd: threads splitting the arm-time write-protect',
-          })
-          .option('baseline-ms', {
-            type: 'string',
-            default: '300',
-            describe: 'writer warm-up measured as the no-snapshot baseline',
-          })
-          .option('out', {
-            alias: 'o',
-            type: 'string',
-            describe: 'keep the image here (0600; /dev/null for overhead runs)',
-          })
-          .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' })
+        withRunOptions(y)
           .option('json', { type: 'boolean', default: false, describe: 'print the result object as JSON' })
           .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' })
           .option('verbose', {
@@ -434,11 +311,12 @@ export async function main(argv: string[]): Promise<number> {
         y
           .option('backend', { type: 'string', default: 'uffd' })
           .option('pages', { type: 'string', default: '16384', describe: 'faults timed (one per page)' })
-          .option('delivery', { type: 'string', default: 'thread' })
-          .option('handler-wait', { type: 'string', default: 'poll' })
-          .option('handler-cpu', { type: 'string', default: 'any' })
-          .option('handler-batch', { type: 'boolean', default: false })
-          .option('drain-wake', { type: 'string', default: 'batch' })
+          // No defaults: a backend flag left unset is not refused for a backend without it.
+          .option('delivery', { type: 'string' })
+          .option('handler-wait', { type: 'string' })
+          .option('handler-cpu', { type: 'string' })
+          .option('handler-batch', { type: 'boolean' })
+          .option('drain-wake', { type: 'string' })
           .option('json', { type: 'boolean', default: false }),
       async (args) => {
         const pages = parseCount('--pages', args.pages, 1, 1 << 24);

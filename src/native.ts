@@ -88,22 +88,11 @@ export interface NativeSink {
   readonly bytesWritten: number;
 }
 
-/** Options the native SnapshotOptions struct understands (native/common/backend.h). */
-export interface NativeSnapshotOptions {
+/** Options the native SnapshotOptions struct understands (native/common/backend.h): the shared ones. */
+export type NativeSnapshotOptions = {
   bufferBytes: number;
   bufferPolicy: 'block' | 'fail';
-  handlers: number;
   granularityBytes: number;
-  delivery: string;
-  engine: string;
-  finalDirtyPages: number;
-  maxPasses: number;
-  armThreads: number;
-  prearm: boolean;
-  handlerWait: 'poll' | 'spin';
-  handlerCpu: 'any' | 'same' | 'other';
-  handlerBatch: boolean;
-  drainWake: 'early' | 'late' | 'batch';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
@@ -112,7 +101,13 @@ export interface NativeSnapshotOptions {
   injectCopierDelayUs?: number;
   /** Test-only: snapshot prepare throws this C++ exception on its worker thread. */
   injectThrow?: InjectThrow;
-}
+};
+
+/**
+ * One backend's own options by key, as its native factory converts them (native/<backend>/
+ * <backend>_options.h): an unknown key or a bad value is EINVAL.
+ */
+export type NativeBackendOptions = Record<string, string | number | boolean>;
 
 /** Test-only C++ exceptions the glue can throw inside a native step. */
 export type InjectThrow = 'bad_alloc' | 'system_error' | 'exception';
@@ -177,9 +172,12 @@ export interface NativeAddon {
     workload: NativeWorkload,
     sink: NativeSink,
     options: NativeSnapshotOptions,
+    backendOptions: NativeBackendOptions,
   ) => NativeSnapshot;
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
+  /** Each native backend's option keys (its options struct), for the registry check. */
+  backendOptionKeys(): Record<string, string[]>;
   /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
   /** After a snapshot: no VMA of the region read-only, no page still uffd write-protected. */
   regionWritable(region: NativeRegion): { ok: boolean; detail: string };
@@ -201,6 +199,7 @@ export interface NativeAddon {
     region: NativeRegion,
     sink: NativeSink,
     options: NativeSnapshotOptions,
+    backendOptions: NativeBackendOptions,
   ): Promise<{
     samples_ns: Float64Array;
     wp_faults: number;

@@ -3,7 +3,7 @@
  * stop-the-world step), copy, finish, verify. Nothing here knows which backend it runs.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BackendOptions } from './backend.js';
+import type { BackendOption, BackendOptions } from './backend.js';
 import { rmSync } from 'node:fs';
 import { environment, mappingCount, memAvailableBytes, rssBytes } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
@@ -15,9 +15,18 @@ import {
   type NativeSnapshot,
   type PhaseStats,
   type InjectThrow,
+  type NativeBackendOptions,
 } from './native.js';
 import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivateFile } from './output.js';
-import { getBackend, type BackendName } from './registry.js';
+import {
+  backendOptionDefaults,
+  backendOptionSpecs,
+  backends,
+  getBackend,
+  type BackendName,
+  type BackendOptionKey,
+  type BackendOptionValues,
+} from './registry.js';
 import {
   incompatibilitiesOf,
   RESULT_SCHEMA,
@@ -30,7 +39,8 @@ import { formatBytes } from './units.js';
 export const PAGE_SIZE = 4096;
 export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
 
-export interface RunOptions {
+/** The options every backend shares; a backend's own come from its declarations (registry.ts). */
+export interface SharedRunOptions {
   backend: BackendName;
   sizeBytes: number;
   hugepage: boolean;
@@ -43,23 +53,7 @@ export interface RunOptions {
   seed: number;
   bufferBytes: number;
   bufferPolicy: 'block' | 'fail';
-  handlers: number;
   granularityBytes: number;
-  delivery: string;
-  engine: string;
-  finalDirtyPages: number;
-  maxPasses: number;
-  armThreads: number;
-  /** uffd: write-protect before the pause, re-protect in it only what was written meanwhile. */
-  prearm: boolean;
-  /** uffd: handler threads sleep in poll(2) or busy-read the userfaultfd. */
-  handlerWait: 'poll' | 'spin';
-  /** uffd: pin handler threads to the faulting thread's CPU (same), another CPU (other), or not (any). */
-  handlerCpu: 'any' | 'same' | 'other';
-  /** uffd: un-protect a batch of faults with DONTWAKE, then wake them with one UFFDIO_WAKE. */
-  handlerBatch: boolean;
-  /** uffd: a handler wakes the buffer's drain before its writer (early), after it (late), or once per 32 pages (batch). */
-  drainWake: 'early' | 'late' | 'batch';
   /** Image path; null keeps no image (verified in a private scratch file, then removed). */
   out: string | null;
   force: boolean;
@@ -77,6 +71,9 @@ export interface RunOptions {
   injectThrow?: InjectThrow;
 }
 
+/** Shared options plus every backend option by key (the chosen backend reads its own). */
+export type RunOptions = SharedRunOptions & BackendOptionValues;
+
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
   backend: 'uffd',
   sizeBytes: 256 * 1024 * 1024,
@@ -88,21 +85,11 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   seed: 1,
   bufferBytes: 64 * 1024 * 1024,
   bufferPolicy: 'block',
-  handlers: 1,
   granularityBytes: PAGE_SIZE,
-  delivery: 'thread',
-  engine: 'auto',
-  finalDirtyPages: 256,
-  maxPasses: 8,
-  armThreads: 1,
-  prearm: true,
-  handlerWait: 'poll',
-  handlerCpu: 'any',
-  handlerBatch: false,
-  drainWake: 'batch',
   out: null,
   force: false,
   baselineMs: 300,
+  ...backendOptionDefaults,
 };
 
 export interface RunHooks {
@@ -113,28 +100,29 @@ export interface RunHooks {
   onPhase?: (phase: 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify') => void;
 }
 
+/** The shared native options plus every backend option by key: what probe() and validate() see. */
 export function backendOptions(o: RunOptions): BackendOptions {
+  const values: Record<string, string | number | boolean> = {};
+  for (const spec of backendOptionSpecs) values[spec.key] = o[spec.key as BackendOptionKey];
   return {
+    ...values,
     bufferBytes: o.bufferBytes,
     bufferPolicy: o.bufferPolicy,
-    handlers: o.handlers,
     granularityBytes: o.granularityBytes,
-    delivery: o.delivery,
-    engine: o.engine,
-    finalDirtyPages: o.finalDirtyPages,
-    maxPasses: o.maxPasses,
-    armThreads: o.armThreads,
-    prearm: o.prearm,
-    handlerWait: o.handlerWait,
-    handlerCpu: o.handlerCpu,
-    handlerBatch: o.handlerBatch,
-    drainWake: o.drainWake,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
     injectChildDelayMs: o.injectChildDelayMs ?? 0,
     injectCopierDelayUs: o.injectCopierDelayUs ?? 0,
     ...(o.injectThrow ? { injectThrow: o.injectThrow } : {}),
   };
+}
+
+/** The chosen backend's own options, by key: what its native factory converts. */
+export function ownBackendOptions(o: RunOptions): NativeBackendOptions {
+  const own: NativeBackendOptions = {};
+  for (const spec of backends[o.backend].options as readonly BackendOption[])
+    own[spec.key] = o[spec.key as BackendOptionKey];
+  return own;
 }
 
 /** Checks that need the machine: backend support, memory, output path. Throws before any work. */
@@ -207,7 +195,14 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     try {
       workload.start({ kinds: o.writerKinds, pattern: o.pattern, rate: o.ratePagesPerSec, seed: o.seed });
       sink = new native.Sink(imagePath);
-      snapshot = new native.Snapshot(o.backend, region, workload, sink, backendOptions(o));
+      snapshot = new native.Snapshot(
+        o.backend,
+        region,
+        workload,
+        sink,
+        backendOptions(o),
+        ownBackendOptions(o),
+      );
     } catch (e) {
       throw CowbenchError.fromNative(e);
     }

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../src/native.js';
-import { backendOptions, type RunOptions } from '../src/orchestrator.js';
+import { backendOptions, ownBackendOptions, type RunOptions } from '../src/orchestrator.js';
 import { backends } from '../src/registry.js';
 import { MiB, tempDir, testOptions } from './helpers.js';
 
@@ -55,7 +55,14 @@ for (const c of cases) {
       const workload = new native.Workload(region);
       workload.start({ kinds: options.writerKinds, pattern: 'random', rate: 0, seed: 5 });
       const sink = new native.Sink(out);
-      const snap = new native.Snapshot(options.backend, region, workload, sink, backendOptions(options));
+      const snap = new native.Snapshot(
+        options.backend,
+        region,
+        workload,
+        sink,
+        backendOptions(options),
+        ownBackendOptions(options),
+      );
       try {
         await snap.prepare();
         await snap.arm();
@@ -102,7 +109,14 @@ for (const c of cases) {
       const workload = new native.Workload(region);
       workload.start({ kinds: options.writerKinds, pattern: 'random', rate: 0, seed: 9 });
       const sink = new native.Sink(path.join(tempDir(t), 'snap.img'));
-      const snap = new native.Snapshot(options.backend, region, workload, sink, backendOptions(options));
+      const snap = new native.Snapshot(
+        options.backend,
+        region,
+        workload,
+        sink,
+        backendOptions(options),
+        ownBackendOptions(options),
+      );
       try {
         await snap.prepare();
         await snap.arm();

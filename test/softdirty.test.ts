@@ -6,7 +6,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { backendOptions, ownBackendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import type { RunResult } from '../src/result.js';
 import { native, packageRoot } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
@@ -55,8 +55,15 @@ test.serial(
     const workload = new native.Workload(region);
     workload.start({ kinds: ['cpu'], pattern: 'random', rate: 0, seed: 1 });
     const sink = new native.Sink('/dev/null');
-    const options = backendOptions(testOptions({ backend: 'softdirty', engine: 'clear-refs' }));
-    const snap = new native.Snapshot('softdirty', region, workload, sink, options);
+    const options = testOptions({ backend: 'softdirty', engine: 'clear-refs' });
+    const snap = new native.Snapshot(
+      'softdirty',
+      region,
+      workload,
+      sink,
+      backendOptions(options),
+      ownBackendOptions(options),
+    );
     try {
       const err = await t.throwsAsync(snap.prepare());
       t.is((err as { code?: string }).code, 'EUNSUPPORTED');
@@ -180,7 +187,14 @@ async function imageAgainstStates(backend: 'softdirty' | 'uffd', options: RunOpt
   const workload = new native.Workload(region);
   workload.start({ kinds: ['cpu', 'cpu'], pattern: 'random', rate: 0, seed: 7 });
   const sink = new native.Sink(path.join(dir, `${backend}.img`));
-  const snap = new native.Snapshot(backend, region, workload, sink, backendOptions(options));
+  const snap = new native.Snapshot(
+    backend,
+    region,
+    workload,
+    sink,
+    backendOptions(options),
+    ownBackendOptions({ ...options, backend }),
+  );
   try {
     await snap.prepare();
     await snap.arm();

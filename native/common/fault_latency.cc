@@ -39,10 +39,10 @@ class PinToCurrentCpu {
 
 }  // namespace
 
-Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options,
+Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options, const OptionBag& backendOptions,
                            std::vector<double>* samplesNs, SnapshotMetrics* metrics) {
   std::unique_ptr<Backend> b;
-  Status st = CreateBackend(backend, &b);
+  Status st = CreateBackend(backend, backendOptions, &b);
   if (!st.ok()) return st;
   PinToCurrentCpu pin;
   if (pin.cpu() < 0) return Status::Sys("fault latency: pin the measuring thread", "sched_setaffinity", pin.error());

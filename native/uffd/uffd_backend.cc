@@ -84,10 +84,10 @@ int ThreadCpu(pid_t tid) {
 // looked up in /proc at most every 10 ms per thread, and the handler re-pins only on a change.
 class HandlerPlacement {
  public:
-  explicit HandlerPlacement(const std::string& mode) : mode_(mode) {
+  explicit HandlerPlacement(HandlerCpu mode) : mode_(mode) {
     if (::sched_getaffinity(0, sizeof allowed_, &allowed_) != 0) CPU_ZERO(&allowed_);
   }
-  bool active() const { return mode_ == "same" || mode_ == "other"; }
+  bool active() const { return mode_ != HandlerCpu::kAny; }
   // Returns true if the handler moved.
   bool place(pid_t tid) {
     const uint64_t now = NowNs();
@@ -98,7 +98,7 @@ class HandlerPlacement {
     }
     if (e.cpu < 0) return false;
     int target = e.cpu;
-    if (mode_ == "other") {
+    if (mode_ == HandlerCpu::kOther) {
       target = -1;
       for (int i = 1; i < CPU_SETSIZE && target < 0; ++i) {
         const int c = (e.cpu + i) % CPU_SETSIZE;
@@ -120,7 +120,7 @@ class HandlerPlacement {
     int cpu = -1;
     uint64_t checkedNs = 0;
   };
-  std::string mode_;
+  HandlerCpu mode_;
   cpu_set_t allowed_{};
   std::unordered_map<pid_t, Entry> cpuOf_;
   int pinned_ = -1;
@@ -187,15 +187,9 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
     return Status::Fail("EINVAL", "uffd: --granularity 2m needs a hugepage region (--hugepage)");
 
-  if (ctx.options.delivery != "thread" && ctx.options.delivery != "sigbus")
-    return Status::Fail("EINVAL", "uffd: delivery must be thread or sigbus");
-  const uint64_t delivery = ctx.options.delivery == "sigbus" ? UFFD_FEATURE_SIGBUS : 0;
-  if (ctx.options.drainWake != "early" && ctx.options.drainWake != "late" && ctx.options.drainWake != "batch")
-    return Status::Fail("EINVAL", "uffd: drain-wake must be early, late or batch");
-  if (ctx.options.handlerCpu != "any" && ctx.options.handlerCpu != "same" && ctx.options.handlerCpu != "other")
-    return Status::Fail("EINVAL", "uffd: handler-cpu must be any, same or other");
+  const uint64_t delivery = options_.delivery == Delivery::kSigbus ? UFFD_FEATURE_SIGBUS : 0;
   // Handler placement needs the faulting thread's id in each message.
-  const uint64_t threadId = ctx.options.handlerCpu != "any" && !delivery ? UFFD_FEATURE_THREAD_ID : 0;
+  const uint64_t threadId = options_.handlerCpu != HandlerCpu::kAny && !delivery ? UFFD_FEATURE_THREAD_ID : 0;
   uint64_t available = 0;
   Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_);
   if (!st.ok()) return st;
@@ -234,7 +228,7 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
   if (delivery) {
     sigbus_ = std::make_unique<UffdSigbusDelivery>();
-    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get());
+    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get(), options_.drainWake);
   }
   st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                      ctx.options.injectSinkDelayUs);
@@ -243,7 +237,7 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return Status::Sys("uffd: eventfd", "eventfd", errno);
   stopFd_.reset(efd);
-  const unsigned n = std::max(1u, ctx.options.handlers);
+  const unsigned n = std::max(1u, options_.handlers);
   for (unsigned i = 0; i < n; ++i) handlers_.emplace_back([this, &ctx] { handlerLoop(&ctx); });
   return Status::Ok();
 }
@@ -269,7 +263,7 @@ Status UffdBackend::protectAll(unsigned threads) {
 }
 
 // Pre-arm needs fault messages in handler threads; SIGBUS delivery protects in the pause.
-bool UffdBackend::prearmed(const SnapshotContext& ctx) const { return ctx.options.prearm && !sigbus_; }
+bool UffdBackend::prearmed(const SnapshotContext& ctx) const { return options_.prearm && !sigbus_; }
 
 Status UffdBackend::beforeArm(SnapshotContext& ctx) {
   if (!prearmed(ctx)) return Status::Ok();
@@ -280,7 +274,7 @@ Status UffdBackend::beforeArm(SnapshotContext& ctx) {
   }
   prearmPossible_.store(true, std::memory_order_release);
   const uint64_t t0 = NowNs();
-  Status st = protectAll(ctx.options.armThreads);
+  Status st = protectAll(options_.armThreads);
   ctx.metrics.extra["prearm_protect_us"] = (NowNs() - t0) / 1e3;
   return st;
 }
@@ -288,7 +282,7 @@ Status UffdBackend::beforeArm(SnapshotContext& ctx) {
 Status UffdBackend::arm(SnapshotContext& ctx) {
   if (sigbus_) sigbus_->arm();
   // Without a beforeArm (a caller that arms directly) nothing is protected yet: do it all here.
-  if (!prearmed(ctx) || !prearmPossible_.load()) return protectAll(ctx.options.armThreads);
+  if (!prearmed(ctx) || !prearmPossible_.load()) return protectAll(options_.armThreads);
   // Writers are held, so every pre-arm fault has been served (a writer blocked in a fault cannot
   // park). Holding the mutex, no handler can un-protect a page after this point without a copy.
   std::lock_guard<std::mutex> lock(prearmMutex_);
@@ -299,7 +293,7 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
   prearmWritten_.erase(std::unique(prearmWritten_.begin(), prearmWritten_.end()), prearmWritten_.end());
   ctx.metrics.extra["prearm_reprotected_granules"] = static_cast<double>(prearmWritten_.size());
   // Re-protecting costs an ioctl per run; past a quarter of the region one full pass is cheaper.
-  if (prearmWritten_.size() * 4 > bytes_ / granule_) return protectAll(ctx.options.armThreads);
+  if (prearmWritten_.size() * 4 > bytes_ / granule_) return protectAll(options_.armThreads);
   for (size_t i = 0; i < prearmWritten_.size();) {
     size_t j = i + 1;
     while (j < prearmWritten_.size() && prearmWritten_[j] == prearmWritten_[j - 1] + 1) ++j;
@@ -342,7 +336,7 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
   char* page = base_ + g * granule_;
   const size_t len = std::min(granule_, bytes_ - g * granule_);
   if (!ctx.options.injectSkipCopyBeforeWrite) {
-    Status st = buffer_.push(page, len, g * granule_, DrainWakeFrom(ctx.options.drainWake) == DrainWake::kEarly);
+    Status st = buffer_.push(page, len, g * granule_, options_.drainWake == DrainWake::kEarly);
     if (!st.ok()) {
       // Release every writer: the snapshot is lost, the writers are not.
       ctx.fail(st);
@@ -364,7 +358,7 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
 // --handler-batch: un-protect every page of one read with DONTWAKE, then wake the span once.
 // A writer woken whose page is still protected (claimed by the copier) simply faults again.
 void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count) {
-  const bool batch = ctx.options.handlerBatch && count > 1;
+  const bool batch = options_.handlerBatch && count > 1;
   uint64_t lo = UINT64_MAX, hi = 0;
   size_t deferred = 0;
   for (size_t i = 0; i < count; ++i) {
@@ -392,15 +386,15 @@ void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t 
 }
 
 void UffdBackend::kickDrain(const SnapshotContext& ctx) {
-  const DrainWake mode = DrainWakeFrom(ctx.options.drainWake);
+  const DrainWake mode = options_.drainWake;
   if (mode != DrainWake::kEarly) buffer_.kick(DrainKickMin(mode));
 }
 
 void UffdBackend::handlerLoop(SnapshotContext* ctx) {
   uffd_msg msgs[16];
   pollfd fds[2] = {{uffd_.get(), POLLIN, 0}, {stopFd_.get(), POLLIN, 0}};
-  const bool spin = ctx->options.handlerWait == "spin";
-  HandlerPlacement placement(ctx->options.handlerCpu);
+  const bool spin = options_.handlerWait == HandlerWait::kSpin;
+  HandlerPlacement placement(options_.handlerCpu);
   for (;;) {
     if (spin) {
       // Busy-read: no sleep/wake-up between the fault and its handler, at the price of a CPU.

@@ -12,12 +12,15 @@
 #include "../common/backend.h"
 #include "../common/fd.h"
 #include "../common/compat.h"
+#include "uffd_options.h"
 #include "uffd_sigbus.h"
 
 namespace cowbench {
 
 class UffdBackend final : public Backend {
  public:
+  using Options = UffdOptions;
+  explicit UffdBackend(const UffdOptions& options) : options_(options) {}
   ~UffdBackend() override;
   Status prepare(SnapshotContext& ctx) override;
   Status beforeArm(SnapshotContext& ctx) override;
@@ -42,6 +45,7 @@ class UffdBackend final : public Backend {
   void kickDrain(const SnapshotContext& ctx);
   void serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count);
 
+  const UffdOptions options_;
   UniqueFd uffd_;
   UniqueFd stopFd_;  // eventfd: tells handler threads to exit
   std::vector<std::thread> handlers_;
