@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli.js';
+import { benchCommands } from '../dist/bench/commands.js';
+import { main } from '../dist/src/cli/main.js';
 import { runEntry } from '../dist/src/cli/entry.js';
 
 // `cowbench probe | head`: a closed pipe ends output quietly, not with a stack trace.
@@ -8,4 +9,4 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
-runEntry(() => main(process.argv.slice(2)));
+runEntry(() => main(process.argv.slice(2), [benchCommands]));

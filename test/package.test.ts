@@ -30,7 +30,7 @@ const r = await snapshot({ backend: 'forkcow', sizeBytes: 4 << 20, baselineMs: 2
 let refused = null;
 try { await snapshot({ backend: 'nope' }); } catch (e) { refused = e instanceof CowbenchError ? e.code : String(e); }
 let deep = null;
-try { await import('cowbench/dist/src/cli.js'); } catch (e) { deep = e.code; }
+try { await import('cowbench/dist/src/cli/main.js'); } catch (e) { deep = e.code; }
 console.log(JSON.stringify({
   names: backendNames, listed: listBackends().map((b) => b.name), kernel: p.kernel.length > 0,
   forkcow: p.backends.forkcow.ok, verified: r.verified, backend: r.backend, refused, deep,
