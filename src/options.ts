@@ -24,7 +24,7 @@ export const PATTERNS = ['sequential', 'random', 'hotset'] as const;
 export const FILLS = ['all', 'none', 'half'] as const;
 export const BUFFER_POLICIES = ['block', 'fail'] as const;
 export const GRANULARITIES = { '4k': PAGE_SIZE, '2m': HUGE_PAGE_SIZE } as const;
-/** Writer kinds the native layer knows (native/common/page_writers.cc). */
+/** Writer kinds the native layer knows (native/writers/writer_kinds.cc). */
 export const WRITER_KINDS = ['cpu', 'read', 'io_uring', 'pvm', 'kvm'] as const;
 
 /** Flags as yargs parses them (camelCase keys); unknown values are checked here. */

@@ -13,9 +13,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "../uffd/uffd_backend.h"
+#include "userfaultfd.h"
 #include "compat.h"
 #include "fd.h"
+#include "stamp.h"
 #include "status.h"
 
 namespace cowbench {
@@ -87,18 +88,14 @@ ProbeResult ProbeUffdWriteProtect() {
     return r;
   }
   page.data()[0] = 1;
-  uffdio_register reg{};
-  reg.range = {reinterpret_cast<uint64_t>(page.data()), 4096};
-  reg.mode = UFFDIO_REGISTER_MODE_WP;
-  if (::ioctl(uffd.get(), UFFDIO_REGISTER, &reg) != 0) {
-    r.detail = "UFFDIO_REGISTER(MODE_WP): " + ErrText(errno);
+  bool registered = false;
+  st = RegisterWriteProtect(uffd.get(), page.data(), kPageSize, "uffd probe", &registered);
+  if (!st.ok()) {
+    r.detail = st.message;
     return r;
   }
-  uffdio_writeprotect wp{};
-  wp.range = reg.range;
-  wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-  if (::ioctl(uffd.get(), UFFDIO_WRITEPROTECT, &wp) != 0) {
-    r.detail = "UFFDIO_WRITEPROTECT: " + ErrText(errno);
+  if (const int err = UffdWriteProtect(uffd.get(), page.data(), kPageSize, true)) {
+    r.detail = "UFFDIO_WRITEPROTECT: " + ErrText(err);
     return r;
   }
   int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -112,8 +109,7 @@ ProbeResult ProbeUffdWriteProtect() {
   r.ok = (entry & COWBENCH_PM_UFFD_WP) != 0;
   r.detail = r.ok ? "a protected page shows the uffd-wp bit in pagemap"
                   : "UFFDIO_WRITEPROTECT succeeded but pagemap bit 57 (uffd-wp) is clear";
-  wp.mode = 0;
-  ::ioctl(uffd.get(), UFFDIO_WRITEPROTECT, &wp);
+  (void)UffdWriteProtect(uffd.get(), page.data(), kPageSize, false);
   return r;
 }
 

@@ -8,9 +8,8 @@
 #include <cerrno>
 
 #include "../common/probe.h"
-#include "../uffd/write_protect.h"
 #include "../common/writers.h"
-#include "../uffd/uffd_backend.h"
+#include "../common/userfaultfd.h"
 
 namespace cowbench {
 
@@ -35,16 +34,7 @@ Status WpAsyncTracker::open(char* base, size_t bytes) {
   if (fd < 0) return Status::Sys("softdirty wp-async: open /proc/self/pagemap", "open", errno);
   pagemap_.reset(fd);
 
-  uffdio_register reg{};
-  reg.range.start = reinterpret_cast<uint64_t>(base_);
-  reg.range.len = bytes_;
-  reg.mode = UFFDIO_REGISTER_MODE_WP;
-  if (::ioctl(uffd_.get(), UFFDIO_REGISTER, &reg) != 0)
-    return Status::Sys("softdirty wp-async: UFFDIO_REGISTER(MODE_WP)", "ioctl", errno);
-  registered_ = true;
-  if (!(reg.ioctls & (1ull << _UFFDIO_WRITEPROTECT)))
-    return Status::Fail("EUNSUPPORTED", "softdirty wp-async: UFFDIO_WRITEPROTECT is not offered for this memory");
-  return Status::Ok();
+  return RegisterWriteProtect(uffd_.get(), base_, bytes_, "softdirty wp-async", &registered_);
 }
 
 Status WpAsyncTracker::writeProtectPages(uint64_t first, uint64_t count, bool protect) {

@@ -71,8 +71,4 @@ class UffdBackend final : public Backend {
   std::unique_ptr<UffdSigbusDelivery> sigbus_;  // --delivery sigbus: faults served in the writer
 };
 
-// Opens a userfaultfd (syscall, else /dev/userfaultfd) and negotiates `wanted` features;
-// `available` receives what the kernel offers. Shared with the probes and softdirty's wp-async.
-Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out);
-
 }  // namespace cowbench

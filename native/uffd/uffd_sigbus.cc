@@ -2,7 +2,7 @@
 
 #include <csignal>
 
-#include "write_protect.h"
+#include "../common/userfaultfd.h"
 
 namespace cowbench {
 
