@@ -10,6 +10,10 @@ export interface BackendCapabilities {
   consistencyPoint: ConsistencyPoint;
   /** Copy granularities the backend accepts, in bytes. */
   granularities: readonly number[];
+  /** A first write to an unsaved page waits until the backend has copied it (uffd, mprotect). */
+  copyBeforeWrite: boolean;
+  /** Pages copied before a write go through the bounded copy buffer (--buffer, --buffer-policy). */
+  copyBuffer: boolean;
 }
 
 interface OptionBase<K extends string> {

@@ -4,7 +4,12 @@ export const forkcowBackend = {
   name: 'forkcow',
   description:
     'fork(): the child writes its copy-on-write frozen view; the kernel copies each page the parent writes',
-  capabilities: { consistencyPoint: 'start', granularities: [4096] },
+  capabilities: {
+    consistencyPoint: 'start',
+    granularities: [4096],
+    copyBeforeWrite: false,
+    copyBuffer: false,
+  },
   /** None beyond the shared ones (native/forkcow/forkcow_options.h). */
   options: [] as const,
   probe() {

@@ -8,7 +8,12 @@ export const mprotectBackend = {
   name: 'mprotect',
   description:
     'mprotect(PROT_READ) + SIGSEGV handler: the faulting writer copies the page and re-enables writes (splits mappings)',
-  capabilities: { consistencyPoint: 'start', granularities: [4096, MIB2] },
+  capabilities: {
+    consistencyPoint: 'start',
+    granularities: [4096, MIB2],
+    copyBeforeWrite: true,
+    copyBuffer: true,
+  },
   /** native/mprotect/mprotect_options.h reads the same keys. */
   options: [drainWakeOption] as const,
   probe() {

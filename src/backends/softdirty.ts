@@ -69,7 +69,12 @@ export const softdirtyBackend = {
   name: 'softdirty',
   description:
     'dirty tracking + iterative pre-copy, then a short stop-and-copy (engines: wp-async, clear-refs)',
-  capabilities: { consistencyPoint: 'end', granularities: [4096] },
+  capabilities: {
+    consistencyPoint: 'end',
+    granularities: [4096],
+    copyBeforeWrite: false,
+    copyBuffer: false,
+  },
   options,
   variants: [
     { name: 'wp-async', options: { engine: 'wp-async' } },

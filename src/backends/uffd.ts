@@ -65,7 +65,12 @@ const options = [
 export const uffdBackend = {
   name: 'uffd',
   description: 'userfaultfd write-protect: faults block in the kernel until a handler copies the page',
-  capabilities: { consistencyPoint: 'start', granularities: [4096, MIB2] },
+  capabilities: {
+    consistencyPoint: 'start',
+    granularities: [4096, MIB2],
+    copyBeforeWrite: true,
+    copyBuffer: true,
+  },
   options,
   probe(options) {
     const uffd = probeRow('userfaultfd');
