@@ -1,4 +1,4 @@
-/** Typed view of the native addon (native/addon.cc). */
+/** Typed view of the native addon (native/addon.cc registers what native/glue/ defines). */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';

@@ -36,8 +36,9 @@ import {
 } from './result.js';
 import { formatBytes } from './units.js';
 
-export const PAGE_SIZE = 4096;
-export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
+import { HUGE_PAGE_SIZE, PAGE_SIZE } from './page.js';
+
+export { HUGE_PAGE_SIZE, PAGE_SIZE };
 
 /** The options every backend shares; a backend's own come from its declarations (registry.ts). */
 export interface SharedRunOptions {

@@ -4,7 +4,6 @@
  * declared capabilities call for. A backend this kernel cannot run is registered as skipped with
  * its probe's reason.
  */
-import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BackendOption } from '../src/backend.js';

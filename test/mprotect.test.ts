@@ -5,7 +5,7 @@ import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { packageRoot } from '../src/native.js';
 import { runSnapshot } from '../src/orchestrator.js';
-import { MiB, tempDir, testOptions } from './helpers.js';
+import { tempDir, testOptions } from './helpers.js';
 import { isRoot, testIf } from './skip.js';
 
 const MAX_MAP_COUNT = '/proc/sys/vm/max_map_count';

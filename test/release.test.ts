@@ -4,7 +4,6 @@
  * lost (a full buffer under the fail policy, a full disk). Driven through the native API so the
  * writers can be watched between the failed copy() and release().
  */
-import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

@@ -1,6 +1,6 @@
 /** What is specific to the uffd backend: the block policy, kept images, its knobs (the shared checks are in backends.test.ts). */
 import test from 'ava';
-import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { MiB, runCli, tempDir, testOptions } from './helpers.js';

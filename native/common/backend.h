@@ -12,6 +12,7 @@
 
 #include "copy_buffer.h"
 #include "options.h"
+#include "page.h"
 #include "region.h"
 #include "sink.h"
 #include "status.h"
@@ -27,7 +28,7 @@ enum class InjectThrow { kNone, kBadAlloc, kSystemError, kException };
 struct SnapshotOptions {
   size_t bufferBytes = 64u << 20;
   BufferPolicy bufferPolicy = BufferPolicy::kBlock;
-  size_t granularityBytes = 4096;
+  size_t granularityBytes = kPageSize;
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.

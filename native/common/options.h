@@ -33,7 +33,8 @@ class OptionReader {
     const OptionValue* v = find(key);
     if (!v) return;
     const double* d = std::get_if<double>(v);
-    if (!d || *d < static_cast<double>(min) || *d > static_cast<double>(max) || *d != static_cast<double>(static_cast<uint64_t>(*d)))
+    if (!d || *d < static_cast<double>(min) || *d > static_cast<double>(max) ||
+        *d != static_cast<double>(static_cast<uint64_t>(*d)))
       return bad(key, "a whole number in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
     *out = static_cast<uint64_t>(*d);
   }
@@ -80,7 +81,8 @@ class OptionReader {
     return it == bag_->end() ? nullptr : &it->second;
   }
   void bad(const char* key, const std::string& expected) {
-    if (error_.ok()) error_ = Status::Fail("EINVAL", std::string(backend_) + ": option '" + key + "' must be " + expected);
+    if (error_.ok())
+      error_ = Status::Fail("EINVAL", std::string(backend_) + ": option '" + key + "' must be " + expected);
   }
 
   const char* backend_;

@@ -1,4 +1,5 @@
 #include "probe.h"
+#include "page.h"
 
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -32,14 +33,14 @@ std::string ReadFirstLine(const char* path) {
 std::string ErrText(int err) { return Status::ErrnoName(err) + " (" + std::strerror(err) + ")"; }
 
 Status PagemapEntry(int pagemapFd, const void* addr, uint64_t* entry) {
-  off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(addr) / 4096 * 8);
+  off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(addr) / kPageSize * 8);
   if (::pread(pagemapFd, entry, 8, off) != 8) return Status::Sys("probe: read /proc/self/pagemap", "pread", errno);
   return Status::Ok();
 }
 
 Mapping MapPages(size_t pages) {
-  void* p = ::mmap(nullptr, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? Mapping() : Mapping(p, pages * 4096);
+  void* p = ::mmap(nullptr, pages * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? Mapping() : Mapping(p, pages * kPageSize);
 }
 
 struct FeatureName {
@@ -142,7 +143,7 @@ ProbeResult ProbePagemapScan() {
     r.detail = "ioctl(PAGEMAP_SCAN): " + ErrText(err) + (err == ENOTTY || err == EINVAL ? "; needs Linux 6.7+" : "");
     return r;
   }
-  r.ok = n == 1 && vec[0].start == arg.start && vec[0].end == arg.start + 4096;
+  r.ok = n == 1 && vec[0].start == arg.start && vec[0].end == arg.start + kPageSize;
   r.detail = r.ok ? "reports exactly the one present page of a test mapping"
                   : "PAGEMAP_SCAN answered but misreported a test mapping";
   return r;

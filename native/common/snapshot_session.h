@@ -14,9 +14,8 @@ namespace cowbench {
 class SnapshotSession {
  public:
   // Creates backend `name` (its own options converted from `backendOptions`) over the context.
-  static Status Create(const std::string& name, const OptionBag& backendOptions, Region& region,
-                       Workload& workload, Sink& sink, const SnapshotOptions& options,
-                       std::unique_ptr<SnapshotSession>* out);
+  static Status Create(const std::string& name, const OptionBag& backendOptions, Region& region, Workload& workload,
+                       Sink& sink, const SnapshotOptions& options, std::unique_ptr<SnapshotSession>* out);
   // Released here if release() never ran (a dropped session must not leave threads or protection).
   ~SnapshotSession();
 

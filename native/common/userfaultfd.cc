@@ -37,12 +37,10 @@ Status OpenRawUserfaultfd(UniqueFd* out) {
     return Status::Fail("EUNSUPPORTED",
                         "userfaultfd: the kernel has no userfaultfd (CONFIG_USERFAULTFD): the syscall is "
                         "ENOSYS and /dev/userfaultfd gives no fd");
-  Status st = Status::Sys("uffd: userfaultfd()", "userfaultfd", sysErr,
-                          sysErr == EPERM ? kPermissionAdvice : "");
+  Status st = Status::Sys("uffd: userfaultfd()", "userfaultfd", sysErr, sysErr == EPERM ? kPermissionAdvice : "");
   if (sysErr == EPERM) st.code = "EPERM";
   return st;
 }
-
 
 }  // namespace
 
@@ -57,12 +55,12 @@ Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out) {
   if (::ioctl(query.get(), UFFDIO_API, &api) != 0) return Status::Sys("uffd: UFFDIO_API", "ioctl", errno);
   if (available) *available = api.features;
   if ((api.features & wanted) != wanted) {
-    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks userfaultfd features 0x" +
-                                            [](uint64_t v) {
-                                              char b[32];
-                                              std::snprintf(b, sizeof b, "%llx", (unsigned long long)v);
-                                              return std::string(b);
-                                            }(wanted & ~api.features));
+    return Status::Fail(
+        "EUNSUPPORTED", "uffd: the kernel lacks userfaultfd features 0x" + [](uint64_t v) {
+          char b[32];
+          std::snprintf(b, sizeof b, "%llx", (unsigned long long)v);
+          return std::string(b);
+        }(wanted & ~api.features));
   }
   st = OpenRawUserfaultfd(out);
   if (!st.ok()) return st;

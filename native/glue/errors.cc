@@ -28,12 +28,17 @@ Status StatusFromException(const char* step) {
   try {
     throw;
   } catch (const std::bad_alloc&) {
-    return Status::Fail("ENOMEM", std::string(step) + ": out of memory (std::bad_alloc); use a smaller --size or --buffer, or raise the memory limit");
+    return Status::Fail(
+        "ENOMEM", std::string(step) +
+                      ": out of memory (std::bad_alloc); use a smaller --size or --buffer, or raise the memory limit");
   } catch (const std::system_error& e) {
-    const int err = e.code().category() == std::generic_category() || e.code().category() == std::system_category() ? e.code().value() : 0;
+    const int err = e.code().category() == std::generic_category() || e.code().category() == std::system_category()
+                        ? e.code().value()
+                        : 0;
     Status st = Status::Fail(err ? Status::ErrnoName(err) : "ESYSTEM", std::string(step) + ": " + e.what());
     st.err = err;
-    if (err == EAGAIN) st.message += " (could not start a thread; raise the task limit or use fewer --handlers/--writers)";
+    if (err == EAGAIN)
+      st.message += " (could not start a thread; raise the task limit or use fewer --handlers/--writers)";
     return st;
   } catch (const std::exception& e) {
     return Status::Fail("EEXCEPTION", std::string(step) + ": " + e.what());

@@ -50,7 +50,8 @@ Napi::Value PlainCopyJs(const Napi::CallbackInfo& info) {
   Napi::Object keep = Napi::Object::New(info.Env());
   keep.Set("region", r);
   keep.Set("sink", s);
-  return PromiseWorker::Run("plainCopy", keep, [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
+  return PromiseWorker::Run("plainCopy", keep,
+                            [region, sink] { return PlainCopy(region->base(), region->bytes(), *sink); });
 }
 
 // regionWritable(region) -> {ok, detail}: no page left protected after a snapshot.
@@ -118,14 +119,16 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
   keep.Set("region", r);
   keep.Set("sink", s);
   return PromiseWorker::Run(
-      "measureFaultLatency", keep, [=] { return MeasureFaultLatency(backend, *region, *sink, opts, backendOpts, samples.get(), metrics.get()); },
+      "measureFaultLatency", keep,
+      [=] { return MeasureFaultLatency(backend, *region, *sink, opts, backendOpts, samples.get(), metrics.get()); },
       [samples, metrics](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         auto arr = Napi::Float64Array::New(env, samples->size());
         std::copy(samples->begin(), samples->end(), arr.Data());
         o.Set("samples_ns", arr);
         o.Set("wp_faults", Napi::Number::New(env, static_cast<double>(metrics->wpFaults)));
-        o.Set("pages_copied_before_write", Napi::Number::New(env, static_cast<double>(metrics->pagesCopiedBeforeWrite)));
+        o.Set("pages_copied_before_write",
+              Napi::Number::New(env, static_cast<double>(metrics->pagesCopiedBeforeWrite)));
         Napi::Object extra = Napi::Object::New(env);
         for (const auto& [k, v] : metrics->extra) extra.Set(k, Napi::Number::New(env, v));
         o.Set("extra", extra);

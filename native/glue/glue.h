@@ -38,8 +38,11 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  private:
   PromiseWorker(const char* step, Napi::Object keepAlive, std::function<Status()> work, Result result)
-      : Napi::AsyncWorker(keepAlive.Env()), step_(step), keepAlive_(Napi::Persistent(keepAlive)),
-        deferred_(Napi::Promise::Deferred::New(keepAlive.Env())), work_(std::move(work)),
+      : Napi::AsyncWorker(keepAlive.Env()),
+        step_(step),
+        keepAlive_(Napi::Persistent(keepAlive)),
+        deferred_(Napi::Promise::Deferred::New(keepAlive.Env())),
+        work_(std::move(work)),
         result_(std::move(result)) {}
   void Execute() override {
     try {
@@ -65,8 +68,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
   void OnError(const Napi::Error& e) override {
     Napi::Env env = Env();
-    deferred_.Reject(status_.ok() ? ToError(env, Status::Fail("EEXCEPTION", std::string(step_) + ": " + e.Message())).Value()
-                                  : ToError(env, status_).Value());
+    deferred_.Reject(status_.ok()
+                         ? ToError(env, Status::Fail("EEXCEPTION", std::string(step_) + ": " + e.Message())).Value()
+                         : ToError(env, status_).Value());
   }
   const char* step_;
   Napi::ObjectReference keepAlive_;  // the wrapped object the work runs on stays alive
@@ -75,7 +79,6 @@ class PromiseWorker : public Napi::AsyncWorker {
   Result result_;
   Status status_;
 };
-
 
 inline std::string StringOpt(Napi::Object o, const char* key, const std::string& def) {
   Napi::Value v = o.Get(key);

@@ -7,10 +7,11 @@ namespace {
 class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Region",
-                       {InstanceMethod("init", &RegionWrap::InitRegion), InstanceMethod("release", &RegionWrap::ReleaseRegion),
-                        InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
-                        InstanceAccessor("pages", &RegionWrap::Pages, nullptr)});
+    return DefineClass(
+        env, "Region",
+        {InstanceMethod("init", &RegionWrap::InitRegion), InstanceMethod("release", &RegionWrap::ReleaseRegion),
+         InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
+         InstanceAccessor("pages", &RegionWrap::Pages, nullptr)});
   }
   // new Region({bytes, hugepage, fill: 'all'|'none'|'half'})
   explicit RegionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RegionWrap>(info) {
@@ -30,8 +31,12 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
     region.release();
     return info.Env().Undefined();
   }
-  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(region.bytes())); }
-  Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(region.pages())); }
+  Napi::Value Bytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(region.bytes()));
+  }
+  Napi::Value Pages(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(region.pages()));
+  }
   size_t bytes_ = 0;
   bool hugepage_ = false;
   FillMode fill_ = FillMode::kAll;

@@ -17,7 +17,8 @@ class SinkWrap : public Napi::ObjectWrap<SinkWrap> {
   // (tests only) names the first temporary tried, so a test can plant a file or symlink there.
   explicit SinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SinkWrap>(info) {
     std::string testTempName;
-    if (info.Length() > 1 && info[1].IsObject()) testTempName = StringOpt(info[1].As<Napi::Object>(), "testTempName", "");
+    if (info.Length() > 1 && info[1].IsObject())
+      testTempName = StringOpt(info[1].As<Napi::Object>(), "testTempName", "");
     ThrowIf(info.Env(), sink.open(info[0].As<Napi::String>().Utf8Value(), testTempName));
   }
   Sink sink;

@@ -13,7 +13,8 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
   SnapshotOptions opts;
   opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
   opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
-  opts.granularityBytes = static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
+  opts.granularityBytes =
+      static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
   opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
   opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
   opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
@@ -36,9 +37,12 @@ OptionBag OptionBagFrom(Napi::Env env, Napi::Value v) {
   for (uint32_t i = 0; i < keys.Length(); ++i) {
     std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
     Napi::Value x = o.Get(key);
-    if (x.IsNumber()) bag[key] = x.As<Napi::Number>().DoubleValue();
-    else if (x.IsBoolean()) bag[key] = x.As<Napi::Boolean>().Value();
-    else if (x.IsString()) bag[key] = x.As<Napi::String>().Utf8Value();
+    if (x.IsNumber())
+      bag[key] = x.As<Napi::Number>().DoubleValue();
+    else if (x.IsBoolean())
+      bag[key] = x.As<Napi::Boolean>().Value();
+    else if (x.IsString())
+      bag[key] = x.As<Napi::String>().Utf8Value();
     else if (!x.IsUndefined())
       throw ToError(env, Status::Fail("EINVAL", "backend option '" + key + "' must be a number, boolean or string"));
   }
@@ -50,21 +54,26 @@ namespace {
 // Test-only (options.injectThrow): the exception a failing allocation or thread start throws.
 void ThrowInjected(InjectThrow what) {
   switch (what) {
-    case InjectThrow::kNone: return;
-    case InjectThrow::kBadAlloc: throw std::bad_alloc();
-    case InjectThrow::kSystemError: throw std::system_error(EAGAIN, std::generic_category(), "std::thread (injected)");
-    case InjectThrow::kException: throw std::runtime_error("injected exception");
+    case InjectThrow::kNone:
+      return;
+    case InjectThrow::kBadAlloc:
+      throw std::bad_alloc();
+    case InjectThrow::kSystemError:
+      throw std::system_error(EAGAIN, std::generic_category(), "std::thread (injected)");
+    case InjectThrow::kException:
+      throw std::runtime_error("injected exception");
   }
 }
 
 class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Snapshot",
-                       {InstanceMethod("prepare", &SnapshotWrap::Prepare), InstanceMethod("arm", &SnapshotWrap::Arm),
-                        InstanceMethod("copy", &SnapshotWrap::Copy), InstanceMethod("release", &SnapshotWrap::Release),
-                        InstanceMethod("abort", &SnapshotWrap::Abort), InstanceMethod("progress", &SnapshotWrap::Progress),
-                        InstanceMethod("expected", &SnapshotWrap::Expected)});
+    return DefineClass(
+        env, "Snapshot",
+        {InstanceMethod("prepare", &SnapshotWrap::Prepare), InstanceMethod("arm", &SnapshotWrap::Arm),
+         InstanceMethod("copy", &SnapshotWrap::Copy), InstanceMethod("release", &SnapshotWrap::Release),
+         InstanceMethod("abort", &SnapshotWrap::Abort), InstanceMethod("progress", &SnapshotWrap::Progress),
+         InstanceMethod("expected", &SnapshotWrap::Expected)});
   }
   // new Snapshot(backendName, region, workload, sink, options, backendOptions)
   explicit SnapshotWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SnapshotWrap>(info) {

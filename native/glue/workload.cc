@@ -9,12 +9,13 @@ namespace {
 class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Workload",
-                       {InstanceMethod("start", &WorkloadWrap::Start), InstanceMethod("stop", &WorkloadWrap::Stop),
-                        InstanceMethod("quiesce", &WorkloadWrap::Quiesce), InstanceMethod("resume", &WorkloadWrap::Resume),
-                        InstanceMethod("beginPhase", &WorkloadWrap::BeginPhase),
-                        InstanceMethod("phaseStats", &WorkloadWrap::PhaseStatsJs),
-                        InstanceMethod("versions", &WorkloadWrap::Versions)});
+    return DefineClass(
+        env, "Workload",
+        {InstanceMethod("start", &WorkloadWrap::Start), InstanceMethod("stop", &WorkloadWrap::Stop),
+         InstanceMethod("quiesce", &WorkloadWrap::Quiesce), InstanceMethod("resume", &WorkloadWrap::Resume),
+         InstanceMethod("beginPhase", &WorkloadWrap::BeginPhase),
+         InstanceMethod("phaseStats", &WorkloadWrap::PhaseStatsJs),
+         InstanceMethod("versions", &WorkloadWrap::Versions)});
   }
   // new Workload(region)
   explicit WorkloadWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WorkloadWrap>(info) {
@@ -32,7 +33,9 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     Napi::Array kinds = o.Get("kinds").As<Napi::Array>();
     for (uint32_t i = 0; i < kinds.Length(); ++i) c.kinds.push_back(kinds.Get(i).As<Napi::String>().Utf8Value());
     std::string pattern = StringOpt(o, "pattern", "random");
-    c.pattern = pattern == "sequential" ? Pattern::kSequential : pattern == "hotset" ? Pattern::kHotset : Pattern::kRandom;
+    c.pattern = pattern == "sequential" ? Pattern::kSequential
+                : pattern == "hotset"   ? Pattern::kHotset
+                                        : Pattern::kRandom;
     c.ratePagesPerSec = NumberOpt(o, "rate", 0);
     c.seed = static_cast<uint64_t>(NumberOpt(o, "seed", 1));
     ThrowIf(info.Env(), workload->start(c));
@@ -62,7 +65,8 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     o.Set("writes", Napi::Number::New(env, static_cast<double>(s.writes)));
     o.Set("failed_writes", Napi::Number::New(env, static_cast<double>(s.failedWrites)));
     Napi::Object byErrno = Napi::Object::New(env);
-    for (auto& [e, n] : s.failedByErrno) byErrno.Set(Status::ErrnoName(e), Napi::Number::New(env, static_cast<double>(n)));
+    for (auto& [e, n] : s.failedByErrno)
+      byErrno.Set(Status::ErrnoName(e), Napi::Number::New(env, static_cast<double>(n)));
     o.Set("failed_by_errno", byErrno);
     auto counts = [&](const std::map<std::string, uint64_t>& m) {
       Napi::Object c = Napi::Object::New(env);

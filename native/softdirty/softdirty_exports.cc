@@ -17,12 +17,12 @@ namespace {
 class ScanMicroWrap : public Napi::ObjectWrap<ScanMicroWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "ScanMicro",
-                       {InstanceMethod("writeProtectPair", &ScanMicroWrap::WriteProtectPair),
-                        InstanceMethod("touch", &ScanMicroWrap::Touch),
-                        InstanceMethod("pagemapScan", &ScanMicroWrap::PagemapScan),
-                        InstanceMethod("clearRefsPass", &ScanMicroWrap::ClearRefsPass),
-                        InstanceMethod("close", &ScanMicroWrap::Close)});
+    return DefineClass(
+        env, "ScanMicro",
+        {InstanceMethod("writeProtectPair", &ScanMicroWrap::WriteProtectPair),
+         InstanceMethod("touch", &ScanMicroWrap::Touch), InstanceMethod("pagemapScan", &ScanMicroWrap::PagemapScan),
+         InstanceMethod("clearRefsPass", &ScanMicroWrap::ClearRefsPass),
+         InstanceMethod("close", &ScanMicroWrap::Close)});
   }
   // new ScanMicro({pages})
   explicit ScanMicroWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ScanMicroWrap>(info) {

@@ -15,7 +15,8 @@ struct SoftdirtyOptions {
   unsigned maxPasses = 8;          // pre-copy passes before the forced final stop
 
   void read(OptionReader& r) {
-    r.choice("engine", &engine, {{"auto", Engine::kAuto}, {"clear-refs", Engine::kClearRefs}, {"wp-async", Engine::kWpAsync}});
+    r.choice("engine", &engine,
+             {{"auto", Engine::kAuto}, {"clear-refs", Engine::kClearRefs}, {"wp-async", Engine::kWpAsync}});
     r.count("finalDirtyPages", &finalDirtyPages, 0, uint64_t{1} << 40);
     r.count("maxPasses", &maxPasses, 1, 1000);
   }

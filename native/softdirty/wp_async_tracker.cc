@@ -1,4 +1,5 @@
 #include "wp_async_tracker.h"
+#include "../common/page.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -38,15 +39,15 @@ Status WpAsyncTracker::open(char* base, size_t bytes) {
 }
 
 Status WpAsyncTracker::writeProtectPages(uint64_t first, uint64_t count, bool protect) {
-  if (first > bytes_ / 4096 || count > bytes_ / 4096 - first)
+  if (first > bytes_ / kPageSize || count > bytes_ / kPageSize - first)
     return Status::Fail("EINVAL", "softdirty wp-async: write-protect range outside the region");
-  const int err = UffdWriteProtect(uffd_.get(), base_ + first * 4096, count * 4096, protect);
+  const int err = UffdWriteProtect(uffd_.get(), base_ + first * kPageSize, count * kPageSize, protect);
   if (err == 0) return Status::Ok();
   return Status::Sys(std::string("softdirty wp-async: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")",
                      "ioctl", err);
 }
 
-Status WpAsyncTracker::start() { return writeProtectPages(0, bytes_ / 4096, true); }
+Status WpAsyncTracker::start() { return writeProtectPages(0, bytes_ / kPageSize, true); }
 
 Status WpAsyncTracker::collect(std::vector<PageRun>* runs, ScanStats* stats) {
   const uint64_t base = reinterpret_cast<uint64_t>(base_);
@@ -72,9 +73,9 @@ Status WpAsyncTracker::collect(std::vector<PageRun>* runs, ScanStats* stats) {
     uint64_t lastEnd = from;
     for (long i = 0; i < n; ++i) {
       const page_region& r = vec_[static_cast<size_t>(i)];
-      if (r.start < from || r.end > end || r.start >= r.end || (r.start | r.end) % 4096 != 0)
+      if (r.start < from || r.end > end || r.start >= r.end || (r.start | r.end) % kPageSize != 0)
         return Status::Fail("ESYS", "softdirty wp-async: PAGEMAP_SCAN returned a region outside the scanned range");
-      AppendRun(runs, (r.start - base) / 4096, (r.end - r.start) / 4096);
+      AppendRun(runs, (r.start - base) / kPageSize, (r.end - r.start) / kPageSize);
       lastEnd = r.end;
     }
     // The kernel walks in PMD-sized steps through an internal buffer of 512 regions. When the
@@ -99,7 +100,7 @@ Status WpAsyncTracker::close() {
   Status result;
   if (registered_) {
     // Leave no page protected, then stop tracking; with WP_ASYNC no writer can be blocked.
-    Status st = writeProtectPages(0, bytes_ / 4096, false);
+    Status st = writeProtectPages(0, bytes_ / kPageSize, false);
     if (!st.ok()) result = st;
     uffdio_range range{reinterpret_cast<uint64_t>(base_), bytes_};
     if (::ioctl(uffd_.get(), UFFDIO_UNREGISTER, &range) != 0 && result.ok())

@@ -1,4 +1,5 @@
 import type { CowBackend } from '../backend.js';
+import { PAGE_SIZE } from '../page.js';
 
 export const forkcowBackend = {
   name: 'forkcow',
@@ -6,7 +7,7 @@ export const forkcowBackend = {
     'fork(): the child writes its copy-on-write frozen view; the kernel copies each page the parent writes',
   capabilities: {
     consistencyPoint: 'start',
-    granularities: [4096],
+    granularities: [PAGE_SIZE],
     copyBeforeWrite: false,
     copyBuffer: false,
   },

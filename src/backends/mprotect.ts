@@ -1,8 +1,7 @@
 import type { CowBackend } from '../backend.js';
+import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
 import { drainWakeOption } from './shared-options.js';
-
-const MIB2 = 2 * 1024 * 1024;
 
 export const mprotectBackend = {
   name: 'mprotect',
@@ -10,7 +9,7 @@ export const mprotectBackend = {
     'mprotect(PROT_READ) + SIGSEGV handler: the faulting writer copies the page and re-enables writes (splits mappings)',
   capabilities: {
     consistencyPoint: 'start',
-    granularities: [4096, MIB2],
+    granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
   },
@@ -23,7 +22,7 @@ export const mprotectBackend = {
     return { ok: true, detail: `vm.max_map_count=${maxMap.detail}` };
   },
   validate(options, region) {
-    if (options.granularityBytes === MIB2 && !region.hugepage)
+    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
       return '--granularity: 2m needs a hugepage region (add --hugepage)';
     return undefined;
   },

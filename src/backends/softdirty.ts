@@ -5,6 +5,7 @@ import {
   type CowBackend,
   type ProbeOutcome,
 } from '../backend.js';
+import { PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
 
 /** wp-async: userfaultfd async write-protect marks written pages; PAGEMAP_SCAN fetches and re-protects them. */
@@ -71,7 +72,7 @@ export const softdirtyBackend = {
     'dirty tracking + iterative pre-copy, then a short stop-and-copy (engines: wp-async, clear-refs)',
   capabilities: {
     consistencyPoint: 'end',
-    granularities: [4096],
+    granularities: [PAGE_SIZE],
     copyBeforeWrite: false,
     copyBuffer: false,
   },

@@ -1,8 +1,7 @@
 import { booleanOption, choiceOption, countOption, type CowBackend } from '../backend.js';
+import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
 import { drainWakeOption } from './shared-options.js';
-
-const MIB2 = 2 * 1024 * 1024;
 
 /** The uffd backend's options; native/uffd/uffd_options.h reads the same keys. */
 const options = [
@@ -67,7 +66,7 @@ export const uffdBackend = {
   description: 'userfaultfd write-protect: faults block in the kernel until a handler copies the page',
   capabilities: {
     consistencyPoint: 'start',
-    granularities: [4096, MIB2],
+    granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
   },
@@ -87,7 +86,7 @@ export const uffdBackend = {
     return { ok: true };
   },
   validate(options, region) {
-    if (options.granularityBytes === MIB2 && !region.hugepage)
+    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
       return '--granularity: 2m needs a hugepage region (add --hugepage)';
     return undefined;
   },

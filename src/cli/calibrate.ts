@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CowbenchError, UsageError } from '../errors.js';
 import { native } from '../native.js';
 import { checkOutput } from '../output.js';
+import { PAGE_SIZE } from '../page.js';
 import { parseSize } from '../units.js';
 import type { CliPlugin } from './main.js';
 
@@ -17,7 +18,7 @@ export const calibrateCommand: CliPlugin = (y) =>
         .option('json', { type: 'boolean', default: false }),
     async (args) => {
       const bytes = parseSize('--size', args.size);
-      if (bytes === 0 || bytes % 4096 !== 0)
+      if (bytes === 0 || bytes % PAGE_SIZE !== 0)
         throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
       checkOutput(path.join(String(args.dir), 'calibrate.img'), true);
       const c = await native.calibrate(bytes, String(args.dir)).catch((e: unknown) => {

@@ -3,6 +3,7 @@ import { renderCompat, runCompat, WRITER_LABELS } from '../compat.js';
 import { UsageError } from '../errors.js';
 import { WRITER_KINDS } from '../options.js';
 import { backendNames } from '../registry.js';
+import { PAGE_SIZE } from '../page.js';
 import { parseSize } from '../units.js';
 import type { CliPlugin } from './main.js';
 
@@ -28,7 +29,7 @@ function listFlag(flag: string, value: unknown, known: readonly string[]): strin
 /** Exit 0 when every cell reached a verdict (ok, incompatible, unsupported); 1 if a cell broke. */
 async function compatFromFlags(flags: CompatFlags): Promise<number> {
   const sizeBytes = parseSize('--size', flags.size ?? '64M');
-  if (sizeBytes === 0 || sizeBytes % 4096 !== 0)
+  if (sizeBytes === 0 || sizeBytes % PAGE_SIZE !== 0)
     throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
   const live = !flags.json && process.stderr.isTTY === true;
   const result = await runCompat({
