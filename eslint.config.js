@@ -11,6 +11,8 @@ export default tseslint.config(
     rules: {
       // `_`-prefixed parameters and variables are deliberately unused (callbacks, destructuring).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // `let x = fallback; try { x = … } catch { … }` is how this code reads a value that may fail.
+      'no-useless-assignment': 'off',
     },
   },
   {

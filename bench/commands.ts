@@ -3,6 +3,7 @@
  * per-trial child commands the suites spawn (scan-trial, scan-micro, fault-latency). Moved
  * unchanged from src/cli.ts; a handler's exit code goes to process.exitCode.
  */
+import { withValues } from '../src/argv.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CliPlugin } from '../src/cli/main.js';
@@ -19,7 +20,7 @@ export const benchCommands: CliPlugin = (y) =>
     .command(
       'bench [suites..]',
       `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
-      (y) =>
+      withValues((y) =>
         y
           .positional('suites', { type: 'string', array: true, describe: 'suites to run (default: all)' })
           .option('backends', {
@@ -33,6 +34,7 @@ export const benchCommands: CliPlugin = (y) =>
             type: 'string',
             describe: 'label for the results directory instead of the host name',
           }),
+      ),
       async (args) => {
         process.exitCode = await runBench({
           suites: (args.suites as string[] | undefined) ?? [],
@@ -47,7 +49,7 @@ export const benchCommands: CliPlugin = (y) =>
     .command(
       'report <dir>',
       'write REPORT.md (claims, verdicts, tables) from a bench results directory',
-      (y) => y.positional('dir', { type: 'string', demandOption: true }),
+      withValues((y) => y.positional('dir', { type: 'string', demandOption: true })),
       (args) => {
         const dir = String(args.dir);
         if (!existsSync(path.join(dir, 'results.json')))
@@ -58,12 +60,13 @@ export const benchCommands: CliPlugin = (y) =>
     .command(
       'scan-trial',
       false, // hidden: the scan suite's child (one dirty-tracking trial per process)
-      (y) =>
+      withValues((y) =>
         y
           .option('engine', { type: 'string', default: 'wp-async' })
           .option('size', { type: 'string', default: '256M' })
           .option('fraction', { type: 'string', default: '0.01' })
           .option('seed', { type: 'string', default: '1' }),
+      ),
       async (args) => {
         const engine = String(args.engine);
         if (engine !== 'wp-async' && engine !== 'clear-refs' && engine !== 'clear-refs-unchecked')
@@ -83,7 +86,7 @@ export const benchCommands: CliPlugin = (y) =>
     .command(
       'scan-micro',
       false, // hidden: the scan suite's single-operation micro-benchmarks (tinybench)
-      (y) => y.option('time-ms', { type: 'string', default: '500' }),
+      withValues((y) => y.option('time-ms', { type: 'string', default: '500' })),
       (args) => {
         process.stdout.write(scanMicroChild(parseCount('--time-ms', args['time-ms'], 1, 60_000)));
       },
@@ -91,7 +94,7 @@ export const benchCommands: CliPlugin = (y) =>
     .command(
       'fault-latency',
       false, // hidden: one trial of the latency suite, run in a fresh process per trial
-      (y) =>
+      withValues((y) =>
         y
           .option('backend', { type: 'string', default: 'uffd' })
           .option('pages', { type: 'string', default: '16384', describe: 'faults timed (one per page)' })
@@ -102,6 +105,7 @@ export const benchCommands: CliPlugin = (y) =>
           .option('handler-batch', { type: 'boolean' })
           .option('drain-wake', { type: 'string' })
           .option('json', { type: 'boolean', default: false }),
+      ),
       async (args) => {
         const pages = parseCount('--pages', args.pages, 1, 1 << 24);
         const options = runOptionsFromFlags({

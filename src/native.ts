@@ -1,4 +1,5 @@
 /** Typed view of the native addon (native/addon.cc registers what native/glue/ defines). */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -212,6 +213,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root (dist/src/ -> ../..). */
 export const packageRoot = path.resolve(here, '..', '..');
 
-export const native: NativeAddon = createRequire(import.meta.url)(
-  path.join(packageRoot, 'build', 'Release', 'cowbench.node'),
-) as NativeAddon;
+/** The addon built here (a checkout, or an install that compiled), else the one packed with the tarball. */
+function addonPath(): string {
+  const built = path.join(packageRoot, 'build', 'Release', 'cowbench.node');
+  const prebuilt = path.join(packageRoot, 'prebuilt', `linux-${process.arch}`, 'cowbench.node');
+  return existsSync(built) || !existsSync(prebuilt) ? built : prebuilt;
+}
+
+export const native: NativeAddon = createRequire(import.meta.url)(addonPath()) as NativeAddon;

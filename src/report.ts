@@ -1,69 +1,130 @@
 /** Human-readable renderings of results and probes. */
 import type { ProbeRow } from './probe.js';
-import type { RunResult } from './result.js';
+import { CowbenchError } from './errors.js';
+import { writeStderr } from './stdout.js';
+import { environment } from './env.js';
+import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
 import { formatBytes } from './units.js';
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
-
-export function renderRun(r: RunResult): string {
-  const w = r.writers;
-  const lines: [string, string][] = [
-    ['backend', `${r.backend} (consistency point: ${r.consistency_point})`],
-    [
-      'region',
-      `${formatBytes(r.region_bytes)}${r.hugepage ? ' (THP)' : ''}, granularity ${formatBytes(r.granularity_bytes)}`,
-    ],
-    [
-      'writers',
-      `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : `${w.rate_pages_per_s}/s`}`,
-    ],
-    ['pause', `${fmt(r.pause_us)} µs (writers held ${fmt(r.quiesce_us)} µs to quiesce)`],
-    ['total', `${fmt(r.total_ms)} ms`],
-    ['throughput', `${fmt(r.throughput_MBps)} MB/s`],
-    ['wp faults', `${r.wp_faults}`],
-    ['copied before write', `${r.pages_copied_before_write}`],
-    ['bytes written', formatBytes(r.bytes_written)],
-    ['buffer peak', formatBytes(r.buffer_peak_bytes)],
-    ['extra memory peak', `${formatBytes(r.extra_memory_peak_bytes)} (${r.extra_memory_source})`],
-    ['throttled', `${fmt(r.throttled_ms)} ms`],
-    [
-      'write stall',
-      `p50 ${fmt(r.write_stall.p50_us, 2)} µs, p99 ${fmt(r.write_stall.p99_us, 2)} µs, max ${fmt(r.write_stall.max_us, 0)} µs (${r.write_stall.count} writes)`,
-    ],
-    [
-      'writer throughput',
-      `${fmt(w.snapshot_writes_per_s, 0)}/s during vs ${fmt(w.baseline_writes_per_s, 0)}/s before` +
-        (w.throughput_ratio === null ? '' : ` (${fmt(w.throughput_ratio * 100, 0)}%)`),
-    ],
+/** "12034 writes by read did not land (EFAULT 12034)": what a run that lost writes lost. */
+export function describeLostWrites(l: LostWrites): string {
+  const kinds = Object.entries(l.by_kind);
+  const by =
+    kinds.length === 1 ? kinds[0]![0] : kinds.map(([kind, n]) => `${kind} ${n}`).join(', ') || 'the writers';
+  const causes = [
+    ...Object.entries(l.by_errno).map(([errno, n]) => `${errno} ${n}`),
+    ...Object.entries(l.kvm_exits).map(([reason, n]) => `kvm exit ${reason} ${n}`),
   ];
-  if (r.vma_count_peak > 0) lines.push(['vma count peak', String(r.vma_count_peak)]);
+  return `${l.writes} write${l.writes === 1 ? '' : 's'} by ${by} did not land (${causes.join(', ')})`;
+}
+
+const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+/** Digit-grouped, with `digits` decimals: 1234567.8 → "1,234,567.8". */
+export function num(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return String(n);
+  return digits === 0
+    ? grouped.format(n)
+    : new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(
+        n,
+      );
+}
+
+const stallLine = (s: { p50_us: number; p99_us: number; p999_us: number; max_us: number; count: number }) =>
+  `p50 ${num(s.p50_us, 2)} · p99 ${num(s.p99_us, 2)} · p99.9 ${num(s.p999_us, 2)} · max ${num(s.max_us, 0)} (${num(s.count)} writes)`;
+
+/**
+ * The terminal summary of one run. Each label is the result's JSON key (so a figure seen here is
+ * found under the same name in `--json`), and the key carries the unit: `_us`, `_ms`, `_bytes`,
+ * `_MBps`. Counters that are zero are left out unless `verbose`.
+ */
+export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): string {
+  const w = r.writers;
+  const verbose = opts.verbose === true;
+  const lines: [string, string][] = [];
+  const add = (key: string, value: string) => lines.push([key, value]);
+  const count = (key: string, n: number, note = '') => {
+    if (n !== 0 || verbose) add(key, num(n) + note);
+  };
+  add('backend', `${r.backend} (consistency_point: ${r.consistency_point})`);
+  add(
+    'region_bytes',
+    `${num(r.region_bytes)} (${formatBytes(r.region_bytes)}${r.hugepage ? ', THP' : ''}; granularity_bytes ${num(r.granularity_bytes)})`,
+  );
+  add(
+    'writers',
+    `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate_pages_per_s ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : num(w.rate_pages_per_s)}`,
+  );
+  add('pause_us', `${num(r.pause_us, 1)} (quiesce_us ${num(r.quiesce_us, 1)})`);
+  add('total_ms', num(r.total_ms, 1));
+  add('throughput_MBps', num(r.throughput_MBps, 1));
+  count('wp_faults', r.wp_faults);
+  count('pages_copied_before_write', r.pages_copied_before_write);
+  add('bytes_written', `${num(r.bytes_written)} (${formatBytes(r.bytes_written)})`);
+  count(
+    'buffer_peak_bytes',
+    r.buffer_peak_bytes,
+    r.buffer_peak_bytes ? ` (${formatBytes(r.buffer_peak_bytes)})` : '',
+  );
+  add(
+    'extra_memory_peak_bytes',
+    `${num(r.extra_memory_peak_bytes)} (${formatBytes(r.extra_memory_peak_bytes)}; ${r.extra_memory_source})`,
+  );
+  if (r.throttled_ms !== 0 || verbose) add('throttled_ms', num(r.throttled_ms, 1));
+  add('write_stall_us', `${stallLine(r.write_stall)} during the snapshot`);
+  if (w.baseline_write_stall)
+    add('baseline_write_stall_us', `${stallLine(w.baseline_write_stall)} before it`);
+  add(
+    'writers.throughput_ratio',
+    (w.throughput_ratio === null ? 'n/a' : num(w.throughput_ratio, 3)) +
+      ` (snapshot_writes_per_s ${num(w.snapshot_writes_per_s)} / baseline_writes_per_s ${num(w.baseline_writes_per_s)})`,
+  );
+  count('vma_count_peak', r.vma_count_peak);
   const byKind = Object.entries(w.writes_by_kind ?? {});
   if (byKind.some(([kind]) => kind !== 'cpu'))
-    lines.push([
-      'writes by kind',
-      byKind.map(([kind, n]) => `${kind} ${n}`).join(', ') + ' (during the snapshot)',
-    ]);
+    add(
+      'writers.writes_by_kind',
+      byKind.map(([kind, n]) => `${kind} ${num(n)}`).join(', ') + ' (during the snapshot)',
+    );
   const exits = Object.entries(w.exit_reasons ?? {});
-  if (exits.length) lines.push(['vcpu exits', exits.map(([why, n]) => `${why} ${n}`).join(', ')]);
-  for (const [k, v] of Object.entries(r.incompatibilities)) lines.push([k.replaceAll('_', ' '), String(v)]);
-  for (const [k, v] of Object.entries(r.backend_metrics)) lines.push([k.replaceAll('_', ' '), String(v)]);
+  if (exits.length) add('writers.exit_reasons', exits.map(([why, n]) => `${why} ${num(n)}`).join(', '));
+  for (const [k, v] of Object.entries(r.incompatibilities)) count(`incompatibilities.${k}`, v);
+  for (const [k, v] of Object.entries(r.backend_metrics))
+    if (v !== 0 || verbose) add(`backend_metrics.${k}`, Number.isInteger(v) ? num(v) : num(v, 1));
   const v = r.verification;
-  lines.push([
+  if (r.lost_writes)
+    add(
+      'lost_writes',
+      `INCOMPATIBLE: ${describeLostWrites(r.lost_writes)}: ${r.backend} cannot snapshot memory written this way; the run fails`,
+    );
+  add(
     'verified',
     v.skipped
-      ? `no (skipped: ${v.skipped})`
-      : r.verified
-        ? `yes (${v.checked_pages} pages, ${v.checksum})`
-        : `NO: ${v.bad_pages} of ${v.checked_pages} pages differ from the consistency point; first: ${v.first_bad
-            .slice(0, 8)
-            .map(
-              (b) =>
-                `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
-            )
-            .join(', ')}`,
-  ]);
-  lines.push(['image', r.output ? `${r.output} (manifest ${r.manifest})` : 'not kept (use --out FILE)']);
-  lines.push(['machine', `${r.env.hostname}, Linux ${r.env.kernel}, ${r.env.cores} × ${r.env.cpu_model}`]);
+      ? r.output === null && r.options.out === '/dev/null'
+        ? 'not verified (null sink: an overhead run; exit 0)'
+        : `no (skipped: ${v.skipped})`
+      : r.verified && r.lost_writes
+        ? `image only: ${num(v.checked_pages)} pages match the consistency point (${v.checksum}), but writes were lost: the run failed`
+        : r.verified
+          ? `yes (${num(v.checked_pages)} pages, ${v.checksum})`
+          : `NO: ${num(v.bad_pages)} of ${num(v.checked_pages)} pages differ from the consistency point; first: ${v.first_bad
+              .slice(0, 8)
+              .map(
+                (b) =>
+                  `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
+              )
+              .join(', ')}`,
+  );
+  add(
+    'output',
+    r.output
+      ? `${r.output} (manifest ${r.manifest})`
+      : r.options.out === '/dev/null'
+        ? 'none (null sink)'
+        : r.options.out
+          ? 'not kept (the run failed)'
+          : 'not kept (use --out FILE)',
+  );
+  add('env', `${r.env.hostname}, Linux ${r.env.kernel}, ${r.env.cores} × ${r.env.cpu_model}`);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, val]) => `${k.padEnd(width)}  ${val}`).join('\n') + '\n';
 }
@@ -78,4 +139,37 @@ export function renderProbe(rows: ProbeRow[]): string {
       )
       .join('\n') + '\n'
   );
+}
+
+/** Exit code and stderr line for a run that lost writes: 1, named as an incompatibility. */
+export function runVerdict(r: RunResult): number {
+  if (!r.lost_writes) return 0;
+  writeStderr(
+    `cowbench: incompatible: ${r.backend} with this workload: ${describeLostWrites(r.lost_writes)}; no image kept\n`,
+  );
+  return 1;
+}
+
+/**
+ * What `run --json` prints when the run fails: still one JSON object, `verified: false`, with
+ * the error (code, message, syscall, errno, phase) and what was cleaned up.
+ */
+export function failedRunJson(
+  e: unknown,
+  options: Record<string, unknown> | null,
+  interruptedBy: string | undefined,
+): Record<string, unknown> {
+  const err = CowbenchError.fromNative(e);
+  return {
+    schema: RESULT_SCHEMA,
+    verified: false,
+    backend: options?.backend ?? null,
+    options,
+    error: { ...err.toJSON(), phase: err.phase ?? (options === null ? 'options' : null) },
+    interrupted_by: interruptedBy ?? null,
+    cleanup: err.cleanup ?? null,
+    output: null,
+    manifest: null,
+    env: environment(),
+  };
 }

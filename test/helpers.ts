@@ -1,6 +1,6 @@
 /** Shared test helpers: small, fast runs of the real orchestrator and the real CLI. */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/native.js';
@@ -36,7 +36,8 @@ export function runCli(
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'cowbench.js'), ...args], {
+    const root = opts.uid === undefined ? packageRoot : checkoutReadableBy(opts.uid, opts.gid ?? opts.uid);
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'cowbench.js'), ...args], {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid }),
@@ -49,4 +50,41 @@ export function runCli(
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     opts.onSpawn?.(child);
   });
+}
+
+const readableCopies = new Map<number, string>();
+
+/**
+ * A package root that user `uid` can read: the checkout itself when it can (cloned somewhere
+ * world-readable), else a private copy of what runs (bin, dist, the addon, node_modules) in a
+ * 0755 directory, removed when the test process exits. A clone under /root or in a `mktemp -d`
+ * directory is not readable by `nobody`.
+ */
+export function checkoutReadableBy(uid: number, gid: number): string {
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)',
+      path.join(packageRoot, 'bin', 'cowbench.js'),
+    ],
+    { uid, gid, stdio: 'ignore' },
+  );
+  if (probe.status === 0) return packageRoot;
+  const cached = readableCopies.get(uid);
+  if (cached) return cached;
+  const copy = mkdtempSync(path.join('/tmp', 'cowbench-readable-'));
+  chmodSync(copy, 0o755);
+  for (const part of [
+    'package.json',
+    'bin',
+    'dist',
+    'node_modules',
+    path.join('build', 'Release', 'cowbench.node'),
+  ])
+    cpSync(path.join(packageRoot, part), path.join(copy, part), { recursive: true });
+  spawnSync('chmod', ['-R', 'a+rX', copy]);
+  process.on('exit', () => rmSync(copy, { recursive: true, force: true }));
+  readableCopies.set(uid, copy);
+  return copy;
 }

@@ -30,7 +30,7 @@ test.serial(
     const r = await runCli(['run', '--backend', 'softdirty', '--engine', 'clear-refs', '--size', '16M']);
     if (softDirtyWorks) {
       t.is(r.code, 0, r.stderr);
-      t.regex(r.stdout, /engine clear refs\s+1/);
+      t.regex(r.stdout, /backend_metrics\.engine_clear_refs\s+1/);
       t.regex(r.stdout, /verified\s+yes/);
       return;
     }

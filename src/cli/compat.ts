@@ -1,4 +1,5 @@
 /** `cowbench compat`: which backend can snapshot memory written by which writer kind. */
+import { withValues } from '../argv.js';
 import { renderCompat, runCompat, WRITER_LABELS } from '../compat.js';
 import { UsageError } from '../errors.js';
 import { WRITER_KINDS } from '../options.js';
@@ -52,7 +53,7 @@ export const compatCommand: CliPlugin = (y) =>
   y.command(
     'compat',
     'which backend can snapshot memory written by which writer kind (cpu, kernel, kvm)',
-    (y) =>
+    withValues((y) =>
       y
         .option('json', { type: 'boolean', default: false, describe: 'print the matrix as JSON' })
         .option('size', { type: 'string', default: '64M', describe: 'region size of each cell' })
@@ -64,6 +65,7 @@ export const compatCommand: CliPlugin = (y) =>
           type: 'string',
           describe: `columns to run, comma-separated [default: all: ${WRITER_KINDS.join(', ')}]`,
         }),
+    ),
     async (args) => {
       process.exitCode = await compatFromFlags(args as CompatFlags);
     },

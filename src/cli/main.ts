@@ -5,8 +5,11 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { environment } from '../env.js';
-import { CowbenchError, UsageError } from '../errors.js';
+import { parseFailure } from '../argv.js';
+import { CowbenchError } from '../errors.js';
+import { writeStderr } from '../stdout.js';
 import { calibrateCommand } from './calibrate.js';
+import { cleanCommand } from './clean.js';
 import { compatCommand } from './compat.js';
 import { probeCommand } from './probe.js';
 import { runCommand } from './run.js';
@@ -15,7 +18,13 @@ import { runCommand } from './run.js';
 export type CliPlugin = (y: Argv) => Argv;
 
 /** The core commands, in help order. */
-export const coreCommands: readonly CliPlugin[] = [runCommand, probeCommand, compatCommand, calibrateCommand];
+export const coreCommands: readonly CliPlugin[] = [
+  cleanCommand,
+  runCommand,
+  probeCommand,
+  compatCommand,
+  calibrateCommand,
+];
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
@@ -23,12 +32,12 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
   let parser = yargs(argv).scriptName('cowbench').usage('$0 <command> [options]');
   for (const add of [...coreCommands, ...plugins]) parser = add(parser);
   parser = parser
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate, clean')
     .strict()
     .help()
     .version(environment().cowbench_version)
     .fail((msg, err) => {
-      throw err ?? new UsageError('usage', msg);
+      throw parseFailure(msg, err);
     });
   try {
     await parser.parseAsync();
@@ -36,10 +45,10 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
   } catch (e) {
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
-      process.stderr.write(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
       return 1;
     }
-    process.stderr.write(`cowbench: ${err.message}\n`);
+    writeStderr(`cowbench: ${err.message}\n`);
     return err.exitCode;
   }
 }

@@ -4,32 +4,32 @@ import { backendOptions, DEFAULT_RUN_OPTIONS } from '../orchestrator.js';
 import { probeKernel } from '../probe.js';
 import { backendNames, backends } from '../registry.js';
 import { renderProbe } from '../report.js';
+import { withValues } from '../argv.js';
+import { afterStdout, writeStdout } from '../stdout.js';
 import type { CliPlugin } from './main.js';
 
 function printProbe(json: boolean): number {
   const rows = probeKernel();
-  if (json) {
-    process.stdout.write(JSON.stringify({ probes: rows, env: environment() }, null, 2) + '\n');
-    return 0;
-  }
+  if (json)
+    return afterStdout(writeStdout(JSON.stringify({ probes: rows, env: environment() }, null, 2) + '\n'), 0);
   const env = environment();
-  process.stdout.write(`Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`);
-  process.stdout.write(renderProbe(rows));
-  process.stdout.write('\nBackends:\n');
+  let text = `Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`;
+  text += renderProbe(rows);
+  text += '\nBackends:\n';
   for (const name of backendNames) {
     const b = backends[name];
     const p = b.probe(backendOptions(DEFAULT_RUN_OPTIONS));
     const status = p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`;
-    process.stdout.write(`  ${name.padEnd(10)} ${status}\n`);
+    text += `  ${name.padEnd(10)} ${status}\n`;
   }
-  return 0;
+  return afterStdout(writeStdout(text), 0);
 }
 
 export const probeCommand: CliPlugin = (y) =>
   y.command(
     'probe',
     'show which kernel features this machine has (tested by behaviour)',
-    (y) => y.option('json', { type: 'boolean', default: false }),
+    withValues((y) => y.option('json', { type: 'boolean', default: false })),
     (args) => {
       process.exitCode = printProbe(args.json === true);
     },

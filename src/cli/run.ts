@@ -1,31 +1,28 @@
 /** `cowbench run`: one verified point-in-time snapshot of a live region under writers. */
 import cliProgress from 'cli-progress';
+import { withValues } from '../argv.js';
+import { removeOwnTemporaries } from '../clean.js';
 import { runOptionsFromFlags, withRunOptions, type RunFlags } from '../options.js';
-import { runSnapshot } from '../orchestrator.js';
-import { renderRun } from '../report.js';
+import { runSnapshot, type RunOptions } from '../orchestrator.js';
+import { failedRunJson, renderRun, runVerdict } from '../report.js';
+import { handleSignals } from '../signals.js';
+import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
 import type { CliPlugin } from './main.js';
-
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 async function runFromFlags(
   flags: RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
 ): Promise<number> {
-  const options = runOptionsFromFlags(flags);
-  const controller = new AbortController();
-  let signalled: string | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) {
-      // A second signal: the user wants out now. Exiting closes every fd and mapping, so no
-      // writer of ours can stay blocked; only the temporary image may be left behind.
-      process.stderr.write(`cowbench: second ${sig}: exiting without cleanup\n`);
-      process.exit(SIGNAL_EXIT[sig] ?? 1);
-    }
-    signalled = sig;
-    process.stderr.write(`\ncowbench: ${sig}: stopping the snapshot, releasing writers…\n`);
-    controller.abort(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  let options: RunOptions;
+  try {
+    options = runOptionsFromFlags(flags);
+  } catch (e) {
+    if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
+    throw e;
+  }
+  const signals = handleSignals({
+    stopping: 'stopping the snapshot, releasing writers…',
+    onForcedExit: () => removeOwnTemporaries(options.out),
+  });
   const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
   const bar = showProgress
     ? new cliProgress.SingleBar(
@@ -40,8 +37,9 @@ async function runFromFlags(
   let started = false;
   try {
     const result = await runSnapshot(options, {
-      signal: controller.signal,
-      onPhase: flags.verbose ? (phase) => process.stderr.write(`cowbench: ${phase}\n`) : undefined,
+      signal: signals.signal,
+      onNotice: (message) => writeStderr(`cowbench: ${message}\n`),
+      onPhase: flags.verbose ? (phase) => writeStderr(`cowbench: ${phase}\n`) : undefined,
       onProgress: (copied, total) => {
         if (!bar) return;
         const mib = (n: number) => Math.floor(n / 1048576);
@@ -53,28 +51,30 @@ async function runFromFlags(
       },
     });
     bar?.stop();
-    process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
-    if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
+    const printed = writeStdout(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
+    const kept = result.output ? { image: result.output, manifest: result.manifest! } : 'none';
+    if (!printed.ok) return afterStdout(printed, signals.exitCode() ?? 0, kept);
+    if (signals.received) return signals.exitCode()!;
+    if (result.lost_writes) return runVerdict(result);
     if (!result.verified && result.verification.skipped === null) return 1;
     if (!result.region_writable_after.ok) {
-      process.stderr.write(
-        `cowbench: the region was left protected: ${result.region_writable_after.detail}\n`,
-      );
+      writeStderr(`cowbench: the region was left protected: ${result.region_writable_after.detail}\n`);
       return 1;
     }
     return 0;
   } catch (e) {
     bar?.stop();
-    if (signalled) {
-      process.stderr.write(
-        `cowbench: interrupted by ${signalled}: tracking disarmed, writers released, no image kept\n`,
+    if (flags.json)
+      writeStdout(JSON.stringify(failedRunJson(e, { ...options }, signals.received), null, 2) + '\n');
+    if (signals.received) {
+      writeStderr(
+        `cowbench: interrupted by ${signals.received}: tracking disarmed, writers released, no image kept\n`,
       );
-      return SIGNAL_EXIT[signalled] ?? 1;
+      return signals.exitCode()!;
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }
 
@@ -82,7 +82,7 @@ export const runCommand: CliPlugin = (y) =>
   y.command(
     'run',
     'take one verified point-in-time snapshot of a live region under writers',
-    (y) =>
+    withValues((y) =>
       withRunOptions(y)
         .option('json', { type: 'boolean', default: false, describe: 'print the result object as JSON' })
         .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' })
@@ -91,6 +91,7 @@ export const runCommand: CliPlugin = (y) =>
           default: false,
           describe: 'name each protocol step on stderr as it starts',
         }),
+    ),
     async (args) => {
       process.exitCode = await runFromFlags(
         args as RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },

@@ -1,0 +1,53 @@
+/** The packed tarball holds what runs, and installs into a fresh prefix without a compiler. */
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../src/native.js';
+import { tempDir } from './helpers.js';
+
+interface PackEntry {
+  files: { path: string }[];
+  filename: string;
+  size: number;
+}
+
+test.serial('npm pack ships the CLI, library, addon and sources, and no tests or results', (t) => {
+  const dir = tempDir(t);
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const [pack] = JSON.parse(out) as PackEntry[];
+  const files = pack!.files.map((f) => f.path);
+  t.log(`${files.length} files, ${pack!.size} bytes packed`);
+  for (const needed of ['bin/cowbench.js', 'dist/src/native.js', 'scripts/install.js', 'binding.gyp'])
+    t.true(files.includes(needed), `${needed} is packed`);
+  t.true(files.includes(`prebuilt/linux-${process.arch}/cowbench.node`), 'the prebuilt addon is packed');
+  const stray = files.filter((f) => /^(test|dist\/test|results)\/|\.map$|\.test\.|^build\//.test(f));
+  t.deepEqual(stray, [], 'no tests, compiled tests, source maps, results or build tree');
+  t.false(existsSync(path.join(packageRoot, 'prebuilt')), 'postpack leaves no prebuilt/ in the checkout');
+
+  // Installed globally into a fresh prefix: npm 11 runs no install scripts there, so this is the
+  // prebuilt addon's path.
+  const prefix = path.join(dir, 'prefix');
+  const install = spawnSync(
+    'npm',
+    [
+      'install',
+      '-g',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      path.join(dir, pack!.filename),
+    ],
+    { encoding: 'utf8' },
+  );
+  t.is(install.status, 0, install.stderr);
+  const probe = spawnSync(path.join(prefix, 'bin', 'cowbench'), ['probe', '--json'], { encoding: 'utf8' });
+  t.is(probe.status, 0, probe.stderr);
+  t.true(Array.isArray((JSON.parse(probe.stdout) as { probes: unknown[] }).probes));
+});
