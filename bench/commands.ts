@@ -6,7 +6,7 @@
  * A handler's exit code goes to process.exitCode (the CLI's main returns it when its own
  * commands set none); errors are thrown and become one line with their exit code.
  */
-import type { Argv } from 'yargs';
+import type { CliPlugin } from '../src/cli/main.js';
 import { withValues } from '../src/argv.js';
 import { UsageError } from '../src/errors.js';
 import { runOptionsFromFlags } from '../src/options.js';
@@ -16,9 +16,6 @@ import { faultLatencyTrial } from './fault_latency.js';
 import { runBench, suites } from './index.js';
 import { writeReport } from './report.js';
 import { scanMicroChild, scanTrialChild } from './suites/scan.js';
-
-/** The plugin shape the CLI takes (src/cli/main.ts: `CliPlugin = (y: Argv) => Argv`). */
-export type CliPlugin = (y: Argv) => Argv;
 
 const setExit = (code: number) => {
   process.exitCode = code;
@@ -169,15 +166,16 @@ export const benchCommands: CliPlugin = (y) =>
     .command(
       'fault-latency',
       false, // hidden: one trial of the latency suite, run in a fresh process per trial
+      // Backend flags have no defaults: one left unset is not refused for a backend without it.
       withValues((a) =>
         a
           .option('backend', { type: 'string', default: 'uffd' })
           .option('pages', { type: 'string', default: '16384', describe: 'faults timed (one per page)' })
-          .option('delivery', { type: 'string', default: 'thread' })
-          .option('handler-wait', { type: 'string', default: 'poll' })
-          .option('handler-cpu', { type: 'string', default: 'any' })
-          .option('handler-batch', { type: 'boolean', default: false })
-          .option('drain-wake', { type: 'string', default: 'batch' })
+          .option('delivery', { type: 'string' })
+          .option('handler-wait', { type: 'string' })
+          .option('handler-cpu', { type: 'string' })
+          .option('handler-batch', { type: 'boolean' })
+          .option('drain-wake', { type: 'string' })
           .option('inject-sink-delay-us', {
             type: 'string',
             default: '0',

@@ -8,7 +8,7 @@
  * faults once), so this is not a tinybench loop.
  */
 import { native } from '../src/native.js';
-import { backendOptions, type RunOptions } from '../src/orchestrator.js';
+import { backendOptions, ownBackendOptions, type RunOptions } from '../src/orchestrator.js';
 import { backends } from '../src/registry.js';
 import { CowbenchError } from '../src/errors.js';
 import { summarize, type Summary } from './stats.js';
@@ -46,7 +46,7 @@ export async function faultLatencyTrial(options: RunOptions): Promise<FaultLaten
   await region.init();
   const sink = new native.Sink('/dev/null');
   const r = await native
-    .measureFaultLatency(options.backend, region, sink, backendOptions(options))
+    .measureFaultLatency(options.backend, region, sink, backendOptions(options), ownBackendOptions(options))
     .catch((e: unknown) => {
       throw CowbenchError.fromNative(e);
     });

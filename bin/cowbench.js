@@ -1,16 +1,10 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli.js';
+import { benchCommands } from '../dist/bench/commands.js';
+import { main } from '../dist/src/cli/main.js';
+import { runEntry } from '../dist/src/cli/entry.js';
 import { onStdoutError } from '../dist/src/stdout.js';
 
 // `cowbench probe | head` ends quietly; `> /dev/full` with one line on stderr, not a stack trace.
 process.stdout.on('error', onStdoutError);
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`cowbench: internal error: ${err && err.stack ? err.stack : err}\n`);
-    process.exitCode = 1;
-  },
-);
+runEntry(() => main(process.argv.slice(2), [benchCommands]));

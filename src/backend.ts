@@ -10,10 +10,66 @@ export interface BackendCapabilities {
   consistencyPoint: ConsistencyPoint;
   /** Copy granularities the backend accepts, in bytes. */
   granularities: readonly number[];
+  /** A first write to an unsaved page waits until the backend has copied it (uffd, mprotect). */
+  copyBeforeWrite: boolean;
+  /** Pages copied before a write go through the bounded copy buffer (--buffer, --buffer-policy). */
+  copyBuffer: boolean;
 }
 
-/** Snapshot options as the orchestrator passes them to a backend. */
-export type BackendOptions = NativeSnapshotOptions;
+interface OptionBase<K extends string> {
+  /** The command-line flag, without dashes: `handler-wait`. */
+  flag: string;
+  /** The RunOptions field and the native options key: `handlerWait`. */
+  key: K;
+  /** One line for --help and the README table. */
+  description: string;
+}
+export interface ChoiceOption<
+  K extends string = string,
+  C extends readonly string[] = readonly string[],
+> extends OptionBase<K> {
+  type: 'choice';
+  choices: C;
+  default: C[number];
+}
+export interface CountOption<K extends string = string> extends OptionBase<K> {
+  type: 'count';
+  min: number;
+  max: number;
+  default: number;
+}
+export interface BooleanOption<K extends string = string> extends OptionBase<K> {
+  type: 'boolean';
+  default: boolean;
+}
+/** One option a backend declares, beside its code: flags, help, parsing and docs come from it. */
+export type BackendOption = ChoiceOption | CountOption | BooleanOption;
+
+export function choiceOption<const K extends string, const C extends readonly string[]>(
+  o: Omit<ChoiceOption<K, C>, 'type' | 'default'> & { default: NoInfer<C[number]> },
+): ChoiceOption<K, C> {
+  return { type: 'choice', ...o };
+}
+export function countOption<const K extends string>(o: Omit<CountOption<K>, 'type'>): CountOption<K> {
+  return { type: 'count', ...o };
+}
+export function booleanOption<const K extends string>(o: Omit<BooleanOption<K>, 'type'>): BooleanOption<K> {
+  return { type: 'boolean', ...o };
+}
+
+/** The value type of one declared option. */
+export type OptionValue<O> =
+  O extends ChoiceOption<string, infer C> ? C[number] : O extends CountOption ? number : boolean;
+/** `{ key: value }` for a union of declared options. */
+export type OptionValues<O extends BackendOption> = { [S in O as S['key']]: OptionValue<S> };
+
+/**
+ * Snapshot options as the orchestrator passes them to probe() and validate(): the shared native
+ * options, and every backend option by key (a backend reads only its own).
+ */
+export type BackendOptions = NativeSnapshotOptions & {
+  readonly [key: string]: string | number | boolean | undefined;
+};
 
 /** One configuration of a backend worth its own row in `cowbench compat` (e.g. a tracking engine). */
 export interface BackendVariant {
@@ -27,6 +83,8 @@ export interface CowBackend {
   /** One line for `cowbench probe` / `--help`. */
   readonly description: string;
   readonly capabilities: BackendCapabilities;
+  /** The backend's own options (the shared ones live in src/options.ts). */
+  readonly options: readonly BackendOption[];
   /** Whether this kernel can run the backend with these options; never throws. */
   probe(options: BackendOptions): ProbeOutcome;
   /** Configurations shown as separate compat rows; absent = one row for the backend. */

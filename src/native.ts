@@ -1,4 +1,4 @@
-/** Typed view of the native addon (native/addon.cc). */
+/** Typed view of the native addon (native/addon.cc registers what native/glue/ defines). */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -89,29 +89,29 @@ export interface NativeSink {
   readonly bytesWritten: number;
 }
 
-/** Options the native SnapshotOptions struct understands (native/common/backend.h). */
-export interface NativeSnapshotOptions {
+/** Options the native SnapshotOptions struct understands (native/common/backend.h): the shared ones. */
+export type NativeSnapshotOptions = {
   bufferBytes: number;
   bufferPolicy: 'block' | 'fail';
-  handlers: number;
   granularityBytes: number;
-  delivery: string;
-  engine: string;
-  finalDirtyPages: number;
-  maxPasses: number;
-  armThreads: number;
-  prearm: boolean;
-  handlerWait: 'poll' | 'spin';
-  handlerCpu: 'any' | 'same' | 'other';
-  handlerBatch: boolean;
-  drainWake: 'early' | 'late' | 'batch';
   injectSkipCopyBeforeWrite: boolean;
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
   injectChildDelayMs?: number;
   /** Test-only: the copier sleeps this long before it starts. */
   injectCopierDelayUs?: number;
-}
+  /** Test-only: snapshot prepare throws this C++ exception on its worker thread. */
+  injectThrow?: InjectThrow;
+};
+
+/**
+ * One backend's own options by key, as its native factory converts them (native/<backend>/
+ * <backend>_options.h): an unknown key or a bad value is EINVAL.
+ */
+export type NativeBackendOptions = Record<string, string | number | boolean>;
+
+/** Test-only C++ exceptions the glue can throw inside a native step. */
+export type InjectThrow = 'bad_alloc' | 'system_error' | 'exception';
 
 export interface NativeSnapshot {
   prepare(): Promise<void>;
@@ -173,9 +173,12 @@ export interface NativeAddon {
     workload: NativeWorkload,
     sink: NativeSink,
     options: NativeSnapshotOptions,
+    backendOptions: NativeBackendOptions,
   ) => NativeSnapshot;
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
+  /** Each native backend's option keys (its options struct), for the registry check. */
+  backendOptionKeys(): Record<string, string[]>;
   /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
   /** After a snapshot: no VMA of the region read-only, no page still uffd write-protected. */
   regionWritable(region: NativeRegion): { ok: boolean; detail: string };
@@ -197,6 +200,7 @@ export interface NativeAddon {
     region: NativeRegion,
     sink: NativeSink,
     options: NativeSnapshotOptions,
+    backendOptions: NativeBackendOptions,
   ): Promise<{
     samples_ns: Float64Array;
     wp_faults: number;

@@ -3,7 +3,7 @@
  * stop-the-world step), copy, finish, verify. Nothing here knows which backend it runs.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BackendOptions } from './backend.js';
+import type { BackendOption, BackendOptions } from './backend.js';
 import { existsSync } from 'node:fs';
 import { environment, mappingCount, memAvailableBytes, rssBytes } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
@@ -14,10 +14,20 @@ import {
   type NativeSink,
   type NativeSnapshot,
   type PhaseStats,
+  type InjectThrow,
+  type NativeBackendOptions,
 } from './native.js';
 import { checkOutput, commitWithManifest, manifestPathFor, NULL_SINK, scratchImagePath } from './output.js';
-import { getBackend, type BackendName } from './registry.js';
 import { sweepBefore } from './clean.js';
+import {
+  backendOptionDefaults,
+  backendOptionSpecs,
+  backends,
+  getBackend,
+  type BackendName,
+  type BackendOptionKey,
+  type BackendOptionValues,
+} from './registry.js';
 import {
   incompatibilitiesOf,
   lostWritesOf,
@@ -28,10 +38,12 @@ import {
 } from './result.js';
 import { formatBytes } from './units.js';
 
-export const PAGE_SIZE = 4096;
-export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
+import { HUGE_PAGE_SIZE, PAGE_SIZE } from './page.js';
 
-export interface RunOptions {
+export { HUGE_PAGE_SIZE, PAGE_SIZE };
+
+/** The options every backend shares; a backend's own come from its declarations (registry.ts). */
+export interface SharedRunOptions {
   backend: BackendName;
   sizeBytes: number;
   hugepage: boolean;
@@ -44,23 +56,7 @@ export interface RunOptions {
   seed: number;
   bufferBytes: number;
   bufferPolicy: 'block' | 'fail';
-  handlers: number;
   granularityBytes: number;
-  delivery: string;
-  engine: string;
-  finalDirtyPages: number;
-  maxPasses: number;
-  armThreads: number;
-  /** uffd: write-protect before the pause, re-protect in it only what was written meanwhile. */
-  prearm: boolean;
-  /** uffd: handler threads sleep in poll(2) or busy-read the userfaultfd. */
-  handlerWait: 'poll' | 'spin';
-  /** uffd: pin handler threads to the faulting thread's CPU (same), another CPU (other), or not (any). */
-  handlerCpu: 'any' | 'same' | 'other';
-  /** uffd: un-protect a batch of faults with DONTWAKE, then wake them with one UFFDIO_WAKE. */
-  handlerBatch: boolean;
-  /** uffd: a handler wakes the buffer's drain before its writer (early), after it (late), or once per 32 pages (batch). */
-  drainWake: 'early' | 'late' | 'batch';
   /** Image path; null keeps no image (verified in a private scratch file, then removed). */
   out: string | null;
   force: boolean;
@@ -74,7 +70,12 @@ export interface RunOptions {
   injectChildDelayMs?: number;
   /** Test-only: the copier (uffd, mprotect) sleeps this long before it starts. */
   injectCopierDelayUs?: number;
+  /** Test-only: snapshot prepare throws this C++ exception natively. */
+  injectThrow?: InjectThrow;
 }
+
+/** Shared options plus every backend option by key (the chosen backend reads its own). */
+export type RunOptions = SharedRunOptions & BackendOptionValues;
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
   backend: 'uffd',
@@ -87,21 +88,11 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   seed: 1,
   bufferBytes: 64 * 1024 * 1024,
   bufferPolicy: 'block',
-  handlers: 1,
   granularityBytes: PAGE_SIZE,
-  delivery: 'thread',
-  engine: 'auto',
-  finalDirtyPages: 256,
-  maxPasses: 8,
-  armThreads: 1,
-  prearm: true,
-  handlerWait: 'poll',
-  handlerCpu: 'any',
-  handlerBatch: false,
-  drainWake: 'batch',
   out: null,
   force: false,
   baselineMs: 300,
+  ...backendOptionDefaults,
 };
 
 export interface RunHooks {
@@ -117,27 +108,29 @@ export interface RunHooks {
 /** The protocol steps, with the checks before them and the commit after. */
 export type RunPhase = 'preflight' | 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify' | 'commit';
 
+/** The shared native options plus every backend option by key: what probe() and validate() see. */
 export function backendOptions(o: RunOptions): BackendOptions {
+  const values: Record<string, string | number | boolean> = {};
+  for (const spec of backendOptionSpecs) values[spec.key] = o[spec.key as BackendOptionKey];
   return {
+    ...values,
     bufferBytes: o.bufferBytes,
     bufferPolicy: o.bufferPolicy,
-    handlers: o.handlers,
     granularityBytes: o.granularityBytes,
-    delivery: o.delivery,
-    engine: o.engine,
-    finalDirtyPages: o.finalDirtyPages,
-    maxPasses: o.maxPasses,
-    armThreads: o.armThreads,
-    prearm: o.prearm,
-    handlerWait: o.handlerWait,
-    handlerCpu: o.handlerCpu,
-    handlerBatch: o.handlerBatch,
-    drainWake: o.drainWake,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
     injectChildDelayMs: o.injectChildDelayMs ?? 0,
     injectCopierDelayUs: o.injectCopierDelayUs ?? 0,
+    ...(o.injectThrow ? { injectThrow: o.injectThrow } : {}),
   };
+}
+
+/** The chosen backend's own options, by key: what its native factory converts. */
+export function ownBackendOptions(o: RunOptions): NativeBackendOptions {
+  const own: NativeBackendOptions = {};
+  for (const spec of backends[o.backend].options as readonly BackendOption[])
+    own[spec.key] = o[spec.key as BackendOptionKey];
+  return own;
 }
 
 /** Checks that need the machine: backend support, memory, output path. Throws before any work. */
@@ -245,7 +238,14 @@ async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promis
       workload.start({ kinds: o.writerKinds, pattern: o.pattern, rate: o.ratePagesPerSec, seed: o.seed });
       track.writersStarted = true;
       sink = new native.Sink(imagePath);
-      snapshot = new native.Snapshot(o.backend, region, workload, sink, backendOptions(o));
+      snapshot = new native.Snapshot(
+        o.backend,
+        region,
+        workload,
+        sink,
+        backendOptions(o),
+        ownBackendOptions(o),
+      );
     } catch (e) {
       throw CowbenchError.fromNative(e);
     }

@@ -1,11 +1,17 @@
 /**
- * The shared verification suite: every registered backend runs the same point-in-time checks.
- * A backend this kernel cannot run is skipped with its probe's reason.
+ * The shared verification suite: every registered backend runs the same point-in-time checks,
+ * and every configuration of a backend (its variants; each uffd delivery) runs the checks its
+ * declared capabilities call for. A backend this kernel cannot run is registered as skipped with
+ * its probe's reason.
  */
-import test from 'ava';
-import { backendNames, backends } from '../src/registry.js';
-import { backendOptions, runSnapshot } from '../src/orchestrator.js';
-import { MiB, testOptions } from './helpers.js';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { BackendOption } from '../src/backend.js';
+import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { probeRow } from '../src/probe.js';
+import { backendNames, backends, type BackendName } from '../src/registry.js';
+import { MiB, tempDir, testOptions } from './helpers.js';
+import { testIf, testIfSupported } from './skip.js';
 
 interface Case {
   name: string;
@@ -22,25 +28,102 @@ const cases: Case[] = [
   { name: 'THP region', options: { hugepage: true, sizeBytes: 64 * MiB } },
 ];
 
+const probe = (o: RunOptions) => backends[o.backend].probe(backendOptions(o));
+
 for (const name of backendNames) {
   const backend = backends[name];
   for (const c of cases) {
-    test.serial(`${name}: ${c.name} -> image verified at the consistency point`, async (t) => {
-      const options = testOptions({ backend: name, ...c.options });
-      const support = backend.probe(backendOptions(options));
-      if (!support.ok) {
-        t.log(`skipped: ${support.reason}`);
-        t.pass();
-        return;
-      }
-      const result = await runSnapshot(options);
+    const options = testOptions({ backend: name, ...c.options });
+    testIfSupported(probe(options)).serial(
+      `${name}: ${c.name} -> image verified at the consistency point`,
+      async (t) => {
+        const result = await runSnapshot(options);
+        t.true(result.verified, JSON.stringify(result.verification.first_bad.slice(0, 4)));
+        t.is(result.verification.checked_pages, options.sizeBytes / 4096);
+        t.is(result.verification.bad_pages, 0);
+        t.is(result.consistency_point, backend.capabilities.consistencyPoint);
+        t.true(result.writers.snapshot_writes_per_s > 0, 'writers kept writing during the snapshot');
+        t.true(result.bytes_written >= options.sizeBytes);
+        t.is(result.output, null);
+      },
+    );
+  }
+}
+
+/** One configuration of a backend: each of its compat variants, and each fault delivery it declares. */
+interface Variant {
+  label: string;
+  backend: BackendName;
+  options: Partial<RunOptions>;
+}
+
+function variantsOf(name: BackendName): Variant[] {
+  const b = backends[name];
+  const base: Variant[] = b.variants?.map((v) => ({
+    label: `${name}/${v.name}`,
+    backend: name,
+    options: v.options as Partial<RunOptions>,
+  })) ?? [{ label: name, backend: name, options: {} }];
+  const delivery = (b.options as readonly BackendOption[]).find((s) => s.key === 'delivery');
+  if (delivery?.type !== 'choice') return base;
+  return base.flatMap((v) =>
+    delivery.choices.map((d) => ({
+      ...v,
+      label: `${v.label} ${d}`,
+      options: { ...v.options, delivery: d } as Partial<RunOptions>,
+    })),
+  );
+}
+
+const thp = probeRow('thp');
+
+for (const v of backendNames.flatMap(variantsOf)) {
+  const caps = backends[v.backend].capabilities;
+  const options = (o: Partial<RunOptions>) =>
+    testOptions({ backend: v.backend, writerKinds: ['cpu', 'cpu'], ...v.options, ...o });
+
+  if (caps.copyBeforeWrite) {
+    const o = options({ injectFault: 'skip-copy-before-write' });
+    testIfSupported(probe(o)).serial(
+      `${v.label}: verification catches a snapshot that skips copy-before-write, naming the pages`,
+      async (t) => {
+        const result = await runSnapshot(o);
+        t.false(result.verified);
+        t.true(result.pages_copied_before_write > 0, 'writers faulted during the copy');
+        t.true(result.verification.bad_pages > 0);
+        t.true(result.verification.bad_pages <= result.pages_copied_before_write);
+        // The skipped pages are missing from the image where a version was expected.
+        for (const bad of result.verification.first_bad) t.not(bad.found, bad.expected, `page ${bad.page}`);
+      },
+    );
+  }
+
+  if (caps.copyBuffer) {
+    const o = options({ bufferBytes: 8192, bufferPolicy: 'fail', injectSinkDelayUs: 20000 });
+    testIfSupported(probe(o)).serial(
+      `${v.label}: a full buffer under the fail policy fails cleanly: named cause, writers released, no image`,
+      async (t) => {
+        const dir = tempDir(t);
+        const out = path.join(dir, 'snap.img');
+        const err = await t.throwsAsync(runSnapshot({ ...o, out }));
+        t.is((err as { code?: string }).code, 'EBUFFER_FULL');
+        t.regex(err!.message, /buffer full .*--buffer-policy fail/);
+        t.false(existsSync(out));
+        t.deepEqual(readdirSync(dir), [], 'no temporary left behind');
+      },
+    );
+  }
+
+  if (caps.granularities.includes(2 * MiB)) {
+    const o = options({ hugepage: true, granularityBytes: 2 * MiB, sizeBytes: 64 * MiB });
+    const support = probe(o);
+    testIf(
+      support.ok && thp?.ok === true,
+      support.ok ? `transparent hugepages unavailable (${thp?.detail ?? 'not probed'})` : support.reason,
+    ).serial(`${v.label}: THP region at 2m granularity: whole huge pages copied, verified`, async (t) => {
+      const result = await runSnapshot(o);
       t.true(result.verified, JSON.stringify(result.verification.first_bad.slice(0, 4)));
-      t.is(result.verification.checked_pages, options.sizeBytes / 4096);
-      t.is(result.verification.bad_pages, 0);
-      t.is(result.consistency_point, backend.capabilities.consistencyPoint);
-      t.true(result.writers.snapshot_writes_per_s > 0, 'writers kept writing during the snapshot');
-      t.true(result.bytes_written >= options.sizeBytes);
-      t.is(result.output, null);
+      t.is(result.granularity_bytes, 2 * MiB);
     });
   }
 }

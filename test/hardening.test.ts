@@ -10,8 +10,7 @@ import { runSnapshot } from '../src/orchestrator.js';
 import { backendNames, backends } from '../src/registry.js';
 import { backendOptions } from '../src/orchestrator.js';
 import { MiB, runCli, tempDir, testOptions } from './helpers.js';
-
-const isRoot = process.getuid?.() === 0;
+import { canMountTmpfs, isRoot, NO_TMPFS, testIf, unprivilegedUserfaultfd } from './skip.js';
 
 function mountTmpfs(t: Parameters<typeof tempDir>[0], sizeBytes: number): string | null {
   if (!isRoot) return null;
@@ -29,14 +28,13 @@ function mountTmpfs(t: Parameters<typeof tempDir>[0], sizeBytes: number): string
 }
 
 for (const name of backendNames) {
-  test.serial(
+  const options = testOptions({ backend: name, sizeBytes: 64 * MiB, writerKinds: ['cpu', 'cpu'] });
+  const support = backends[name].probe(backendOptions(options));
+  testIf(support.ok && canMountTmpfs, support.ok ? NO_TMPFS : support.reason).serial(
     `${name}: disk full mid-snapshot fails with ENOSPC named, no partial image, writers released`,
     async (t) => {
-      const options = testOptions({ backend: name, sizeBytes: 64 * MiB, writerKinds: ['cpu', 'cpu'] });
-      const support = backends[name].probe(backendOptions(options));
-      if (!support.ok) return t.pass(`skipped: ${support.reason}`);
       const dir = mountTmpfs(t, 16 * MiB);
-      if (!dir) return t.pass('skipped: needs root to mount a small tmpfs');
+      if (!dir) return t.fail(NO_TMPFS);
       const out = path.join(dir, 'snap.img');
       // The run returning at all proves no writer was left blocked on a protected page:
       // runSnapshot joins every writer thread before it settles.
@@ -83,25 +81,25 @@ for (const [signal, code] of [
   );
 }
 
-test.serial(
-  'without userfaultfd permission: run and probe explain vm.unprivileged_userfaultfd',
-  async (t) => {
-    if (!isRoot) return t.pass('skipped: needs root to drop to an unprivileged user');
-    const dir = tempDir(t);
-    chmodSync(dir, 0o777);
-    const nobody = { uid: 65534, gid: 65534, env: { TMPDIR: dir, HOME: dir } };
-    const run = await runCli(['run', '--backend', 'uffd', '--size', '16M'], nobody);
-    if (run.code === 0) return t.pass('skipped: this machine lets unprivileged users use userfaultfd');
-    t.is(run.code, 2, run.stderr);
-    t.regex(run.stderr, /vm\.unprivileged_userfaultfd/);
-    t.regex(run.stderr, /\/dev\/userfaultfd/);
-    t.is(run.stderr.trim().split('\n').length, 1);
-    const probe = await runCli(['probe'], nobody);
-    t.is(probe.code, 0, probe.stderr);
-    t.regex(probe.stdout, /^userfaultfd\s+no\s+.*vm\.unprivileged_userfaultfd/m);
-    t.deepEqual(readdirSync(dir), []);
-  },
-);
+testIf(
+  isRoot && !unprivilegedUserfaultfd,
+  isRoot
+    ? 'this machine lets unprivileged users use userfaultfd'
+    : 'needs root to drop to an unprivileged user',
+).serial('without userfaultfd permission: run and probe explain vm.unprivileged_userfaultfd', async (t) => {
+  const dir = tempDir(t);
+  chmodSync(dir, 0o777);
+  const nobody = { uid: 65534, gid: 65534, env: { TMPDIR: dir, HOME: dir } };
+  const run = await runCli(['run', '--backend', 'uffd', '--size', '16M'], nobody);
+  t.is(run.code, 2, run.stderr);
+  t.regex(run.stderr, /vm\.unprivileged_userfaultfd/);
+  t.regex(run.stderr, /\/dev\/userfaultfd/);
+  t.is(run.stderr.trim().split('\n').length, 1);
+  const probe = await runCli(['probe'], nobody);
+  t.is(probe.code, 0, probe.stderr);
+  t.regex(probe.stdout, /^userfaultfd\s+no\s+.*vm\.unprivileged_userfaultfd/m);
+  t.deepEqual(readdirSync(dir), []);
+});
 
 test('--force replaces an existing regular file; the result is still 0600', async (t) => {
   const dir = tempDir(t);

@@ -4,17 +4,15 @@
  * lost (a full buffer under the fail policy, a full disk). Driven through the native API so the
  * writers can be watched between the failed copy() and release().
  */
-import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../src/native.js';
-import { backendOptions, type RunOptions } from '../src/orchestrator.js';
+import { backendOptions, ownBackendOptions, type RunOptions } from '../src/orchestrator.js';
 import { backends } from '../src/registry.js';
 import { MiB, tempDir, testOptions } from './helpers.js';
-
-const isRoot = process.getuid?.() === 0;
+import { canMountTmpfs, NO_TMPFS, testIf, testIfSupported } from './skip.js';
 
 const cases: { name: string; options: Partial<RunOptions> }[] = [
   { name: 'uffd', options: { backend: 'uffd' } },
@@ -32,77 +30,93 @@ const causes = [
 
 for (const c of cases) {
   for (const cause of causes) {
-    test.serial(`${c.name}: after ${cause.name}, writers run again before release()`, async (t) => {
-      const options = testOptions({
-        ...c.options,
-        ...cause.options,
-        sizeBytes: 64 * MiB,
-        writerKinds: ['cpu', 'cpu'],
-      });
-      const support = backends[options.backend].probe(backendOptions(options));
-      if (!support.ok) return t.pass(`skipped: ${support.reason}`);
-      let out = path.join(tempDir(t), 'snap.img');
-      if (cause.code === 'ESYS') {
-        if (!isRoot) return t.pass('skipped: needs root to mount a small tmpfs');
-        const dir = path.join(tempDir(t), 'small');
-        mkdirSync(dir);
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-        t.teardown(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
-        out = path.join(dir, 'snap.img');
-      }
-      const region = new native.Region({ bytes: options.sizeBytes, hugepage: false, fill: 'all' });
-      await region.init();
-      const workload = new native.Workload(region);
-      workload.start({ kinds: options.writerKinds, pattern: 'random', rate: 0, seed: 5 });
-      const sink = new native.Sink(out);
-      const snap = new native.Snapshot(options.backend, region, workload, sink, backendOptions(options));
-      try {
-        await snap.prepare();
-        await snap.arm();
-        const err = await t.throwsAsync(snap.copy());
-        if (cause.code === 'ESYS') t.regex(err!.message, /ENOSPC/);
-        else t.is((err as { code?: string }).code, cause.code);
-        // Not yet released: the writers must not be parked on pages left protected.
-        workload.beginPhase();
-        let writes = 0;
-        for (let i = 0; i < 200 && writes < 20000; i++) {
-          await sleep(50);
-          writes = workload.phaseStats().writes;
-        }
-        t.true(writes >= 20000, `only ${writes} writes in 10 s after the failure, before release()`);
-      } finally {
-        await snap.release();
-        await workload.stop();
-        sink.discard();
-        region.release();
-      }
+    const options = testOptions({
+      ...c.options,
+      ...cause.options,
+      sizeBytes: 64 * MiB,
+      writerKinds: ['cpu', 'cpu'],
     });
+    const support = backends[options.backend].probe(backendOptions(options));
+    const needsTmpfs = cause.code === 'ESYS';
+    testIf(support.ok && (!needsTmpfs || canMountTmpfs), support.ok ? NO_TMPFS : support.reason).serial(
+      `${c.name}: after ${cause.name}, writers run again before release()`,
+      async (t) => {
+        let out = path.join(tempDir(t), 'snap.img');
+        if (needsTmpfs) {
+          const dir = path.join(tempDir(t), 'small');
+          mkdirSync(dir);
+          execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir], {
+            stdio: 'ignore',
+          });
+          t.teardown(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
+          out = path.join(dir, 'snap.img');
+        }
+        const region = new native.Region({ bytes: options.sizeBytes, hugepage: false, fill: 'all' });
+        await region.init();
+        const workload = new native.Workload(region);
+        workload.start({ kinds: options.writerKinds, pattern: 'random', rate: 0, seed: 5 });
+        const sink = new native.Sink(out);
+        const snap = new native.Snapshot(
+          options.backend,
+          region,
+          workload,
+          sink,
+          backendOptions(options),
+          ownBackendOptions(options),
+        );
+        try {
+          await snap.prepare();
+          await snap.arm();
+          const err = await t.throwsAsync(snap.copy());
+          if (cause.code === 'ESYS') t.regex(err!.message, /ENOSPC/);
+          else t.is((err as { code?: string }).code, cause.code);
+          // Not yet released: the writers must not be parked on pages left protected.
+          workload.beginPhase();
+          let writes = 0;
+          for (let i = 0; i < 200 && writes < 20000; i++) {
+            await sleep(50);
+            writes = workload.phaseStats().writes;
+          }
+          t.true(writes >= 20000, `only ${writes} writes in 10 s after the failure, before release()`);
+        } finally {
+          await snap.release();
+          await workload.stop();
+          sink.discard();
+          region.release();
+        }
+      },
+    );
   }
 }
 
 // The fault path itself must release the writers: with the copier stalled (it only notices the
 // failure at its next chunk), writers must already be writing again while copy() is still running.
 for (const c of cases) {
-  test.serial(
+  const options = testOptions({
+    ...c.options,
+    sizeBytes: 64 * MiB,
+    bufferBytes: 8192,
+    bufferPolicy: 'fail',
+    injectSinkDelayUs: 20000,
+    injectCopierDelayUs: 3_000_000,
+    writerKinds: ['cpu', 'cpu'],
+  });
+  testIfSupported(backends[options.backend].probe(backendOptions(options))).serial(
     `${c.name}: a full buffer in the fault path releases writers before the copier notices`,
     async (t) => {
-      const options = testOptions({
-        ...c.options,
-        sizeBytes: 64 * MiB,
-        bufferBytes: 8192,
-        bufferPolicy: 'fail',
-        injectSinkDelayUs: 20000,
-        injectCopierDelayUs: 3_000_000,
-        writerKinds: ['cpu', 'cpu'],
-      });
-      const support = backends[options.backend].probe(backendOptions(options));
-      if (!support.ok) return t.pass(`skipped: ${support.reason}`);
       const region = new native.Region({ bytes: options.sizeBytes, hugepage: false, fill: 'all' });
       await region.init();
       const workload = new native.Workload(region);
       workload.start({ kinds: options.writerKinds, pattern: 'random', rate: 0, seed: 9 });
       const sink = new native.Sink(path.join(tempDir(t), 'snap.img'));
-      const snap = new native.Snapshot(options.backend, region, workload, sink, backendOptions(options));
+      const snap = new native.Snapshot(
+        options.backend,
+        region,
+        workload,
+        sink,
+        backendOptions(options),
+        ownBackendOptions(options),
+      );
       try {
         await snap.prepare();
         await snap.arm();

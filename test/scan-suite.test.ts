@@ -10,9 +10,11 @@ import { native, type ScanTrialRep } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
 import { backends } from '../src/registry.js';
 import { runCli, testOptions } from './helpers.js';
+import { testIf } from './skip.js';
 
 const wpAsyncWorks = backends.softdirty.probe(backendOptions(testOptions({ engine: 'wp-async' }))).ok;
 const softDirtyWorks = probeRow('soft_dirty')?.ok === true;
+const withWpAsync = testIf(wpAsyncWorks, 'the wp-async engine is unavailable on this kernel (Linux 6.7+)');
 
 test('the scan suite is registered under C6', (t) => {
   const s = suites.find((x) => x.name === 'scan');
@@ -20,8 +22,7 @@ test('the scan suite is registered under C6', (t) => {
   t.is(s?.claim, 'C6');
 });
 
-test.serial('scan-trial: wp-async reports exactly the written pages of each collect', async (t) => {
-  if (!wpAsyncWorks) return t.pass('skipped: wp-async engine unavailable on this kernel');
+withWpAsync.serial('scan-trial: wp-async reports exactly the written pages of each collect', async (t) => {
   const r = await runCli(['scan-trial', '--engine', 'wp-async', '--size', '8M', '--fraction', '0.05']);
   t.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { reps: ScanTrialRep[] };
@@ -53,8 +54,7 @@ test.serial('scan-trial: bad input names the flag', async (t) => {
   t.regex(frac.stderr, /--fraction/);
 });
 
-test.serial('scan-micro: one figure per operation, each from many samples', async (t) => {
-  if (!wpAsyncWorks) return t.pass('skipped: wp-async engine unavailable on this kernel');
+withWpAsync.serial('scan-micro: one figure per operation, each from many samples', async (t) => {
   const r = await runCli(['scan-micro', '--time-ms', '20']);
   t.is(r.code, 0, r.stderr);
   const figures = JSON.parse(r.stdout) as MicroFigure[];
@@ -68,8 +68,7 @@ test.serial('scan-micro: one figure per operation, each from many samples', asyn
   }
 });
 
-test.serial('ScanMicro: a scan reports exactly the pages touched since the last one', (t) => {
-  if (!wpAsyncWorks) return t.pass('skipped: wp-async engine unavailable on this kernel');
+withWpAsync.serial('ScanMicro: a scan reports exactly the pages touched since the last one', (t) => {
   const m = new native.softdirty.ScanMicro({ pages: 64 });
   try {
     t.is(m.pagemapScan(), 0, 'nothing written since the start');

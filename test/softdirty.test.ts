@@ -6,23 +6,23 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { backendOptions, ownBackendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import type { RunResult } from '../src/result.js';
 import { native, packageRoot } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
 import { backends } from '../src/registry.js';
 import { MiB, runCli, tempDir, testOptions } from './helpers.js';
+import { testIf, testIfSupported } from './skip.js';
 
 const softDirtyWorks = probeRow('soft_dirty')?.ok === true;
 const wpAsyncWorks = backends.softdirty.probe(backendOptions(testOptions({ engine: 'wp-async' }))).ok;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-function skipUnlessWpAsync(t: { log(...v: unknown[]): void; pass(): void }): boolean {
-  if (wpAsyncWorks) return false;
-  t.log('skipped: wp-async engine unavailable on this kernel');
-  t.pass();
-  return true;
-}
+const withWpAsync = testIf(
+  wpAsyncWorks,
+  'the wp-async engine is unavailable on this kernel (UFFD_FEATURE_WP_ASYNC + PAGEMAP_SCAN, Linux 6.7+)',
+);
+const uffdWorks = backends.uffd.probe(backendOptions(testOptions({ backend: 'uffd' })));
 
 test.serial(
   '--engine clear-refs: refused with exit 2 naming CONFIG_MEM_SOFT_DIRTY, or verified where it works',
@@ -42,21 +42,23 @@ test.serial(
   },
 );
 
-test.serial(
+testIf(!softDirtyWorks, 'this kernel has working soft-dirty').serial(
   'the native engine refuses clear-refs by behaviour too, whoever skips the TS probe',
   async (t) => {
-    if (softDirtyWorks) {
-      t.log('skipped: this kernel has working soft-dirty');
-      t.pass();
-      return;
-    }
     const region = new native.Region({ bytes: 4 * MiB, hugepage: false, fill: 'all' });
     await region.init();
     const workload = new native.Workload(region);
     workload.start({ kinds: ['cpu'], pattern: 'random', rate: 0, seed: 1 });
     const sink = new native.Sink('/dev/null');
-    const options = backendOptions(testOptions({ backend: 'softdirty', engine: 'clear-refs' }));
-    const snap = new native.Snapshot('softdirty', region, workload, sink, options);
+    const options = testOptions({ backend: 'softdirty', engine: 'clear-refs' });
+    const snap = new native.Snapshot(
+      'softdirty',
+      region,
+      workload,
+      sink,
+      backendOptions(options),
+      ownBackendOptions(options),
+    );
     try {
       const err = await t.throwsAsync(snap.prepare());
       t.is((err as { code?: string }).code, 'EUNSUPPORTED');
@@ -68,10 +70,9 @@ test.serial(
   },
 );
 
-test.serial(
+withWpAsync.serial(
   'auto picks wp-async here and says so; every pass is accounted for in bytes written',
   async (t) => {
-    if (skipUnlessWpAsync(t)) return;
     const options = testOptions({ backend: 'softdirty', engine: 'auto', ratePagesPerSec: 200000 });
     const result = await runSnapshot(options);
     t.true(result.verified);
@@ -107,10 +108,9 @@ function checkFinalStaging(
 }
 
 for (const bufferBytes of [4096, 16 * MiB]) {
-  test.serial(
+  withWpAsync.serial(
     `final stop with --buffer ${bufferBytes}: staged only if the final set fits, verified either way`,
     async (t) => {
-      if (skipUnlessWpAsync(t)) return;
       const result = await runSnapshot(
         testOptions({
           backend: 'softdirty',
@@ -127,10 +127,9 @@ for (const bufferBytes of [4096, 16 * MiB]) {
   );
 }
 
-test.serial(
+withWpAsync.serial(
   'writers that outpace the copy: the forced final stop after --max-passes is no error',
   async (t) => {
-    if (skipUnlessWpAsync(t)) return;
     // finalDirtyPages 0 can never be undercut: pre-copy runs all its passes.
     const result = await runSnapshot(
       testOptions({ backend: 'softdirty', engine: 'wp-async', finalDirtyPages: 0, maxPasses: 3 }),
@@ -143,25 +142,29 @@ test.serial(
   },
 );
 
-test.serial('--max-passes 1: pass 0, then everything it let writers dirty in the final pause', async (t) => {
-  if (skipUnlessWpAsync(t)) return;
-  const result = await runSnapshot(testOptions({ backend: 'softdirty', engine: 'wp-async', maxPasses: 1 }));
-  t.true(result.verified);
-  t.is(result.backend_metrics.passes, 1);
-  t.is(result.backend_metrics.converged, 0);
-  t.is(result.backend_series.pages_per_pass!.length, 2);
-  t.is(result.bytes_written, sum(result.backend_series.pages_per_pass!) * 4096);
-});
+withWpAsync.serial(
+  '--max-passes 1: pass 0, then everything it let writers dirty in the final pause',
+  async (t) => {
+    const result = await runSnapshot(testOptions({ backend: 'softdirty', engine: 'wp-async', maxPasses: 1 }));
+    t.true(result.verified);
+    t.is(result.backend_metrics.passes, 1);
+    t.is(result.backend_metrics.converged, 0);
+    t.is(result.backend_series.pages_per_pass!.length, 2);
+    t.is(result.bytes_written, sum(result.backend_series.pages_per_pass!) * 4096);
+  },
+);
 
-test.serial('a dirty set below --final-dirty after pass 0 goes straight to the final stop', async (t) => {
-  if (skipUnlessWpAsync(t)) return;
-  const result = await runSnapshot(
-    testOptions({ backend: 'softdirty', engine: 'wp-async', finalDirtyPages: 2 ** 40, maxPasses: 8 }),
-  );
-  t.true(result.verified);
-  t.is(result.backend_metrics.passes, 1);
-  t.is(result.backend_metrics.converged, 1);
-});
+withWpAsync.serial(
+  'a dirty set below --final-dirty after pass 0 goes straight to the final stop',
+  async (t) => {
+    const result = await runSnapshot(
+      testOptions({ backend: 'softdirty', engine: 'wp-async', finalDirtyPages: 2 ** 40, maxPasses: 8 }),
+    );
+    t.true(result.verified);
+    t.is(result.backend_metrics.passes, 1);
+    t.is(result.backend_metrics.converged, 1);
+  },
+);
 
 /** Pages whose version differs between two captures. */
 function differing(a: Uint32Array, b: Uint32Array): number {
@@ -180,7 +183,14 @@ async function imageAgainstStates(backend: 'softdirty' | 'uffd', options: RunOpt
   const workload = new native.Workload(region);
   workload.start({ kinds: ['cpu', 'cpu'], pattern: 'random', rate: 0, seed: 7 });
   const sink = new native.Sink(path.join(dir, `${backend}.img`));
-  const snap = new native.Snapshot(backend, region, workload, sink, backendOptions(options));
+  const snap = new native.Snapshot(
+    backend,
+    region,
+    workload,
+    sink,
+    backendOptions(options),
+    ownBackendOptions({ ...options, backend }),
+  );
   try {
     await snap.prepare();
     await snap.arm();
@@ -209,10 +219,9 @@ async function imageAgainstStates(backend: 'softdirty' | 'uffd', options: RunOpt
   }
 }
 
-test.serial(
+withWpAsync.serial(
   'C7: the softdirty image is the state at the final pause, not at the start of the run',
   async (t) => {
-    if (skipUnlessWpAsync(t)) return;
     const dir = tempDir(t);
     const options = testOptions({ backend: 'softdirty', engine: 'wp-async', sizeBytes: 32 * MiB });
     const r = await imageAgainstStates('softdirty', options, dir);
@@ -223,27 +232,24 @@ test.serial(
   },
 );
 
-test.serial('C7 contrast: a start-point backend (uffd) matches the arm pause instead', async (t) => {
-  const dir = tempDir(t);
-  const options = testOptions({ backend: 'uffd', sizeBytes: 32 * MiB });
-  if (!backends.uffd.probe(backendOptions(options)).ok) {
-    t.log('skipped: uffd unavailable');
-    t.pass();
-    return;
-  }
-  const r = await imageAgainstStates('uffd', options, dir);
-  t.is(r.armToLastCapture, 0, 'uffd captures only at arm');
-  t.true(r.armToAfterRun > 0, 'writers changed pages during the copy');
-  t.is(r.vsArm.bad_pages, 0);
-  t.is(r.vsAfterRun.bad_pages, r.armToAfterRun);
-});
+testIfSupported(uffdWorks).serial(
+  'C7 contrast: a start-point backend (uffd) matches the arm pause instead',
+  async (t) => {
+    const dir = tempDir(t);
+    const options = testOptions({ backend: 'uffd', sizeBytes: 32 * MiB });
+    const r = await imageAgainstStates('uffd', options, dir);
+    t.is(r.armToLastCapture, 0, 'uffd captures only at arm');
+    t.true(r.armToAfterRun > 0, 'writers changed pages during the copy');
+    t.is(r.vsArm.bad_pages, 0);
+    t.is(r.vsAfterRun.bad_pages, r.armToAfterRun);
+  },
+);
 
 // PAGEMAP_SCAN's walk_end: the kernel walks through an internal buffer of 512 regions. Alternate
 // dirty pages make every page its own region, so 4096 pages give 2048 discontiguous runs.
-test.serial(
+withWpAsync.serial(
   'PAGEMAP_SCAN: a full output vector is continued from walk_end, nothing lost or doubled',
   async (t) => {
-    if (skipUnlessWpAsync(t)) return;
     const reps = await native.softdirty.scanTrial({ pages: 4096, dirty: 'alternate', vecLen: 100, reps: 2 });
     for (const r of reps) {
       t.is(r.dirtied, 2048);
@@ -256,10 +262,9 @@ test.serial(
   },
 );
 
-test.serial(
+withWpAsync.serial(
   'PAGEMAP_SCAN: a complete scan of >512 regions is not resumed from a short walk_end',
   async (t) => {
-    if (skipUnlessWpAsync(t)) return;
     const reps = await native.softdirty.scanTrial({ pages: 4096, dirty: 'alternate', vecLen: 4096, reps: 2 });
     for (const r of reps) {
       t.is(r.regions, 2048);
@@ -275,8 +280,7 @@ test.serial(
   },
 );
 
-test.serial('PAGEMAP_SCAN: random dirty pages are reported exactly, pass after pass', async (t) => {
-  if (skipUnlessWpAsync(t)) return;
+withWpAsync.serial('PAGEMAP_SCAN: random dirty pages are reported exactly, pass after pass', async (t) => {
   const reps = await native.softdirty.scanTrial({ pages: 65536, dirty: 'fraction', fraction: 0.05, reps: 3 });
   for (const r of reps) {
     t.is(r.dirtied, Math.round(65536 * 0.05));

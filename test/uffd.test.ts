@@ -1,24 +1,9 @@
-/** What is specific to the uffd backend: fault injection, buffer policies. */
+/** What is specific to the uffd backend: the block policy, kept images, its knobs (the shared checks are in backends.test.ts). */
 import test from 'ava';
-import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { MiB, runCli, tempDir, testOptions } from './helpers.js';
-
-test.serial(
-  'verification catches a snapshot that skips copy-before-write, naming the exact pages',
-  async (t) => {
-    const result = await runSnapshot(
-      testOptions({ backend: 'uffd', injectFault: 'skip-copy-before-write', writerKinds: ['cpu', 'cpu'] }),
-    );
-    t.false(result.verified);
-    t.true(result.pages_copied_before_write > 0, 'writers faulted during the copy');
-    t.true(result.verification.bad_pages > 0);
-    t.true(result.verification.bad_pages <= result.pages_copied_before_write);
-    // The skipped pages are missing from the image (zero) where a version was expected.
-    for (const bad of result.verification.first_bad) t.not(bad.found, bad.expected, `page ${bad.page}`);
-  },
-);
 
 test.serial('a small buffer with the block policy throttles writers and still verifies', async (t) => {
   const result = await runSnapshot(
@@ -34,27 +19,6 @@ test.serial('a small buffer with the block policy throttles writers and still ve
   t.true(result.verified);
   t.true(result.throttled_ms > 0, `throttled ${result.throttled_ms} ms`);
   t.true(result.buffer_peak_bytes <= 8192);
-});
-
-test.serial('the fail policy fails cleanly: named cause, writers released, no image left', async (t) => {
-  const dir = tempDir(t);
-  const out = path.join(dir, 'snap.img');
-  const err = await t.throwsAsync(
-    runSnapshot(
-      testOptions({
-        backend: 'uffd',
-        bufferBytes: 8192,
-        bufferPolicy: 'fail',
-        injectSinkDelayUs: 20000,
-        writerKinds: ['cpu', 'cpu'],
-        out,
-      }),
-    ),
-  );
-  t.is((err as { code?: string }).code, 'EBUFFER_FULL');
-  t.regex(err!.message, /buffer full .*--buffer-policy fail/);
-  t.false(existsSync(out));
-  t.deepEqual(readdirSync(dir), [], 'no temporary left behind');
 });
 
 test.serial('a kept image is 0600 with a manifest that names the backend and the checksum', async (t) => {

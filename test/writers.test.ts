@@ -11,6 +11,7 @@ import { native } from '../src/native.js';
 import { WRITER_KINDS, parseWriters } from '../src/options.js';
 import { runSnapshot } from '../src/orchestrator.js';
 import { MiB, runCli, tempDir, testOptions } from './helpers.js';
+import { testIf } from './skip.js';
 
 const STAMP_MAGIC = 0xc0be1c4b;
 
@@ -26,69 +27,61 @@ function pagesWrittenInImage(file: string): number {
   return written;
 }
 
-const support = new Map<string, Promise<{ ok: boolean; detail?: string }>>();
-/** Whether the kind works on this machine at all (no snapshot involved). */
-function writerSupport(kind: string) {
-  if (!support.has(kind)) support.set(kind, native.probeWriter(kind));
-  return support.get(kind)!;
-}
+/** Whether each kind works on this machine at all (no snapshot involved), known at registration. */
+const support = new Map<string, { ok: boolean; detail?: string }>();
+for (const kind of WRITER_KINDS) support.set(kind, await native.probeWriter(kind));
+const withKind = (kind: string) => testIf(support.get(kind)!.ok, support.get(kind)!.detail ?? '');
 
 for (const kind of WRITER_KINDS) {
-  test.serial(`${kind}: its writes land in the region and the image verifies under uffd`, async (t) => {
-    const probe = await writerSupport(kind);
-    if (!probe.ok) {
-      t.log(`skipped: ${probe.detail}`);
-      t.pass();
-      return;
-    }
-    const dir = tempDir(t);
-    const out = path.join(dir, 'image');
-    const result = await runSnapshot(
-      testOptions({ backend: 'uffd', writerKinds: [kind], sizeBytes: 32 * MiB, baselineMs: 150, out }),
-    );
-    t.true(result.verified, JSON.stringify(result.verification.first_bad.slice(0, 4)));
-    t.is(result.writers.failed_writes, 0, JSON.stringify(result.writers.failed_by_errno));
-    t.true((result.writers.baseline_writes_by_kind[kind] ?? 0) > 0, 'the kind wrote before the snapshot');
-    t.true((result.writers.writes_by_kind[kind] ?? 0) > 0, 'the kind wrote during the snapshot');
-    // The image is the region at the arm pause: the pages this kind wrote before it carry its versions.
-    t.true(pagesWrittenInImage(out) > 0, 'pages written by the kind are in the image');
-    t.true(result.region_writable_after.ok, result.region_writable_after.detail);
-    if (kind === 'kvm') {
-      // The arm pause held the vCPU outside KVM_RUN: kicked out (intr) or stopped at its loop top.
-      const exits = result.writers.exit_reasons;
-      t.true((exits['intr'] ?? 0) + (exits['io_pause'] ?? 0) >= 1, JSON.stringify(exits));
-    }
-  });
-
-  test.serial(`${kind}: its writes are covered by verification (skip-copy-before-write fails)`, async (t) => {
-    const probe = await writerSupport(kind);
-    if (!probe.ok) {
-      t.log(`skipped: ${probe.detail}`);
-      t.pass();
-      return;
-    }
-    // The fault only shows where the kind wrote a page the copier had not yet saved; slow writers
-    // (a nested vCPU) may need more than one try to do so.
-    for (let attempt = 1; attempt <= 4; attempt++) {
+  withKind(kind).serial(
+    `${kind}: its writes land in the region and the image verifies under uffd`,
+    async (t) => {
+      const dir = tempDir(t);
+      const out = path.join(dir, 'image');
       const result = await runSnapshot(
-        testOptions({
-          backend: 'uffd',
-          writerKinds: [kind],
-          sizeBytes: 64 * MiB,
-          injectFault: 'skip-copy-before-write',
-        }),
+        testOptions({ backend: 'uffd', writerKinds: [kind], sizeBytes: 32 * MiB, baselineMs: 150, out }),
       );
-      if (result.pages_copied_before_write === 0) {
-        t.log(`attempt ${attempt}: the ${kind} writer hit no unsaved page; again`);
-        continue;
+      t.true(result.verified, JSON.stringify(result.verification.first_bad.slice(0, 4)));
+      t.is(result.writers.failed_writes, 0, JSON.stringify(result.writers.failed_by_errno));
+      t.true((result.writers.baseline_writes_by_kind[kind] ?? 0) > 0, 'the kind wrote before the snapshot');
+      t.true((result.writers.writes_by_kind[kind] ?? 0) > 0, 'the kind wrote during the snapshot');
+      // The image is the region at the arm pause: the pages this kind wrote before it carry its versions.
+      t.true(pagesWrittenInImage(out) > 0, 'pages written by the kind are in the image');
+      t.true(result.region_writable_after.ok, result.region_writable_after.detail);
+      if (kind === 'kvm') {
+        // The arm pause held the vCPU outside KVM_RUN: kicked out (intr) or stopped at its loop top.
+        const exits = result.writers.exit_reasons;
+        t.true((exits['intr'] ?? 0) + (exits['io_pause'] ?? 0) >= 1, JSON.stringify(exits));
       }
-      t.false(result.verified, 'pages the fault skipped are caught');
-      t.true(result.verification.bad_pages > 0);
-      t.true(result.verification.bad_pages <= result.pages_copied_before_write);
-      return;
-    }
-    t.fail(`the ${kind} writer never wrote an unsaved page in 4 snapshots`);
-  });
+    },
+  );
+
+  withKind(kind).serial(
+    `${kind}: its writes are covered by verification (skip-copy-before-write fails)`,
+    async (t) => {
+      // The fault only shows where the kind wrote a page the copier had not yet saved; slow writers
+      // (a nested vCPU) may need more than one try to do so.
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        const result = await runSnapshot(
+          testOptions({
+            backend: 'uffd',
+            writerKinds: [kind],
+            sizeBytes: 64 * MiB,
+            injectFault: 'skip-copy-before-write',
+          }),
+        );
+        if (result.pages_copied_before_write === 0) {
+          t.log(`attempt ${attempt}: the ${kind} writer hit no unsaved page; again`);
+          continue;
+        }
+        t.false(result.verified, 'pages the fault skipped are caught');
+        t.true(result.verification.bad_pages > 0);
+        t.true(result.verification.bad_pages <= result.pages_copied_before_write);
+        return;
+      }
+      t.fail(`the ${kind} writer never wrote an unsaved page in 4 snapshots`);
+    },
+  );
 }
 
 test('--writers takes every kind with counts', (t) => {
@@ -104,7 +97,7 @@ test('--writers takes every kind with counts', (t) => {
 
 test.serial('a mixed workload of every available kind verifies, each kind writing', async (t) => {
   const kinds: string[] = [];
-  for (const kind of WRITER_KINDS) if ((await writerSupport(kind)).ok) kinds.push(kind);
+  for (const kind of WRITER_KINDS) if (support.get(kind)!.ok) kinds.push(kind);
   const r = await runCli([
     'run',
     '--size',
@@ -133,7 +126,7 @@ test.serial('compat: uffd is ok for every writer kind this machine supports', as
     [...WRITER_KINDS],
   );
   for (const cell of row.cells) {
-    const probe = await writerSupport(cell.writer);
+    const probe = support.get(cell.writer)!;
     if (!probe.ok) {
       t.is(cell.status, 'unsupported', `${cell.writer}: ${cell.detail}`);
       t.log(`${cell.writer}: unsupported here: ${cell.detail}`);

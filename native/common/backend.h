@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "copy_buffer.h"
+#include "options.h"
+#include "page.h"
 #include "region.h"
 #include "sink.h"
 #include "status.h"
@@ -18,25 +20,15 @@
 
 namespace cowbench {
 
-// Options converted once from JavaScript; each backend reads the ones it understands.
+// Test-only: the glue throws this C++ exception inside a native step's worker (failure-path tests).
+enum class InjectThrow { kNone, kBadAlloc, kSystemError, kException };
+
+// The options every backend shares, converted once from JavaScript. A backend's own options are
+// its own typed struct (native/<backend>/<backend>_options.h), converted when it is created.
 struct SnapshotOptions {
   size_t bufferBytes = 64u << 20;
   BufferPolicy bufferPolicy = BufferPolicy::kBlock;
-  unsigned handlers = 1;
-  size_t granularityBytes = 4096;
-  std::string delivery = "thread";  // uffd: "thread" (handler threads) or "sigbus"
-  std::string engine = "auto";      // softdirty: "clear-refs", "wp-async", "auto"
-  uint64_t finalDirtyPages = 256;   // softdirty: stop pre-copy below this many dirty pages
-  unsigned maxPasses = 8;           // softdirty
-  unsigned armThreads = 1;          // uffd: threads splitting the arm-time write-protect
-  std::string handlerWait = "poll";  // uffd: "poll" (sleep in poll(2)) or "spin" (busy-read the fd)
-  bool prearm = true;               // uffd: write-protect before the pause, re-protect the few pages written since
-  std::string handlerCpu = "any";   // uffd: pin handlers to the faulting thread's CPU ("same"), another ("other")
-  bool handlerBatch = false;         // uffd: un-protect a batch of faults with DONTWAKE, then one UFFDIO_WAKE
-  // Fault handlers wake the buffer's drain "early" (before the writer), "late" (after it) or in
-  // "batch"es of kDrainWakeBatch queued pages (a full buffer or the final flush wakes it too).
-  // batch by default: the latency suite measured 16.1 -> 7.6 µs per uffd fault on this machine.
-  std::string drainWake = "batch";
+  size_t granularityBytes = kPageSize;
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
@@ -46,6 +38,8 @@ struct SnapshotOptions {
   // Test-only: the copier (uffd, mprotect) sleeps this long before it starts, so a test can watch
   // writers while a failure in the fault path waits for the copier to notice it.
   unsigned injectCopierDelayUs = 0;
+  // Test-only: snapshot prepare throws this exception on its worker thread.
+  InjectThrow injectThrow = InjectThrow::kNone;
 };
 
 // Figures every backend fills in where they apply; `extra` holds backend-specific ones.
@@ -116,7 +110,11 @@ class Backend {
   virtual void release(SnapshotContext& ctx) = 0;
 };
 
-// Constructs the backend registered under `name` (backends.cc lists them).
-Status CreateBackend(const std::string& name, std::unique_ptr<Backend>* out);
+// Constructs the backend registered under `name` (backends.cc lists them), converting its own
+// options from `options`: an unknown key or a bad value is EINVAL.
+Status CreateBackend(const std::string& name, const OptionBag& options, std::unique_ptr<Backend>* out);
+
+// Each registered backend's option keys, in declaration order (checked against TypeScript's).
+std::vector<std::pair<std::string, std::vector<std::string>>> BackendOptionKeys();
 
 }  // namespace cowbench

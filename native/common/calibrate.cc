@@ -1,4 +1,5 @@
 #include "calibrate.h"
+#include "page.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -31,8 +32,8 @@ Status Calibrate(size_t bytes, const std::string& dir, Calibration* out) {
   Status st = MapAnon(faultBytes, &fresh);
   if (!st.ok()) return st;
   uint64_t t0 = NowNs();
-  for (size_t off = 0; off < faultBytes; off += 4096) fresh.data()[off] = 1;
-  out->pageFaultNs = static_cast<double>(NowNs() - t0) / (faultBytes / 4096);
+  for (size_t off = 0; off < faultBytes; off += kPageSize) fresh.data()[off] = 1;
+  out->pageFaultNs = static_cast<double>(NowNs() - t0) / (faultBytes / kPageSize);
 
   // memcpy bandwidth: a populated source and destination, copied twice, the faster kept.
   const size_t copyBytes = 256u << 20;

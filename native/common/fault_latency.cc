@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "snapshot_session.h"
 #include "stamp.h"
 #include "writers.h"
 
@@ -39,19 +40,18 @@ class PinToCurrentCpu {
 
 }  // namespace
 
-Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options,
+Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options, const OptionBag& backendOptions,
                            std::vector<double>* samplesNs, SnapshotMetrics* metrics) {
-  std::unique_ptr<Backend> b;
-  Status st = CreateBackend(backend, &b);
-  if (!st.ok()) return st;
   PinToCurrentCpu pin;
   if (pin.cpu() < 0) return Status::Sys("fault latency: pin the measuring thread", "sched_setaffinity", pin.error());
   Workload idle(region);  // no writer threads: the measuring thread is the only writer
-  SnapshotContext ctx(region, idle, sink, options);
-  st = b->prepare(ctx);
-  // The same protocol as a snapshot: beforeArm (uffd pre-arm protects here), then arm in a pause.
-  if (st.ok()) st = b->beforeArm(ctx);
-  if (st.ok()) st = ctx.stopTheWorld([&] { return b->arm(ctx); });
+  std::unique_ptr<SnapshotSession> session;
+  Status st = SnapshotSession::Create(backend, backendOptions, region, idle, sink, options, &session);
+  if (!st.ok()) return st;
+  SnapshotContext& ctx = session->context();
+  // The same protocol as a snapshot (uffd pre-arm protects in arm's beforeArm), without copy().
+  st = session->prepare();
+  if (st.ok()) st = session->arm();
   if (st.ok()) {
     const size_t pages = region.pages();
     samplesNs->reserve(pages);
@@ -63,7 +63,7 @@ Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sin
       samplesNs->push_back(static_cast<double>(NowNs() - t0));
     }
   }
-  b->release(ctx);
+  session->release();
   *metrics = ctx.metrics;
   metrics->extra["writer_cpu"] = pin.cpu();
   if (st.ok()) st = ctx.firstError();

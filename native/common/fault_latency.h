@@ -14,7 +14,7 @@
 
 namespace cowbench {
 
-Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options,
+Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options, const OptionBag& backendOptions,
                            std::vector<double>* samplesNs, SnapshotMetrics* metrics);
 
 }  // namespace cowbench

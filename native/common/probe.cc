@@ -1,4 +1,5 @@
 #include "probe.h"
+#include "page.h"
 
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -13,9 +14,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "../uffd/uffd_backend.h"
+#include "userfaultfd.h"
 #include "compat.h"
 #include "fd.h"
+#include "stamp.h"
 #include "status.h"
 
 namespace cowbench {
@@ -31,14 +33,14 @@ std::string ReadFirstLine(const char* path) {
 std::string ErrText(int err) { return Status::ErrnoName(err) + " (" + std::strerror(err) + ")"; }
 
 Status PagemapEntry(int pagemapFd, const void* addr, uint64_t* entry) {
-  off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(addr) / 4096 * 8);
+  off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(addr) / kPageSize * 8);
   if (::pread(pagemapFd, entry, 8, off) != 8) return Status::Sys("probe: read /proc/self/pagemap", "pread", errno);
   return Status::Ok();
 }
 
 Mapping MapPages(size_t pages) {
-  void* p = ::mmap(nullptr, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? Mapping() : Mapping(p, pages * 4096);
+  void* p = ::mmap(nullptr, pages * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? Mapping() : Mapping(p, pages * kPageSize);
 }
 
 struct FeatureName {
@@ -87,18 +89,14 @@ ProbeResult ProbeUffdWriteProtect() {
     return r;
   }
   page.data()[0] = 1;
-  uffdio_register reg{};
-  reg.range = {reinterpret_cast<uint64_t>(page.data()), 4096};
-  reg.mode = UFFDIO_REGISTER_MODE_WP;
-  if (::ioctl(uffd.get(), UFFDIO_REGISTER, &reg) != 0) {
-    r.detail = "UFFDIO_REGISTER(MODE_WP): " + ErrText(errno);
+  bool registered = false;
+  st = RegisterWriteProtect(uffd.get(), page.data(), kPageSize, "uffd probe", &registered);
+  if (!st.ok()) {
+    r.detail = st.message;
     return r;
   }
-  uffdio_writeprotect wp{};
-  wp.range = reg.range;
-  wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-  if (::ioctl(uffd.get(), UFFDIO_WRITEPROTECT, &wp) != 0) {
-    r.detail = "UFFDIO_WRITEPROTECT: " + ErrText(errno);
+  if (const int err = UffdWriteProtect(uffd.get(), page.data(), kPageSize, true)) {
+    r.detail = "UFFDIO_WRITEPROTECT: " + ErrText(err);
     return r;
   }
   int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -112,8 +110,7 @@ ProbeResult ProbeUffdWriteProtect() {
   r.ok = (entry & COWBENCH_PM_UFFD_WP) != 0;
   r.detail = r.ok ? "a protected page shows the uffd-wp bit in pagemap"
                   : "UFFDIO_WRITEPROTECT succeeded but pagemap bit 57 (uffd-wp) is clear";
-  wp.mode = 0;
-  ::ioctl(uffd.get(), UFFDIO_WRITEPROTECT, &wp);
+  (void)UffdWriteProtect(uffd.get(), page.data(), kPageSize, false);
   return r;
 }
 
@@ -146,7 +143,7 @@ ProbeResult ProbePagemapScan() {
     r.detail = "ioctl(PAGEMAP_SCAN): " + ErrText(err) + (err == ENOTTY || err == EINVAL ? "; needs Linux 6.7+" : "");
     return r;
   }
-  r.ok = n == 1 && vec[0].start == arg.start && vec[0].end == arg.start + 4096;
+  r.ok = n == 1 && vec[0].start == arg.start && vec[0].end == arg.start + kPageSize;
   r.detail = r.ok ? "reports exactly the one present page of a test mapping"
                   : "PAGEMAP_SCAN answered but misreported a test mapping";
   return r;

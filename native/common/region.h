@@ -9,13 +9,15 @@
 #include "fd.h"
 #include "status.h"
 
+#include "page.h"
+
 namespace cowbench {
 
 enum class FillMode { kAll, kNone, kHalf };
 
 class Region {
  public:
-  static constexpr size_t kHugePageSize = 2 * 1024 * 1024;
+  static constexpr size_t kHugePageSize = cowbench::kHugePageSize;
 
   // Maps `bytes` (a multiple of 4 KiB; of 2 MiB when hugepage) and fills it.
   Status create(size_t bytes, bool hugepage, FillMode fill);

@@ -10,7 +10,8 @@
 namespace cowbench {
 
 Status SignalCopyPath::start(SnapshotContext& ctx, int signo, char* base, size_t bytes, size_t granule,
-                             std::atomic<uint64_t>* claimed, Unprotect unprotect, void* owner) {
+                             std::atomic<uint64_t>* claimed, Unprotect unprotect, void* owner,
+                             DrainWake drainWake) {
   ctx_ = &ctx;
   base_ = base;
   bytes_ = bytes;
@@ -19,7 +20,7 @@ Status SignalCopyPath::start(SnapshotContext& ctx, int signo, char* base, size_t
   unprotect_ = unprotect;
   owner_ = owner;
   skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
-  drainWake_ = DrainWakeFrom(ctx.options.drainWake);
+  drainWake_ = drainWake;
   Status st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                             ctx.options.injectSinkDelayUs);
   if (!st.ok()) return st;

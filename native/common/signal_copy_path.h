@@ -23,7 +23,7 @@ class SignalCopyPath {
   // `claimed` is the backend's per-granule bitmap, shared with its copier; faults raised as
   // `signo` inside the region are routed here (common/fault_signals).
   Status start(SnapshotContext& ctx, int signo, char* base, size_t bytes, size_t granule,
-               std::atomic<uint64_t>* claimed, Unprotect unprotect, void* owner);
+               std::atomic<uint64_t>* claimed, Unprotect unprotect, void* owner, DrainWake drainWake);
   void arm() { armed_.store(true, std::memory_order_release); }
   void disarm() { armed_.store(false, std::memory_order_release); }
   // Signal-safe: records the first failure, stops serving faults and re-enables writes on the

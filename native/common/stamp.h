@@ -6,9 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "page.h"
+
 namespace cowbench {
 
-constexpr size_t kPageSize = 4096;
 constexpr uint32_t kStampMagic = 0xC0BE1C4Bu;
 constexpr size_t kStampBytes = 16;
 // Offsets written in this order on every write; version 0 means "never written" (all zero).

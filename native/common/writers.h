@@ -32,7 +32,7 @@ class PageWriter {
 };
 
 // Creates the PageWriter of thread `index` for a writer kind ("cpu", ...), or fails with
-// EUNSUPPORTED naming what the machine lacks. Defined in page_writers.cc, which lists the kinds.
+// EUNSUPPORTED naming what the machine lacks. Defined in native/writers/writer_kinds.cc, which lists the kinds.
 Status CreatePageWriter(const std::string& kind, size_t index, Region& region,
                         std::unique_ptr<PageWriter>* out);
 
@@ -69,7 +69,7 @@ Status ProbeWriterKind(const std::string& kind);
 // The default body: pick a page by pattern and rate, time `writer`'s write of it (writers.cc).
 std::unique_ptr<WriterThread> MakePageLoop(std::unique_ptr<PageWriter> writer);
 
-// Creates the body of thread `index` of `config` for its kind (page_writers.cc lists the kinds).
+// Creates the body of thread `index` of `config` for its kind (native/writers/writer_kinds.cc lists the kinds).
 Status CreateWriterThread(const WriterConfig& config, size_t index, Region& region,
                           std::unique_ptr<WriterThread>* out);
 

@@ -1,4 +1,5 @@
 #include "forkcow_backend.h"
+#include "../common/page.h"
 
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -102,9 +103,9 @@ ForkcowBackend::~ForkcowBackend() { killAndReap(); }
 
 Status ForkcowBackend::prepare(SnapshotContext& ctx) {
   bytes_ = ctx.region.bytes();
-  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* page = ::mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) return Status::Sys("forkcow: mmap of the child's report page", "mmap", errno);
-  report_ = Mapping(page, 4096);
+  report_ = Mapping(page, kPageSize);
   std::memset(page, 0, sizeof(ChildReport));
   return Status::Ok();
 }

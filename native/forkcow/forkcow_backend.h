@@ -12,6 +12,7 @@
 // sample is taken while the finished child waits for it (ChildReport::done/ack).
 #pragma once
 
+#include "forkcow_options.h"
 #include <signal.h>
 #include <sys/types.h>
 
@@ -24,6 +25,8 @@ namespace cowbench {
 
 class ForkcowBackend final : public Backend {
  public:
+  using Options = ForkcowOptions;
+  explicit ForkcowBackend(const ForkcowOptions&) {}
   ~ForkcowBackend() override;
   Status prepare(SnapshotContext& ctx) override;
   Status beforeArm(SnapshotContext& ctx) override;

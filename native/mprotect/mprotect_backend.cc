@@ -62,7 +62,8 @@ Status MprotectBackend::prepare(SnapshotContext& ctx) {
 
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
-  Status st = path_.start(ctx, SIGSEGV, base_, bytes_, granule_, claimed_.get(), &MprotectBackend::Reenable, this);
+  Status st = path_.start(ctx, SIGSEGV, base_, bytes_, granule_, claimed_.get(), &MprotectBackend::Reenable, this,
+                           options_.drainWake);
   if (!st.ok()) return st;
   sampleVmaCount(ctx);
   return Status::Ok();

@@ -10,11 +10,14 @@
 
 #include "../common/backend.h"
 #include "../common/signal_copy_path.h"
+#include "mprotect_options.h"
 
 namespace cowbench {
 
 class MprotectBackend final : public Backend {
  public:
+  using Options = MprotectOptions;
+  explicit MprotectBackend(const MprotectOptions& options) : options_(options) {}
   ~MprotectBackend() override;
   Status prepare(SnapshotContext& ctx) override;
   Status arm(SnapshotContext& ctx) override;
@@ -32,6 +35,7 @@ class MprotectBackend final : public Backend {
   void sampleVmaCount(SnapshotContext& ctx);
   void unprotectAll();
 
+  const MprotectOptions options_;
   char* base_ = nullptr;
   size_t bytes_ = 0;
   size_t granule_ = 4096;

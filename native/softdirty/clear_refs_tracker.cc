@@ -1,4 +1,5 @@
 #include "clear_refs_tracker.h"
+#include "../common/page.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -52,8 +53,8 @@ Status ClearRefsTracker::start() { return clearRefs(); }
 
 Status ClearRefsTracker::collect(std::vector<PageRun>* runs, ScanStats* stats) {
   const uint64_t t0 = NowNs();
-  const uint64_t firstVirtPage = reinterpret_cast<uint64_t>(base_) / 4096;
-  const uint64_t pages = bytes_ / 4096;
+  const uint64_t firstVirtPage = reinterpret_cast<uint64_t>(base_) / kPageSize;
+  const uint64_t pages = bytes_ / kPageSize;
   for (uint64_t page = 0; page < pages;) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(kEntriesPerRead, pages - page));
     ssize_t got = ::pread(pagemap_.get(), entries_.data(), want * 8, static_cast<off_t>((firstVirtPage + page) * 8));

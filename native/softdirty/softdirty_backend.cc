@@ -50,9 +50,8 @@ Status SoftdirtyBackend::prepare(SnapshotContext& ctx) {
   bytes_ = ctx.region.bytes();
   if (ctx.options.granularityBytes != kPageSize)
     return Status::Fail("EINVAL", "softdirty: tracks and copies 4 KiB pages only (--granularity 4k)");
-  const std::string& engine = ctx.options.engine;
   Status st;
-  if (engine == "auto") {
+  if (options_.engine == Engine::kAuto) {
     // The first engine that works, best first.
     Status wpAsync = openEngine("wp-async");
     st = wpAsync.ok() ? wpAsync : openEngine("clear-refs");
@@ -61,7 +60,7 @@ Status SoftdirtyBackend::prepare(SnapshotContext& ctx) {
       st.message = "softdirty: no dirty-tracking engine works here: " + wpAsync.message + "; " + st.message;
     }
   } else {
-    st = openEngine(engine);
+    st = openEngine(options_.engine == Engine::kWpAsync ? "wp-async" : "clear-refs");
   }
   if (!st.ok()) return st;
   ctx.metrics.extra[std::string("engine_") + (tracker_->name() == std::string("wp-async") ? "wp_async" : "clear_refs")] = 1;
@@ -132,12 +131,12 @@ Status SoftdirtyBackend::copy(SnapshotContext& ctx) {
   unsigned passes = 1;
   bool converged = false;
   std::vector<PageRun> pending;
-  while (passes < std::max(1u, ctx.options.maxPasses)) {
+  while (passes < std::max(1u, options_.maxPasses)) {
     std::vector<PageRun> dirty;
     Status st = collect(ctx, &dirty, false);
     if (!st.ok()) return st;
     const uint64_t dirtyPages = CountPages(dirty);
-    if (dirtyPages < ctx.options.finalDirtyPages) {
+    if (dirtyPages < options_.finalDirtyPages) {
       pending = std::move(dirty);  // already clean in the tracker: copied in the final pause
       converged = true;
       break;

@@ -9,11 +9,14 @@
 
 #include "../common/backend.h"
 #include "dirty_tracker.h"
+#include "softdirty_options.h"
 
 namespace cowbench {
 
 class SoftdirtyBackend final : public Backend {
  public:
+  using Options = SoftdirtyOptions;
+  explicit SoftdirtyBackend(const SoftdirtyOptions& options) : options_(options) {}
   ~SoftdirtyBackend() override;
   Status prepare(SnapshotContext& ctx) override;
   Status beforeArm(SnapshotContext& ctx) override;
@@ -29,6 +32,7 @@ class SoftdirtyBackend final : public Backend {
   Status copyRuns(SnapshotContext& ctx, const std::vector<PageRun>& runs);
   void recordPass(uint64_t pages, uint64_t scanNs, uint64_t copyNs);
 
+  const SoftdirtyOptions options_;
   std::unique_ptr<DirtyTracker> tracker_;
   char* base_ = nullptr;
   size_t bytes_ = 0;

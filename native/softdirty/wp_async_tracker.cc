@@ -1,4 +1,5 @@
 #include "wp_async_tracker.h"
+#include "../common/page.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -8,9 +9,8 @@
 #include <cerrno>
 
 #include "../common/probe.h"
-#include "../uffd/write_protect.h"
 #include "../common/writers.h"
-#include "../uffd/uffd_backend.h"
+#include "../common/userfaultfd.h"
 
 namespace cowbench {
 
@@ -35,28 +35,19 @@ Status WpAsyncTracker::open(char* base, size_t bytes) {
   if (fd < 0) return Status::Sys("softdirty wp-async: open /proc/self/pagemap", "open", errno);
   pagemap_.reset(fd);
 
-  uffdio_register reg{};
-  reg.range.start = reinterpret_cast<uint64_t>(base_);
-  reg.range.len = bytes_;
-  reg.mode = UFFDIO_REGISTER_MODE_WP;
-  if (::ioctl(uffd_.get(), UFFDIO_REGISTER, &reg) != 0)
-    return Status::Sys("softdirty wp-async: UFFDIO_REGISTER(MODE_WP)", "ioctl", errno);
-  registered_ = true;
-  if (!(reg.ioctls & (1ull << _UFFDIO_WRITEPROTECT)))
-    return Status::Fail("EUNSUPPORTED", "softdirty wp-async: UFFDIO_WRITEPROTECT is not offered for this memory");
-  return Status::Ok();
+  return RegisterWriteProtect(uffd_.get(), base_, bytes_, "softdirty wp-async", &registered_);
 }
 
 Status WpAsyncTracker::writeProtectPages(uint64_t first, uint64_t count, bool protect) {
-  if (first > bytes_ / 4096 || count > bytes_ / 4096 - first)
+  if (first > bytes_ / kPageSize || count > bytes_ / kPageSize - first)
     return Status::Fail("EINVAL", "softdirty wp-async: write-protect range outside the region");
-  const int err = UffdWriteProtect(uffd_.get(), base_ + first * 4096, count * 4096, protect);
+  const int err = UffdWriteProtect(uffd_.get(), base_ + first * kPageSize, count * kPageSize, protect);
   if (err == 0) return Status::Ok();
   return Status::Sys(std::string("softdirty wp-async: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")",
                      "ioctl", err);
 }
 
-Status WpAsyncTracker::start() { return writeProtectPages(0, bytes_ / 4096, true); }
+Status WpAsyncTracker::start() { return writeProtectPages(0, bytes_ / kPageSize, true); }
 
 Status WpAsyncTracker::collect(std::vector<PageRun>* runs, ScanStats* stats) {
   const uint64_t base = reinterpret_cast<uint64_t>(base_);
@@ -82,9 +73,9 @@ Status WpAsyncTracker::collect(std::vector<PageRun>* runs, ScanStats* stats) {
     uint64_t lastEnd = from;
     for (long i = 0; i < n; ++i) {
       const page_region& r = vec_[static_cast<size_t>(i)];
-      if (r.start < from || r.end > end || r.start >= r.end || (r.start | r.end) % 4096 != 0)
+      if (r.start < from || r.end > end || r.start >= r.end || (r.start | r.end) % kPageSize != 0)
         return Status::Fail("ESYS", "softdirty wp-async: PAGEMAP_SCAN returned a region outside the scanned range");
-      AppendRun(runs, (r.start - base) / 4096, (r.end - r.start) / 4096);
+      AppendRun(runs, (r.start - base) / kPageSize, (r.end - r.start) / kPageSize);
       lastEnd = r.end;
     }
     // The kernel walks in PMD-sized steps through an internal buffer of 512 regions. When the
@@ -109,7 +100,7 @@ Status WpAsyncTracker::close() {
   Status result;
   if (registered_) {
     // Leave no page protected, then stop tracking; with WP_ASYNC no writer can be blocked.
-    Status st = writeProtectPages(0, bytes_ / 4096, false);
+    Status st = writeProtectPages(0, bytes_ / kPageSize, false);
     if (!st.ok()) result = st;
     uffdio_range range{reinterpret_cast<uint64_t>(base_), bytes_};
     if (::ioctl(uffd_.get(), UFFDIO_UNREGISTER, &range) != 0 && result.ok())

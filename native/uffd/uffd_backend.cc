@@ -20,45 +20,13 @@
 
 #include "../common/claimed_runs.h"
 #include "../common/thread.h"
-#include "write_protect.h"
+#include "../common/userfaultfd.h"
 #include "../common/compat.h"
 
 namespace cowbench {
 namespace {
 
 constexpr size_t kCopyChunkBytes = 2u << 20;  // copier's unit: one pwrite, one un-protect
-
-const char* kPermissionAdvice =
-    "userfaultfd needs root, CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or read-write access "
-    "to /dev/userfaultfd";
-
-Status OpenRawUserfaultfd(UniqueFd* out) {
-  int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
-  if (fd >= 0) {
-    out->reset(fd);
-    return Status::Ok();
-  }
-  const int sysErr = errno;
-  // vm.unprivileged_userfaultfd=0 refuses the syscall (EPERM), and a seccomp filter or an
-  // emulator such as valgrind can hide it (ENOSYS): /dev/userfaultfd may still grant it.
-  int dev = ::open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-  if (dev >= 0) {
-    UniqueFd devFd(dev);
-    fd = ::ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-    if (fd >= 0) {
-      out->reset(fd);
-      return Status::Ok();
-    }
-  }
-  if (sysErr == ENOSYS)
-    return Status::Fail("EUNSUPPORTED",
-                        "userfaultfd: the kernel has no userfaultfd (CONFIG_USERFAULTFD): the syscall is "
-                        "ENOSYS and /dev/userfaultfd gives no fd");
-  Status st = Status::Sys("uffd: userfaultfd()", "userfaultfd", sysErr,
-                          sysErr == EPERM ? kPermissionAdvice : "");
-  if (sysErr == EPERM) st.code = "EPERM";
-  return st;
-}
 
 // The CPU thread `tid` of this process last ran on (field 39 of /proc/self/task/TID/stat), or -1.
 int ThreadCpu(pid_t tid) {
@@ -85,10 +53,10 @@ int ThreadCpu(pid_t tid) {
 // looked up in /proc at most every 10 ms per thread, and the handler re-pins only on a change.
 class HandlerPlacement {
  public:
-  explicit HandlerPlacement(const std::string& mode) : mode_(mode) {
+  explicit HandlerPlacement(HandlerCpu mode) : mode_(mode) {
     if (::sched_getaffinity(0, sizeof allowed_, &allowed_) != 0) CPU_ZERO(&allowed_);
   }
-  bool active() const { return mode_ == "same" || mode_ == "other"; }
+  bool active() const { return mode_ != HandlerCpu::kAny; }
   // Returns true if the handler moved.
   bool place(pid_t tid) {
     const uint64_t now = NowNs();
@@ -99,7 +67,7 @@ class HandlerPlacement {
     }
     if (e.cpu < 0) return false;
     int target = e.cpu;
-    if (mode_ == "other") {
+    if (mode_ == HandlerCpu::kOther) {
       target = -1;
       for (int i = 1; i < CPU_SETSIZE && target < 0; ++i) {
         const int c = (e.cpu + i) % CPU_SETSIZE;
@@ -121,44 +89,13 @@ class HandlerPlacement {
     int cpu = -1;
     uint64_t checkedNs = 0;
   };
-  std::string mode_;
+  HandlerCpu mode_;
   cpu_set_t allowed_{};
   std::unordered_map<pid_t, Entry> cpuOf_;
   int pinned_ = -1;
 };
 
 }  // namespace
-
-Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out) {
-  // UFFDIO_API may be called once per fd: ask what exists on a throwaway fd first.
-  UniqueFd query;
-  Status st = OpenRawUserfaultfd(&query);
-  if (!st.ok()) return st;
-  uffdio_api api{};
-  api.api = UFFD_API;
-  api.features = 0;
-  if (::ioctl(query.get(), UFFDIO_API, &api) != 0) return Status::Sys("uffd: UFFDIO_API", "ioctl", errno);
-  if (available) *available = api.features;
-  if ((api.features & wanted) != wanted) {
-    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks userfaultfd features 0x" +
-                                            [](uint64_t v) {
-                                              char b[32];
-                                              std::snprintf(b, sizeof b, "%llx", (unsigned long long)v);
-                                              return std::string(b);
-                                            }(wanted & ~api.features));
-  }
-  st = OpenRawUserfaultfd(out);
-  if (!st.ok()) return st;
-  api = {};
-  api.api = UFFD_API;
-  api.features = wanted;
-  if (::ioctl(out->get(), UFFDIO_API, &api) != 0) {
-    int err = errno;
-    out->reset();
-    return Status::Sys("uffd: UFFDIO_API(features)", "ioctl", err);
-  }
-  return Status::Ok();
-}
 
 UffdBackend::~UffdBackend() = default;
 
@@ -188,15 +125,9 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
     return Status::Fail("EINVAL", "uffd: --granularity 2m needs a hugepage region (--hugepage)");
 
-  if (ctx.options.delivery != "thread" && ctx.options.delivery != "sigbus")
-    return Status::Fail("EINVAL", "uffd: delivery must be thread or sigbus");
-  const uint64_t delivery = ctx.options.delivery == "sigbus" ? UFFD_FEATURE_SIGBUS : 0;
-  if (ctx.options.drainWake != "early" && ctx.options.drainWake != "late" && ctx.options.drainWake != "batch")
-    return Status::Fail("EINVAL", "uffd: drain-wake must be early, late or batch");
-  if (ctx.options.handlerCpu != "any" && ctx.options.handlerCpu != "same" && ctx.options.handlerCpu != "other")
-    return Status::Fail("EINVAL", "uffd: handler-cpu must be any, same or other");
+  const uint64_t delivery = options_.delivery == Delivery::kSigbus ? UFFD_FEATURE_SIGBUS : 0;
   // Handler placement needs the faulting thread's id in each message.
-  const uint64_t threadId = ctx.options.handlerCpu != "any" && !delivery ? UFFD_FEATURE_THREAD_ID : 0;
+  const uint64_t threadId = options_.handlerCpu != HandlerCpu::kAny && !delivery ? UFFD_FEATURE_THREAD_ID : 0;
   uint64_t available = 0;
   Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_);
   if (!st.ok()) return st;
@@ -221,21 +152,14 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   }
   ctx.metrics.extra["wp_unpopulated"] = (features_ & UFFD_FEATURE_WP_UNPOPULATED) ? 1 : 0;
 
-  uffdio_register reg{};
-  reg.range.start = reinterpret_cast<uint64_t>(base_);
-  reg.range.len = bytes_;
-  reg.mode = UFFDIO_REGISTER_MODE_WP;
-  if (::ioctl(uffd_.get(), UFFDIO_REGISTER, &reg) != 0)
-    return Status::Sys("uffd: UFFDIO_REGISTER(MODE_WP)", "ioctl", errno);
-  registered_ = true;
-  if (!(reg.ioctls & (1ull << _UFFDIO_WRITEPROTECT)))
-    return Status::Fail("EUNSUPPORTED", "uffd: UFFDIO_WRITEPROTECT is not offered for this memory");
+  st = RegisterWriteProtect(uffd_.get(), base_, bytes_, "uffd", &registered_);
+  if (!st.ok()) return st;
 
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
   if (delivery) {
     sigbus_ = std::make_unique<UffdSigbusDelivery>();
-    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get());
+    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get(), options_.drainWake);
   }
   st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                      ctx.options.injectSinkDelayUs);
@@ -245,7 +169,7 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return Status::Sys("uffd: eventfd", "eventfd", errno);
   stopFd_.reset(efd);
-  const unsigned n = std::max(1u, ctx.options.handlers);
+  const unsigned n = std::max(1u, options_.handlers);
   for (unsigned i = 0; i < n; ++i) {
     st = StartThread(
         "handler", [this, &ctx] { handlerLoop(&ctx); },
@@ -286,7 +210,7 @@ Status UffdBackend::protectAll(unsigned threads) {
 }
 
 // Pre-arm needs fault messages in handler threads; SIGBUS delivery protects in the pause.
-bool UffdBackend::prearmed(const SnapshotContext& ctx) const { return ctx.options.prearm && !sigbus_; }
+bool UffdBackend::prearmed(const SnapshotContext& ctx) const { return options_.prearm && !sigbus_; }
 
 Status UffdBackend::beforeArm(SnapshotContext& ctx) {
   if (!prearmed(ctx)) return Status::Ok();
@@ -297,7 +221,7 @@ Status UffdBackend::beforeArm(SnapshotContext& ctx) {
   }
   prearmPossible_.store(true, std::memory_order_release);
   const uint64_t t0 = NowNs();
-  Status st = protectAll(ctx.options.armThreads);
+  Status st = protectAll(options_.armThreads);
   ctx.metrics.extra["prearm_protect_us"] = (NowNs() - t0) / 1e3;
   return st;
 }
@@ -305,7 +229,7 @@ Status UffdBackend::beforeArm(SnapshotContext& ctx) {
 Status UffdBackend::arm(SnapshotContext& ctx) {
   if (sigbus_) sigbus_->arm();
   // Without a beforeArm (a caller that arms directly) nothing is protected yet: do it all here.
-  if (!prearmed(ctx) || !prearmPossible_.load()) return protectAll(ctx.options.armThreads);
+  if (!prearmed(ctx) || !prearmPossible_.load()) return protectAll(options_.armThreads);
   // Writers are held, so every pre-arm fault has been served (a writer blocked in a fault cannot
   // park). Holding the mutex, no handler can un-protect a page after this point without a copy.
   std::lock_guard<std::mutex> lock(prearmMutex_);
@@ -316,7 +240,7 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
   prearmWritten_.erase(std::unique(prearmWritten_.begin(), prearmWritten_.end()), prearmWritten_.end());
   ctx.metrics.extra["prearm_reprotected_granules"] = static_cast<double>(prearmWritten_.size());
   // Re-protecting costs an ioctl per run; past a quarter of the region one full pass is cheaper.
-  if (prearmWritten_.size() * 4 > bytes_ / granule_) return protectAll(ctx.options.armThreads);
+  if (prearmWritten_.size() * 4 > bytes_ / granule_) return protectAll(options_.armThreads);
   for (size_t i = 0; i < prearmWritten_.size();) {
     size_t j = i + 1;
     while (j < prearmWritten_.size() && prearmWritten_[j] == prearmWritten_[j - 1] + 1) ++j;
@@ -359,7 +283,7 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
   char* page = base_ + g * granule_;
   const size_t len = std::min(granule_, bytes_ - g * granule_);
   if (!ctx.options.injectSkipCopyBeforeWrite) {
-    Status st = buffer_.push(page, len, g * granule_, DrainWakeFrom(ctx.options.drainWake) == DrainWake::kEarly);
+    Status st = buffer_.push(page, len, g * granule_, options_.drainWake == DrainWake::kEarly);
     if (!st.ok()) {
       // Release every writer: the snapshot is lost, the writers are not.
       ctx.fail(st);
@@ -381,7 +305,7 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
 // --handler-batch: un-protect every page of one read with DONTWAKE, then wake the span once.
 // A writer woken whose page is still protected (claimed by the copier) simply faults again.
 void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count) {
-  const bool batch = ctx.options.handlerBatch && count > 1;
+  const bool batch = options_.handlerBatch && count > 1;
   uint64_t lo = UINT64_MAX, hi = 0;
   size_t deferred = 0;
   for (size_t i = 0; i < count; ++i) {
@@ -409,15 +333,15 @@ void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t 
 }
 
 void UffdBackend::kickDrain(const SnapshotContext& ctx) {
-  const DrainWake mode = DrainWakeFrom(ctx.options.drainWake);
+  const DrainWake mode = options_.drainWake;
   if (mode != DrainWake::kEarly) buffer_.kick(DrainKickMin(mode));
 }
 
 void UffdBackend::handlerLoop(SnapshotContext* ctx) {
   uffd_msg msgs[16];
   pollfd fds[2] = {{uffd_.get(), POLLIN, 0}, {stopFd_.get(), POLLIN, 0}};
-  const bool spin = ctx->options.handlerWait == "spin";
-  HandlerPlacement placement(ctx->options.handlerCpu);
+  const bool spin = options_.handlerWait == HandlerWait::kSpin;
+  HandlerPlacement placement(options_.handlerCpu);
   for (;;) {
     if (spin) {
       // Busy-read: no sleep/wake-up between the fault and its handler, at the price of a CPU.

@@ -12,12 +12,15 @@
 #include "../common/backend.h"
 #include "../common/fd.h"
 #include "../common/compat.h"
+#include "uffd_options.h"
 #include "uffd_sigbus.h"
 
 namespace cowbench {
 
 class UffdBackend final : public Backend {
  public:
+  using Options = UffdOptions;
+  explicit UffdBackend(const UffdOptions& options) : options_(options) {}
   ~UffdBackend() override;
   Status prepare(SnapshotContext& ctx) override;
   Status beforeArm(SnapshotContext& ctx) override;
@@ -42,6 +45,7 @@ class UffdBackend final : public Backend {
   void kickDrain(const SnapshotContext& ctx);
   void serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count);
 
+  const UffdOptions options_;
   UniqueFd uffd_;
   UniqueFd stopFd_;  // eventfd: tells handler threads to exit
   std::vector<std::thread> handlers_;
@@ -66,9 +70,5 @@ class UffdBackend final : public Backend {
   std::atomic<uint64_t> handlerRepins_{0}, wakeBatches_{0}, batchedFaults_{0};
   std::unique_ptr<UffdSigbusDelivery> sigbus_;  // --delivery sigbus: faults served in the writer
 };
-
-// Opens a userfaultfd (syscall, else /dev/userfaultfd) and negotiates `wanted` features;
-// `available` receives what the kernel offers. Shared with the probes and softdirty's wp-async.
-Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out);
 
 }  // namespace cowbench

@@ -2,14 +2,14 @@
 
 #include <csignal>
 
-#include "write_protect.h"
+#include "../common/userfaultfd.h"
 
 namespace cowbench {
 
 Status UffdSigbusDelivery::start(SnapshotContext& ctx, int uffd, char* base, size_t bytes, size_t granule,
-                                 std::atomic<uint64_t>* claimed) {
+                                 std::atomic<uint64_t>* claimed, DrainWake drainWake) {
   uffd_ = uffd;
-  return path_.start(ctx, SIGBUS, base, bytes, granule, claimed, &UffdSigbusDelivery::Unprotect, this);
+  return path_.start(ctx, SIGBUS, base, bytes, granule, claimed, &UffdSigbusDelivery::Unprotect, this, drainWake);
 }
 
 // Nobody sleeps on the fd in SIGBUS mode, so un-protecting wakes no one.

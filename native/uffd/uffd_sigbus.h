@@ -17,7 +17,7 @@ class UffdSigbusDelivery {
  public:
   // `claimed` is the backend's per-granule bitmap, shared with its copier.
   Status start(SnapshotContext& ctx, int uffd, char* base, size_t bytes, size_t granule,
-               std::atomic<uint64_t>* claimed);
+               std::atomic<uint64_t>* claimed, DrainWake drainWake);
   void arm() { path_.arm(); }
   // On the copier's thread: the failure a handler recorded, if any.
   Status failure();

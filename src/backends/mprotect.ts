@@ -1,13 +1,20 @@
 import type { CowBackend } from '../backend.js';
+import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
+import { drainWakeOption } from './shared-options.js';
 
-const MIB2 = 2 * 1024 * 1024;
-
-export const mprotectBackend: CowBackend = {
+export const mprotectBackend = {
   name: 'mprotect',
   description:
     'mprotect(PROT_READ) + SIGSEGV handler: the faulting writer copies the page and re-enables writes (splits mappings)',
-  capabilities: { consistencyPoint: 'start', granularities: [4096, MIB2] },
+  capabilities: {
+    consistencyPoint: 'start',
+    granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
+    copyBeforeWrite: true,
+    copyBuffer: true,
+  },
+  /** native/mprotect/mprotect_options.h reads the same keys. */
+  options: [drainWakeOption] as const,
   probe() {
     // mprotect and SIGSEGV exist everywhere; what limits this backend is the mapping count.
     const maxMap = probeRow('vm.max_map_count');
@@ -15,9 +22,8 @@ export const mprotectBackend: CowBackend = {
     return { ok: true, detail: `vm.max_map_count=${maxMap.detail}` };
   },
   validate(options, region) {
-    if (options.delivery !== 'thread') return '--delivery: only the uffd backend has delivery modes';
-    if (options.granularityBytes === MIB2 && !region.hugepage)
+    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
       return '--granularity: 2m needs a hugepage region (add --hugepage)';
     return undefined;
   },
-};
+} satisfies CowBackend;

@@ -1,4 +1,11 @@
-import type { BackendOptions, CowBackend, ProbeOutcome } from '../backend.js';
+import {
+  choiceOption,
+  countOption,
+  type BackendOptions,
+  type CowBackend,
+  type ProbeOutcome,
+} from '../backend.js';
+import { PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
 
 /** wp-async: userfaultfd async write-protect marks written pages; PAGEMAP_SCAN fetches and re-protects them. */
@@ -31,11 +38,45 @@ function probeClearRefs(): ProbeOutcome {
   return { ok: true, detail: 'clear-refs' };
 }
 
-export const softdirtyBackend: CowBackend = {
+/** The softdirty backend's options; native/softdirty/softdirty_options.h reads the same keys. */
+const options = [
+  choiceOption({
+    flag: 'engine',
+    key: 'engine',
+    choices: ['auto', 'clear-refs', 'wp-async'],
+    default: 'auto',
+    description:
+      'dirty tracking: wp-async (userfaultfd UFFD_FEATURE_WP_ASYNC + PAGEMAP_SCAN, Linux 6.7+), clear-refs (soft-dirty bits, needs CONFIG_MEM_SOFT_DIRTY), auto (the first that works; the result says which)',
+  }),
+  countOption({
+    flag: 'final-dirty',
+    key: 'finalDirtyPages',
+    min: 0,
+    max: 2 ** 40,
+    default: 256,
+    description: 'stop pre-copy once a pass finds fewer dirty pages than this',
+  }),
+  countOption({
+    flag: 'max-passes',
+    key: 'maxPasses',
+    min: 1,
+    max: 1000,
+    default: 8,
+    description: 'pre-copy passes (pass 0 copies everything) before the forced final stop',
+  }),
+] as const;
+
+export const softdirtyBackend = {
   name: 'softdirty',
   description:
     'dirty tracking + iterative pre-copy, then a short stop-and-copy (engines: wp-async, clear-refs)',
-  capabilities: { consistencyPoint: 'end', granularities: [4096] },
+  capabilities: {
+    consistencyPoint: 'end',
+    granularities: [PAGE_SIZE],
+    copyBeforeWrite: false,
+    copyBuffer: false,
+  },
+  options,
   variants: [
     { name: 'wp-async', options: { engine: 'wp-async' } },
     { name: 'clear-refs', options: { engine: 'clear-refs' } },
@@ -54,4 +95,4 @@ export const softdirtyBackend: CowBackend = {
     if (clearRefs.ok) return { ok: true, detail: `engine auto -> clear-refs; ${wpAsync.reason}` };
     return { ok: false, reason: `no dirty-tracking engine works: ${wpAsync.reason}; ${clearRefs.reason}` };
   },
-};
+} satisfies CowBackend;

@@ -1,12 +1,76 @@
-import type { CowBackend } from '../backend.js';
+import { booleanOption, choiceOption, countOption, type CowBackend } from '../backend.js';
+import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
+import { drainWakeOption } from './shared-options.js';
 
-const MIB2 = 2 * 1024 * 1024;
+/** The uffd backend's options; native/uffd/uffd_options.h reads the same keys. */
+const options = [
+  countOption({
+    flag: 'handlers',
+    key: 'handlers',
+    min: 1,
+    max: 64,
+    default: 1,
+    description: 'fault-handler threads',
+  }),
+  choiceOption({
+    flag: 'delivery',
+    key: 'delivery',
+    choices: ['thread', 'sigbus'],
+    default: 'thread',
+    description:
+      "fault delivery: thread (handler threads read fault messages) or sigbus (UFFD_FEATURE_SIGBUS: the writing thread's SIGBUS handler copies and un-protects)",
+  }),
+  choiceOption({
+    flag: 'handler-wait',
+    key: 'handlerWait',
+    choices: ['poll', 'spin'],
+    default: 'poll',
+    description:
+      'handler threads: poll (sleep until a fault message) or spin (busy-read the fd; costs a CPU per handler)',
+  }),
+  choiceOption({
+    flag: 'handler-cpu',
+    key: 'handlerCpu',
+    choices: ['any', 'same', 'other'],
+    default: 'any',
+    description:
+      "handler placement: any (the scheduler's choice), same (the faulting thread's CPU) or other (another CPU; uses UFFD_FEATURE_THREAD_ID)",
+  }),
+  booleanOption({
+    flag: 'handler-batch',
+    key: 'handlerBatch',
+    default: false,
+    description: 'un-protect all faults of one read with DONTWAKE, then one UFFDIO_WAKE',
+  }),
+  drainWakeOption,
+  booleanOption({
+    flag: 'prearm',
+    key: 'prearm',
+    default: true,
+    description:
+      'write-protect the region just before the pause and, inside it, re-protect only the pages written meanwhile (--no-prearm: protect everything inside the pause)',
+  }),
+  countOption({
+    flag: 'arm-threads',
+    key: 'armThreads',
+    min: 1,
+    max: 64,
+    default: 1,
+    description: 'threads splitting the arm-time write-protect',
+  }),
+] as const;
 
-export const uffdBackend: CowBackend = {
+export const uffdBackend = {
   name: 'uffd',
   description: 'userfaultfd write-protect: faults block in the kernel until a handler copies the page',
-  capabilities: { consistencyPoint: 'start', granularities: [4096, MIB2] },
+  capabilities: {
+    consistencyPoint: 'start',
+    granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
+    copyBeforeWrite: true,
+    copyBuffer: true,
+  },
+  options,
   probe(options) {
     const uffd = probeRow('userfaultfd');
     if (!uffd?.ok) return { ok: false, reason: uffd?.detail ?? 'userfaultfd unavailable' };
@@ -22,8 +86,8 @@ export const uffdBackend: CowBackend = {
     return { ok: true };
   },
   validate(options, region) {
-    if (options.granularityBytes === MIB2 && !region.hugepage)
+    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
       return '--granularity: 2m needs a hugepage region (add --hugepage)';
     return undefined;
   },
-};
+} satisfies CowBackend;

@@ -1,13 +1,13 @@
-// The writer kinds: how one write reaches a page. The one list of them; each kind other than
-// cpu lives in native/writers/.
+// The writer-kind registry: how one write reaches a page. The one list of the kinds; each kind
+// other than cpu lives beside it in native/writers/.
 #include <time.h>
 
 #include <memory>
 
-#include "../writers/kernel_writers.h"
-#include "../writers/kvm_writer.h"
-#include "stamp.h"
-#include "writers.h"
+#include "../common/stamp.h"
+#include "../common/writers.h"
+#include "kernel_writers.h"
+#include "kvm_writer.h"
 
 namespace cowbench {
 namespace {

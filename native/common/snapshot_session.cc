@@ -1,0 +1,32 @@
+#include "snapshot_session.h"
+
+namespace cowbench {
+
+Status SnapshotSession::Create(const std::string& name, const OptionBag& backendOptions, Region& region,
+                               Workload& workload, Sink& sink, const SnapshotOptions& options,
+                               std::unique_ptr<SnapshotSession>* out) {
+  std::unique_ptr<Backend> backend;
+  Status st = CreateBackend(name, backendOptions, &backend);
+  if (!st.ok()) return st;
+  out->reset(new SnapshotSession(std::move(backend), region, workload, sink, options));
+  return Status::Ok();
+}
+
+SnapshotSession::~SnapshotSession() {
+  if (released_) return;
+  ctx_.fail(Status::Fail("EABORTED", "snapshot dropped without release()"));
+  release();
+}
+
+Status SnapshotSession::arm() {
+  Status st = backend_->beforeArm(ctx_);
+  return st.ok() ? ctx_.stopTheWorld([this] { return backend_->arm(ctx_); }) : st;
+}
+
+void SnapshotSession::release() {
+  if (released_) return;
+  backend_->release(ctx_);
+  released_ = true;
+}
+
+}  // namespace cowbench

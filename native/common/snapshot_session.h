@@ -1,0 +1,43 @@
+// One snapshot of one backend: the protocol steps of DESIGN.md in order over a SnapshotContext,
+// with the backend released exactly once (also when the session is dropped without release()).
+// The Node glue and the fault-latency probe both drive a backend through this type.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend.h"
+#include "options.h"
+
+namespace cowbench {
+
+class SnapshotSession {
+ public:
+  // Creates backend `name` (its own options converted from `backendOptions`) over the context.
+  static Status Create(const std::string& name, const OptionBag& backendOptions, Region& region, Workload& workload,
+                       Sink& sink, const SnapshotOptions& options, std::unique_ptr<SnapshotSession>* out);
+  // Released here if release() never ran (a dropped session must not leave threads or protection).
+  ~SnapshotSession();
+
+  Status prepare() { return backend_->prepare(ctx_); }
+  // beforeArm with writers running, then arm inside the pause (the consistency point).
+  Status arm();
+  Status copy() { return backend_->copy(ctx_); }
+  // Disarms, joins, closes: the region is writable afterwards. Once; later calls do nothing.
+  void release();
+  // Records `why` as the failure and asks every loop of the backend to stop.
+  void abort(const std::string& why) { ctx_.fail(Status::Fail("EABORTED", why)); }
+
+  SnapshotContext& context() { return ctx_; }
+
+ private:
+  SnapshotSession(std::unique_ptr<Backend> backend, Region& region, Workload& workload, Sink& sink,
+                  const SnapshotOptions& options)
+      : backend_(std::move(backend)), ctx_(region, workload, sink, options) {}
+
+  std::unique_ptr<Backend> backend_;
+  SnapshotContext ctx_;
+  bool released_ = false;
+};
+
+}  // namespace cowbench

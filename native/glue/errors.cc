@@ -1,0 +1,59 @@
+// The one Error shape crossing into JavaScript, and C++ exceptions as a named Status.
+#include <new>
+#include <stdexcept>
+#include <system_error>
+
+#include "glue.h"
+
+namespace cowbench {
+
+Napi::Error ToError(Napi::Env env, const Status& st) {
+  Napi::Error e = Napi::Error::New(env, st.message);
+  e.Set("code", Napi::String::New(env, st.code));
+  if (!st.syscall.empty()) e.Set("syscall", Napi::String::New(env, st.syscall));
+  if (st.err) {
+    e.Set("errno", Napi::Number::New(env, st.err));
+    e.Set("errnoName", Napi::String::New(env, Status::ErrnoName(st.err)));
+  }
+  return e;
+}
+
+void ThrowIf(Napi::Env env, const Status& st) {
+  if (!st.ok()) throw ToError(env, st);
+}
+
+// A C++ exception thrown by a native step (std::bad_alloc, std::system_error from a thread that
+// cannot start, ...) as the Status that names it; `step` says which call it interrupted.
+Status StatusFromException(const char* step) {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return Status::Fail(
+        "ENOMEM", std::string(step) +
+                      ": out of memory (std::bad_alloc); use a smaller --size or --buffer, or raise the memory limit");
+  } catch (const std::system_error& e) {
+    const int err = e.code().category() == std::generic_category() || e.code().category() == std::system_category()
+                        ? e.code().value()
+                        : 0;
+    Status st = Status::Fail(err ? Status::ErrnoName(err) : "ESYSTEM", std::string(step) + ": " + e.what());
+    st.err = err;
+    if (err == EAGAIN)
+      st.message += " (could not start a thread; raise the task limit or use fewer --handlers/--writers)";
+    return st;
+  } catch (const std::exception& e) {
+    return Status::Fail("EEXCEPTION", std::string(step) + ": " + e.what());
+  } catch (...) {
+    return Status::Fail("EEXCEPTION", std::string(step) + ": unknown C++ exception");
+  }
+}
+
+Napi::Object LatencyObject(Napi::Env env, const Histogram::Snapshot& h) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("count", Napi::Number::New(env, static_cast<double>(h.total())));
+  const std::pair<const char*, double> qs[] = {{"p50_ns", 0.5}, {"p90_ns", 0.9}, {"p99_ns", 0.99}, {"p999_ns", 0.999}};
+  for (auto& [k, q] : qs) o.Set(k, Napi::Number::New(env, static_cast<double>(h.quantile(q))));
+  o.Set("max_ns", Napi::Number::New(env, static_cast<double>(h.max)));
+  return o;
+}
+
+}  // namespace cowbench

@@ -1,0 +1,54 @@
+/**
+ * The `cowbench` command line (yargs): the core commands, one module each, plus the plugins the
+ * caller passes (bin/cowbench.js passes the bench's). Every error is one line on stderr and an
+ * exit code; a command's handler sets process.exitCode.
+ */
+import yargs, { type Argv } from 'yargs';
+import { environment } from '../env.js';
+import { parseFailure } from '../argv.js';
+import { CowbenchError } from '../errors.js';
+import { writeStderr } from '../stdout.js';
+import { calibrateCommand } from './calibrate.js';
+import { cleanCommand } from './clean.js';
+import { compatCommand } from './compat.js';
+import { probeCommand } from './probe.js';
+import { runCommand } from './run.js';
+
+/** A set of commands registered on the parser (COORDINATION.md: one module per command). */
+export type CliPlugin = (y: Argv) => Argv;
+
+/** The core commands, in help order. */
+export const coreCommands: readonly CliPlugin[] = [
+  cleanCommand,
+  runCommand,
+  probeCommand,
+  compatCommand,
+  calibrateCommand,
+];
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
+  process.exitCode = undefined;
+  let parser = yargs(argv).scriptName('cowbench').usage('$0 <command> [options]');
+  for (const add of [...coreCommands, ...plugins]) parser = add(parser);
+  parser = parser
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate, clean')
+    .strict()
+    .help()
+    .version(environment().cowbench_version)
+    .fail((msg, err) => {
+      throw parseFailure(msg, err);
+    });
+  try {
+    await parser.parseAsync();
+    return Number(process.exitCode ?? 0);
+  } catch (e) {
+    const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
+    if (err.code === 'EINTERNAL') {
+      writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      return 1;
+    }
+    writeStderr(`cowbench: ${err.message}\n`);
+    return err.exitCode;
+  }
+}
