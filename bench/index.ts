@@ -118,7 +118,7 @@ export function calibrationSummary(cals: Calibration[]): {
   // within one run means this run cannot resolve such a change.
   const warning =
     worst && cals.length > 1 && worst.spread > NOISE_LIMIT
-      ? `cowbench: warning: the machine was noisy: calibration ${worst.field} moved ${(worst.max / worst.min).toFixed(1)}× (${worst.min.toFixed(0)}…${worst.max.toFixed(0)}) within this run, more than the ${NOISE_LIMIT * 100}% the comparison thresholds resolve; stop other load (or pin with taskset), raise --repeat, and re-run`
+      ? `cowbench: warning: the machine was noisy: calibration ${worst.field} moved ${(worst.max / worst.min).toFixed(1)}× (${worst.min.toFixed(0)}…${worst.max.toFixed(0)}) within this run, more than the ${NOISE_LIMIT * 100}% the finest default threshold of compare resolves; stop other load (or pin with taskset), raise --repeat, and re-run`
       : null;
   return { median, spread, warning };
 }

@@ -1,9 +1,17 @@
 /** The metric registry: one entry per (suite, metric), sane fields, keys, and docs/metrics.md generated from it. */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { caseOfRow, lookupMetric, METRICS, metricKey, parseKey, renderMetricsDoc } from '../bench/metrics.js';
+import {
+  caseOfRow,
+  lookupMetric,
+  METRICS,
+  metricDef,
+  metricKey,
+  parseKey,
+  renderMetricsDoc,
+} from '../bench/metrics.js';
 import { extractMetrics } from '../bench/results.js';
 import { spread } from '../bench/runner.js';
 import { summarize } from '../bench/stats.js';
@@ -74,4 +82,19 @@ test('docs/metrics.md is the one generated from the registry', (t) => {
   const doc = readFileSync(path.join(root, 'docs', 'metrics.md'), 'utf8');
   t.is(doc, renderMetricsDoc(), 'docs/metrics.md is stale: run `npm run docs:metrics`');
   for (const m of METRICS) t.true(doc.includes(`| ${m.suite} | ${m.metric} |`));
+});
+
+test('every figure a suite spreads (raw samples) is in the registry for that suite', (t) => {
+  const dir = path.join(root, 'bench', 'suites');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const src = readFileSync(path.join(dir, file), 'utf8');
+    const suite = /name: '([a-z]+)'/.exec(src)?.[1];
+    if (!suite) continue;
+    const names = [...src.matchAll(/spread\(\s*'([A-Za-z0-9_]+)'/g)].map((m) => m[1]!);
+    for (const metric of new Set(names))
+      t.truthy(
+        metricDef(suite, metric),
+        `${suite}/${metric} (bench/suites/${file}) is not in bench/metrics.ts`,
+      );
+  }
 });

@@ -72,7 +72,6 @@ export const bandwidthSuite: Suite = {
           ...spread('uffd_snapshot_MBps', u, 1),
           ratio: Number(ratio.toFixed(3)),
           target: '>= 0.8',
-          met: ratio >= 0.8,
         },
       ],
       verdicts: [
@@ -89,7 +88,7 @@ export const bandwidthSuite: Suite = {
         }),
       ],
       findings: [
-        `uffd idle snapshot ${u.median.toFixed(0)} MB/s vs plain write ${p.median.toFixed(0)} MB/s: ratio ${ratio.toFixed(2)} (target >= 0.8: ${ratio >= 0.8 ? 'met' : 'missed'})`,
+        `uffd idle snapshot ${u.median.toFixed(0)} MB/s vs plain write ${p.median.toFixed(0)} MB/s: ratio ${ratio.toFixed(2)} of medians (target >= 0.8; the verdict reads its CI)`,
       ],
       raw: { plain, uffd },
     };
