@@ -12,7 +12,6 @@
  *    the metric's threshold (registry default, or --threshold KEY=PCT).
  */
 import Table from 'cli-table3';
-import { CowbenchError } from '../src/errors.js';
 import { lookupMetric, type MetricDef, parseKey } from './metrics.js';
 import { badInput, BENCH_SCHEMA, loadResults, resultsFileOf, type BenchResults } from './results.js';
 import {

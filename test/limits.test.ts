@@ -8,7 +8,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import {
-  accessSync,
   chmodSync,
   cpSync,
   existsSync,

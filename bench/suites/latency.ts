@@ -326,10 +326,6 @@ export const latencySuite: Suite = {
 
 /** C3, C8 and target (c) from the rows, like for like (same drain wake-up on both sides). */
 export function latencyVerdicts(rows: Row[]): ClaimVerdict[] {
-  const n = (mode: string, col: string) => {
-    const v = rows.find((r) => r.mode === mode)?.[col];
-    return typeof v === 'number' ? v : NaN;
-  };
   const verdicts: ClaimVerdict[] = [];
   const row = (mode: string) => rows.find((r) => r.mode === mode);
   const faults = (mode: string) => samplesOf(row(mode), 'fault_us');

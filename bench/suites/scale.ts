@@ -68,12 +68,10 @@ export const scaleSuite: Suite = {
 
     const at = (backend: string, thp: boolean) =>
       rows.find((r) => r.backend === backend && r.region_bytes === pivot && r.thp === thp);
-    const num = (r: Row | undefined, k: string) => Number(r?.[k] ?? NaN);
     const verdicts: ClaimVerdict[] = [];
     const uffd = at('uffd', false);
     const fork = at('forkcow', false);
     const uffdThp = at('uffd', true);
-    const forkThp = at('forkcow', true);
     const named = smallerThanNamed(pivot, GiB);
     if (uffd && fork) {
       // Both bounds of the target, each by its own CI; met only when both are.
