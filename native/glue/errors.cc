@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "../common/thread.h"
 #include "glue.h"
 
 namespace cowbench {
@@ -28,9 +29,7 @@ Status StatusFromException(const char* step) {
   try {
     throw;
   } catch (const std::bad_alloc&) {
-    return Status::Fail(
-        "ENOMEM", std::string(step) +
-                      ": out of memory (std::bad_alloc); use a smaller --size or --buffer, or raise the memory limit");
+    return OutOfMemory(std::string("in the ") + step + " step");
   } catch (const std::system_error& e) {
     const int err = e.code().category() == std::generic_category() || e.code().category() == std::system_category()
                         ? e.code().value()

@@ -14,6 +14,7 @@
 #include "../common/region.h"
 #include "../common/sink.h"
 #include "../common/status.h"
+#include "../common/thread.h"
 #include "../common/writers.h"
 
 namespace cowbench {
@@ -68,9 +69,13 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
   void OnError(const Napi::Error& e) override {
     Napi::Env env = Env();
-    deferred_.Reject(status_.ok()
-                         ? ToError(env, Status::Fail("EEXCEPTION", std::string(step_) + ": " + e.Message())).Value()
-                         : ToError(env, status_).Value());
+    // status_ is still Ok when the exception escaped Execute()'s own handler (naming it
+    // allocates, and under an address-space limit that can throw std::bad_alloc again).
+    const std::string what = e.Message();
+    deferred_.Reject(!status_.ok() ? ToError(env, status_).Value()
+                     : what.find("bad_alloc") != std::string::npos
+                         ? ToError(env, OutOfMemory(std::string("in the ") + step_ + " step")).Value()
+                         : ToError(env, Status::Fail("EEXCEPTION", std::string(step_) + ": " + what)).Value());
   }
   const char* step_;
   Napi::ObjectReference keepAlive_;  // the wrapped object the work runs on stays alive
