@@ -25,9 +25,12 @@ import {
   type Verification,
 } from './result.js';
 import { formatBytes } from './units.js';
+import { timelineFromNative, type WriterTimeline } from './timeline.js';
 
 export const PAGE_SIZE = 4096;
 export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
+/** How long writers keep running after the snapshot, for the writer-throughput timeline. */
+const AFTER_MS = 100;
 
 export interface RunOptions {
   backend: BackendName;
@@ -222,6 +225,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       // Undisturbed writer rate first, then the snapshot phase.
       hooks.onPhase?.('baseline');
       workload.beginPhase();
+      workload.mark('baseline_start');
       await sleep(o.baselineMs);
       baseline = workload.phaseStats();
       workload.beginPhase();
@@ -232,6 +236,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       armStart = performance.now();
       await snap.arm();
       hooks.onPhase?.('copy');
+      workload.mark('copy_start');
       let ticks = 0;
       const ticker = setInterval(() => {
         rssPeak = Math.max(rssPeak, rssBytes());
@@ -243,6 +248,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       } finally {
         clearInterval(ticker);
         copyEnd = performance.now();
+        workload.mark('copy_end');
         rssPeak = Math.max(rssPeak, rssBytes());
       }
     } catch (e) {
@@ -252,6 +258,14 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       metrics = await snap.release();
     }
     const during = workload.phaseStats();
+    // Writers run on a little after the snapshot, so the timeline shows them recover.
+    let timeline: WriterTimeline | null = null;
+    if (copyError === undefined && !metrics.error) {
+      workload.mark('after_start');
+      await sleep(AFTER_MS);
+      workload.mark('after_end');
+      timeline = timelineFromNative(workload.timeline());
+    }
     await workload.stop();
     const regionWritable = native.regionWritable(region);
     if (copyError !== undefined || metrics.error) {
@@ -314,6 +328,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       vma_count_peak: Math.max(metrics.vma_count_peak, mapsPeak),
       write_stall: stallFromLatency(during.latency),
       writers: writerFigures(o, baseline!, during),
+      writer_timeline: timeline,
       incompatibilities: incompatibilitiesOf(during),
       region_writable_after: regionWritable,
       backend_metrics: metrics.extra,

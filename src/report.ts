@@ -2,6 +2,7 @@
 import type { ProbeRow } from './probe.js';
 import type { RunResult } from './result.js';
 import { formatBytes } from './units.js';
+import { timelineLine } from './timeline.js';
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 
@@ -36,6 +37,7 @@ export function renderRun(r: RunResult): string {
         (w.throughput_ratio === null ? '' : ` (${fmt(w.throughput_ratio * 100, 0)}%)`),
     ],
   ];
+  if (r.writer_timeline) lines.push(['writer timeline', timelineLine(r.writer_timeline)]);
   if (r.vma_count_peak > 0) lines.push(['vma count peak', String(r.vma_count_peak)]);
   const byKind = Object.entries(w.writes_by_kind ?? {});
   if (byKind.some(([kind]) => kind !== 'cpu'))
