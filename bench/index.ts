@@ -95,8 +95,14 @@ function renderTable(rows: Row[]): string {
     v === null || v === undefined
       ? '-'
       : typeof v === 'number'
-        ? String(Number(v.toPrecision(6)))
-        : String(v);
+        ? Number.isInteger(v)
+          ? String(v) // exact: 268435456, not 268435000
+          : String(Number(v.toPrecision(6)))
+        : typeof v === 'boolean'
+          ? v
+            ? 'yes'
+            : 'no'
+          : String(v);
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ');
   return [line(cols), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';

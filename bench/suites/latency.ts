@@ -26,6 +26,7 @@ import {
 } from '../runner.js';
 import type { BenchContext, ClaimVerdict } from '../runner.js';
 import type { FaultLatencyTrial } from '../fault_latency.js';
+import { traceOf, type RunTrace } from '../charts/traces.js';
 
 interface FaultMode {
   label: string;
@@ -249,6 +250,7 @@ export const latencySuite: Suite = {
     const { rows, findings } = await faultLatencyRows(ctx);
     const size = ctx.quick ? 128 * MiB : 512 * MiB;
     const image = scratch(ctx, 'latency.img');
+    const traces: Record<string, RunTrace> = {}; // one run per backend, for the timeline and stall-curve charts
     const measure = async (backend: string, extra: string[], label: string, handlers: number | null) => {
       const { results, failures } = await repeatRuns(
         ctx,
@@ -268,6 +270,8 @@ export const latencySuite: Suite = {
         ],
         label,
       );
+      const trace = extra.length === 0 ? traceOf(results) : null;
+      if (trace) traces[backend] = trace;
       rows.push({
         part: 'run',
         mode: label,
@@ -319,7 +323,7 @@ export const latencySuite: Suite = {
           )} µs. C8 is ${raised ? 'confirmed' : 'not confirmed'} on this machine (${raised ? 'a larger handler count beat 1 handler beyond its spread' : 'no handler count beat 1 handler beyond its spread'})`,
       );
     }
-    return { rows, findings, verdicts: latencyVerdicts(rows) };
+    return { rows, findings, verdicts: latencyVerdicts(rows), raw: { traces } };
   },
 };
 

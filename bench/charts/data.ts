@@ -1,0 +1,111 @@
+/**
+ * The charts' narrow input: parsed results.json objects, one per machine (today's shape; the
+ * `samples` and `fingerprint` fields a newer bench adds are tolerated and used where present).
+ */
+import path from 'node:path';
+
+export type Cell = string | number | boolean | null;
+export type Row = Record<string, Cell>;
+
+export interface ResultVerdict {
+  claim: string;
+  verdict: string;
+  evidence: string;
+  [more: string]: unknown;
+}
+
+export interface SuiteResults {
+  claim?: string;
+  description?: string;
+  seconds?: number;
+  date?: string;
+  git_commit?: string;
+  rows: Row[];
+  skipped?: string;
+  findings?: string[];
+  verdicts?: ResultVerdict[];
+  raw?: unknown;
+  samples?: unknown;
+}
+
+export interface BenchResults {
+  schema?: string;
+  env: Record<string, unknown>;
+  fingerprint?: Record<string, unknown>;
+  calibration?: Record<string, number>;
+  options?: Record<string, unknown>;
+  backends?: string[];
+  suites: Record<string, SuiteResults>;
+}
+
+/** One results directory: a machine (or kernel) the report shows side by side with the others. */
+export interface Machine {
+  /** Short name for legends and column heads: the directory's name. */
+  label: string;
+  dir: string;
+  results: BenchResults;
+}
+
+export function machineOf(dir: string, results: BenchResults): Machine {
+  return { label: path.basename(path.resolve(dir)), dir, results };
+}
+
+export function rows(m: Machine, suite: string): Row[] {
+  return m.results.suites[suite]?.rows ?? [];
+}
+
+export function num(r: Row, key: string): number | null {
+  const v = r[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+export function str(r: Row, key: string): string | null {
+  const v = r[key];
+  return v === null || v === undefined ? null : String(v);
+}
+
+/** The host facts a column head shows: the fingerprint where the bench recorded one, else env. */
+export function hostFacts(m: Machine): Record<string, string> {
+  const f = { ...m.results.env, ...(m.results.fingerprint ?? {}) } as Record<string, unknown>;
+  const s = (k: string) => (f[k] === undefined || f[k] === null ? '' : String(f[k]));
+  const commit = s('cowbench_commit') || s('git_commit');
+  return {
+    host: s('hostname'),
+    kernel: s('kernel') || s('kernel_release'),
+    cpu: `${s('cores')} × ${s('cpu_model')}`,
+    thp: s('thp_mode'),
+    max_map_count: s('vm_max_map_count'),
+    virtualized: s('virtualized'),
+    cowbench: `${s('cowbench_version')}${commit ? ` (${commit.slice(0, 10)})` : ''}`,
+    date: s('date').slice(0, 10),
+  };
+}
+
+/** Backend colours shared by every chart. */
+export const BACKEND_DOMAIN = ['uffd', 'mprotect', 'forkcow', 'softdirty'];
+export const BACKEND_RANGE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];
+
+export function backendColor(field = 'backend') {
+  return {
+    field,
+    type: 'nominal' as const,
+    title: 'backend',
+    scale: { domain: BACKEND_DOMAIN, range: BACKEND_RANGE },
+  };
+}
+
+/** The machine channel: a legend only when several machines are overlaid. */
+export function machineShape(machines: Machine[]) {
+  return machines.length > 1
+    ? { shape: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
+    : {};
+}
+
+export function machineDash(machines: Machine[]) {
+  return machines.length > 1
+    ? { strokeDash: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
+    : {};
+}
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
