@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
 import { runBench, suites } from '../bench/index.js';
-import { writeReport } from '../bench/report.js';
+import { reportCommand } from '../bench/html.js';
 import { scanMicroChild, scanTrialChild } from '../bench/suites/scan.js';
 import { faultLatencyTrial } from '../bench/fault_latency.js';
 import { native } from './native.js';
@@ -355,14 +355,22 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
-      'report <dir>',
-      'write REPORT.md (claims, verdicts, tables) from a bench results directory',
-      (y) => y.positional('dir', { type: 'string', demandOption: true }),
-      (args) => {
-        const dir = String(args.dir);
-        if (!existsSync(path.join(dir, 'results.json')))
-          throw new UsageError('dir', `${dir} holds no results.json (run cowbench bench first)`);
-        process.stdout.write(`${writeReport(dir)}\n`);
+      'report <dirs..>',
+      'write REPORT.md, charts/*.svg and report.html from bench results directories (several: claims × machines)',
+      (y) =>
+        y
+          .positional('dirs', { type: 'string', array: true, demandOption: true })
+          .option('out', {
+            type: 'string',
+            describe: 'output directory [default: the one DIR; for several, report-<names> beside the first]',
+          }),
+      async (args) => {
+        process.stdout.write(
+          await reportCommand(
+            (args.dirs as string[]).map(String),
+            typeof args.out === 'string' ? args.out : null,
+          ),
+        );
       },
     )
     .command(

@@ -64,8 +64,19 @@ export function str(r: Row, key: string): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
+export interface HostFacts {
+  host: string;
+  kernel: string;
+  cpu: string;
+  thp: string;
+  max_map_count: string;
+  virtualized: string;
+  cowbench: string;
+  date: string;
+}
+
 /** The host facts a column head shows: the fingerprint where the bench recorded one, else env. */
-export function hostFacts(m: Machine): Record<string, string> {
+export function hostFacts(m: Machine): HostFacts {
   const f = { ...m.results.env, ...(m.results.fingerprint ?? {}) } as Record<string, unknown>;
   const s = (k: string) => (f[k] === undefined || f[k] === null ? '' : String(f[k]));
   const commit = s('cowbench_commit') || s('git_commit');

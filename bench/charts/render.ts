@@ -1,6 +1,6 @@
 /** vega-lite → vega → SVG, headless in Node (no canvas, no browser). */
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { parse, View } from 'vega';
+import { logger, None, parse, View } from 'vega';
 
 /** Look shared by every chart. */
 export const CHART_CONFIG = {
@@ -15,8 +15,11 @@ let ids = 0;
 
 /** Renders one vega-lite spec to an SVG string whose ids are unique in a page of several charts. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const vg = compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
-  const view = new View(parse(vg), { renderer: 'none' });
+  // vega-lite's notes on how it resolved a scale are not the reader's business.
+  const vg = compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec, {
+    logger: logger(None),
+  }).spec;
+  const view = new View(parse(vg), { renderer: 'none', logLevel: None });
   try {
     const svg = await view.toSVG();
     const prefix = `c${++ids}-`;
