@@ -16,7 +16,7 @@ import {
   type ResultVerdict,
 } from './charts/data.js';
 import { headline } from './charts/headlines.js';
-import { SEED_QUOTES, SEED_THREAD } from './charts/seed.js';
+import { SEED_QUOTES, SEED_THREAD, SHORT_TITLES } from './charts/seed.js';
 import { esc, suiteTables } from './charts/tables.js';
 import { UsageError } from '../src/errors.js';
 import { CLAIMS, writeReport } from './report.js';
@@ -97,7 +97,7 @@ function chartFigure(c: RenderedChart): string {
     return `<p class="missing" data-chart-missing="${esc(c.id)}">No chart “${esc(c.title)}”: ${esc(c.missing ?? '')}.</p>`;
   return (
     `<figure class="chart" id="chart-${esc(c.id)}" data-chart="${esc(c.id)}">\n${c.svg}\n` +
-    `<figcaption>${esc(c.title)}${c.note ? ` — ${esc(c.note)}` : ''} · <a href="${esc(c.file ?? '')}">${esc(c.file ?? '')}</a></figcaption></figure>`
+    `<figcaption>${c.note ? `${esc(c.note)} · ` : ''}<a href="${esc(c.file ?? '')}">${esc(c.file ?? '')}</a></figcaption></figure>`
   );
 }
 
@@ -109,7 +109,12 @@ main { max-width: 1080px; margin: 0 auto; padding: 24px 28px 64px; }
 h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 21px; margin: 40px 0 8px; border-top: 1px solid var(--line); padding-top: 20px; }
 h3 { font-size: 16px; margin: 20px 0 6px; }
 .sub { color: var(--muted); margin: 0 0 16px; }
-nav ol { columns: 2; padding-left: 20px; margin: 6px 0; } nav li { break-inside: avoid; margin: 2px 0; }
+nav h4 { margin: 10px 0 2px; font-size: 14px; color: var(--muted); font-weight: 600; }
+ul.toc { list-style: none; padding: 0; margin: 4px 0; } ul.toc li { margin: 3px 0; }
+.toc-cols { display: grid; grid-template-columns: 1fr 1fr; gap: 0 28px; }
+h2 .title { font-weight: 400; color: #333; }
+.verdict.small { font-size: 11px; padding: 0 6px; font-weight: 600; vertical-align: 1px; }
+table.matrix th:first-child { white-space: nowrap; }
 a { color: #0b5cad; }
 blockquote { margin: 8px 0 10px; padding: 6px 14px; border-left: 4px solid #b8c7dd; background: #f6f8fb; color: #333; }
 blockquote cite { display: block; color: var(--muted); font-style: normal; font-size: 13px; margin-top: 2px; }
@@ -155,13 +160,18 @@ export async function renderResearchReport(machines: Machine[]): Promise<Researc
     `<p class="sub">Each claim of the ${esc(SEED_THREAD)} thread, put to numbers by <code>cowbench bench</code>: the verdict, its chart, its table, where it ran and how to run it again.</p>`,
   );
   // Contents
-  out.push('<nav><h3>Contents</h3><ol>', `<li><a href="#machines">Machines</a></li>`);
-  if (several) out.push(`<li><a href="#matrix">Claims × machines</a></li>`);
-  for (const s of SECTIONS)
-    out.push(
-      `<li><a href="#${anchor(s.id)}">${esc(s.id)}: ${esc(shortStatement(CLAIMS[s.id] ?? ''))}</a></li>`,
-    );
-  out.push('</ol></nav>');
+  const item = (s: Section) =>
+    `<li><a href="#${anchor(s.id)}"><b>${esc(s.id)}</b> ${esc(SHORT_TITLES[s.id] ?? '')}</a> ${verdictBadges(s.id, machines)}</li>`;
+  out.push(
+    '<nav><h3>Contents</h3><ul class="toc">',
+    `<li><a href="#machines">Machines</a></li>`,
+    ...(several ? [`<li><a href="#matrix">Claims × machines</a></li>`] : []),
+    '</ul><div class="toc-cols"><div><h4>Claims of the 2016 thread</h4><ul class="toc">',
+    ...SECTIONS.filter((s) => s.id.startsWith('C')).map(item),
+    '</ul></div><div><h4>Performance targets</h4><ul class="toc">',
+    ...SECTIONS.filter((s) => !s.id.startsWith('C')).map(item),
+    '</ul></div></div></nav>',
+  );
   // Machines
   out.push('<h2 id="machines">Machines</h2><div class="table-wrap"><table><thead><tr>');
   const facts: (keyof HostFacts)[] = [
@@ -192,8 +202,16 @@ export async function renderResearchReport(machines: Machine[]): Promise<Researc
   return { html: out.join('\n'), charts, chartMs };
 }
 
-function shortStatement(s: string): string {
-  return s.length > 70 ? `${s.slice(0, 68).replace(/[\s,;]+\S*$/, '')} …` : s;
+/** The verdict of each machine as small badges (the contents list). */
+function verdictBadges(claim: string, machines: Machine[]): string {
+  return machines
+    .map((m) => {
+      const v = verdictsOf(m, claim)[0];
+      return v
+        ? `<span class="verdict small ${verdictClass(v.verdict)}">${esc(v.verdict)}</span>`
+        : `<span class="verdict small na">not measured</span>`;
+    })
+    .join(' ');
 }
 
 function matrixHtml(machines: Machine[]): string {
@@ -220,7 +238,10 @@ function matrixHtml(machines: Machine[]): string {
 
 function sectionHtml(s: Section, machines: Machine[], charts: RenderedChart[]): string {
   const out: string[] = [];
-  out.push(`<section id="${anchor(s.id)}" data-claim="${esc(s.id)}">`, `<h2>${esc(s.id)}</h2>`);
+  out.push(
+    `<section id="${anchor(s.id)}" data-claim="${esc(s.id)}">`,
+    `<h2>${esc(s.id)} <span class="title">${esc(SHORT_TITLES[s.id] ?? '')}</span></h2>`,
+  );
   const quote = SEED_QUOTES[s.id];
   if (quote)
     out.push(

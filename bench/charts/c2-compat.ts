@@ -1,5 +1,5 @@
 /** C2: the backend × writer-kind matrix (ok, incompatible with its evidence, unsupported). */
-import { num, rows, str, type Machine } from './data.js';
+import { num, rows, str, type Machine, severalMachines } from './data.js';
 import type { ChartDef } from './chart.js';
 
 export const c2Compat: ChartDef = {
@@ -62,15 +62,14 @@ export const c2Compat: ChartDef = {
       },
     ];
     return {
-      spec:
-        machines.length > 1
-          ? {
-              title: this.title,
-              data: { values: cells },
-              facet: { column: { field: 'machine', title: null } },
-              spec: { width: 110 * 5, height: 200, layer },
-            }
-          : { title: this.title, data: { values: cells }, width: 110 * 5, height: 200, layer },
+      spec: severalMachines(cells)
+        ? {
+            title: this.title,
+            data: { values: cells },
+            facet: { column: { field: 'machine', title: null } },
+            spec: { width: 110 * 5, height: 200, layer },
+          }
+        : { title: this.title, data: { values: cells }, width: 110 * 5, height: 200, layer },
     };
   },
 };

@@ -1,5 +1,5 @@
 /** C3 (and target c): fault round trip per backend and delivery variant, median with min…max. */
-import { backendColor, num, rows, str, type Machine } from './data.js';
+import { backendColor, num, rows, str, type Machine, severalMachines } from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c3Fault: ChartDef = {
@@ -29,13 +29,16 @@ export const c3Fault: ChartDef = {
       sort: { field: 'median', op: 'min' as const, order: 'ascending' as const },
       axis: { labelLimit: 320 },
     };
-    const yOffset = machines.length > 1 ? { yOffset: { field: 'machine', type: 'nominal' as const } } : {};
-    const shape =
-      machines.length > 1 ? { shape: { field: 'machine', type: 'nominal' as const, title: 'machine' } } : {};
+    const yOffset = severalMachines(points)
+      ? { yOffset: { field: 'machine', type: 'nominal' as const } }
+      : {};
+    const shape = severalMachines(points)
+      ? { shape: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
+      : {};
     return {
       spec: {
-        width: WIDTH - 160,
-        height: { step: machines.length > 1 ? 26 : 18 },
+        width: WIDTH - 140,
+        height: { step: severalMachines(points) ? 24 : 17 },
         title: {
           text: this.title,
           subtitle: 'µs per fault, median of the trials with min…max; fresh process per trial',
@@ -54,7 +57,7 @@ export const c3Fault: ChartDef = {
                 scale: { zero: true },
               },
               x2: { field: 'max' },
-              color: backendColor(),
+              color: backendColor(points),
             },
           },
           {
@@ -63,7 +66,7 @@ export const c3Fault: ChartDef = {
               y,
               ...yOffset,
               x: { field: 'median', type: 'quantitative' },
-              color: backendColor(),
+              color: backendColor(points),
               ...shape,
               tooltip: [
                 { field: 'variant' },

@@ -1,5 +1,15 @@
 /** C4 (and target e): extra memory vs write rate, forkcow against uffd with its buffer bound drawn. */
-import { backendColor, MiB, machineShape, num, rows, str, type Machine } from './data.js';
+import {
+  backendColor,
+  humanBytes,
+  MiB,
+  machineShape,
+  num,
+  rows,
+  severalMachines,
+  str,
+  type Machine,
+} from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c4Memory: ChartDef = {
@@ -11,21 +21,22 @@ export const c4Memory: ChartDef = {
     const points = machines.flatMap((m) =>
       rows(m, 'memory')
         .filter((r) => num(r, 'extra_memory_peak_bytes_median') !== null)
-        .map((r) => {
+        .map((r, i) => {
           const buffer = num(r, 'buffer_bytes');
           const rate = str(r, 'rate') ?? '';
           const backend = str(r, 'backend');
+          const rateLabel = rate === 'max' ? 'unthrottled' : `${Number(rate).toLocaleString('en-US')}/s`;
+          const median = num(r, 'extra_memory_peak_bytes_median') ?? 0;
           return {
             machine: m.label,
             backend,
-            rate: rate === 'max' ? 'unthrottled' : `${Number(rate).toLocaleString('en-US')} pages/s`,
-            config: buffer === null ? String(backend) : `${backend}, buffer ${buffer / MiB} MiB`,
-            buffer_mib: buffer,
-            extra: (num(r, 'extra_memory_peak_bytes_median') ?? 0) / MiB,
-            min:
-              (num(r, 'extra_memory_peak_bytes_min') ?? num(r, 'extra_memory_peak_bytes_median') ?? 0) / MiB,
-            max:
-              (num(r, 'extra_memory_peak_bytes_max') ?? num(r, 'extra_memory_peak_bytes_median') ?? 0) / MiB,
+            order: i,
+            // Axis labels in lines: backend | buffer | rate.
+            config: `${backend === 'forkcow' ? 'fork' : backend}|${buffer === null ? 'no buffer' : `${humanBytes(buffer)} buffer`}|${rateLabel}`,
+            extra: median / MiB,
+            min: (num(r, 'extra_memory_peak_bytes_min') ?? median) / MiB,
+            max: (num(r, 'extra_memory_peak_bytes_max') ?? median) / MiB,
+            label: humanBytes(median),
             // target e's bound: the buffer + 1 MiB of bookkeeping.
             bound: buffer === null ? null : buffer / MiB + 1,
             region: (num(r, 'region_bytes') ?? 0) / MiB,
@@ -35,16 +46,18 @@ export const c4Memory: ChartDef = {
     if (points.length === 0) return { missing: 'no memory suite in these results' };
     const regions = [...new Set(points.map((p) => p.region))].map((region) => ({
       region,
-      label: `region ${region >= 1024 ? `${region / 1024} GiB` : `${region} MiB`} (fork's worst case: 100%)`,
+      label: `the region, ${humanBytes(region * MiB)}: fork's worst case (+100%)`,
     }));
     const x = {
-      field: 'rate',
+      field: 'config',
       type: 'nominal' as const,
-      title: 'write rate (2 writer threads, random pages)',
-      sort: 'descending' as const,
-      axis: { labelAngle: 0 },
+      title: 'backend, uffd buffer, write rate (2 writer threads, random pages)',
+      sort: { field: 'order', op: 'min' as const },
+      axis: { labelAngle: 0, labelExpr: "split(datum.label, '|')", labelFontSize: 10 },
     };
-    const xOffset = { xOffset: { field: 'config', type: 'nominal' as const, sort: null } };
+    const xOffset = severalMachines(points)
+      ? { xOffset: { field: 'machine', type: 'nominal' as const } }
+      : {};
     const y = {
       field: 'extra',
       type: 'quantitative' as const,
@@ -58,7 +71,7 @@ export const c4Memory: ChartDef = {
         title: {
           text: this.title,
           subtitle:
-            'log scale; dots: median with min…max; dashes: uffd buffer + 1 MiB (the bound of target e)',
+            'log scale; dots: median with min…max; blue bars: uffd buffer + 1 MiB (target e’s bound)',
         },
         layer: [
           {
@@ -68,7 +81,7 @@ export const c4Memory: ChartDef = {
           },
           {
             data: { values: regions },
-            mark: { type: 'text', color: '#666', align: 'left', x: 4, dy: -7 },
+            mark: { type: 'text', color: '#555', align: 'right', x: WIDTH - 4, dy: -8 },
             encoding: { y: { field: 'region', type: 'quantitative' }, text: { field: 'label' } },
           },
           {
@@ -76,7 +89,7 @@ export const c4Memory: ChartDef = {
             layer: [
               {
                 transform: [{ filter: 'datum.bound !== null' }],
-                mark: { type: 'tick', color: '#1f77b4', thickness: 2, strokeDash: [3, 2], size: 14 },
+                mark: { type: 'tick', color: '#1f77b4', thickness: 2, size: 28, strokeDash: [4, 2] },
                 encoding: { x, ...xOffset, y: { field: 'bound', type: 'quantitative' } },
               },
               {
@@ -86,7 +99,7 @@ export const c4Memory: ChartDef = {
                   ...xOffset,
                   y: { ...y, field: 'min' },
                   y2: { field: 'max' },
-                  color: backendColor(),
+                  color: backendColor(points),
                 },
               },
               {
@@ -95,33 +108,23 @@ export const c4Memory: ChartDef = {
                   x,
                   ...xOffset,
                   y,
-                  color: backendColor(),
-                  ...machineShape(machines),
+                  color: backendColor(points),
+                  ...machineShape(points),
                   tooltip: [
                     { field: 'config' },
-                    { field: 'rate' },
-                    { field: 'extra', title: 'MiB' },
-                    { field: 'bound' },
+                    { field: 'label', title: 'extra memory' },
+                    { field: 'bound', title: 'bound MiB' },
                   ],
                 },
               },
               {
-                mark: { type: 'text', dx: 0, dy: -12, fontSize: 9, color: '#444' },
-                encoding: {
-                  x,
-                  ...xOffset,
-                  y,
-                  text: {
-                    condition: { test: 'datum.buffer_mib !== null', field: 'buffer_mib' },
-                    value: 'fork',
-                  },
-                },
+                mark: { type: 'text', align: 'left', dx: 7, fontSize: 10, color: '#333' },
+                encoding: { x, ...xOffset, y, text: { field: 'label' } },
               },
             ],
           },
         ],
       },
-      note: 'Labels above the dots: the uffd buffer size in MiB.',
     };
   },
 };

@@ -1,5 +1,5 @@
 /** C5: bytes copied per write on a THP region, uffd at 4K and 2M against fork. */
-import { backendColor, num, rows, str, type Machine } from './data.js';
+import { backendColor, humanBytes, num, rows, severalMachines, str, type Machine } from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c5Thp: ChartDef = {
@@ -16,6 +16,7 @@ export const c5Thp: ChartDef = {
           backend: str(r, 'backend'),
           config: `${str(r, 'backend')} ${str(r, 'granularity')}`,
           bytes: num(r, 'copied_bytes_per_write_median'),
+          label: humanBytes(num(r, 'copied_bytes_per_write_median') ?? NaN),
           min: num(r, 'copied_bytes_per_write_min') ?? num(r, 'copied_bytes_per_write_median'),
           max: num(r, 'copied_bytes_per_write_max') ?? num(r, 'copied_bytes_per_write_median'),
         })),
@@ -36,10 +37,12 @@ export const c5Thp: ChartDef = {
         labelExpr: "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value / 1024 + ' KiB'",
       },
     };
-    const xOffset = machines.length > 1 ? { xOffset: { field: 'machine', type: 'nominal' as const } } : {};
+    const xOffset = severalMachines(points)
+      ? { xOffset: { field: 'machine', type: 'nominal' as const } }
+      : {};
     return {
       spec: {
-        width: WIDTH - 160,
+        width: WIDTH - 80,
         height: 280,
         title: {
           text: this.title,
@@ -53,7 +56,7 @@ export const c5Thp: ChartDef = {
           },
           {
             data: { values: refs },
-            mark: { type: 'text', color: '#666', align: 'right', x: WIDTH - 164, dy: -7 },
+            mark: { type: 'text', color: '#666', align: 'left', x: 4, dy: -7 },
             encoding: { y: { field: 'bytes', type: 'quantitative' }, text: { field: 'label' } },
           },
           {
@@ -61,19 +64,19 @@ export const c5Thp: ChartDef = {
             layer: [
               {
                 mark: { type: 'bar', width: { band: 0.5 }, opacity: 0.85 },
-                encoding: { x, ...xOffset, y, color: backendColor() },
+                encoding: { x, ...xOffset, y, y2: { datum: 512 }, color: backendColor(points) },
               },
               {
                 mark: { type: 'rule' },
                 encoding: { x, ...xOffset, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } },
               },
               {
-                mark: { type: 'text', dy: -8 },
+                mark: { type: 'text', align: 'left', dx: 6, dy: -8 },
                 encoding: {
                   x,
                   ...xOffset,
-                  y: { field: 'max', type: 'quantitative' },
-                  text: { field: 'bytes', format: ',.0f' },
+                  y: { field: 'bytes', type: 'quantitative' },
+                  text: { field: 'label' },
                 },
               },
             ],

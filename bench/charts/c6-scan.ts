@@ -1,5 +1,5 @@
 /** C6: dirty-tracking pass cost vs dirty fraction per engine and region size (log scales). */
-import { num, rows, str, type Machine } from './data.js';
+import { num, rows, str, type Machine, severalMachines } from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c6Scan: ChartDef = {
@@ -21,7 +21,7 @@ export const c6Scan: ChartDef = {
           ms: num(r, 'pass_ms_median'),
           min: num(r, 'pass_ms_min') ?? num(r, 'pass_ms_median'),
           max: num(r, 'pass_ms_max') ?? num(r, 'pass_ms_median'),
-          series: `${str(r, 'engine')} ${str(r, 'region')}${machines.length > 1 ? ` ${m.label}` : ''}`,
+          series: `${str(r, 'engine')} ${str(r, 'region')} ${m.label}`,
         })),
     );
     if (points.length === 0)
@@ -85,7 +85,7 @@ export const c6Scan: ChartDef = {
               x,
               y,
               color,
-              ...(machines.length > 1 ? { shape: { field: 'machine', type: 'nominal' as const } } : {}),
+              ...(severalMachines(points) ? { shape: { field: 'machine', type: 'nominal' as const } } : {}),
               tooltip: [
                 { field: 'engine' },
                 { field: 'region' },

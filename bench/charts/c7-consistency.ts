@@ -1,5 +1,5 @@
 /** C7: which moment each backend's verified image shows: pages newer than the requested point. */
-import { backendColor, num, rows, str, type Machine } from './data.js';
+import { backendColor, num, rows, str, type Machine, severalMachines } from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c7Consistency: ChartDef = {
@@ -14,12 +14,16 @@ export const c7Consistency: ChartDef = {
         backend: str(r, 'backend'),
         point: str(r, 'consistency_point'),
         pages: num(r, 'pages_differing_from_start') ?? 0,
-        label: `${(num(r, 'pages_differing_from_start') ?? 0).toLocaleString('en-US')} pages (${str(r, 'consistency_point')})`,
+        // null: the image verified against the start state itself (nothing newer by construction).
+        label:
+          num(r, 'pages_differing_from_start') === null
+            ? `verified = the start state (${str(r, 'consistency_point')})`
+            : `${(num(r, 'pages_differing_from_start') ?? 0).toLocaleString('en-US')} pages newer (${str(r, 'consistency_point')})`,
       })),
     );
     if (bars.length === 0) return { missing: 'no consistency suite in these results' };
     const y = { field: 'backend', type: 'nominal' as const, title: null, sort: null };
-    const yOffset = machines.length > 1 ? { yOffset: { field: 'machine', type: 'nominal' as const } } : {};
+    const yOffset = severalMachines(bars) ? { yOffset: { field: 'machine', type: 'nominal' as const } } : {};
     return {
       spec: {
         width: WIDTH - 140,
@@ -36,7 +40,7 @@ export const c7Consistency: ChartDef = {
               y,
               ...yOffset,
               x: { field: 'pages', type: 'quantitative', title: 'pages differing from the start state' },
-              color: backendColor(),
+              color: backendColor(bars),
             },
           },
           {

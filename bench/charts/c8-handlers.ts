@@ -1,5 +1,5 @@
 /** C8: writer throughput during a uffd snapshot with 1, 2 and 4 handler threads. */
-import { num, rows, type Machine } from './data.js';
+import { num, rows, type Machine, severalMachines } from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c8Handlers: ChartDef = {
@@ -29,11 +29,12 @@ export const c8Handlers: ChartDef = {
       title: 'uffd handler threads',
       axis: { labelAngle: 0 },
     };
-    const xOffset = machines.length > 1 ? { xOffset: { field: 'machine', type: 'nominal' as const } } : {};
-    const color =
-      machines.length > 1
-        ? { color: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
-        : { color: { value: '#1f77b4' } };
+    const xOffset = severalMachines(points)
+      ? { xOffset: { field: 'machine', type: 'nominal' as const } }
+      : {};
+    const color = severalMachines(points)
+      ? { color: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
+      : { color: { value: '#1f77b4' } };
     return {
       spec: {
         width: WIDTH - 220,

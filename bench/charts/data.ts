@@ -96,26 +96,49 @@ export function hostFacts(m: Machine): HostFacts {
 export const BACKEND_DOMAIN = ['uffd', 'mprotect', 'forkcow', 'softdirty'];
 export const BACKEND_RANGE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];
 
-export function backendColor(field = 'backend') {
+/** Colour by backend, the same colour for a backend in every chart; the legend lists only those drawn. */
+export function backendColor(points: { backend?: string | null }[]) {
+  const present = new Set(points.map((p) => p.backend));
+  const known = BACKEND_DOMAIN.map((b, i) => [b, BACKEND_RANGE[i]!] as const).filter(([b]) => present.has(b));
   return {
-    field,
+    field: 'backend',
     type: 'nominal' as const,
     title: 'backend',
-    scale: { domain: BACKEND_DOMAIN, range: BACKEND_RANGE },
+    scale: { domain: known.map(([b]) => b), range: known.map(([, c]) => c) },
   };
 }
 
-/** The machine channel: a legend only when several machines are overlaid. */
-export function machineShape(machines: Machine[]) {
-  return machines.length > 1
+/** How many machines these points come from: a machine channel only when more than one. */
+const machinesIn = (points: { machine: string }[]) => new Set(points.map((p) => p.machine)).size;
+
+export function machineShape(points: { machine: string }[]) {
+  return machinesIn(points) > 1
     ? { shape: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
     : {};
 }
 
-export function machineDash(machines: Machine[]) {
-  return machines.length > 1
+export function machineDash(points: { machine: string }[]) {
+  return machinesIn(points) > 1
     ? { strokeDash: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
     : {};
+}
+
+export function severalMachines(points: { machine: string }[]): boolean {
+  return machinesIn(points) > 1;
+}
+
+/** 2 GiB, 256 MiB, 2.4 KiB, 290,529 B → 284 KiB: whole numbers without decimals. */
+export function humanBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const digits = Number.isInteger(v) ? 0 : v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${Number(v.toFixed(digits))} ${units[i]}`;
 }
 
 export const MiB = 1024 * 1024;

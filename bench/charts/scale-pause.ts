@@ -47,14 +47,17 @@ export const scalePause: ChartDef = {
         },
         data: { values: points },
         layer: [
-          { mark: { type: 'line' }, encoding: { x, y, color: backendColor(), detail: { field: 'series' } } },
+          {
+            mark: { type: 'line' },
+            encoding: { x, y, color: backendColor(points), detail: { field: 'series' } },
+          },
           {
             mark: { type: 'rule' },
             encoding: {
               x,
               y: { field: 'min', type: 'quantitative' },
               y2: { field: 'max' },
-              color: backendColor(),
+              color: backendColor(points),
             },
           },
           {
@@ -62,7 +65,7 @@ export const scalePause: ChartDef = {
             encoding: {
               x,
               y,
-              color: backendColor(),
+              color: backendColor(points),
               shape: { field: 'pages', type: 'nominal', title: 'pages' },
               tooltip: [
                 { field: 'backend' },

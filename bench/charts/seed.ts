@@ -50,3 +50,20 @@ export const SEED_QUOTES: Record<string, SeedQuote> = {
     text: 'We can optimize it by extend the size of buffer and use multiple fds to handle the user fault.',
   },
 };
+
+/** A few words per claim and target, for the contents list and the section heads. */
+export const SHORT_TITLES: Record<string, string> = {
+  C1: 'mprotect runs out of mappings (ENOMEM); uffd-wp does not',
+  C2: 'kernel writers (vhost) bypass a SIGSEGV handler; userfaultfd sees them',
+  C3: 'uffd-wp faults are cheaper than SIGSEGV round trips',
+  C4: 'fork may need 100% extra memory; uffd’s buffer bounds it',
+  C5: 'uffd copies 4 KiB inside a THP; fork COWs 2 MiB',
+  C6: 'soft-dirty scans every page table; PAGEMAP_SCAN reports only changes',
+  C7: 'pre-copy captures the end of the run, not the requested moment',
+  C8: 'more uffd handler threads raise throughput under write pressure',
+  'target a': 'uffd snapshot ≥ 0.8× plain sequential write bandwidth',
+  'target b': 'uffd arm pause ≤ 0.5× fork’s (≤ 0.1× with THP)',
+  'target c': 'uffd fault ≤ 1.5× a SIGSEGV round trip',
+  'target d': 'writers keep ≥ 0.8× their throughput during a uffd snapshot',
+  'target e': 'uffd extra memory ≤ its buffer + 1 MiB',
+};

@@ -1,5 +1,5 @@
 /** Write-stall percentile curves per backend, before vs during the snapshot (HdrHistogram-style axis). */
-import { backendColor, num, rows, str, type Machine } from './data.js';
+import { backendColor, num, rows, str, type Machine, severalMachines } from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 import { tracesOf } from './traces-of.js';
 
@@ -93,16 +93,16 @@ export const stallCurves: ChartDef = {
         data: { values: points },
         layer: [
           {
-            mark: { type: 'line', interpolate: 'monotone' },
-            encoding: { x, y, color: backendColor(), strokeDash: dash, detail: { field: 'machine' } },
+            mark: { type: 'line' },
+            encoding: { x, y, color: backendColor(points), strokeDash: dash, detail: { field: 'machine' } },
           },
           {
             mark: { type: 'point', filled: true, size: 24 },
             encoding: {
               x,
               y,
-              color: backendColor(),
-              ...(machines.length > 1
+              color: backendColor(points),
+              ...(severalMachines(points)
                 ? { shape: { field: 'machine', type: 'nominal' as const, title: 'machine' } }
                 : {}),
               tooltip: [

@@ -23,10 +23,10 @@ export const timelineChart: ChartDef = {
         const zero = p.pause_start_ms ?? p.copy_start_ms ?? 0;
         const from = (p.baseline_start_ms ?? tl.start_ms) - zero;
         const to = (p.after_end_ms ?? tl.start_ms + tl.writes.length * tl.bucket_ms) - zero;
+        // Whole buckets only: the first and last, cut by the baseline's start and after's end, would dip.
         tl.writes.forEach((writes, i) => {
           const t = tl.start_ms + i * tl.bucket_ms - zero;
-          if (t >= from - tl.bucket_ms && t + tl.bucket_ms <= to + tl.bucket_ms)
-            buckets.push({ machine: m.label, backend, t, writes });
+          if (t >= from && t + tl.bucket_ms <= to) buckets.push({ machine: m.label, backend, t, writes });
         });
         const band = (phase: string, s: number | null, e: number | null) => {
           if (s !== null && e !== null)
@@ -36,8 +36,10 @@ export const timelineChart: ChartDef = {
         band('copy', p.copy_start_ms, p.copy_end_ms);
         band('finish', p.copy_end_ms, p.after_start_ms);
         band('after', p.after_start_ms, p.after_end_ms);
-        // Every pause (softdirty's final stop-and-copy too), drawn over the others.
-        for (const [s, e] of tl.pauses_ms) band('arm pause', s, Math.max(e, s + 0.5));
+        // Every pause (softdirty's final stop-and-copy too), drawn over the others and at least
+        // 0.4% of the time axis wide, so a 0.2 ms pause stays visible.
+        const visible = (to - from) * 0.004;
+        for (const [s, e] of tl.pauses_ms) band('arm pause', s, Math.max(e, s + visible));
       }
     if (buckets.length === 0)
       return {
@@ -49,7 +51,10 @@ export const timelineChart: ChartDef = {
       spec: {
         title: {
           text: this.title,
-          subtitle: 'all writer threads together, 10 ms buckets; 0 = the arm pause; shaded: phases',
+          subtitle: [
+            'all writer threads together, 10 ms buckets; 0 = the arm pause',
+            'red: writers held (softdirty holds them again for its final stop-and-copy)',
+          ],
         },
         data: {
           values: [
@@ -90,7 +95,7 @@ export const timelineChart: ChartDef = {
               encoding: {
                 x,
                 y: { field: 'writes', type: 'quantitative', title: 'writes / 10 ms', axis: { format: '~s' } },
-                ...machineDash(machines),
+                ...machineDash(buckets),
               },
             },
           ],
