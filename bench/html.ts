@@ -115,6 +115,7 @@ ul.toc { list-style: none; padding: 0; margin: 4px 0; } ul.toc li { margin: 3px 
 h2 .title { font-weight: 400; color: #333; }
 .verdict.small { font-size: 11px; padding: 0 6px; font-weight: 600; vertical-align: 1px; }
 table.matrix th:first-child { white-space: nowrap; }
+table.facts td { white-space: nowrap; } table.facts td:nth-child(4), table.facts td:nth-child(7) { white-space: normal; }
 a { color: #0b5cad; }
 blockquote { margin: 8px 0 10px; padding: 6px 14px; border-left: 4px solid #b8c7dd; background: #f6f8fb; color: #333; }
 blockquote cite { display: block; color: var(--muted); font-style: normal; font-size: 13px; margin-top: 2px; }
@@ -125,7 +126,7 @@ ul.verdicts { list-style: none; padding: 0; margin: 8px 0; } ul.verdicts li { ma
 .evidence { display: block; margin: 2px 0 0 2px; } .stats { display: block; color: var(--muted); font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
-th { font-weight: 600; border-bottom: 2px solid #bbb; } td.num { text-align: right; } th:not(:first-child), td:not(:first-child) { padding-left: 10px; }
+th { font-weight: 600; border-bottom: 2px solid #bbb; } td.num { text-align: right; white-space: nowrap; } th:not(:first-child), td:not(:first-child) { padding-left: 10px; }
 .spread { color: var(--muted); font-size: 12px; white-space: nowrap; }
 .table-wrap { overflow-x: auto; }
 figure.chart { margin: 12px 0 18px; } figure.chart svg { max-width: 100%; height: auto; display: block; }
@@ -161,7 +162,7 @@ export async function renderResearchReport(machines: Machine[]): Promise<Researc
   );
   // Contents
   const item = (s: Section) =>
-    `<li><a href="#${anchor(s.id)}"><b>${esc(s.id)}</b> ${esc(SHORT_TITLES[s.id] ?? '')}</a> ${verdictBadges(s.id, machines)}</li>`;
+    `<li><a href="#${anchor(s.id)}"><b>${esc(s.id)}</b> ${esc(SHORT_TITLES[s.id] ?? '')}</a>${several ? '' : ` ${verdictBadges(s.id, machines)}`}</li>`;
   out.push(
     '<nav><h3>Contents</h3><ul class="toc">',
     `<li><a href="#machines">Machines</a></li>`,
@@ -173,7 +174,7 @@ export async function renderResearchReport(machines: Machine[]): Promise<Researc
     '</ul></div></div></nav>',
   );
   // Machines
-  out.push('<h2 id="machines">Machines</h2><div class="table-wrap"><table><thead><tr>');
+  out.push('<h2 id="machines">Machines</h2><div class="table-wrap"><table class="facts"><thead><tr>');
   const facts: (keyof HostFacts)[] = [
     'host',
     'kernel',
@@ -361,7 +362,8 @@ export async function reportCommand(dirs: string[], out: string | null): Promise
   for (const d of dirs)
     if (!existsSync(path.join(d, 'results.json')))
       throw new UsageError('dir', `${d} holds no results.json (run cowbench bench first)`);
-  for (const d of dirs) writeReport(d);
+  // One directory: its REPORT.md afresh (then with chart links). Several: the inputs stay as they are.
+  if (dirs.length === 1) writeReport(dirs[0]!);
   const outDir =
     out ??
     (dirs.length === 1

@@ -17,6 +17,7 @@ import {
   type SuiteOutcome,
 } from './runner.js';
 import { writeReport } from './report.js';
+import { writeResearchReport } from './html.js';
 import { bandwidthSuite } from './suites/bandwidth.js';
 import { compatSuite } from './suites/compat.js';
 import { consistencySuite } from './suites/consistency.js';
@@ -236,6 +237,12 @@ export async function runBench(o: BenchOptions): Promise<number> {
   }
   bar?.stop();
   rmSync(scratchDir, { recursive: true, force: true });
-  process.stdout.write(`results: ${outDir} (REPORT.md, results.json, one CSV per suite)\n`);
+  // Charts and report.html beside REPORT.md; a chart that fails to render does not fail the bench.
+  await writeResearchReport([outDir]).catch((e: unknown) =>
+    process.stderr.write(`report.html not written: ${(e as Error).message}\n`),
+  );
+  process.stdout.write(
+    `results: ${outDir} (REPORT.md, report.html, charts/, results.json, one CSV per suite)\n`,
+  );
   return failedSuites > 0 ? 1 : 0;
 }

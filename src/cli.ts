@@ -358,12 +358,10 @@ export async function main(argv: string[]): Promise<number> {
       'report <dirs..>',
       'write REPORT.md, charts/*.svg and report.html from bench results directories (several: claims × machines)',
       (y) =>
-        y
-          .positional('dirs', { type: 'string', array: true, demandOption: true })
-          .option('out', {
-            type: 'string',
-            describe: 'output directory [default: the one DIR; for several, report-<names> beside the first]',
-          }),
+        y.positional('dirs', { type: 'string', array: true, demandOption: true }).option('out', {
+          type: 'string',
+          describe: 'output directory [default: the one DIR; for several, report-<names> beside the first]',
+        }),
       async (args) => {
         process.stdout.write(
           await reportCommand(

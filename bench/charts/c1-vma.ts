@@ -42,7 +42,7 @@ export const c1Vma: ChartDef = {
       field: 'mappings',
       type: 'quantitative' as const,
       title: 'memory mappings (VMAs), peak',
-      scale: { type: 'log' as const, domain: [100, 200000] },
+      scale: { type: 'log' as const, domain: [100, 200000], nice: false },
     };
     return {
       spec: {

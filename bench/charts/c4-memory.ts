@@ -70,8 +70,7 @@ export const c4Memory: ChartDef = {
         height: 300,
         title: {
           text: this.title,
-          subtitle:
-            'log scale; dots: median with min…max; blue bars: uffd buffer + 1 MiB (target e’s bound)',
+          subtitle: 'log scale; dots: median with min…max; blue bars: uffd buffer + 1 MiB (target e’s bound)',
         },
         layer: [
           {

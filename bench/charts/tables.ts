@@ -1,6 +1,5 @@
 /** Readable tables for report.html: chosen columns (≤ 10), human units, median (min…max) in one cell. */
-import type { Cell, Row } from './data.js';
-import { formatBytes } from '../../src/units.js';
+import { humanBytes, type Cell, type Row } from './data.js';
 
 /** [column key, heading]; a key names a plain column or the X of X_median/_min/_max. */
 type Column = [string, string];
@@ -155,7 +154,7 @@ export function formatCell(key: string, v: Cell | undefined): string {
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (typeof v !== 'number') return String(v);
   if (!Number.isFinite(v)) return '–';
-  if (/bytes/.test(key)) return formatBytes(v);
+  if (/bytes/.test(key)) return humanBytes(v);
   if (/fraction/.test(key)) return `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
   if (/ratio/.test(key)) return `${v.toFixed(v < 1 ? 3 : 2)}×`;
   if (/_per_s$|writes_per_s/.test(key)) return group(v);
