@@ -126,8 +126,8 @@ ul.verdicts { list-style: none; padding: 0; margin: 8px 0; } ul.verdicts li { ma
 .evidence { display: block; margin: 2px 0 0 2px; } .stats { display: block; color: var(--muted); font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
-th { font-weight: 600; border-bottom: 2px solid #bbb; } td.num { text-align: right; white-space: nowrap; } th:not(:first-child), td:not(:first-child) { padding-left: 10px; }
-.spread { color: var(--muted); font-size: 12px; white-space: nowrap; }
+th { font-weight: 600; border-bottom: 2px solid #bbb; } td.num { text-align: right; white-space: nowrap; } td:first-child { white-space: nowrap; } th:not(:first-child), td:not(:first-child) { padding-left: 10px; }
+.spread { color: var(--muted); font-size: 12px; white-space: nowrap; display: block; }
 .table-wrap { overflow-x: auto; }
 figure.chart { margin: 12px 0 18px; } figure.chart svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: 13px; }
@@ -293,8 +293,29 @@ export function chartsMarkdown(charts: RenderedChart[]): string {
   return lines.join('\n');
 }
 
+/**
+ * REPORT.md with each chart linked under its suite's heading (`## vma (C1): …`); charts whose suite
+ * has no heading, and the ones that could not be drawn, in a Charts section at the end.
+ */
+export function withChartLinks(markdown: string, charts: RenderedChart[]): string {
+  let text = markdown
+    .replace(/\n## Charts\n[\s\S]*$/, '\n')
+    .replace(/^!\[[^\]]*\]\(charts\/[^)]+\.svg\)\n\n/gm, '');
+  const rest: RenderedChart[] = [];
+  const bySuite = new Map<string, RenderedChart[]>();
+  for (const c of charts) bySuite.set(c.suite, [...(bySuite.get(c.suite) ?? []), c]);
+  for (const [suite, list] of bySuite) {
+    const heading = new RegExp(`^## ${suite} \\(.*\\n\\n`, 'm');
+    const drawn = list.filter((c) => c.file);
+    rest.push(...list.filter((c) => !c.file));
+    if (!heading.test(text)) rest.push(...drawn);
+    else text = text.replace(heading, (h) => h + drawn.map((c) => `![${c.title}](${c.file})\n\n`).join(''));
+  }
+  return rest.length ? `${text.trimEnd()}\n\n${chartsMarkdown(rest)}` : text;
+}
+
 /** REPORT.md of several directories: the claims × machines matrix, then the charts. */
-export function matrixMarkdown(machines: Machine[], charts: RenderedChart[]): string {
+export function matrixMarkdown(machines: Machine[], charts: RenderedChart[], outDir = '.'): string {
   const out: string[] = [`# cowbench: the 2016 claims on ${machines.length} machines\n`];
   out.push(
     `| claim | ${machines.map((m) => m.label).join(' | ')} |`,
@@ -316,7 +337,7 @@ export function matrixMarkdown(machines: Machine[], charts: RenderedChart[]): st
     '',
     ...machines.map((m) => {
       const h = hostFacts(m);
-      return `- ${m.label}: Linux ${h.kernel}, ${h.cpu}, THP ${h.thp}, vm.max_map_count ${h.max_map_count}, cowbench ${h.cowbench}; [REPORT.md](${path.relative('.', m.dir)}/REPORT.md)`;
+      return `- ${m.label}: Linux ${h.kernel}, ${h.cpu}, THP ${h.thp}, vm.max_map_count ${h.max_map_count}, cowbench ${h.cowbench}; [REPORT.md](${path.relative(outDir, m.dir)}/REPORT.md)`;
     }),
     '',
   );
@@ -344,12 +365,11 @@ export async function writeResearchReport(dirs: string[], outDir: string = dirs[
   const files = [html, ...r.charts.filter((c) => c.file).map((c) => path.join(outDir, c.file!))];
   const md = path.join(outDir, 'REPORT.md');
   if (machines.length > 1) {
-    writeFileSync(md, matrixMarkdown(machines, r.charts));
+    writeFileSync(md, matrixMarkdown(machines, r.charts, outDir));
     files.push(md);
   } else if (existsSync(md)) {
     // One directory: REPORT.md (written by writeReport) gains the chart links.
-    const text = readFileSync(md, 'utf8').replace(/\n## Charts\n[\s\S]*$/, '\n');
-    writeFileSync(md, text.trimEnd() + '\n\n' + chartsMarkdown(r.charts));
+    writeFileSync(md, withChartLinks(readFileSync(md, 'utf8'), r.charts));
   }
   return { dir: outDir, files, chartMs: r.chartMs, htmlBytes: Buffer.byteLength(r.html) };
 }

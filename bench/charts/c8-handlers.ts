@@ -6,7 +6,7 @@ export const c8Handlers: ChartDef = {
   id: 'c8-handlers',
   claims: ['C8'],
   suite: 'latency',
-  title: 'Writer throughput during a uffd snapshot vs the number of fault-handler threads',
+  title: 'Writer throughput during a uffd snapshot vs handler threads',
   build(machines: Machine[]) {
     const points = machines.flatMap((m) =>
       rows(m, 'latency')
@@ -37,7 +37,7 @@ export const c8Handlers: ChartDef = {
       : { color: { value: '#1f77b4' } };
     return {
       spec: {
-        width: WIDTH - 220,
+        width: WIDTH - 140,
         height: 260,
         title: {
           text: this.title,

@@ -33,6 +33,7 @@ export const CHARTS: ChartDef[] = [
 export interface RenderedChart {
   id: string;
   claims: string[];
+  suite: string;
   title: string;
   /** charts/<id>.svg, relative to the report directory; null when the chart could not be drawn. */
   file: string | null;
@@ -53,6 +54,7 @@ export async function renderCharts(machines: Machine[]): Promise<RenderedChart[]
       out.push({
         id: c.id,
         claims: c.claims,
+        suite: c.suite,
         title: c.title,
         file: null,
         svg: null,
@@ -65,6 +67,7 @@ export async function renderCharts(machines: Machine[]): Promise<RenderedChart[]
     out.push({
       id: c.id,
       claims: c.claims,
+      suite: c.suite,
       title: c.title,
       file: `charts/${c.id}.svg`,
       svg,

@@ -8,7 +8,7 @@ const PHASE_FILL = ['#f3f3f3', '#d62728', '#fde7b0', '#dde6f3', '#e3f1e3'];
 
 export const timelineChart: ChartDef = {
   id: 'timeline',
-  claims: ['target d', 'C8'],
+  claims: ['C8', 'target d'],
   suite: 'latency',
   title: 'Writes per 10 ms through one snapshot, per backend',
   build(machines: Machine[]) {
@@ -52,7 +52,8 @@ export const timelineChart: ChartDef = {
         title: {
           text: this.title,
           subtitle: [
-            'all writer threads together, 10 ms buckets; 0 = the arm pause',
+            'the latency suite’s whole-snapshot runs: 2 unthrottled writer threads, 512 MiB (quick: 128 MiB)',
+            `all writers together, 10 ms buckets; 0 = the arm pause; from ${[...new Set(buckets.map((b) => b.machine))].join(', ')}`,
             'red: writers held (softdirty holds them again for its final stop-and-copy)',
           ],
         },
