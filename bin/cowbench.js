@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 import { main } from '../dist/src/cli.js';
+import { onStdoutError } from '../dist/src/stdout.js';
 
-// `cowbench probe | head`: a closed pipe ends output quietly, not with a stack trace.
-process.stdout.on('error', (err) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
+// `cowbench probe | head` ends quietly; `> /dev/full` with one line on stderr, not a stack trace.
+process.stdout.on('error', onStdoutError);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -9,6 +9,11 @@ import { scanMicroChild, scanTrialChild } from '../bench/suites/scan.js';
 import { faultLatencyTrial } from '../bench/fault_latency.js';
 import { native } from './native.js';
 import { checkOutput } from './output.js';
+import { parseFailure, withValues } from './argv.js';
+import { afterStdout, writeStderr, writeStdout } from './stdout.js';
+import { handleSignals } from './signals.js';
+import { removeOwnTemporaries } from './clean.js';
+import { cleanCommand } from './cli/clean.js';
 import { parseCount, parseSize } from './units.js';
 import { environment } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
@@ -21,34 +26,28 @@ import {
   PATTERNS,
   type RunFlags,
 } from './options.js';
+import type { RunOptions } from './orchestrator.js';
 import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot } from './orchestrator.js';
 import { probeKernel } from './probe.js';
 import { backendNames, backends } from './registry.js';
-import { renderProbe, renderRun } from './report.js';
+import { failedRunJson, renderProbe, renderRun, runVerdict } from './report.js';
 import { renderCompat, runCompat, WRITER_LABELS } from './compat.js';
 import { WRITER_KINDS } from './options.js';
-
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 async function runCommand(
   flags: RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
 ): Promise<number> {
-  const options = runOptionsFromFlags(flags);
-  const controller = new AbortController();
-  let signalled: string | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) {
-      // A second signal: the user wants out now. Exiting closes every fd and mapping, so no
-      // writer of ours can stay blocked; only the temporary image may be left behind.
-      process.stderr.write(`cowbench: second ${sig}: exiting without cleanup\n`);
-      process.exit(SIGNAL_EXIT[sig] ?? 1);
-    }
-    signalled = sig;
-    process.stderr.write(`\ncowbench: ${sig}: stopping the snapshot, releasing writers…\n`);
-    controller.abort(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  let options: RunOptions;
+  try {
+    options = runOptionsFromFlags(flags);
+  } catch (e) {
+    if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
+    throw e;
+  }
+  const signals = handleSignals({
+    stopping: 'stopping the snapshot, releasing writers…',
+    onForcedExit: () => removeOwnTemporaries(options.out),
+  });
   const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
   const bar = showProgress
     ? new cliProgress.SingleBar(
@@ -63,8 +62,9 @@ async function runCommand(
   let started = false;
   try {
     const result = await runSnapshot(options, {
-      signal: controller.signal,
-      onPhase: flags.verbose ? (phase) => process.stderr.write(`cowbench: ${phase}\n`) : undefined,
+      signal: signals.signal,
+      onNotice: (message) => writeStderr(`cowbench: ${message}\n`),
+      onPhase: flags.verbose ? (phase) => writeStderr(`cowbench: ${phase}\n`) : undefined,
       onProgress: (copied, total) => {
         if (!bar) return;
         const mib = (n: number) => Math.floor(n / 1048576);
@@ -76,48 +76,48 @@ async function runCommand(
       },
     });
     bar?.stop();
-    process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
-    if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
+    const printed = writeStdout(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
+    const kept = result.output ? { image: result.output, manifest: result.manifest! } : 'none';
+    if (!printed.ok) return afterStdout(printed, signals.exitCode() ?? 0, kept);
+    if (signals.received) return signals.exitCode()!;
+    if (result.lost_writes) return runVerdict(result);
     if (!result.verified && result.verification.skipped === null) return 1;
     if (!result.region_writable_after.ok) {
-      process.stderr.write(
-        `cowbench: the region was left protected: ${result.region_writable_after.detail}\n`,
-      );
+      writeStderr(`cowbench: the region was left protected: ${result.region_writable_after.detail}\n`);
       return 1;
     }
     return 0;
   } catch (e) {
     bar?.stop();
-    if (signalled) {
-      process.stderr.write(
-        `cowbench: interrupted by ${signalled}: tracking disarmed, writers released, no image kept\n`,
+    if (flags.json)
+      writeStdout(JSON.stringify(failedRunJson(e, { ...options }, signals.received), null, 2) + '\n');
+    if (signals.received) {
+      writeStderr(
+        `cowbench: interrupted by ${signals.received}: tracking disarmed, writers released, no image kept\n`,
       );
-      return SIGNAL_EXIT[signalled] ?? 1;
+      return signals.exitCode()!;
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }
 
 function probeCommand(json: boolean): number {
   const rows = probeKernel();
-  if (json) {
-    process.stdout.write(JSON.stringify({ probes: rows, env: environment() }, null, 2) + '\n');
-    return 0;
-  }
+  if (json)
+    return afterStdout(writeStdout(JSON.stringify({ probes: rows, env: environment() }, null, 2) + '\n'), 0);
   const env = environment();
-  process.stdout.write(`Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`);
-  process.stdout.write(renderProbe(rows));
-  process.stdout.write('\nBackends:\n');
+  let text = `Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`;
+  text += renderProbe(rows);
+  text += '\nBackends:\n';
   for (const name of backendNames) {
     const b = backends[name];
     const p = b.probe(backendOptions(DEFAULT_RUN_OPTIONS));
     const status = p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`;
-    process.stdout.write(`  ${name.padEnd(10)} ${status}\n`);
+    text += `  ${name.padEnd(10)} ${status}\n`;
   }
-  return 0;
+  return afterStdout(writeStdout(text), 0);
 }
 
 interface CompatFlags {
@@ -163,13 +163,13 @@ async function compatCommand(flags: CompatFlags): Promise<number> {
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const parser = yargs(argv)
+  const parser = cleanCommand(yargs(argv))
     .scriptName('cowbench')
     .usage('$0 <command> [options]')
     .command(
       'run',
       'take one verified point-in-time snapshot of a live region under writers',
-      (y) =>
+      withValues((y) =>
         y
           .option('backend', {
             alias: 'b',
@@ -293,6 +293,7 @@ export async function main(argv: string[]): Promise<number> {
             default: false,
             describe: 'name each protocol step on stderr as it starts',
           }),
+      ),
       async (args) => {
         exitCode = await runCommand(
           args as RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
@@ -302,7 +303,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'probe',
       'show which kernel features this machine has (tested by behaviour)',
-      (y) => y.option('json', { type: 'boolean', default: false }),
+      withValues((y) => y.option('json', { type: 'boolean', default: false })),
       (args) => {
         exitCode = probeCommand(args.json === true);
       },
@@ -310,7 +311,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'compat',
       'which backend can snapshot memory written by which writer kind (cpu, kernel, kvm)',
-      (y) =>
+      withValues((y) =>
         y
           .option('json', { type: 'boolean', default: false, describe: 'print the matrix as JSON' })
           .option('size', { type: 'string', default: '64M', describe: 'region size of each cell' })
@@ -322,6 +323,7 @@ export async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: `columns to run, comma-separated [default: all: ${WRITER_KINDS.join(', ')}]`,
           }),
+      ),
       async (args) => {
         exitCode = await compatCommand(args as CompatFlags);
       },
@@ -329,7 +331,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'bench [suites..]',
       `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,
-      (y) =>
+      withValues((y) =>
         y
           .positional('suites', { type: 'string', array: true, describe: 'suites to run (default: all)' })
           .option('backends', {
@@ -343,6 +345,7 @@ export async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: 'label for the results directory instead of the host name',
           }),
+      ),
       async (args) => {
         exitCode = await runBench({
           suites: (args.suites as string[] | undefined) ?? [],
@@ -357,11 +360,12 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'report <dirs..>',
       'write REPORT.md, charts/*.svg and report.html from bench results directories (several: claims × machines)',
-      (y) =>
+      withValues((y) =>
         y.positional('dirs', { type: 'string', array: true, demandOption: true }).option('out', {
           type: 'string',
           describe: 'output directory [default: the one DIR; for several, report-<names> beside the first]',
         }),
+      ),
       async (args) => {
         process.stdout.write(
           await reportCommand(
@@ -374,19 +378,28 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'calibrate',
       'measure memcpy bandwidth, sink bandwidth and a plain page-fault cost on this machine',
-      (y) =>
+      withValues((y) =>
         y
           .option('size', { type: 'string', default: '1G', describe: 'bytes written for the sink bandwidth' })
           .option('dir', { type: 'string', default: '.', describe: 'directory for the sink bandwidth file' })
           .option('json', { type: 'boolean', default: false }),
+      ),
       async (args) => {
         const bytes = parseSize('--size', args.size);
         if (bytes === 0 || bytes % 4096 !== 0)
           throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
-        checkOutput(path.join(String(args.dir), 'calibrate.img'), true);
-        const c = await native.calibrate(bytes, String(args.dir)).catch((e: unknown) => {
-          throw CowbenchError.fromNative(e);
+        checkOutput(path.join(String(args.dir), 'calibrate.img'), true, '--dir');
+        // The native measurement cannot stop midway: a signal removes its temporary and exits.
+        const signals = handleSignals({
+          immediate: true,
+          onForcedExit: () => removeOwnTemporaries(path.join(String(args.dir), 'calibrate.img')),
         });
+        const c = await native
+          .calibrate(bytes, String(args.dir))
+          .catch((e: unknown) => {
+            throw CowbenchError.fromNative(e);
+          })
+          .finally(() => signals.dispose());
         const out = {
           memcpy_MBps: c.memcpy_Bps / 1e6,
           page_fault_ns: c.page_fault_ns,
@@ -403,12 +416,13 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'scan-trial',
       false, // hidden: the scan suite's child (one dirty-tracking trial per process)
-      (y) =>
+      withValues((y) =>
         y
           .option('engine', { type: 'string', default: 'wp-async' })
           .option('size', { type: 'string', default: '256M' })
           .option('fraction', { type: 'string', default: '0.01' })
           .option('seed', { type: 'string', default: '1' }),
+      ),
       async (args) => {
         const engine = String(args.engine);
         if (engine !== 'wp-async' && engine !== 'clear-refs' && engine !== 'clear-refs-unchecked')
@@ -428,7 +442,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'scan-micro',
       false, // hidden: the scan suite's single-operation micro-benchmarks (tinybench)
-      (y) => y.option('time-ms', { type: 'string', default: '500' }),
+      withValues((y) => y.option('time-ms', { type: 'string', default: '500' })),
       (args) => {
         process.stdout.write(scanMicroChild(parseCount('--time-ms', args['time-ms'], 1, 60_000)));
       },
@@ -436,7 +450,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'fault-latency',
       false, // hidden: one trial of the latency suite, run in a fresh process per trial
-      (y) =>
+      withValues((y) =>
         y
           .option('backend', { type: 'string', default: 'uffd' })
           .option('pages', { type: 'string', default: '16384', describe: 'faults timed (one per page)' })
@@ -446,6 +460,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('handler-batch', { type: 'boolean', default: false })
           .option('drain-wake', { type: 'string', default: 'batch' })
           .option('json', { type: 'boolean', default: false }),
+      ),
       async (args) => {
         const pages = parseCount('--pages', args.pages, 1, 1 << 24);
         const options = runOptionsFromFlags({
@@ -470,12 +485,12 @@ export async function main(argv: string[]): Promise<number> {
         );
       },
     )
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, calibrate, clean')
     .strict()
     .help()
     .version(environment().cowbench_version)
     .fail((msg, err) => {
-      throw err ?? new UsageError('usage', msg);
+      throw parseFailure(msg, err);
     });
   try {
     await parser.parseAsync();
@@ -483,10 +498,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
-      process.stderr.write(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
       return 1;
     }
-    process.stderr.write(`cowbench: ${err.message}\n`);
+    writeStderr(`cowbench: ${err.message}\n`);
     return err.exitCode;
   }
 }

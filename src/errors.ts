@@ -4,6 +4,10 @@ export class CowbenchError extends Error {
   readonly exitCode: number;
   readonly syscall: string | undefined;
   readonly errno: number | undefined;
+  /** Where a run failed (preflight, prepare, …, commit), when it was a run. */
+  phase: string | undefined;
+  /** What a failed run cleaned up (writers released, temporary removed, …). */
+  cleanup: Record<string, unknown> | undefined;
 
   constructor(
     code: string,
@@ -24,13 +28,28 @@ export class CowbenchError extends Error {
     const e = err as { code?: unknown; message?: unknown; syscall?: unknown; errno?: unknown };
     const code = typeof e?.code === 'string' && e.code !== '' ? e.code : 'EINTERNAL';
     const message = typeof e?.message === 'string' ? e.message : String(err);
-    return new CowbenchError(code, message, {
+    const wrapped = new CowbenchError(code, message, {
       // A missing kernel feature or a bad option is a refusal (2), like a usage error.
       exitCode: code === 'EUNSUPPORTED' || code === 'EINVAL' || code === 'EPERM' ? 2 : 1,
       syscall: typeof e?.syscall === 'string' ? e.syscall : undefined,
       errno: typeof e?.errno === 'number' ? e.errno : undefined,
       cause: err,
     });
+    // An unexpected error keeps its own stack (printed as an internal error).
+    if (code === 'EINTERNAL' && err instanceof Error && err.stack) wrapped.stack = err.stack;
+    return wrapped;
+  }
+
+  /** The `error` object of a failed run's JSON. */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      syscall: this.syscall ?? null,
+      errno: this.errno ?? null,
+      phase: this.phase ?? null,
+      exit_code: this.exitCode,
+    };
   }
 }
 

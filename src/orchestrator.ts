@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendOptions } from './backend.js';
-import { rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { environment, mappingCount, memAvailableBytes, rssBytes } from './env.js';
 import { CowbenchError, UsageError } from './errors.js';
 import {
@@ -15,10 +15,12 @@ import {
   type NativeSnapshot,
   type PhaseStats,
 } from './native.js';
-import { checkOutput, manifestPathFor, NULL_SINK, scratchImagePath, writePrivateFile } from './output.js';
+import { checkOutput, commitWithManifest, manifestPathFor, NULL_SINK, scratchImagePath } from './output.js';
 import { getBackend, type BackendName } from './registry.js';
+import { sweepBefore } from './clean.js';
 import {
   incompatibilitiesOf,
+  lostWritesOf,
   RESULT_SCHEMA,
   stallFromLatency,
   type RunResult,
@@ -109,9 +111,14 @@ export interface RunHooks {
   /** Aborting disarms tracking, releases writers and removes the temporary image. */
   signal?: AbortSignal;
   onProgress?: (copiedBytes: number, totalBytes: number) => void;
+  /** Said to the user: e.g. a leftover temporary of a killed earlier run that was removed. */
+  onNotice?: (message: string) => void;
   /** Called as each protocol step starts. */
   onPhase?: (phase: 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify') => void;
 }
+
+/** The protocol steps, with the checks before them and the commit after. */
+export type RunPhase = 'preflight' | 'prepare' | 'baseline' | 'arm' | 'copy' | 'finish' | 'verify' | 'commit';
 
 export function backendOptions(o: RunOptions): BackendOptions {
   return {
@@ -181,9 +188,43 @@ export function preflight(o: RunOptions): void {
     );
 }
 
-/** Runs one snapshot end to end. Rejects with CowbenchError; the region is always left writable. */
+/** Where a run was when it failed, and what it had made that cleanup must remove. */
+interface RunTrack {
+  phase: RunPhase;
+  tempPath: string | null;
+  writersStarted: boolean;
+}
+
+/**
+ * Runs one snapshot end to end. Rejects with CowbenchError carrying the phase that failed and
+ * what was cleaned up (`cleanup`); the region is always left writable.
+ */
 export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  const track: RunTrack = { phase: 'preflight', tempPath: null, writersStarted: false };
+  try {
+    return await runSteps(o, hooks, track);
+  } catch (e) {
+    // runSteps' finally has run: writers joined, region released, temporary unlinked.
+    const err = CowbenchError.fromNative(e);
+    err.phase ??= track.phase;
+    err.cleanup = {
+      writers_released: track.writersStarted,
+      tracking_disarmed: track.phase !== 'preflight' && track.phase !== 'prepare' ? true : null,
+      temporary_removed: track.tempPath !== null && !existsSync(track.tempPath) ? track.tempPath : null,
+      image_kept: false,
+    };
+    throw err;
+  }
+}
+
+async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promise<RunResult> {
+  const enter = (phase: Exclude<RunPhase, 'preflight' | 'commit'>) => {
+    track.phase = phase;
+    hooks.onPhase?.(phase);
+  };
   preflight(o);
+  track.phase = 'prepare';
+  for (const l of sweepBefore(o.out)) hooks.onNotice?.(`removed ${l.path} (${l.reason})`);
   const backend = getBackend(o.backend)!;
   let scratch: ReturnType<typeof scratchImagePath> | null = null;
   let region: NativeRegion | undefined;
@@ -205,12 +246,15 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     workload = newWorkload(region);
     try {
       workload.start({ kinds: o.writerKinds, pattern: o.pattern, rate: o.ratePagesPerSec, seed: o.seed });
+      track.writersStarted = true;
       sink = new native.Sink(imagePath);
       snapshot = new native.Snapshot(o.backend, region, workload, sink, backendOptions(o));
     } catch (e) {
       throw CowbenchError.fromNative(e);
     }
     const snap = snapshot;
+    track.tempPath = sink.isNull ? null : sink.tempPath;
+    let failedPhase: RunPhase = 'copy';
 
     let armStart = 0;
     let copyEnd = 0;
@@ -219,11 +263,11 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     let rssPeak = 0;
     let mapsPeak = mappingCount();
     try {
-      hooks.onPhase?.('prepare');
+      enter('prepare');
       await snap.prepare();
       throwIfAborted(hooks.signal);
       // Undisturbed writer rate first, then the snapshot phase.
-      hooks.onPhase?.('baseline');
+      enter('baseline');
       workload.beginPhase();
       workload.mark('baseline_start');
       await sleep(o.baselineMs);
@@ -232,10 +276,10 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       rssBefore = rssBytes();
       rssPeak = rssBefore;
       throwIfAborted(hooks.signal);
-      hooks.onPhase?.('arm');
+      enter('arm');
       armStart = performance.now();
       await snap.arm();
-      hooks.onPhase?.('copy');
+      enter('copy');
       workload.mark('copy_start');
       let ticks = 0;
       const ticker = setInterval(() => {
@@ -253,8 +297,9 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       }
     } catch (e) {
       copyError = e;
+      failedPhase = track.phase;
     } finally {
-      hooks.onPhase?.('finish');
+      enter('finish');
       metrics = await snap.release();
     }
     const during = workload.phaseStats();
@@ -270,11 +315,12 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
     const regionWritable = native.regionWritable(region);
     if (copyError !== undefined || metrics.error) {
       const err = CowbenchError.fromNative(copyError ?? metrics.error);
+      err.phase = copyError !== undefined ? failedPhase : 'copy';
       throw err;
     }
     hooks.onProgress?.(o.sizeBytes, o.sizeBytes);
 
-    hooks.onPhase?.('verify');
+    enter('verify');
     const expected = snap.expected();
     let verification: Verification;
     if (sink.isNull) {
@@ -330,6 +376,7 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
       writers: writerFigures(o, baseline!, during),
       writer_timeline: timeline,
       incompatibilities: incompatibilitiesOf(during),
+      lost_writes: lostWritesOf(during),
       region_writable_after: regionWritable,
       backend_metrics: metrics.extra,
       backend_series: metrics.series,
@@ -340,22 +387,19 @@ export async function runSnapshot(o: RunOptions, hooks: RunHooks = {}): Promise<
 
     // Interrupted during verification: keep nothing.
     throwIfAborted(hooks.signal);
-    if (verified && o.out !== null && !sink.isNull) {
-      try {
-        sink.commit(o.force);
-      } catch (e) {
-        throw CowbenchError.fromNative(e);
-      }
+    // A run that lost writes failed for its workload: its image is not kept either.
+    if (verified && result.lost_writes === null && o.out !== null && !sink.isNull) {
+      track.phase = 'commit';
       result.output = o.out;
       result.manifest = manifestPathFor(o.out);
-      try {
-        writePrivateFile(result.manifest, JSON.stringify(manifestOf(result), null, 2) + '\n', o.force);
-      } catch (e) {
-        rmSync(o.out, { force: true }); // an image without its manifest does not pass for complete
-        throw new CowbenchError('EMANIFEST', `could not write ${result.manifest}: ${(e as Error).message}`, {
-          cause: e,
-        });
-      }
+      const commitSink = sink;
+      commitWithManifest(o.out, JSON.stringify(manifestOf(result), null, 2) + '\n', o.force, () => {
+        try {
+          commitSink.commit(o.force);
+        } catch (e) {
+          throw CowbenchError.fromNative(e);
+        }
+      });
     } else {
       sink.discard();
     }

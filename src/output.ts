@@ -2,23 +2,38 @@
 import {
   accessSync,
   constants,
+  fsyncSync,
+  linkSync,
   lstatSync,
   mkdtempSync,
   openSync,
   closeSync,
+  readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeSync,
   unlinkSync,
 } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from './errors.js';
+import { CowbenchError, UsageError } from './errors.js';
 
 export const NULL_SINK = '/dev/null';
 
 export function manifestPathFor(imagePath: string): string {
   return `${imagePath}.json`;
+}
+
+/** What a non-regular file is, in words. */
+function fileKind(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSocket()) return 'socket';
+  return 'special file';
 }
 
 function checkTarget(flag: string, file: string, force: boolean): void {
@@ -30,53 +45,218 @@ function checkTarget(flag: string, file: string, force: boolean): void {
   }
   if (st.isSymbolicLink())
     throw new UsageError(flag, `${file} is a symbolic link; refusing to write memory contents through it`);
-  if (st.isDirectory()) throw new UsageError(flag, `${file} is a directory; name a file`);
+  // --force replaces a regular file only: never a FIFO, a device node, a socket or a directory.
+  if (!st.isFile())
+    throw new UsageError(
+      flag,
+      `${file} is a ${fileKind(st)}, not a regular file; refusing to replace it${force ? ' even with --force' : ''}`,
+    );
   if (!force) throw new UsageError(flag, `${file} exists; pass --force to replace it`);
 }
 
-/** Throws UsageError if the image (and its manifest) cannot be written at `out`. */
-export function checkOutput(out: string, force: boolean): void {
+/** NAME_MAX of every Linux file system cowbench writes to. */
+export const NAME_MAX = 255;
+/**
+ * The longest name written beside an image is the manifest's temporary,
+ * `.NAME.json.cowbench-PID-RAND.tmp` (PID ≤ 7 digits, RAND ≤ 6): NAME plus this many bytes.
+ */
+export const TEMP_NAME_OVERHEAD =
+  '.'.length + '.json'.length + '.cowbench-'.length + 7 + 1 + 6 + '.tmp'.length;
+
+/** The longest --out file name (bytes) whose temporaries still fit in NAME_MAX. */
+export const MAX_OUT_NAME_BYTES = NAME_MAX - TEMP_NAME_OVERHEAD;
+
+/** Throws UsageError naming `flag` if the image (and its manifest) cannot be written at `out`. */
+export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   if (out === NULL_SINK) return;
+  const nameBytes = Buffer.byteLength(path.basename(out));
+  if (nameBytes > MAX_OUT_NAME_BYTES)
+    throw new UsageError(
+      flag,
+      `the file name is ${nameBytes} bytes; at most ${MAX_OUT_NAME_BYTES} fit (NAME_MAX ${NAME_MAX} less ${TEMP_NAME_OVERHEAD} for the temporary .NAME.json.cowbench-PID-RAND.tmp)`,
+    );
   const dir = path.dirname(path.resolve(out));
   let st;
   try {
     st = statSync(dir);
   } catch {
-    throw new UsageError('--out', `directory ${dir} does not exist`);
+    throw new UsageError(flag, `directory ${dir} does not exist`);
   }
-  if (!st.isDirectory()) throw new UsageError('--out', `${dir} is not a directory`);
+  if (!st.isDirectory()) throw new UsageError(flag, `${dir} is not a directory`);
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new UsageError('--out', `directory ${dir} is not writable`);
+    throw new UsageError(flag, `directory ${dir} is not writable`);
   }
-  checkTarget('--out', out, force);
-  checkTarget('--out', manifestPathFor(out), force);
+  checkTarget(flag, out, force);
+  if (!isOrphanManifest(manifestPathFor(out), out)) checkTarget(flag, manifestPathFor(out), force);
 }
 
-/** Writes `text` to `file`: 0600, O_EXCL|O_NOFOLLOW (an existing file is unlinked first only if `force`). */
-export function writePrivateFile(file: string, text: string, force: boolean): void {
-  if (force) {
-    try {
-      if (!lstatSync(file).isDirectory()) unlinkSync(file);
-    } catch {
-      /* absent */
-    }
-  }
-  const fd = openSync(
-    file,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    0o600,
-  );
+/**
+ * A manifest whose image is absent, and which is empty or a cowbench image manifest (perhaps
+ * truncated): what an interrupted commit of an older cowbench left. Not a blocker: a leftover.
+ */
+export function isOrphanManifest(manifest: string, image: string): boolean {
   try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
+    lstatSync(image);
+    return false; // the image (or something) is there: the manifest belongs to it
+  } catch {
+    /* no image */
   }
+  let st;
+  try {
+    st = lstatSync(manifest);
+  } catch {
+    return false;
+  }
+  if (!st.isFile() || st.size > 1 << 20) return false;
+  if (st.size === 0) return true;
+  try {
+    return /^\s*\{\s*"format"\s*:\s*"cowbench\.image\//.test(readFileSync(manifest, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** `.NAME.cowbench-PID-RAND.tmp` beside `file`: the temporary naming of native/common/sink.cc. */
+export function tempNameBeside(file: string): string {
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.cowbench-${process.pid}-${randomInt(1_000_000)}.tmp`,
+  );
+}
+
+function errnoError(what: string, e: unknown): CowbenchError {
+  const err = e as NodeJS.ErrnoException;
+  const code = typeof err?.code === 'string' ? err.code : 'EIO';
+  const hint = code === 'ENOSPC' ? ' (the file system is full)' : '';
+  return new CowbenchError(
+    code,
+    `${what}: ${err?.message?.startsWith(code) ? err.message : `${code}: ${err?.message ?? String(e)}`}${hint}`,
+    {
+      syscall: err?.syscall,
+      errno: typeof err?.errno === 'number' ? -err.errno : undefined,
+      cause: e,
+    },
+  );
+}
+
+/** Writes `text` to a new 0600 temporary beside `file` (O_EXCL|O_NOFOLLOW), fsynced; returns its path. */
+export function writeTempBeside(file: string, text: string): string {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = tempNameBeside(file);
+    let fd: number;
+    try {
+      fd = openSync(
+        tmp,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 16) continue;
+      throw e;
+    }
+    try {
+      const bytes = Buffer.from(text);
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off, off);
+      fsyncSync(fd);
+      closeSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    return tmp;
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* best effort: some file systems refuse fsync on a directory */
+  }
+}
+
+/** Puts `tmp` at `file` unless something is there (link(2) is atomic no-replace); removes `tmp`. */
+function placeNoReplace(tmp: string, file: string): void {
+  try {
+    linkSync(tmp, file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // A file system without hard links: rename, having checked the slot is free.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+    try {
+      lstatSync(file);
+    } catch {
+      renameSync(tmp, file);
+      return;
+    }
+    throw Object.assign(new Error(`${file} exists`), { code: 'EEXIST' });
+  }
+  unlinkSync(tmp);
+}
+
+/**
+ * Commits a verified image and its manifest together, or neither: the manifest is written to a
+ * temporary and fsynced first (a full disk fails here, before anything is visible); the manifest
+ * slot is emptied (a leftover, or with --force the old manifest); the image is renamed into place
+ * (`commitImage`), then the manifest. An image is therefore never seen beside a manifest that is
+ * not its own, and a failure at any step removes what this commit created.
+ */
+export function commitWithManifest(
+  out: string,
+  manifestText: string,
+  force: boolean,
+  commitImage: () => void,
+): void {
+  const manifest = manifestPathFor(out);
+  let tmp: string;
+  try {
+    tmp = writeTempBeside(manifest, manifestText);
+  } catch (e) {
+    throw errnoError(`could not write the manifest ${manifest}; image and manifest removed`, e);
+  }
+  try {
+    try {
+      if (force || isOrphanManifest(manifest, out)) {
+        const st = lstatSync(manifest, { throwIfNoEntry: false });
+        if (st?.isFile()) unlinkSync(manifest);
+      }
+    } catch (e) {
+      throw errnoError(`could not replace the manifest ${manifest}; image and manifest removed`, e);
+    }
+    // Checked up front too; again here, as the run took a while: --force replaces regular files only.
+    const existing = lstatSync(out, { throwIfNoEntry: false });
+    if (existing && !existing.isFile())
+      throw new CowbenchError(
+        'EEXIST',
+        `${out} became a ${fileKind(existing)} during the run; not replaced`,
+        {
+          exitCode: 2,
+        },
+      );
+    commitImage();
+    try {
+      placeNoReplace(tmp, manifest);
+    } catch (e) {
+      rmSync(out, { force: true }); // an image without its manifest does not pass for complete
+      throw errnoError(`could not put the manifest at ${manifest}; image and manifest removed`, e);
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  fsyncDir(path.dirname(path.resolve(out)));
 }
 
 /** A private (0700) scratch directory for runs that do not keep their image. */
 export function scratchImagePath(): { file: string; cleanup: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cowbench-'));
+  // The PID in the name lets a later run or `cowbench clean` remove it if this process is killed.
+  const dir = mkdtempSync(path.join(os.tmpdir(), `cowbench-${process.pid}-`));
   return { file: path.join(dir, 'image'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

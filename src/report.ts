@@ -1,8 +1,23 @@
 /** Human-readable renderings of results and probes. */
 import type { ProbeRow } from './probe.js';
-import type { RunResult } from './result.js';
+import { CowbenchError } from './errors.js';
+import { writeStderr } from './stdout.js';
+import { environment } from './env.js';
+import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
 import { formatBytes } from './units.js';
 import { timelineLine } from './timeline.js';
+
+/** "12034 writes by read did not land (EFAULT 12034)": what a run that lost writes lost. */
+export function describeLostWrites(l: LostWrites): string {
+  const kinds = Object.entries(l.by_kind);
+  const by =
+    kinds.length === 1 ? kinds[0]![0] : kinds.map(([kind, n]) => `${kind} ${n}`).join(', ') || 'the writers';
+  const causes = [
+    ...Object.entries(l.by_errno).map(([errno, n]) => `${errno} ${n}`),
+    ...Object.entries(l.kvm_exits).map(([reason, n]) => `kvm exit ${reason} ${n}`),
+  ];
+  return `${l.writes} write${l.writes === 1 ? '' : 's'} by ${by} did not land (${causes.join(', ')})`;
+}
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 
@@ -50,21 +65,39 @@ export function renderRun(r: RunResult): string {
   for (const [k, v] of Object.entries(r.incompatibilities)) lines.push([k.replaceAll('_', ' '), String(v)]);
   for (const [k, v] of Object.entries(r.backend_metrics)) lines.push([k.replaceAll('_', ' '), String(v)]);
   const v = r.verification;
+  if (r.lost_writes)
+    lines.push([
+      'lost writes',
+      `INCOMPATIBLE: ${describeLostWrites(r.lost_writes)}: ${r.backend} cannot snapshot memory written this way; the run fails`,
+    ]);
   lines.push([
     'verified',
     v.skipped
-      ? `no (skipped: ${v.skipped})`
-      : r.verified
-        ? `yes (${v.checked_pages} pages, ${v.checksum})`
-        : `NO: ${v.bad_pages} of ${v.checked_pages} pages differ from the consistency point; first: ${v.first_bad
-            .slice(0, 8)
-            .map(
-              (b) =>
-                `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
-            )
-            .join(', ')}`,
+      ? r.output === null && r.options.out === '/dev/null'
+        ? 'not verified (null sink: an overhead run; exit 0)'
+        : `no (skipped: ${v.skipped})`
+      : r.verified && r.lost_writes
+        ? `image only: ${v.checked_pages} pages match the consistency point (${v.checksum}), but writes were lost: the run failed`
+        : r.verified
+          ? `yes (${v.checked_pages} pages, ${v.checksum})`
+          : `NO: ${v.bad_pages} of ${v.checked_pages} pages differ from the consistency point; first: ${v.first_bad
+              .slice(0, 8)
+              .map(
+                (b) =>
+                  `page ${b.page} expected v${b.expected} found ${b.found === -2 ? 'missing' : b.found === -1 ? 'torn' : `v${b.found}`}`,
+              )
+              .join(', ')}`,
   ]);
-  lines.push(['image', r.output ? `${r.output} (manifest ${r.manifest})` : 'not kept (use --out FILE)']);
+  lines.push([
+    'image',
+    r.output
+      ? `${r.output} (manifest ${r.manifest})`
+      : r.options.out === '/dev/null'
+        ? 'none (null sink)'
+        : r.options.out
+          ? 'not kept (the run failed)'
+          : 'not kept (use --out FILE)',
+  ]);
   lines.push(['machine', `${r.env.hostname}, Linux ${r.env.kernel}, ${r.env.cores} × ${r.env.cpu_model}`]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, val]) => `${k.padEnd(width)}  ${val}`).join('\n') + '\n';
@@ -80,4 +113,37 @@ export function renderProbe(rows: ProbeRow[]): string {
       )
       .join('\n') + '\n'
   );
+}
+
+/** Exit code and stderr line for a run that lost writes: 1, named as an incompatibility. */
+export function runVerdict(r: RunResult): number {
+  if (!r.lost_writes) return 0;
+  writeStderr(
+    `cowbench: incompatible: ${r.backend} with this workload: ${describeLostWrites(r.lost_writes)}; no image kept\n`,
+  );
+  return 1;
+}
+
+/**
+ * What `run --json` prints when the run fails: still one JSON object, `verified: false`, with
+ * the error (code, message, syscall, errno, phase) and what was cleaned up.
+ */
+export function failedRunJson(
+  e: unknown,
+  options: Record<string, unknown> | null,
+  interruptedBy: string | undefined,
+): Record<string, unknown> {
+  const err = CowbenchError.fromNative(e);
+  return {
+    schema: RESULT_SCHEMA,
+    verified: false,
+    backend: options?.backend ?? null,
+    options,
+    error: { ...err.toJSON(), phase: err.phase ?? (options === null ? 'options' : null) },
+    interrupted_by: interruptedBy ?? null,
+    cleanup: err.cleanup ?? null,
+    output: null,
+    manifest: null,
+    env: environment(),
+  };
 }

@@ -51,6 +51,39 @@ export function incompatibilitiesOf(s: {
   return out;
 }
 
+/**
+ * Writes the workload issued that never landed (a kernel write refused with EFAULT on a
+ * read-only page, a guest store dropped as an MMIO exit): the backend cannot snapshot memory
+ * written this way, so the run fails (exit 1) even when the image verifies.
+ */
+export interface LostWrites {
+  writes: number;
+  /** Writer kinds whose writes were lost, with counts. */
+  by_kind: Record<string, number>;
+  /** The errno each lost write failed with, with counts. */
+  by_errno: Record<string, number>;
+  /** Unusual vCPU exits (kvm writers) behind lost guest stores. */
+  kvm_exits: Record<string, number>;
+}
+
+export function lostWritesOf(w: {
+  failed_writes: number;
+  failed_by_kind: Record<string, number>;
+  failed_by_errno: Record<string, number>;
+  exit_reasons: Record<string, number>;
+}): LostWrites | null {
+  const kvmExits = Object.fromEntries(
+    Object.entries(w.exit_reasons).filter(([reason, n]) => n > 0 && !ROUTINE_EXIT_REASONS.includes(reason)),
+  );
+  if (w.failed_writes === 0 && Object.keys(kvmExits).length === 0) return null;
+  return {
+    writes: w.failed_writes,
+    by_kind: Object.fromEntries(Object.entries(w.failed_by_kind).filter(([, n]) => n > 0)),
+    by_errno: Object.fromEntries(Object.entries(w.failed_by_errno).filter(([, n]) => n > 0)),
+    kvm_exits: kvmExits,
+  };
+}
+
 export interface Verification {
   checked_pages: number;
   bad_pages: number;
@@ -88,6 +121,8 @@ export interface RunResult {
   /** Writes per 10 ms from the workload's start through the snapshot and a little after, phases marked. */
   writer_timeline?: WriterTimeline | null;
   incompatibilities: Record<string, number>;
+  /** Non-null: the workload lost writes; the run fails (exit 1) and keeps no image. */
+  lost_writes: LostWrites | null;
   /** After release: every page of the region writable again (no read-only VMA, no uffd-wp page). */
   region_writable_after: { ok: boolean; detail: string };
   backend_metrics: Record<string, number>;

@@ -57,6 +57,22 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   { args: ['run', '--max-passes', '0'], flag: /--max-passes: 0 is out of range/ },
   { args: ['run', '--arm-threads', '100'], flag: /--arm-threads: 100 is out of range/ },
   { args: ['run', '--seed', 'x'], flag: /--seed: 'x' is not a whole number/ },
+  // A value that starts with '-' is the flag's value, not a group of short flags (issue 10 item 10).
+  { args: ['run', '--buffer', '-1M'], flag: /--buffer: '-1M' is not a size/ },
+  { args: ['run', '--size', '-5M'], flag: /--size: '-5M' is not a size/ },
+  { args: ['run', '-s', '-5M'], flag: /--size: '-5M' is not a size/ },
+  { args: ['run', '--final-dirty', '-1k'], flag: /--final-dirty: '-1k' is not a whole number/ },
+  { args: ['run', '--rate', '-2k'], flag: /--rate: '-2k' is not a rate/ },
+  { args: ['run', '--buffer'], flag: /--buffer: needs a value/ },
+  { args: ['compat', '--size', '-5M'], flag: /--size: '-5M' is not a size/ },
+  { args: ['calibrate', '--size', '-1G'], flag: /--size: '-1G' is not a size/ },
+  { args: ['bench', '--repeat', '-3x'], flag: /--repeat: '-3x' is not a whole number/ },
+  { args: ['clean', '/nonexistent-dir'], flag: /dir: \/nonexistent-dir does not exist/ },
+  { args: ['clean', '--out'], flag: /--out: needs a value/ },
+  {
+    args: ['calibrate', '--dir', '/nonexistent-dir'],
+    flag: /--dir: directory \/nonexistent-dir does not exist/,
+  },
 ];
 
 for (const { args, flag } of badInputs) {
@@ -138,4 +154,18 @@ test('probe lists the kernel features with a meaning each', async (t) => {
     'privileges',
   ])
     t.regex(r.stdout, new RegExp(`^${name.replace('.', '\\.')}\\s`, 'm'));
+});
+
+test('run --json with bad input prints a JSON object too (error code EUSAGE, exit 2)', async (t) => {
+  const r = await runCli(['run', '--json', '--size', '12Q']);
+  t.is(r.code, 2, r.stderr);
+  const j = JSON.parse(r.stdout) as {
+    verified: boolean;
+    error: { code: string; message: string; phase: string };
+  };
+  t.false(j.verified);
+  t.is(j.error.code, 'EUSAGE');
+  t.regex(j.error.message, /--size: '12Q' is not a size/);
+  t.is(j.error.phase, 'options');
+  t.is(r.stderr.trim().split('\n').length, 1);
 });

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSnapshot } from '../src/orchestrator.js';
 import { backendNames, backends } from '../src/registry.js';
@@ -53,6 +53,8 @@ for (const name of backendNames) {
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
+  ['SIGHUP', 129], // a closed terminal, a dropped ssh session
+  ['SIGQUIT', 131],
 ] as const) {
   test.serial(
     `${signal} mid-snapshot: disarmed, temporary removed, exit ${code}, next run succeeds`,
@@ -133,3 +135,101 @@ test.serial('SIGINT while verifying: the verified image is not kept either', asy
   t.is(r.code, 130, r.stderr);
   t.deepEqual(readdirSync(dir), [], 'no image, manifest or temporary left');
 });
+
+test.serial(
+  'disk full while writing the manifest: neither image nor manifest is left, the next run is not refused',
+  async (t) => {
+    // 8 MiB of tmpfs holds the 8 MiB image exactly; the manifest's first page does not fit.
+    const dir = mountTmpfs(t, 8 * MiB);
+    if (!dir) return t.pass('skipped: needs root to mount a small tmpfs');
+    const out = path.join(dir, 'snap.img');
+    const r = await runCli(['run', '--size', '8M', '--out', out, '--baseline-ms', '10']);
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stderr, /manifest.*(ENOSPC|No space left)/);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.deepEqual(readdirSync(dir), [], 'no image, no manifest, no temporary');
+    const next = await runCli(['run', '--size', '4M', '--out', out, '--baseline-ms', '10']);
+    t.is(next.code, 0, next.stderr);
+    t.deepEqual(readdirSync(dir).sort(), ['snap.img', 'snap.img.json']);
+    t.is(statSync(out).size, 4 * MiB);
+    t.is((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { region_bytes: number }).region_bytes, 4 * MiB);
+  },
+);
+
+for (const [what, text] of [
+  ['an empty manifest', ''],
+  ['a cowbench manifest', '{\n  "format": "cowbench.image/1",\n  "image": "x"\n}\n'],
+] as const)
+  test(`${what} without its image is a leftover, not a blocker: replaced without --force`, async (t) => {
+    const dir = tempDir(t);
+    const out = path.join(dir, 'snap.img');
+    writeFileSync(`${out}.json`, text);
+    const r = await runCli(['run', '--size', '4M', '--out', out, '--baseline-ms', '10']);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(readdirSync(dir).sort(), ['snap.img', 'snap.img.json']);
+    t.is((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { region_bytes: number }).region_bytes, 4 * MiB);
+  });
+
+test('a file named like the manifest that is not one is still refused without --force', async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'data');
+  writeFileSync(`${out}.json`, '{"mine": true}\n');
+  const r = await runCli(['run', '--size', '4M', '--out', out, '--baseline-ms', '10']);
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /--out: .*data\.json exists; pass --force/);
+  t.is(readFileSync(`${out}.json`, 'utf8'), '{"mine": true}\n');
+});
+
+interface FailedRunJson {
+  verified: boolean;
+  error: { code: string; message: string; errno: number | null; phase: string | null; exit_code: number };
+  interrupted_by: string | null;
+  cleanup: { writers_released: boolean; temporary_removed: string | null; image_kept: boolean } | null;
+}
+
+test.serial(
+  'run --json that fails (disk full mid-copy) still prints one JSON object: error, errno, phase, cleanup',
+  async (t) => {
+    const dir = mountTmpfs(t, 16 * MiB);
+    if (!dir) return t.pass('skipped: needs root to mount a small tmpfs');
+    const out = path.join(dir, 'snap.img');
+    const r = await runCli(['run', '--size', '64M', '--json', '--out', out, '--baseline-ms', '10']);
+    t.is(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout) as FailedRunJson;
+    t.false(j.verified);
+    t.is(j.error.code, 'ESYS', j.error.message); // a failed syscall: its errno says which
+    t.regex(j.error.message, /ENOSPC/);
+    t.is(j.error.errno, 28);
+    t.is(j.error.phase, 'copy');
+    t.is(j.error.exit_code, 1);
+    t.true(j.cleanup!.writers_released);
+    t.regex(j.cleanup!.temporary_removed ?? '', /\.snap\.img\.cowbench-\d+-\d+\.tmp$/);
+    t.false(j.cleanup!.image_kept);
+    t.deepEqual(readdirSync(dir), []);
+  },
+);
+
+test.serial(
+  'run --json interrupted by SIGINT prints a JSON object naming the signal, exit 130',
+  async (t) => {
+    const dir = tempDir(t);
+    const out = path.join(dir, 'snap.img');
+    let sent = false;
+    const r = await runCli(['run', '--size', '1G', '--json', '--out', out, '--verbose', '--writers', '1'], {
+      onSpawn: (child) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          if (!sent && d.toString().includes('cowbench: copy')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        });
+      },
+    });
+    t.is(r.code, 130, r.stderr);
+    const j = JSON.parse(r.stdout) as FailedRunJson;
+    t.false(j.verified);
+    t.is(j.interrupted_by, 'SIGINT');
+    t.is(j.error.code, 'EABORTED');
+    t.deepEqual(readdirSync(dir), []);
+  },
+);

@@ -79,6 +79,13 @@ Status Sink::writeAt(const void* data, size_t len, uint64_t offset) {
 Status Sink::commit(bool force) {
   if (null_) return Status::Ok();
   if (!fd_.valid()) return Status::Fail("EINVAL", "sink: nothing to commit");
+  // On disk before it is renamed into place: a manifest never describes an image still in flight.
+  if (::fdatasync(fd_.get()) != 0) {
+    int err = errno;
+    discard();
+    return Status::Sys("sink: fdatasync " + tempPath_, "fdatasync", err,
+                       err == ENOSPC ? "the file system is full" : "");
+  }
   if (::close(fd_.release()) != 0) {
     int err = errno;
     discard();
