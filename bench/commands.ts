@@ -14,7 +14,7 @@ import { parseCount, parseSize } from '../src/units.js';
 import { compareCommand, FORMATS, type Format } from './compare.js';
 import { faultLatencyTrial } from './fault_latency.js';
 import { runBench, suites } from './index.js';
-import { writeReport } from './report.js';
+import { reportCommand } from './html.js';
 import { scanMicroChild, scanTrialChild } from './suites/scan.js';
 
 const setExit = (code: number) => {
@@ -67,11 +67,21 @@ export const benchCommands: CliPlugin = (y) =>
       },
     )
     .command(
-      'report <dir>',
-      'write REPORT.md (claims, verdicts, tables) from a bench results directory',
-      withValues((a) => a.positional('dir', { type: 'string', demandOption: true })),
-      (args) => {
-        process.stdout.write(`${writeReport(String(args.dir))}\n`);
+      'report <dirs..>',
+      'write REPORT.md, charts/*.svg and report.html from bench results directories (several: claims × machines)',
+      withValues((a) =>
+        a.positional('dirs', { type: 'string', array: true, demandOption: true }).option('out', {
+          type: 'string',
+          describe: 'output directory [default: the one DIR; for several, report-<names> beside the first]',
+        }),
+      ),
+      async (args) => {
+        process.stdout.write(
+          await reportCommand(
+            (args.dirs as string[]).map(String),
+            typeof args.out === 'string' ? args.out : null,
+          ),
+        );
         setExit(0);
       },
     )

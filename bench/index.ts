@@ -20,6 +20,7 @@ import { writeReport } from './report.js';
 import { BENCH_SCHEMA, extractMetrics, type BenchResults, type MetricSamples } from './results.js';
 import { relativeSpread, summarize } from './stats.js';
 import { CI_REPEAT, ciSuite } from './suites/ci.js';
+import { writeResearchReport } from './html.js';
 import { bandwidthSuite } from './suites/bandwidth.js';
 import { compatSuite } from './suites/compat.js';
 import { consistencySuite } from './suites/consistency.js';
@@ -138,8 +139,14 @@ function renderTable(rows: Row[]): string {
     v === null || v === undefined
       ? '-'
       : typeof v === 'number'
-        ? String(Number(v.toPrecision(6)))
-        : String(v);
+        ? Number.isInteger(v)
+          ? String(v) // exact: 268435456, not 268435000
+          : String(Number(v.toPrecision(6)))
+        : typeof v === 'boolean'
+          ? v
+            ? 'yes'
+            : 'no'
+          : String(v);
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ');
   return [line(cols), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
@@ -304,8 +311,12 @@ export async function runBench(o: BenchOptions): Promise<number> {
   const metricCount = Object.keys(report.metrics).length;
   process.stdout.write(
     `calibration over the run (n=${calibrations.length}): spread ${CALIBRATION_FIELDS.map((f) => `${f} ${((report.calibration_spread?.[f] ?? NaN) * 100).toFixed(0)}%`).join(', ')}\n` +
-      `results: ${outDir} (REPORT.md, results.json with ${metricCount} metrics' raw samples, one CSV per suite)\n`,
+      `results: ${outDir} (REPORT.md, report.html, charts/, results.json with ${metricCount} metrics' raw samples, one CSV per suite)\n`,
   );
   if (report.noise?.warning) process.stderr.write(report.noise.warning + '\n');
+  // Charts and report.html beside REPORT.md; a chart that fails to render does not fail the bench.
+  await writeResearchReport([outDir]).catch((e: unknown) =>
+    process.stderr.write(`report.html not written: ${(e as Error).message}\n`),
+  );
   return failedSuites > 0 ? 1 : 0;
 }

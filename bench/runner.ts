@@ -150,7 +150,10 @@ export function writeCsv(file: string, rows: Row[]): void {
     return;
   }
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  writeFileSync(file, stringify(rows, { header: true, columns }));
+  writeFileSync(
+    file,
+    stringify(rows, { header: true, columns, cast: { boolean: (v) => (v ? 'yes' : 'no') } }),
+  );
 }
 
 export function scratch(ctx: BenchContext, name: string): string {

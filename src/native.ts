@@ -11,6 +11,8 @@ export interface LatencySummary {
   p99_ns: number;
   p999_ns: number;
   max_ns: number;
+  /** [percentile, ns] pairs from p50 to p99.999 (the histogram's percentile curve). */
+  curve?: [number, number][];
 }
 
 export interface PhaseStats {
@@ -79,6 +81,18 @@ export interface NativeWorkload {
   beginPhase(): void;
   phaseStats(): PhaseStats;
   versions(): Uint32Array;
+  /** A named moment on the writer-throughput timeline. */
+  mark(name: string): void;
+  timeline(): NativeTimeline;
+}
+
+/** Writes per bucket since the workload started, all writers summed, and the marks on it. */
+export interface NativeTimeline {
+  bucket_ns: number;
+  first_bucket: number;
+  writes: number[];
+  /** pause_start / pause_end (each quiesce and resume) and the orchestrator's marks; ns since start. */
+  marks: { name: string; ns: number }[];
 }
 
 export interface NativeSink {

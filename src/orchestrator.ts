@@ -37,8 +37,11 @@ import {
   type Verification,
 } from './result.js';
 import { formatBytes } from './units.js';
+import { timelineFromNative, type WriterTimeline } from './timeline.js';
 
 import { HUGE_PAGE_SIZE, PAGE_SIZE } from './page.js';
+/** How long writers keep running after the snapshot, for the writer-throughput timeline. */
+const AFTER_MS = 100;
 
 export { HUGE_PAGE_SIZE, PAGE_SIZE };
 
@@ -266,6 +269,7 @@ async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promis
       // Undisturbed writer rate first, then the snapshot phase.
       enter('baseline');
       workload.beginPhase();
+      workload.mark('baseline_start');
       await sleep(o.baselineMs);
       baseline = workload.phaseStats();
       workload.beginPhase();
@@ -276,6 +280,7 @@ async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promis
       armStart = performance.now();
       await snap.arm();
       enter('copy');
+      workload.mark('copy_start');
       let ticks = 0;
       const ticker = setInterval(() => {
         rssPeak = Math.max(rssPeak, rssBytes());
@@ -287,6 +292,7 @@ async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promis
       } finally {
         clearInterval(ticker);
         copyEnd = performance.now();
+        workload.mark('copy_end');
         rssPeak = Math.max(rssPeak, rssBytes());
       }
     } catch (e) {
@@ -297,6 +303,14 @@ async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promis
       metrics = await snap.release();
     }
     const during = workload.phaseStats();
+    // Writers run on a little after the snapshot, so the timeline shows them recover.
+    let timeline: WriterTimeline | null = null;
+    if (copyError === undefined && !metrics.error) {
+      workload.mark('after_start');
+      await sleep(AFTER_MS);
+      workload.mark('after_end');
+      timeline = timelineFromNative(workload.timeline());
+    }
     await workload.stop();
     const regionWritable = native.regionWritable(region);
     if (copyError !== undefined || metrics.error) {
@@ -360,6 +374,7 @@ async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promis
       vma_count_peak: Math.max(metrics.vma_count_peak, mapsPeak),
       write_stall: stallFromLatency(during.latency),
       writers: writerFigures(o, baseline!, during),
+      writer_timeline: timeline,
       incompatibilities: incompatibilitiesOf(during),
       lost_writes: lostWritesOf(during),
       region_writable_after: regionWritable,

@@ -5,6 +5,7 @@ import { writeStderr } from './stdout.js';
 import { environment } from './env.js';
 import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
 import { formatBytes } from './units.js';
+import { timelineLine } from './timeline.js';
 
 /** "12034 writes by read did not land (EFAULT 12034)": what a run that lost writes lost. */
 export function describeLostWrites(l: LostWrites): string {
@@ -90,6 +91,7 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
   for (const [k, v] of Object.entries(r.incompatibilities)) count(`incompatibilities.${k}`, v);
   for (const [k, v] of Object.entries(r.backend_metrics))
     if (v !== 0 || verbose) add(`backend_metrics.${k}`, Number.isInteger(v) ? num(v) : num(v, 1));
+  if (r.writer_timeline) add('writer_timeline', timelineLine(r.writer_timeline));
   const v = r.verification;
   if (r.lost_writes)
     add(

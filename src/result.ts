@@ -2,6 +2,7 @@
 import type { ConsistencyPoint } from './backend.js';
 import type { Environment } from './env.js';
 import type { LatencySummary } from './native.js';
+import type { WriterTimeline } from './timeline.js';
 
 export const RESULT_SCHEMA = 'cowbench.run/1';
 
@@ -12,6 +13,8 @@ export interface WriteStall {
   p99_us: number;
   p999_us: number;
   max_us: number;
+  /** [percentile, µs] from p50 to p99.999, for percentile-curve charts. */
+  curve?: [number, number][];
 }
 
 export interface WriterFigures {
@@ -115,6 +118,8 @@ export interface RunResult {
   vma_count_peak: number;
   write_stall: WriteStall;
   writers: WriterFigures;
+  /** Writes per 10 ms from the workload's start through the snapshot and a little after, phases marked. */
+  writer_timeline?: WriterTimeline | null;
   incompatibilities: Record<string, number>;
   /** Non-null: the workload lost writes; the run fails (exit 1) and keeps no image. */
   lost_writes: LostWrites | null;
@@ -136,5 +141,6 @@ export function stallFromLatency(l: LatencySummary): WriteStall {
     p99_us: us(l.p99_ns),
     p999_us: us(l.p999_ns),
     max_us: us(l.max_ns),
+    ...(l.curve ? { curve: l.curve.map(([p, ns]): [number, number] => [p, us(ns)]) } : {}),
   };
 }

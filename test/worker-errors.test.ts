@@ -13,7 +13,11 @@ import { runSnapshot } from '../src/orchestrator.js';
 import { MiB, testOptions } from './helpers.js';
 
 const thrown = [
-  { injectThrow: 'bad_alloc', code: 'ENOMEM', message: /ENOMEM: out of memory \(in the snapshot prepare step\)/ },
+  {
+    injectThrow: 'bad_alloc',
+    code: 'ENOMEM',
+    message: /ENOMEM: out of memory \(in the snapshot prepare step\)/,
+  },
   { injectThrow: 'system_error', code: 'EAGAIN', message: /snapshot prepare: .*could not start a thread/ },
   { injectThrow: 'exception', code: 'EEXCEPTION', message: /snapshot prepare: injected exception/ },
 ] as const;

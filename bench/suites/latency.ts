@@ -27,6 +27,7 @@ import {
 import type { BenchContext, ClaimVerdict } from '../runner.js';
 import type { FaultLatencyTrial } from '../fault_latency.js';
 import { judgeRatio, samplesOf } from '../verdicts.js';
+import { traceOf, type RunTrace } from '../charts/traces.js';
 
 interface FaultMode {
   label: string;
@@ -250,6 +251,7 @@ export const latencySuite: Suite = {
     const { rows, findings } = await faultLatencyRows(ctx);
     const size = ctx.quick ? 128 * MiB : 512 * MiB;
     const image = scratch(ctx, 'latency.img');
+    const traces: Record<string, RunTrace> = {}; // one run per backend, for the timeline and stall-curve charts
     const measure = async (backend: string, extra: string[], label: string, handlers: number | null) => {
       const { results, failures } = await repeatRuns(
         ctx,
@@ -269,6 +271,8 @@ export const latencySuite: Suite = {
         ],
         label,
       );
+      const trace = extra.length === 0 ? traceOf(results) : null;
+      if (trace) traces[backend] = trace;
       rows.push({
         part: 'run',
         mode: label,
@@ -320,7 +324,7 @@ export const latencySuite: Suite = {
           )} µs (${raised ? 'a larger handler count beat 1 handler beyond its spread' : 'no handler count beat 1 handler beyond its spread'}; the verdict tests it, with its CI)`,
       );
     }
-    return { rows, findings, verdicts: latencyVerdicts(rows) };
+    return { rows, findings, verdicts: latencyVerdicts(rows), raw: { traces } };
   },
 };
 

@@ -83,9 +83,10 @@ class PageLoop final : public WriterThread {
       const uint32_t version = ctx.version(page) + 1;
       const uint64_t t0 = NowNs();
       int err = writer_->write(base + page * kPageSize, static_cast<uint32_t>(page), version);
-      const uint64_t elapsed = NowNs() - t0;
+      const uint64_t t1 = NowNs();
+      const uint64_t elapsed = t1 - t0;
       if (err == 0)
-        ctx.landed(page, version, elapsed);
+        ctx.landed(page, version, elapsed, t1);
       else
         ctx.failed(err, elapsed);
     }
@@ -122,8 +123,9 @@ void WriterContext::idleUntilStop() {
 bool WriterContext::waitPaced(uint64_t deadlineNs) { return workload_.waitPaced(deadlineNs); }
 uint32_t WriterContext::version(size_t page) const { return workload_.versions_[page]; }
 
-void WriterContext::landed(size_t page, uint32_t version, uint64_t latencyNs) {
+void WriterContext::landed(size_t page, uint32_t version, uint64_t latencyNs, uint64_t endNs) {
   latency_.record(latencyNs);
+  timeline_.count(endNs ? endNs : NowNs());
   workload_.versions_[page] = version;
   writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
@@ -171,6 +173,9 @@ Status Workload::start(const WriterConfig& config) {
   stopRequested_ = false;
   pauseRequested_ = false;
   parked_ = 0;
+  startNs_ = NowNs();
+  marks_.clear();
+  for (auto& w : writers_) w->timeline_.reset(startNs_);
   for (size_t i = 0; i < writers_.size(); ++i) {
     WriterContext* w = writers_[i].get();
     // A writer whose body throws (out of memory) stops writing but still counts at every pause.
@@ -216,6 +221,7 @@ void Workload::stop() {
 
 uint64_t Workload::quiesce() {
   uint64_t t0 = NowNs();
+  marks_.add("pause_start", t0);
   std::unique_lock<std::mutex> lock(mutex_);
   pauseRequested_.store(true, std::memory_order_release);
   resumeCv_.notify_all();  // wakes writers sleeping for their rate
@@ -225,6 +231,7 @@ uint64_t Workload::quiesce() {
 }
 
 void Workload::resume() {
+  marks_.add("pause_end", NowNs());
   {
     std::lock_guard<std::mutex> lock(mutex_);
     pauseRequested_.store(false, std::memory_order_release);
@@ -297,6 +304,18 @@ PhaseStats Workload::phaseStats() const {
   s.elapsedNs = now.timeNs - phaseStart_.timeNs;
   s.latency = now.latency.since(phaseStart_.latency);
   return s;
+}
+
+TimelineSnapshot Workload::timeline() const {
+  TimelineSnapshot t;
+  const uint64_t now = NowNs();
+  const uint64_t last = now > startNs_ ? (now - startNs_) / ThroughputTimeline::kBucketNs : 0;
+  t.firstBucket = last + 1 > ThroughputTimeline::kBuckets ? last + 1 - ThroughputTimeline::kBuckets : 0;
+  t.writes.assign(last + 1 - t.firstBucket, 0);
+  for (const auto& w : writers_) w->timeline_.addInto(t.writes, t.firstBucket);
+  t.marks = marks_.list();
+  for (auto& m : t.marks) m.ns = m.ns > startNs_ ? m.ns - startNs_ : 0;
+  return t;
 }
 
 }  // namespace cowbench

@@ -16,8 +16,11 @@
 #include "histogram.h"
 #include "region.h"
 #include "status.h"
+#include "throughput_timeline.h"
 
 namespace cowbench {
+
+uint64_t NowNs();
 
 enum class Pattern { kSequential, kRandom, kHotset };
 
@@ -92,8 +95,8 @@ class WriterContext {
   bool waitPaced(uint64_t deadlineNs);
   // The version `page` holds (only this thread writes its own pages).
   uint32_t version(size_t page) const;
-  // A write that landed: `page` now holds `version`.
-  void landed(size_t page, uint32_t version, uint64_t latencyNs);
+  // A write that landed at `endNs` (0: now): `page` now holds `version`.
+  void landed(size_t page, uint32_t version, uint64_t latencyNs, uint64_t endNs = 0);
   // A write that did not happen: the page keeps its version.
   void failed(int err, uint64_t latencyNs);
   // Why a vCPU left the guest (kvm writers): "io_log", "io_pause", "intr", "mmio", "efault", ...
@@ -107,6 +110,7 @@ class WriterContext {
   std::string kind_;
   std::unique_ptr<WriterThread> body_;  // released by Workload::stop()
   Histogram latency_;
+  ThroughputTimeline timeline_;
   std::atomic<uint64_t> writes_{0};
   std::atomic<uint64_t> failures_{0};
   mutable std::mutex countsMutex_;
@@ -143,6 +147,10 @@ class Workload {
   void beginPhase();
   PhaseStats phaseStats() const;
 
+  // Writes per 10 ms since start() over all writers, with the marks (pauses, and `mark()`s).
+  void mark(const std::string& name) { marks_.add(name, NowNs()); }
+  TimelineSnapshot timeline() const;
+
  private:
   friend class WriterContext;
   struct Totals {
@@ -168,8 +176,8 @@ class Workload {
   std::atomic<bool> stopRequested_{false};
   size_t parked_ = 0;
   Totals phaseStart_;
+  uint64_t startNs_ = 0;
+  PhaseMarks marks_;
 };
-
-uint64_t NowNs();
 
 }  // namespace cowbench

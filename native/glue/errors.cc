@@ -52,6 +52,16 @@ Napi::Object LatencyObject(Napi::Env env, const Histogram::Snapshot& h) {
   const std::pair<const char*, double> qs[] = {{"p50_ns", 0.5}, {"p90_ns", 0.9}, {"p99_ns", 0.99}, {"p999_ns", 0.999}};
   for (auto& [k, q] : qs) o.Set(k, Napi::Number::New(env, static_cast<double>(h.quantile(q))));
   o.Set("max_ns", Napi::Number::New(env, static_cast<double>(h.max)));
+  // The percentile curve (HdrHistogram-style), for charts: [percentile, ns] pairs.
+  const double curve[] = {50, 75, 90, 95, 98, 99, 99.5, 99.8, 99.9, 99.95, 99.98, 99.99, 99.995, 99.999};
+  Napi::Array c = Napi::Array::New(env);
+  for (double p : curve) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::Number::New(env, p));
+    pair.Set(1u, Napi::Number::New(env, static_cast<double>(h.quantile(p / 100))));
+    c.Set(c.Length(), pair);
+  }
+  o.Set("curve", c);
   return o;
 }
 

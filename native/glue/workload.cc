@@ -14,7 +14,8 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
         {InstanceMethod("start", &WorkloadWrap::Start), InstanceMethod("stop", &WorkloadWrap::Stop),
          InstanceMethod("quiesce", &WorkloadWrap::Quiesce), InstanceMethod("resume", &WorkloadWrap::Resume),
          InstanceMethod("beginPhase", &WorkloadWrap::BeginPhase),
-         InstanceMethod("phaseStats", &WorkloadWrap::PhaseStatsJs),
+         InstanceMethod("phaseStats", &WorkloadWrap::PhaseStatsJs), InstanceMethod("mark", &WorkloadWrap::Mark),
+         InstanceMethod("timeline", &WorkloadWrap::Timeline),
          InstanceMethod("versions", &WorkloadWrap::Versions)});
   }
   // new Workload(region)
@@ -78,6 +79,31 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     o.Set("exit_reasons", counts(s.exitReasons));
     o.Set("elapsed_ns", Napi::Number::New(env, static_cast<double>(s.elapsedNs)));
     o.Set("latency", LatencyObject(env, s.latency));
+    return o;
+  }
+  // mark(name): a named moment on the writer-throughput timeline.
+  Napi::Value Mark(const Napi::CallbackInfo& info) {
+    workload->mark(info[0].As<Napi::String>().Utf8Value());
+    return info.Env().Undefined();
+  }
+  // timeline(): {bucket_ns, first_bucket, writes: number[], marks: [{name, ns}]}
+  Napi::Value Timeline(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    TimelineSnapshot t = workload->timeline();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bucket_ns", Napi::Number::New(env, static_cast<double>(t.bucketNs)));
+    o.Set("first_bucket", Napi::Number::New(env, static_cast<double>(t.firstBucket)));
+    Napi::Array writes = Napi::Array::New(env, t.writes.size());
+    for (size_t i = 0; i < t.writes.size(); ++i) writes.Set(i, Napi::Number::New(env, static_cast<double>(t.writes[i])));
+    o.Set("writes", writes);
+    Napi::Array marks = Napi::Array::New(env, t.marks.size());
+    for (size_t i = 0; i < t.marks.size(); ++i) {
+      Napi::Object m = Napi::Object::New(env);
+      m.Set("name", t.marks[i].name);
+      m.Set("ns", Napi::Number::New(env, static_cast<double>(t.marks[i].ns)));
+      marks.Set(i, m);
+    }
+    o.Set("marks", marks);
     return o;
   }
   // Only meaningful while quiesced or stopped.

@@ -51,7 +51,11 @@ async function runFromFlags(
       },
     });
     bar?.stop();
-    const printed = writeStdout(flags.json ? JSON.stringify(result, null, 2) + '\n' : renderRun(result));
+    const printed = writeStdout(
+      flags.json
+        ? JSON.stringify(result, null, 2) + '\n'
+        : renderRun(result, { verbose: flags.verbose === true }),
+    );
     const kept = result.output ? { image: result.output, manifest: result.manifest! } : 'none';
     if (!printed.ok) return afterStdout(printed, signals.exitCode() ?? 0, kept);
     if (signals.received) return signals.exitCode()!;

@@ -1,0 +1,226 @@
+/** Readable tables for report.html: chosen columns (≤ 10), human units, median (min…max) in one cell. */
+import { humanBytes, type Cell, type Row } from './data.js';
+
+/** [column key, heading]; a key names a plain column or the X of X_median/_min/_max. */
+type Column = [string, string];
+
+interface TableSpec {
+  /** Rows split into one table each by this column's value (e.g. latency's part). */
+  splitBy?: string;
+  columns: Record<string, Column[]> | Column[];
+}
+
+const TABLES: Record<string, TableSpec> = {
+  vma: {
+    columns: [
+      ['backend', 'backend'],
+      ['region_bytes', 'region'],
+      ['outcome', 'outcome'],
+      ['vma_count_peak', 'mappings, peak'],
+      ['enomem', 'ENOMEM'],
+    ],
+  },
+  compat: {
+    columns: [
+      ['backend', 'backend'],
+      ['writer', 'writer'],
+      ['status', 'status'],
+      ['failed_writes', 'failed writes'],
+      ['kvm_mmio_exits', 'KVM MMIO exits'],
+    ],
+  },
+  latency: {
+    splitBy: 'part',
+    columns: {
+      fault: [
+        ['mode', 'variant'],
+        ['backend', 'backend'],
+        ['pages', 'faults per trial'],
+        ['fault_us', 'round trip µs'],
+        ['fault_p99_us', 'p99 µs'],
+        ['ratio_to_mprotect', '÷ mprotect'],
+        ['ratio_to_mprotect_same_drain', '÷ mprotect, same drain'],
+      ],
+      run: [
+        ['mode', 'run'],
+        ['stall_p50_us', 'stall p50 µs'],
+        ['stall_p99_us', 'stall p99 µs'],
+        ['stall_p999_us', 'stall p99.9 µs'],
+        ['faults', 'faults'],
+        ['total_ms', 'snapshot ms'],
+        ['writer_throughput_ratio', 'writers during ÷ before'],
+      ],
+    },
+  },
+  memory: {
+    columns: [
+      ['backend', 'backend'],
+      ['buffer_bytes', 'buffer'],
+      ['rate', 'rate'],
+      ['extra_memory_peak_bytes', 'extra memory'],
+      ['extra_fraction_of_region', 'of region'],
+      ['buffer_peak_bytes', 'buffer peak'],
+      ['throttled_ms', 'throttled ms'],
+      ['stall_p99_us', 'stall p99 µs'],
+      ['writer_throughput_ratio', 'writers ÷ before'],
+      ['extra_within_buffer_plus_1MiB', '≤ buffer + 1 MiB'],
+    ],
+  },
+  thp: {
+    columns: [
+      ['backend', 'backend'],
+      ['granularity', 'granularity'],
+      ['region_bytes', 'region'],
+      ['copied_bytes_per_write', 'copied per write'],
+      ['stall_p50_us', 'stall p50 µs'],
+      ['stall_p99_us', 'stall p99 µs'],
+      ['extra_memory_peak_bytes', 'extra memory'],
+    ],
+  },
+  consistency: {
+    columns: [
+      ['backend', 'backend'],
+      ['consistency_point', 'consistency point'],
+      ['verified_runs', 'verified runs'],
+      ['failed_runs', 'failed runs'],
+      ['pages_differing_from_start', 'pages newer than start'],
+      ['final_pause_us', 'final pause µs'],
+    ],
+  },
+  scale: {
+    columns: [
+      ['backend', 'backend'],
+      ['region_bytes', 'region'],
+      ['thp', 'THP'],
+      ['pause_us', 'pause µs'],
+      ['total_ms', 'snapshot ms'],
+      ['throughput_MBps', 'MB/s'],
+      ['writer_throughput_ratio', 'writers ÷ before'],
+      ['stall_p99_us', 'stall p99 µs'],
+      ['failures', 'failed runs'],
+    ],
+  },
+  bandwidth: {
+    columns: [
+      ['region_bytes', 'region'],
+      ['plain_write_MBps', 'plain write MB/s'],
+      ['uffd_snapshot_MBps', 'uffd snapshot MB/s'],
+      ['ratio', 'ratio'],
+      ['target', 'target'],
+      ['met', 'met'],
+    ],
+  },
+  writers: {
+    columns: [
+      ['writer', 'writer'],
+      ['backend', 'backend'],
+      ['no_snapshot_p50_us', 'p50 µs, no snapshot'],
+      ['stall_p50_us', 'p50 µs, snapshot'],
+      ['stall_p99_us', 'p99 µs, snapshot'],
+      ['no_snapshot_writes_per_s', 'writes/s, no snapshot'],
+      ['snapshot_writes_per_s', 'writes/s, snapshot'],
+      ['writer_throughput_ratio', 'ratio'],
+      ['wp_faults', 'faults'],
+    ],
+  },
+  scan: {
+    splitBy: 'case',
+    columns: {
+      pass: [
+        ['engine', 'engine'],
+        ['region', 'region'],
+        ['dirty_pct', '% written'],
+        ['pass_ms', 'pass ms'],
+        ['ns_per_region_page', 'ns per page'],
+        ['dirtied_pages', 'pages written'],
+        ['reported_pages', 'pages reported'],
+        ['exact', 'exact'],
+      ],
+      micro: [
+        ['operation', 'operation'],
+        ['op_us', 'µs'],
+        ['op_us_p99', 'p99 µs'],
+        ['op_rme_pct', '± %'],
+      ],
+    },
+  },
+};
+
+const group = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+/** One value in the unit its column name carries. */
+export function formatCell(key: string, v: Cell | undefined): string {
+  if (v === null || v === undefined || v === '') return '–';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v !== 'number') return String(v);
+  if (!Number.isFinite(v)) return '–';
+  if (/bytes/.test(key)) return humanBytes(v);
+  if (/fraction/.test(key)) return `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
+  if (/ratio/.test(key)) return `${v.toFixed(v < 1 ? 3 : 2)}×`;
+  if (/_per_s$|writes_per_s/.test(key)) return group(v);
+  if (Number.isInteger(v)) return group(v);
+  const abs = Math.abs(v);
+  return abs >= 1000
+    ? group(v)
+    : abs >= 100
+      ? v.toFixed(0)
+      : abs >= 10
+        ? v.toFixed(1)
+        : v.toFixed(abs >= 1 ? 2 : 3);
+}
+
+/** HTML of one cell: median (min…max) when the row has the spread, else the value. */
+function cellOf(r: Row, key: string): string {
+  if (key in r) return esc(formatCell(key, r[key]));
+  const med = r[`${key}_median`];
+  if (med === undefined) return '–';
+  const lo = r[`${key}_min`];
+  const hi = r[`${key}_max`];
+  const m = formatCell(key, med);
+  if (typeof lo === 'number' && typeof hi === 'number' && lo !== hi && m !== '–')
+    return `${esc(m)} <span class="spread">(${esc(formatCell(key, lo))}…${esc(formatCell(key, hi))})</span>`;
+  return esc(m);
+}
+
+export const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+export interface HtmlTable {
+  caption: string | null;
+  html: string;
+}
+
+/** A suite's rows as one or more HTML tables (cells escaped, spreads marked up). */
+export function suiteTables(suite: string, rows: Row[]): HtmlTable[] {
+  if (rows.length === 0) return [];
+  const spec = TABLES[suite];
+  const generic: Column[] = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+    .filter((k) => !/_(min|max|n)$/.test(k) && !['error', 'detail', 'failure', 'note'].includes(k))
+    .map((k) => k.replace(/_median$/, ''))
+    .slice(0, 10)
+    .map((k) => [k, k.replaceAll('_', ' ')]);
+  const parts: [string | null, Row[], Column[]][] = [];
+  if (spec?.splitBy && !Array.isArray(spec.columns)) {
+    const by = spec.splitBy;
+    for (const part of [...new Set(rows.map((r) => String(r[by])))]) {
+      const cols = spec.columns[part] ?? generic;
+      parts.push([part, rows.filter((r) => String(r[by]) === part), cols]);
+    }
+  } else parts.push([null, rows, Array.isArray(spec?.columns) ? spec.columns : generic]);
+  return parts.map(([caption, rs, cols]) => {
+    const present = cols.filter(([k]) => rs.some((r) => k in r || `${k}_median` in r)).slice(0, 10);
+    const head = `<tr>${present.map(([, h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
+    const body = rs
+      .map(
+        (r) =>
+          `<tr>${present
+            .map(([k]) => {
+              const html = cellOf(r, k);
+              const numeric = /^[-–\d.,]/.test(html);
+              return `<td${numeric ? ' class="num"' : ''}>${html}</td>`;
+            })
+            .join('')}</tr>`,
+      )
+      .join('\n');
+    return { caption, html: `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>` };
+  });
+}
