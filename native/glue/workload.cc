@@ -15,8 +15,7 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
          InstanceMethod("quiesce", &WorkloadWrap::Quiesce), InstanceMethod("resume", &WorkloadWrap::Resume),
          InstanceMethod("beginPhase", &WorkloadWrap::BeginPhase),
          InstanceMethod("phaseStats", &WorkloadWrap::PhaseStatsJs), InstanceMethod("mark", &WorkloadWrap::Mark),
-         InstanceMethod("timeline", &WorkloadWrap::Timeline),
-         InstanceMethod("versions", &WorkloadWrap::Versions)});
+         InstanceMethod("timeline", &WorkloadWrap::Timeline), InstanceMethod("versions", &WorkloadWrap::Versions)});
   }
   // new Workload(region)
   explicit WorkloadWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WorkloadWrap>(info) {
@@ -94,7 +93,8 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
     o.Set("bucket_ns", Napi::Number::New(env, static_cast<double>(t.bucketNs)));
     o.Set("first_bucket", Napi::Number::New(env, static_cast<double>(t.firstBucket)));
     Napi::Array writes = Napi::Array::New(env, t.writes.size());
-    for (size_t i = 0; i < t.writes.size(); ++i) writes.Set(i, Napi::Number::New(env, static_cast<double>(t.writes[i])));
+    for (size_t i = 0; i < t.writes.size(); ++i)
+      writes.Set(i, Napi::Number::New(env, static_cast<double>(t.writes[i])));
     o.Set("writes", writes);
     Napi::Array marks = Napi::Array::New(env, t.marks.size());
     for (size_t i = 0; i < t.marks.size(); ++i) {
