@@ -2,7 +2,9 @@
 import { native, type ProbeEntry } from './native.js';
 
 const MEANING: Record<string, string> = {
-  userfaultfd: 'userfaultfd(2) can be opened (syscall or /dev/userfaultfd)',
+  userfaultfd: 'userfaultfd(2) can be opened (syscall, /dev/userfaultfd, or user-mode only)',
+  'uffd.kernel_faults':
+    'faults raised by the kernel (read(2), io_uring, process_vm_writev, KVM) are served, not only user-space writes',
   'uffd.wp': 'write-protect faults (UFFDIO_REGISTER_MODE_WP): the uffd backend',
   'uffd.wp_unpopulated': 'untouched pages can be write-protected without pre-faulting them',
   'uffd.wp_async': 'async write-protect (the kernel resolves faults itself): softdirty wp-async engine',

@@ -147,7 +147,11 @@ export function renderProbe(rows: ProbeRow[]): string {
 export function runVerdict(r: RunResult): number {
   if (!r.lost_writes) return 0;
   writeStderr(
-    `cowbench: incompatible: ${r.backend} with this workload: ${describeLostWrites(r.lost_writes)}; no image kept\n`,
+    `cowbench: incompatible: ${r.backend} with this workload: ${describeLostWrites(r.lost_writes)}; no image kept` +
+      (r.backend_metrics['user_mode_only']
+        ? ' (this userfaultfd is user-mode only, as an unprivileged user gets it: writes made by the kernel are not served; run as root, set vm.unprivileged_userfaultfd=1 or grant /dev/userfaultfd)'
+        : '') +
+      '\n',
   );
   return 1;
 }

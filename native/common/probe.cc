@@ -58,19 +58,24 @@ const FeatureName kUffdFeatures[] = {
 
 }  // namespace
 
-ProbeResult ProbeUserfaultfd(unsigned long long* features) {
+ProbeResult ProbeUserfaultfd(unsigned long long* features, bool* userModeOnlyOut) {
   ProbeResult r{"userfaultfd", false, ""};
   UniqueFd fd;
   uint64_t available = 0;
-  Status st = OpenUserfaultfd(0, &available, &fd);
+  bool userModeOnly = false;
+  Status st = OpenUserfaultfd(0, &available, &fd, &userModeOnly);
   if (!st.ok()) {
     r.detail = st.message;
     return r;
   }
   if (features) *features = available;
+  if (userModeOnlyOut) *userModeOnlyOut = userModeOnly;
   r.ok = true;
   std::ostringstream os;
   os << "UFFD_API features 0x" << std::hex << available;
+  if (userModeOnly)
+    os << "; user-mode only (UFFD_USER_MODE_ONLY: no privilege for faults raised by the kernel): uffd serves "
+          "cpu writers; kernel-side writers (read, io_uring, pvm, kvm) would fail with EFAULT";
   r.detail = os.str();
   return r;
 }
@@ -200,8 +205,14 @@ ProbeResult ProbeSoftDirty() {
 std::vector<ProbeResult> ProbeAll() {
   std::vector<ProbeResult> out;
   unsigned long long features = 0;
-  out.push_back(ProbeUserfaultfd(&features));
+  bool userModeOnly = false;
+  out.push_back(ProbeUserfaultfd(&features, &userModeOnly));
   const bool haveUffd = out.back().ok;
+  out.push_back({"uffd.kernel_faults", haveUffd && !userModeOnly,
+                 !haveUffd       ? "userfaultfd unavailable"
+                 : userModeOnly ? "no: only a user-mode-only userfaultfd opens here (unprivileged, "
+                                  "vm.unprivileged_userfaultfd=0): writes by the kernel fail with EFAULT"
+                                : "yes: faults raised inside the kernel are served too"});
   for (const auto& f : kUffdFeatures) {
     ProbeResult r{f.name, haveUffd && (features & f.bit) != 0, ""};
     r.detail = !haveUffd ? "userfaultfd unavailable" : r.ok ? "offered by UFFDIO_API" : "not offered by this kernel";

@@ -16,7 +16,7 @@ struct ProbeResult {
 std::vector<ProbeResult> ProbeAll();
 
 // Individual probes shared with the backends that depend on them.
-ProbeResult ProbeUserfaultfd(unsigned long long* features);
+ProbeResult ProbeUserfaultfd(unsigned long long* features, bool* userModeOnly = nullptr);
 ProbeResult ProbeUffdWriteProtect();
 ProbeResult ProbePagemapScan();
 ProbeResult ProbeSoftDirty();

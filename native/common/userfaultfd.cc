@@ -15,7 +15,8 @@ const char* kPermissionAdvice =
     "userfaultfd needs root, CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or read-write access "
     "to /dev/userfaultfd";
 
-Status OpenRawUserfaultfd(UniqueFd* out) {
+Status OpenRawUserfaultfd(UniqueFd* out, bool* userModeOnly) {
+  *userModeOnly = false;
   int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
   if (fd >= 0) {
     out->reset(fd);
@@ -33,6 +34,15 @@ Status OpenRawUserfaultfd(UniqueFd* out) {
       return Status::Ok();
     }
   }
+  // Without privilege, a user-mode-only userfaultfd is still allowed (Linux 5.11+).
+  if (sysErr == EPERM) {
+    fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
+    if (fd >= 0) {
+      out->reset(fd);
+      *userModeOnly = true;
+      return Status::Ok();
+    }
+  }
   if (sysErr == ENOSYS)
     return Status::Fail("EUNSUPPORTED",
                         "userfaultfd: the kernel has no userfaultfd (CONFIG_USERFAULTFD): the syscall is "
@@ -44,10 +54,12 @@ Status OpenRawUserfaultfd(UniqueFd* out) {
 
 }  // namespace
 
-Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out) {
+Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out, bool* userModeOnly) {
+  bool userOnly = false;
+  if (userModeOnly) *userModeOnly = false;
   // UFFDIO_API may be called once per fd: ask what exists on a throwaway fd first.
   UniqueFd query;
-  Status st = OpenRawUserfaultfd(&query);
+  Status st = OpenRawUserfaultfd(&query, &userOnly);
   if (!st.ok()) return st;
   uffdio_api api{};
   api.api = UFFD_API;
@@ -62,8 +74,9 @@ Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out) {
           return std::string(b);
         }(wanted & ~api.features));
   }
-  st = OpenRawUserfaultfd(out);
+  st = OpenRawUserfaultfd(out, &userOnly);
   if (!st.ok()) return st;
+  if (userModeOnly) *userModeOnly = userOnly;
   api = {};
   api.api = UFFD_API;
   api.features = wanted;

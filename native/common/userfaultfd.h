@@ -16,9 +16,14 @@
 
 namespace cowbench {
 
-// Opens a userfaultfd (syscall, else /dev/userfaultfd) and negotiates `wanted` features;
-// `available` receives what the kernel offers. EPERM and EUNSUPPORTED say what to do.
-Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out);
+// Opens a userfaultfd and negotiates `wanted` features; `available` receives what the kernel
+// offers. Tried in order: the syscall, /dev/userfaultfd, then the syscall with
+// UFFD_USER_MODE_ONLY (Linux 5.11+), which an unprivileged process may open even with
+// vm.unprivileged_userfaultfd=0; `userModeOnly` says whether that last one was used: such a
+// userfaultfd serves faults of user-space accesses only, so a write the kernel makes on the
+// process's behalf (read(2) into the page, io_uring, process_vm_writev, KVM) fails with EFAULT.
+// EPERM and EUNSUPPORTED say what to do.
+Status OpenUserfaultfd(uint64_t wanted, uint64_t* available, UniqueFd* out, bool* userModeOnly = nullptr);
 
 // UFFDIO_REGISTER(MODE_WP) of [addr, addr + len); `registered` is set once the ioctl succeeded
 // (so the caller unregisters), even if UFFDIO_WRITEPROTECT is then not offered for the range.

@@ -129,7 +129,8 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   // Handler placement needs the faulting thread's id in each message.
   const uint64_t threadId = options_.handlerCpu != HandlerCpu::kAny && !delivery ? UFFD_FEATURE_THREAD_ID : 0;
   uint64_t available = 0;
-  Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_);
+  bool userModeOnly = false;
+  Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_, &userModeOnly);
   if (!st.ok()) return st;
   if ((available & delivery) != delivery)
     return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus");
@@ -151,6 +152,8 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
                          "madvise", errno);
   }
   ctx.metrics.extra["wp_unpopulated"] = (features_ & UFFD_FEATURE_WP_UNPOPULATED) ? 1 : 0;
+  // Unprivileged: faults of kernel-side writes are not served (they fail with EFAULT: lost writes).
+  if (userModeOnly) ctx.metrics.extra["user_mode_only"] = 1;
 
   st = RegisterWriteProtect(uffd_.get(), base_, bytes_, "uffd", &registered_);
   if (!st.ok()) return st;
