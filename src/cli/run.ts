@@ -1,17 +1,23 @@
 /** `cowbench run`: one verified point-in-time snapshot of a live region under writers. */
-import cliProgress from 'cli-progress';
 import { withValues } from '../argv.js';
 import { removeOwnTemporaries } from '../clean.js';
 import { runOptionsFromFlags, withRunOptions, type RunFlags } from '../options.js';
-import { runSnapshot, type RunOptions } from '../orchestrator.js';
+import { runSnapshot, NULL_SINK, type RunOptions } from '../orchestrator.js';
+import type { RunResult } from '../result.js';
+import { UsageError } from '../errors.js';
+import { parseCount } from '../units.js';
+import { mean, min, max, sampleStandardDeviation } from 'simple-statistics';
+import { num } from '../report.js';
 import { failedRunJson, renderRun, runVerdict } from '../report.js';
 import { handleSignals } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
 import type { CliPlugin } from './main.js';
+import { runProgress } from './progress.js';
 
-async function runFromFlags(
-  flags: RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
-): Promise<number> {
+type Flags = RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean; runs?: unknown };
+
+/** One run; `runLabel` prefixes the progress line ("run 2/5: "). */
+async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => void): Promise<number> {
   let options: RunOptions;
   try {
     options = runOptionsFromFlags(flags);
@@ -24,37 +30,25 @@ async function runFromFlags(
     onForcedExit: () => removeOwnTemporaries(options.out),
   });
   const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
-  const bar = showProgress
-    ? new cliProgress.SingleBar(
-        {
-          format: 'copy [{bar}] {percentage}% | {value}/{total} MiB',
-          stream: process.stderr,
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  let started = false;
+  const bar = showProgress ? runProgress(runLabel) : undefined;
   try {
     const result = await runSnapshot(options, {
       signal: signals.signal,
       onNotice: (message) => writeStderr(`cowbench: ${message}\n`),
-      onPhase: flags.verbose ? (phase) => writeStderr(`cowbench: ${phase}\n`) : undefined,
-      onProgress: (copied, total) => {
-        if (!bar) return;
-        const mib = (n: number) => Math.floor(n / 1048576);
-        if (!started) {
-          bar.start(mib(total), 0);
-          started = true;
-        }
-        bar.update(mib(copied));
+      onPhase: (phase) => {
+        bar?.phase(phase);
+        if (flags.verbose) writeStderr(`cowbench: ${phase}\n`);
       },
+      onProgress: (copied, total) => bar?.copied(copied, total),
     });
     bar?.stop();
+    collect?.(result);
     const printed = writeStdout(
-      flags.json
-        ? JSON.stringify(result, null, 2) + '\n'
-        : renderRun(result, { verbose: flags.verbose === true }),
+      collect
+        ? `${runLabel}${oneLine(result)}\n`
+        : flags.json
+          ? JSON.stringify(result, null, 2) + '\n'
+          : renderRun(result, { verbose: flags.verbose === true }),
     );
     const kept = result.output ? { image: result.output, manifest: result.manifest! } : 'none';
     if (!printed.ok) return afterStdout(printed, signals.exitCode() ?? 0, kept);
@@ -82,6 +76,87 @@ async function runFromFlags(
   }
 }
 
+/** The figures `--runs N` summarises, by their JSON key (units in the key). */
+const REPEATED: { key: string; of: (r: RunResult) => number | null; digits: number }[] = [
+  { key: 'pause_us', of: (r) => r.pause_us, digits: 1 },
+  { key: 'total_ms', of: (r) => r.total_ms, digits: 1 },
+  { key: 'throughput_MBps', of: (r) => r.throughput_MBps, digits: 1 },
+  { key: 'write_stall_us.p99', of: (r) => r.write_stall.p99_us, digits: 2 },
+  { key: 'writers.throughput_ratio', of: (r) => r.writers.throughput_ratio, digits: 3 },
+  { key: 'wp_faults', of: (r) => r.wp_faults, digits: 0 },
+  { key: 'extra_memory_peak_bytes', of: (r) => r.extra_memory_peak_bytes, digits: 0 },
+];
+
+function oneLine(r: RunResult): string {
+  const verified = r.verified
+    ? 'verified yes'
+    : r.verification.skipped
+      ? 'not verified (null sink)'
+      : 'verified NO';
+  return [verified, ...REPEATED.slice(0, 5).map((m) => `${m.key} ${num(m.of(r) ?? NaN, m.digits)}`)].join(
+    ' · ',
+  );
+}
+
+export interface RepeatedFigure {
+  key: string;
+  n: number;
+  mean: number;
+  sd: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+/** mean ± σ and min … max of each figure over the runs (hyperfine's summary). */
+export function summarizeRuns(results: RunResult[]): RepeatedFigure[] {
+  return REPEATED.map((m) => {
+    const samples = results.map(m.of).filter((v): v is number => v !== null && Number.isFinite(v));
+    return {
+      key: m.key,
+      n: samples.length,
+      mean: samples.length ? mean(samples) : NaN,
+      sd: samples.length > 1 ? sampleStandardDeviation(samples) : NaN,
+      min: samples.length ? min(samples) : NaN,
+      max: samples.length ? max(samples) : NaN,
+      samples,
+    };
+  });
+}
+
+export function renderRepeated(figures: RepeatedFigure[]): string {
+  const width = Math.max(...figures.map((f) => f.key.length));
+  const digits = (key: string) => REPEATED.find((m) => m.key === key)?.digits ?? 1;
+  return (
+    figures
+      .map((f) => {
+        const d = digits(f.key);
+        return `${f.key.padEnd(width)}  ${num(f.mean, d)} ± ${Number.isFinite(f.sd) ? num(f.sd, d) : 'n/a'}   (${num(f.min, d)} … ${num(f.max, d)}, n=${f.n})`;
+      })
+      .join('\n') + '\n'
+  );
+}
+
+/** `run --runs N`: N snapshots one after another, then mean ± σ and min … max of each figure. */
+async function runFromFlags(flags: Flags): Promise<number> {
+  const runs = flags.runs === undefined ? 1 : parseCount('--runs', flags.runs, 1, 1000);
+  if (runs === 1) return runOnce(flags);
+  if (flags.out !== undefined && String(flags.out) !== NULL_SINK)
+    throw new UsageError('--runs', 'keeps no image: use --out /dev/null or no --out with --runs > 1');
+  const results: RunResult[] = [];
+  for (let i = 1; i <= runs; i++) {
+    const code = await runOnce(flags, `run ${i}/${runs}: `, (r) => results.push(r));
+    if (code !== 0) return code;
+  }
+  const figures = summarizeRuns(results);
+  const printed = writeStdout(
+    flags.json
+      ? JSON.stringify({ runs: results, summary: figures }, null, 2) + '\n'
+      : `\n${runs} runs of ${results[0]!.backend} (mean ± σ, min … max):\n${renderRepeated(figures)}`,
+  );
+  return printed.ok ? 0 : afterStdout(printed, 0, 'none');
+}
+
 export const runCommand: CliPlugin = (y) =>
   y.command(
     'run',
@@ -89,6 +164,10 @@ export const runCommand: CliPlugin = (y) =>
     withValues((y) =>
       withRunOptions(y)
         .option('json', { type: 'boolean', default: false, describe: 'print the result object as JSON' })
+        .option('runs', {
+          type: 'string',
+          describe: 'repeat the snapshot N times and print mean ± σ, min … max of each figure [1]',
+        })
         .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal' })
         .option('verbose', {
           type: 'boolean',
@@ -97,8 +176,6 @@ export const runCommand: CliPlugin = (y) =>
         }),
     ),
     async (args) => {
-      process.exitCode = await runFromFlags(
-        args as RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean },
-      );
+      process.exitCode = await runFromFlags(args as Flags);
     },
   );
