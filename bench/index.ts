@@ -168,16 +168,37 @@ export async function runBench(o: BenchOptions): Promise<number> {
     (n, s) => n + s.plannedRuns({ quick: o.quick, repeat, backends: usable }),
     0,
   );
-  const bar =
+  // One progress line at the bottom of the terminal: runs done of planned, elapsed, ETA. Log lines
+  // go above it (MultiBar.log) and the line is cleared, not frozen, whenever stdout prints.
+  const multibar =
     process.stderr.isTTY === true
-      ? new cliProgress.SingleBar(
-          { format: '{bar} {value}/{total} runs | {label}', stream: process.stderr },
+      ? new cliProgress.MultiBar(
+          {
+            format:
+              '{bar} {value}/{total} runs | {duration_formatted} elapsed | ETA {eta_formatted} | {label}',
+            stream: process.stderr,
+            clearOnComplete: true,
+            hideCursor: true,
+            etaBuffer: 20,
+            fps: 5,
+          },
           cliProgress.Presets.shades_classic,
         )
       : undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  const startBar = (value: number) => {
+    if (multibar && !bar) bar = multibar.create(Math.max(planned, value), value, { label: '' });
+  };
+  const stopBar = () => {
+    if (bar && multibar) {
+      multibar.remove(bar);
+      multibar.stop();
+    }
+    bar = undefined;
+  };
   const log = (line: string) => {
-    if (bar) bar.stop();
-    process.stderr.write(line + '\n');
+    if (multibar && bar) multibar.log(line + '\n');
+    else process.stderr.write(line + '\n');
   };
   mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
   // Same-run calibration, repeated: twice now, once more after every suite; the spread says how
@@ -195,7 +216,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
       `repeat ${repeat}${o.quick ? ' (quick)' : ''}; results in ${outDir}\n\n`,
   );
   let done = 0;
-  bar?.start(planned, 0, { label: '' });
+  startBar(0);
   const ctx: BenchContext = {
     quick: o.quick,
     repeat,
@@ -206,6 +227,8 @@ export async function runBench(o: BenchOptions): Promise<number> {
     log,
     tick: (l) => {
       done++;
+      // The plan is an estimate (a suite may retry or add a run): grow the total, never overshoot.
+      if (bar && done > bar.getTotal()) bar.setTotal(done);
       bar?.update(done, { label: l });
     },
   };
@@ -268,7 +291,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
       failedSuites++;
       outcome = { rows: [], skipped: `suite failed: ${(e as Error).message}` };
     }
-    bar?.stop();
+    stopBar();
     calibrations.push(await calibrate(calBytes, scratchDir));
     recordCalibrations();
     // No figure is divided by the calibration: on this 2-core shared VM the calibration moves
@@ -304,9 +327,9 @@ export async function runBench(o: BenchOptions): Promise<number> {
     for (const v of outcome.verdicts ?? [])
       process.stdout.write(`  ${v.claim}: ${v.verdict} — ${v.evidence}\n`);
     process.stdout.write('\n');
-    if (done < planned) bar?.start(planned, done, { label: '' });
+    if (done < planned) startBar(done);
   }
-  bar?.stop();
+  stopBar();
   rmSync(scratchDir, { recursive: true, force: true });
   const metricCount = Object.keys(report.metrics).length;
   process.stdout.write(
