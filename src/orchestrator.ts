@@ -217,7 +217,10 @@ async function runSteps(o: RunOptions, hooks: RunHooks, track: RunTrack): Promis
   };
   preflight(o);
   track.phase = 'prepare';
-  for (const l of sweepBefore(o.out)) hooks.onNotice?.(`removed ${l.path} (${l.reason})`);
+  // A leftover beside --out is the user's business and named; a dead run's scratch directory in
+  // $TMPDIR is removed quietly (`cowbench clean --dry-run` lists them).
+  for (const l of sweepBefore(o.out))
+    if (l.kind !== 'scratch') hooks.onNotice?.(`removed ${l.path} (${l.reason})`);
   const backend = getBackend(o.backend)!;
   let scratch: ReturnType<typeof scratchImagePath> | null = null;
   let region: NativeRegion | undefined;
