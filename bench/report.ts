@@ -1,4 +1,5 @@
 /** REPORT.md of a bench run: the machine, the calibration, each claim's verdict and each suite's table. */
+import { suiteMarkdownTables } from './charts/tables.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_SCHEMA, loadResults, resultsFileOf } from './results.js';
@@ -47,26 +48,6 @@ interface BenchReport {
   metrics?: Record<string, unknown>;
 }
 
-function markdownTable(rows: Row[]): string {
-  if (rows.length === 0) return '_no rows_\n';
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => !c.endsWith('_n'));
-  const cell = (v: unknown) =>
-    v === null || v === undefined
-      ? '–'
-      : typeof v === 'number'
-        ? Number.isInteger(v)
-          ? String(v)
-          : String(Number(v.toPrecision(5)))
-        : String(v).replaceAll('|', '\\|');
-  return (
-    [
-      `| ${cols.join(' | ')} |`,
-      `|${cols.map(() => '---').join('|')}|`,
-      ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`),
-    ].join('\n') + '\n'
-  );
-}
-
 export function renderReport(report: BenchReport): string {
   const env = report.env;
   const out: string[] = [];
@@ -107,7 +88,12 @@ export function renderReport(report: BenchReport): string {
   for (const [name, s] of Object.entries(report.suites)) {
     out.push(`## ${name} (${s.claim}): ${s.description}\n`);
     if (s.skipped) out.push(`Skipped: ${s.skipped}\n`);
-    out.push(markdownTable(s.rows));
+    out.push(
+      s.rows.length
+        ? suiteMarkdownTables(name, s.rows as unknown as Parameters<typeof suiteMarkdownTables>[1])
+        : '_no rows_\n',
+    );
+    if (s.rows.length) out.push(`_Every column: [${name}.csv](${name}.csv)._\n`);
     for (const f of s.findings ?? []) out.push(`- ${f}`);
     out.push(
       `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV${report.schema === BENCH_SCHEMA ? '; every raw sample in results.json (metrics)' : ''}._\n`,

@@ -169,17 +169,23 @@ export function formatCell(key: string, v: Cell | undefined): string {
         : v.toFixed(abs >= 1 ? 2 : 3);
 }
 
-/** HTML of one cell: median (min…max) when the row has the spread, else the value. */
-function cellOf(r: Row, key: string): string {
-  if (key in r) return esc(formatCell(key, r[key]));
+/** One cell as text: median (min…max) when the row has the spread, else the value. */
+function textOf(r: Row, key: string): { value: string; spread: string | null } {
+  if (key in r) return { value: formatCell(key, r[key]), spread: null };
   const med = r[`${key}_median`];
-  if (med === undefined) return '–';
+  if (med === undefined) return { value: '–', spread: null };
   const lo = r[`${key}_min`];
   const hi = r[`${key}_max`];
   const m = formatCell(key, med);
   if (typeof lo === 'number' && typeof hi === 'number' && lo !== hi && m !== '–')
-    return `${esc(m)} <span class="spread">(${esc(formatCell(key, lo))}…${esc(formatCell(key, hi))})</span>`;
-  return esc(m);
+    return { value: m, spread: `${formatCell(key, lo)}…${formatCell(key, hi)}` };
+  return { value: m, spread: null };
+}
+
+/** HTML of one cell: median (min…max) when the row has the spread, else the value. */
+function cellOf(r: Row, key: string): string {
+  const { value, spread } = textOf(r, key);
+  return spread === null ? esc(value) : `${esc(value)} <span class="spread">(${esc(spread)})</span>`;
 }
 
 export const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
@@ -189,8 +195,8 @@ export interface HtmlTable {
   html: string;
 }
 
-/** A suite's rows as one or more HTML tables (cells escaped, spreads marked up). */
-export function suiteTables(suite: string, rows: Row[]): HtmlTable[] {
+/** The readable tables of a suite: at most 10 columns each, chosen per suite (detail stays in the CSV). */
+function tableParts(suite: string, rows: Row[]): [string | null, Row[], Column[]][] {
   if (rows.length === 0) return [];
   const spec = TABLES[suite];
   const generic: Column[] = [...new Set(rows.flatMap((r) => Object.keys(r)))]
@@ -206,8 +212,16 @@ export function suiteTables(suite: string, rows: Row[]): HtmlTable[] {
       parts.push([part, rows.filter((r) => String(r[by]) === part), cols]);
     }
   } else parts.push([null, rows, Array.isArray(spec?.columns) ? spec.columns : generic]);
-  return parts.map(([caption, rs, cols]) => {
-    const present = cols.filter(([k]) => rs.some((r) => k in r || `${k}_median` in r)).slice(0, 10);
+  return parts.map(([caption, rs, cols]) => [
+    caption,
+    rs,
+    cols.filter(([k]) => rs.some((r) => k in r || `${k}_median` in r)).slice(0, 10),
+  ]);
+}
+
+/** A suite's rows as one or more HTML tables (cells escaped, spreads marked up). */
+export function suiteTables(suite: string, rows: Row[]): HtmlTable[] {
+  return tableParts(suite, rows).map(([caption, rs, present]) => {
     const head = `<tr>${present.map(([, h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
     const body = rs
       .map(
@@ -223,4 +237,28 @@ export function suiteTables(suite: string, rows: Row[]): HtmlTable[] {
       .join('\n');
     return { caption, html: `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>` };
   });
+}
+
+/** The same tables in Markdown (REPORT.md): human units, median (min…max), ≤ 10 columns. */
+export function suiteMarkdownTables(suite: string, rows: Row[]): string {
+  const cell = (t: string) => t.replaceAll('|', '\\|');
+  return tableParts(suite, rows)
+    .map(([caption, rs, cols]) => {
+      const lines = [
+        ...(caption ? [`**${caption}**`, ''] : []),
+        `| ${cols.map(([, h]) => cell(h)).join(' | ')} |`,
+        `|${cols.map(() => '---').join('|')}|`,
+        ...rs.map(
+          (r) =>
+            `| ${cols
+              .map(([k]) => {
+                const { value, spread } = textOf(r, k);
+                return cell(spread === null ? value : `${value} (${spread})`);
+              })
+              .join(' | ')} |`,
+        ),
+      ];
+      return lines.join('\n') + '\n';
+    })
+    .join('\n');
 }
