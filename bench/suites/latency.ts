@@ -14,6 +14,7 @@
  * Part 2, whole snapshots under unthrottled writers (C8): write stall per backend, uffd with
  * 1/2/4 handler threads, and uffd with the fault-path knobs.
  */
+import { optionOwners, type BackendName } from '../../src/registry.js';
 import {
   runCowbenchChild,
   MiB,
@@ -38,9 +39,11 @@ interface FaultMode {
 }
 
 const MPROTECT = 'mprotect (SIGSEGV)';
-/** Flags with an explicit --drain-wake (early unless the mode names one). */
-const withDrain = (flags: string[]) =>
-  flags.includes('--drain-wake') ? flags : [...flags, '--drain-wake', 'early'];
+/** Flags with an explicit --drain-wake (early unless the mode names one), for backends that have it. */
+export const withDrain = (backend: string, flags: string[]) =>
+  flags.includes('--drain-wake') || !optionOwners('drainWake').includes(backend as BackendName)
+    ? flags
+    : [...flags, '--drain-wake', 'early'];
 const MPROTECT_BATCH = 'mprotect (SIGSEGV), drain-wake batch';
 
 export const faultModes: FaultMode[] = [
@@ -143,7 +146,7 @@ async function faultTrial(
       mode.backend,
       '--pages',
       String(pages),
-      ...withDrain(mode.flags),
+      ...withDrain(mode.backend, mode.flags),
     ],
     120_000,
   );
@@ -188,7 +191,7 @@ async function faultLatencyRows(ctx: BenchContext): Promise<{ rows: Row[]; findi
       part: 'fault',
       mode: m.label,
       backend: m.backend,
-      flags: withDrain(m.flags).join(' '),
+      flags: withDrain(m.backend, m.flags).join(' '),
       pages,
       ...spread('fault_us', summarize(medians.get(m.label)!), 2),
       ...spread('fault_p99_us', summarize(ok.map((t) => t.fault_us!.p99)), 2),
