@@ -87,13 +87,16 @@ void OnFaultSignal(int signo, siginfo_t* info, void* uctx) {
         retry = r.fn.load()(r.self.load(), reinterpret_cast<char*>(addr));
       } else if (inside) {
         // A protection fault delivered after its owner re-enabled writes: retry the access.
-        // A missing mapping (SEGV_MAPERR) or an old range is a real fault.
+        // A missing mapping (SEGV_MAPERR) or an old range is a real fault. Several retired
+        // ranges can cover one address (regions of successive snapshots mapped at the same
+        // place): the fault belongs to the most recently retired one, so every match is
+        // checked and any one still in its grace retries (the oldest is not the owner).
         owned = true;
-        retry = (signo != SIGSEGV || info->si_code == SEGV_ACCERR) &&
-                MonotonicNs() - r.retiredAtNs.load() < kRetiredGraceNs;
+        retry = retry || ((signo != SIGSEGV || info->si_code == SEGV_ACCERR) &&
+                          MonotonicNs() - r.retiredAtNs.load() < kRetiredGraceNs);
       }
       r.inflight.fetch_sub(1);
-      if (owned) break;
+      if (owned && wanted == kActive) break;
     }
     if (owned) break;
   }
@@ -127,6 +130,16 @@ Status RegisterFaultRange(int signo, char* base, size_t bytes, FaultFn fn, void*
   // Reinstalled if someone replaced us since the last registration (we then chain to them).
   Status st = InstallLocked(s, signo);
   if (!st.ok()) return st;
+  // A new range takes its addresses from every retired range it overlaps: those regions are
+  // gone (the address was unmapped and mapped again), so their slots are freed.
+  const uintptr_t newBegin = reinterpret_cast<uintptr_t>(base), newEnd = newBegin + bytes;
+  for (FaultRange& r : s.ranges) {
+    int state = kRetired;
+    if (r.begin.load() >= newEnd || r.end.load() <= newBegin) continue;
+    if (!r.state.compare_exchange_strong(state, kSetup)) continue;
+    while (r.inflight.load() != 0) sched_yield();
+    r.state = kFree;
+  }
   // A free slot, else a retired one past its grace period, else the longest-retired one.
   for (int pass = 0; pass < 3; ++pass) {
     int oldest = -1;
