@@ -255,7 +255,10 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
   opts.handlerCpu = StringOpt(o, "handlerCpu", opts.handlerCpu);
   opts.handlerBatch = BoolOpt(o, "handlerBatch", opts.handlerBatch);
   opts.drainWake = StringOpt(o, "drainWake", opts.drainWake);
+  opts.faultAroundPages = static_cast<unsigned>(NumberOpt(o, "faultAroundPages", opts.faultAroundPages));
+  opts.copyOrder = StringOpt(o, "copyOrder", opts.copyOrder);
   opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
+  opts.injectSkipFaultAroundPage = BoolOpt(o, "injectSkipFaultAroundPage", false);
   opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
   opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
   opts.injectCopierDelayUs = static_cast<unsigned>(NumberOpt(o, "injectCopierDelayUs", 0));

@@ -264,6 +264,17 @@ export async function main(argv: string[]): Promise<number> {
             describe:
               "uffd handlers wake the buffer's drain thread: early (before the faulting writer), late (after it), batch (once per 32 pages)",
           })
+          .option('fault-around', {
+            type: 'string',
+            default: String(DEFAULT_RUN_OPTIONS.faultAroundPages),
+            describe:
+              'uffd, mprotect: a write fault copies up to K unsaved pages of its 2 MiB extent and un-protects them at once (0: off)',
+          })
+          .option('copy-order', {
+            type: 'string',
+            default: 'sequential',
+            describe: 'uffd, mprotect copier: sequential, or hot (recently faulted 2 MiB extents first)',
+          })
           .option('prearm', {
             type: 'boolean',
             default: true,

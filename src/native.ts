@@ -104,7 +104,10 @@ export interface NativeSnapshotOptions {
   handlerCpu: 'any' | 'same' | 'other';
   handlerBatch: boolean;
   drainWake: 'early' | 'late' | 'batch';
+  faultAroundPages: number;
+  copyOrder: 'sequential' | 'hot';
   injectSkipCopyBeforeWrite: boolean;
+  injectSkipFaultAroundPage: boolean;
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
   injectChildDelayMs?: number;

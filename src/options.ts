@@ -18,6 +18,7 @@ export const HANDLER_WAITS = ['poll', 'spin'] as const;
 export const HANDLER_CPUS = ['any', 'same', 'other'] as const;
 export const DRAIN_WAKES = ['early', 'late', 'batch'] as const;
 export const DELIVERIES = ['thread', 'sigbus'] as const;
+export const COPY_ORDERS = ['sequential', 'hot'] as const;
 export const ENGINES = ['auto', 'clear-refs', 'wp-async'] as const;
 /** Writer kinds the native layer knows (native/common/page_writers.cc). */
 export const WRITER_KINDS = ['cpu', 'read', 'io_uring', 'pvm', 'kvm'] as const;
@@ -45,6 +46,8 @@ export interface RunFlags {
   handlerCpu?: unknown;
   handlerBatch?: unknown;
   drainWake?: unknown;
+  faultAround?: unknown;
+  copyOrder?: unknown;
   out?: unknown;
   force?: unknown;
   baselineMs?: unknown;
@@ -128,6 +131,9 @@ export function runOptionsFromFlags(f: RunFlags): RunOptions {
     handlerCpu: oneOf('--handler-cpu', f.handlerCpu ?? d.handlerCpu, HANDLER_CPUS),
     handlerBatch: f.handlerBatch === true,
     drainWake: oneOf('--drain-wake', f.drainWake ?? d.drainWake, DRAIN_WAKES),
+    faultAroundPages:
+      f.faultAround === undefined ? d.faultAroundPages : parseCount('--fault-around', f.faultAround, 0, 512),
+    copyOrder: oneOf('--copy-order', f.copyOrder ?? d.copyOrder, COPY_ORDERS),
     out,
     force: f.force === true,
     baselineMs:

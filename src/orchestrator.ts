@@ -59,13 +59,17 @@ export interface RunOptions {
   handlerBatch: boolean;
   /** uffd: a handler wakes the buffer's drain before its writer (early), after it (late), or once per 32 pages (batch). */
   drainWake: 'early' | 'late' | 'batch';
+  /** uffd, mprotect: a write fault copies and un-protects up to this many unsaved pages of its 2 MiB extent (0: off). */
+  faultAroundPages: number;
+  /** uffd, mprotect: the background copier's order: in address order, or recently faulted extents first. */
+  copyOrder: 'sequential' | 'hot';
   /** Image path; null keeps no image (verified in a private scratch file, then removed). */
   out: string | null;
   force: boolean;
   /** How long writers run before the snapshot to measure their undisturbed rate. */
   baselineMs: number;
   /** Test-only fault injection. */
-  injectFault?: 'skip-copy-before-write';
+  injectFault?: 'skip-copy-before-write' | 'skip-fault-around-page';
   /** Test-only: the sink writer sleeps this long before each buffered write. */
   injectSinkDelayUs?: number;
   /** Test-only: forkcow's child sleeps this long before writing (so it can be killed mid-way). */
@@ -97,6 +101,8 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   handlerCpu: 'any',
   handlerBatch: false,
   drainWake: 'batch',
+  faultAroundPages: 16,
+  copyOrder: 'sequential',
   out: null,
   force: false,
   baselineMs: 300,
@@ -126,7 +132,10 @@ export function backendOptions(o: RunOptions): BackendOptions {
     handlerCpu: o.handlerCpu,
     handlerBatch: o.handlerBatch,
     drainWake: o.drainWake,
+    faultAroundPages: o.faultAroundPages,
+    copyOrder: o.copyOrder,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
+    injectSkipFaultAroundPage: o.injectFault === 'skip-fault-around-page',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
     injectChildDelayMs: o.injectChildDelayMs ?? 0,
     injectCopierDelayUs: o.injectCopierDelayUs ?? 0,

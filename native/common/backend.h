@@ -37,8 +37,14 @@ struct SnapshotOptions {
   // "batch"es of kDrainWakeBatch queued pages (a full buffer or the final flush wakes it too).
   // batch by default: the latency suite measured 16.1 -> 7.6 µs per uffd fault on this machine.
   std::string drainWake = "batch";
+  // uffd, mprotect (--fault-around): a write fault copies up to this many not-yet-saved granules of
+  // its 2 MiB extent, the faulting one included, and un-protects them with one call; 0: only it.
+  unsigned faultAroundPages = 16;
+  std::string copyOrder = "sequential";  // uffd, mprotect copier: "sequential" or "hot" (faulted extents first)
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;
+  // Test-only fault: fault-around leaves one page of each run uncopied (still un-protected).
+  bool injectSkipFaultAroundPage = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
   unsigned injectSinkDelayUs = 0;
   // Test-only: forkcow's child sleeps this long before writing (so a test can kill it mid-way).

@@ -24,6 +24,7 @@ class UffdSigbusDelivery {
   // Waits for handlers still copying pages they claimed, then for the buffer to drain.
   Status flush();
   void stop() { path_.stop(); }
+  HotExtents* hotExtents() { return path_.hotExtents(); }
   void addMetrics(SnapshotMetrics& m) const { path_.addMetrics(m); }
 
  private:
