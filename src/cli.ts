@@ -450,6 +450,11 @@ export async function main(argv: string[]): Promise<number> {
           .option('handler-cpu', { type: 'string', default: 'any' })
           .option('handler-batch', { type: 'boolean', default: false })
           .option('drain-wake', { type: 'string', default: 'batch' })
+          .option('fault-around', {
+            type: 'string',
+            default: '0',
+            describe: '0: each timed write is one fault',
+          })
           .option('json', { type: 'boolean', default: false }),
       async (args) => {
         const pages = parseCount('--pages', args.pages, 1, 1 << 24);
@@ -461,6 +466,7 @@ export async function main(argv: string[]): Promise<number> {
           handlerCpu: args.handlerCpu,
           handlerBatch: args.handlerBatch,
           drainWake: args.drainWake,
+          faultAround: args.faultAround,
           // A small buffer recycles warm slots, as a steady-state snapshot does.
           buffer: String(Math.min(pages * 4096, 1 << 20)),
         });
