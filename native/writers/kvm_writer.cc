@@ -34,98 +34,116 @@ namespace {
 using namespace guest;
 
 // Guest-physical layout: the region from 0, then (at 3 GiB, in a second memslot that is not part
-// of the image) the control block, the write log, the code and the guest's version table.
+// of the image) the control block, the code, the write log and the guest's version table. The
+// guest writes without exits: it leaves the vCPU about once per millisecond to report progress,
+// when its log is full, when it has used up the writes the host granted (paced: HLT), or when
+// asked to stop (pause).
 constexpr uint32_t kCtrl = 0xC0000000u;  // the region must end below this
-constexpr uint32_t kLog = kCtrl + 0x1000;
-constexpr uint32_t kCode = kCtrl + 0x2000;
-constexpr uint32_t kStackTop = kCtrl + 0x4000;  // unused by the guest; a sane ESP anyway
-constexpr uint32_t kVersions = kCtrl + 0x4000;  // uint32 per owned slot
-constexpr uint32_t kLogEntryBytes = 16;         // {page, version, TSC cycles of the stores, 0}
-constexpr uint32_t kLogEntries = 0x1000 / kLogEntryBytes;
-constexpr uint32_t kUnthrottledBatch = 64;  // writes per progress exit when not rate-limited
+constexpr uint32_t kCode = kCtrl + 0x1000;
+constexpr uint32_t kStackTop = kCtrl + 0x3000;  // unused by the guest; a sane ESP anyway
+constexpr uint32_t kLog = kCtrl + 0x4000;
+constexpr uint32_t kLogEntryBytes = 16;  // {page, version, TSC cycles of the stores, 0}
+constexpr uint32_t kLogEntries = 16384;
+constexpr uint32_t kVersions = kLog + kLogEntries * kLogEntryBytes;  // uint32 per owned slot
+constexpr uint64_t kGrantNs = 1000000;     // paced: the host grants about this much time's writes at once
+constexpr uint64_t kProgressNs = 1000000;  // the guest reports its writes (one exit) about this often
+constexpr uint32_t kUnpaced = 0x7FFFFFFF;  // the budget an unthrottled guest gets at each entry
 
 // Control block fields (guest-physical addresses).
 constexpr uint32_t kPause = kCtrl + 0x00;            // host -> guest: stop at the loop top
 constexpr uint32_t kCount = kCtrl + 0x04;            // log entries not yet drained by the host
 constexpr uint32_t kInflightPage = kCtrl + 0x08;     // the write being stored, if any
 constexpr uint32_t kInflightVersion = kCtrl + 0x0C;  // 0: no write in flight
-constexpr uint32_t kIndex = kCtrl + 0x10;
-constexpr uint32_t kStride = kCtrl + 0x14;
-constexpr uint32_t kOwned = kCtrl + 0x18;
-constexpr uint32_t kPattern = kCtrl + 0x1C;  // 0 sequential, 1 random, 2 hotset
-constexpr uint32_t kHot = kCtrl + 0x20;
-constexpr uint32_t kRng = kCtrl + 0x24;
-constexpr uint32_t kCursor = kCtrl + 0x28;
-constexpr uint32_t kBatch = kCtrl + 0x2C;
-constexpr uint32_t kT0 = kCtrl + 0x30;
+constexpr uint32_t kRng = kCtrl + 0x10;
+constexpr uint32_t kCursor = kCtrl + 0x14;
+constexpr uint32_t kT0 = kCtrl + 0x18;
+constexpr uint32_t kBudget = kCtrl + 0x1C;          // host -> guest: writes left; 0: HLT
+constexpr uint32_t kDeadlineSet = kCtrl + 0x20;     // host clears it at each entry; the guest then sets:
+constexpr uint32_t kDeadline = kCtrl + 0x24;        // guest: TSC (low 32 bits) of its next progress exit
+constexpr uint32_t kProgressCycles = kCtrl + 0x28;  // host -> guest: TSC cycles between progress exits
 
 constexpr uint8_t kPortPause = 0x10;  // OUT: "I stopped at the loop top as asked"
-constexpr uint8_t kPortLog = 0x11;    // OUT: "the log holds a batch"
+constexpr uint8_t kPortLog = 0x11;    // OUT: "here are my writes" (log full or progress due)
 
-enum Label { kTop, kGo, kNotSeq, kNoWrap, kHotset, kHotAll, kChosen, kAbort };
+enum Label { kTop, kArmed, kPick, kOutOfBudget, kNoWrap, kCold, kChosen, kLogExit, kAbort };
 
-// eax = next xorshift32 of [kRng]; clobbers edx.
+// eax = the next value of the LCG in [kRng] (its high bits are the good ones: callers scale by
+// multiplying, never by a modulo of the low bits).
 void EmitRng(Assembler& a) {
-  a.movLoad(EAX, kRng);
-  a.mov(EDX, EAX), a.shl(EDX, 13), a.alu(kXor, EAX, EDX);
-  a.mov(EDX, EAX), a.shr(EDX, 17), a.alu(kXor, EAX, EDX);
-  a.mov(EDX, EAX), a.shl(EDX, 5), a.alu(kXor, EAX, EDX);
+  a.imulLoadImm(EAX, kRng, 1664525u);
+  a.aluImm(kAdd, EAX, 1013904223u);
   a.movStore(kRng, EAX);
 }
 
-// The guest: pick a slot by pattern, store the page's three stamps, commit the version, log
-// (page, version, cycles), and exit through port I/O when the log holds a batch. The in-flight
-// record brackets the stores so the host can tell, at any exit, whether a page is half-written.
-Assembler GuestProgram() {
+// ebx = floor(eax * n / 2^32): a slot in [0, n). Clobbers edx.
+void EmitScale(Assembler& a, uint32_t n) {
+  a.movImm(EDX, n);
+  a.mul(EDX);
+  a.mov(EBX, EDX);
+}
+
+struct GuestShape {
+  Pattern pattern;
+  uint32_t index, stride, owned, hot;
+};
+
+// The guest, specialised to its pattern and slots (the host assembles it with them as
+// immediates): run while there is budget, pick a slot, store the page's three stamps, commit the
+// version, log (page, version, cycles); exit through port I/O only when the log is full or its
+// progress deadline passed. Every instruction counts where the guest is emulated (nested
+// virtualisation): a write is about 50 of them. The in-flight record brackets the stores so the
+// host can tell, at any exit, whether a page is half-written.
+Assembler GuestProgram(const GuestShape& g) {
   Assembler a;
   a.bind(kTop);
   a.cmpMemImm(kPause, 0);
-  a.jcc(kEqual, kGo);
+  a.jcc(kEqual, kArmed);
   a.out(kPortPause);
   a.jmp(kTop);
 
-  a.bind(kGo);
-  a.cmpMemImm(kPattern, 0);
-  a.jcc(kNotEqual, kNotSeq);
-  a.movLoad(EAX, kCursor);  // sequential: ebx = cursor++ % owned
-  a.mov(EBX, EAX);
-  a.inc(EAX);
-  a.aluLoad(kCmp, EAX, kOwned);
-  a.jcc(kBelow, kNoWrap);
-  a.alu(kXor, EAX, EAX);
-  a.bind(kNoWrap);
-  a.movStore(kCursor, EAX);
-  a.jmp(kChosen);
+  a.bind(kArmed);
+  a.cmpMemImm(kBudget, 0);  // paced and every granted write done: HLT; the host grants more
+  a.jcc(kEqual, kOutOfBudget);
+  a.cmpMemImm(kDeadlineSet, 0);  // first write since entry: the next progress exit is due in 1 ms
+  a.jcc(kNotEqual, kPick);
+  a.rdtsc();
+  a.aluLoad(kAdd, EAX, kProgressCycles);
+  a.movStore(kDeadline, EAX);
+  a.movStoreImm(kDeadlineSet, 1);
 
-  a.bind(kNotSeq);
-  EmitRng(a);
-  a.cmpMemImm(kPattern, 2);
-  a.jcc(kEqual, kHotset);
-  a.alu(kXor, EDX, EDX);  // random: ebx = rng % owned
-  a.movLoad(ECX, kOwned);
-  a.div(ECX);
-  a.mov(EBX, EDX);
-  a.jmp(kChosen);
+  a.bind(kPick);  // ebx = slot
+  switch (g.pattern) {
+    case Pattern::kSequential:
+      a.movLoad(EBX, kCursor);
+      a.mov(EAX, EBX);
+      a.inc(EAX);
+      a.aluImm(kCmp, EAX, g.owned);
+      a.jcc(kBelow, kNoWrap);
+      a.alu(kXor, EAX, EAX);
+      a.bind(kNoWrap);
+      a.movStore(kCursor, EAX);
+      break;
+    case Pattern::kHotset: {  // 90% of writes go to the hottest 10% of the owned slots
+      EmitRng(a);
+      a.mov(ECX, EAX);
+      EmitRng(a);
+      a.aluImm(kCmp, ECX, 0xE6666666u);  // 0.9 * 2^32
+      a.jcc(kAboveEq, kCold);
+      EmitScale(a, g.hot);
+      a.jmp(kChosen);
+      a.bind(kCold);
+      EmitScale(a, g.owned);
+      break;
+    }
+    default:
+      EmitRng(a);
+      EmitScale(a, g.owned);
+      break;
+  }
 
-  a.bind(kHotset);  // 90% of writes go to the hottest 10% of the owned slots
-  a.alu(kXor, EDX, EDX);
-  a.movImm(ECX, 10);
-  a.div(ECX);
-  a.mov(ESI, EDX);
-  EmitRng(a);
-  a.alu(kXor, EDX, EDX);
-  a.movLoad(ECX, kOwned);
-  a.aluImm(kCmp, ESI, 9);
-  a.jcc(kAboveEq, kHotAll);
-  a.movLoad(ECX, kHot);
-  a.bind(kHotAll);
-  a.div(ECX);
-  a.mov(EBX, EDX);
-
-  a.bind(kChosen);  // ebx = slot; edi = page = slot*stride + index; esi = version
-  a.mov(EDI, EBX);
-  a.imulLoad(EDI, kStride);
-  a.aluLoad(kAdd, EDI, kIndex);
+  a.bind(kChosen);  // edi = page = slot*stride + index; esi = version
+  a.imulImm(EDI, EBX, g.stride);
+  a.aluImm(kAdd, EDI, g.index);
   a.movLoadIdx4(ESI, EBX, kVersions);
   a.inc(ESI);
   a.movStore(kInflightPage, EDI);
@@ -146,6 +164,7 @@ Assembler GuestProgram() {
     a.movStoreBase(EBP, o + 12, ECX);
   }
   a.rdtsc();
+  a.mov(ECX, EAX);  // kept for the progress deadline below
   a.aluLoad(kSub, EAX, kT0);
   a.movStoreIdx4(EBX, kVersions, ESI);  // commit
   a.movLoad(EDX, kCount);
@@ -156,10 +175,19 @@ Assembler GuestProgram() {
   a.movStoreBase(EBP, kLog + 8, EAX);
   a.inc(EDX);
   a.movStore(kCount, EDX);
+  a.decMem(kBudget);
   a.movStoreImm(kInflightVersion, 0);
-  a.aluLoad(kCmp, EDX, kBatch);
-  a.jcc(kBelow, kTop);
+  a.aluImm(kCmp, EDX, kLogEntries);  // log full: exit
+  a.jcc(kAboveEq, kLogExit);
+  // Until the deadline the wrap-safe difference TSC - deadline is negative: keep writing.
+  a.aluLoad(kSub, ECX, kDeadline);
+  a.jcc(kSign, kTop);
+  a.bind(kLogExit);
   a.out(kPortLog);
+  a.jmp(kTop);
+
+  a.bind(kOutOfBudget);
+  a.hlt();
   a.jmp(kTop);
 
   // The host resumes the guest here after abandoning a write whose store faulted (EFAULT).
@@ -229,6 +257,7 @@ class KvmWriter final : public WriterThread {
   uint32_t abortRip_ = 0;
   double nsPerCycle_ = 0;
   uint64_t intervalNs_ = 0;
+  uint32_t grantMin_ = 1;  // paced: writes due before the host lets the guest run again
   std::vector<std::pair<uint32_t, uint32_t>> lost_;  // (page, version) whose stores were dropped
   std::atomic<bool> started_{false};
   pthread_t thread_{};
@@ -317,24 +346,19 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   regs.rflags = 2;
   if (::ioctl(vcpu, KVM_SET_REGS, &regs) != 0) return Status::Sys("kvm writer: KVM_SET_REGS", "ioctl", errno);
 
-  Assembler program = GuestProgram();
+  const GuestShape shape{config.pattern, static_cast<uint32_t>(index), static_cast<uint32_t>(threads),
+                         static_cast<uint32_t>(owned_), static_cast<uint32_t>(owned_ / 10 ? owned_ / 10 : 1)};
+  Assembler program = GuestProgram(shape);
   if (!program.finish() || program.bytes.size() > kStackTop - kCode)
     return Status::Fail("EINTERNAL", "kvm writer: the guest program does not assemble");
   std::memcpy(ctrl_.data() + (kCode - kCtrl), program.bytes.data(), program.bytes.size());
   abortRip_ = kCode + static_cast<uint32_t>(program.offsetOf(kAbort));
 
-  store(kIndex, static_cast<uint32_t>(index));
-  store(kStride, static_cast<uint32_t>(threads));
-  store(kOwned, static_cast<uint32_t>(owned_));
-  store(kPattern, config.pattern == Pattern::kSequential ? 0 : config.pattern == Pattern::kHotset ? 2 : 1);
-  store(kHot, static_cast<uint32_t>(owned_ / 10 ? owned_ / 10 : 1));
   const uint32_t seed = static_cast<uint32_t>(config.seed * 2654435761u + index * 40503u + 1);
-  store(kRng, seed ? seed : 1);
+  store(kRng, seed);
   const double perThreadRate = config.ratePagesPerSec / static_cast<double>(threads);
   intervalNs_ = perThreadRate > 0 ? static_cast<uint64_t>(1e9 / perThreadRate) : 0;
-  // Rate-limited: one write per entry so the host paces every write.
-  store(kBatch, intervalNs_ ? 1 : kUnthrottledBatch);
-  static_assert(kUnthrottledBatch <= kLogEntries, "log holds a batch");
+  if (intervalNs_) grantMin_ = static_cast<uint32_t>(std::clamp<uint64_t>(kGrantNs / intervalNs_, 1, kLogEntries));
   for (size_t s = 0; s < owned_; ++s) store(kVersions + static_cast<uint32_t>(4 * s), region.initialVersion(s * threads + index));
 
   // Guest TSC ticks -> ns for the per-write latency the guest measures.
@@ -346,6 +370,7 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
     ::usleep(20000);
     nsPerCycle_ = static_cast<double>(NowNs() - t0) / static_cast<double>(__rdtsc() - c0);
   }
+  store(kProgressCycles, static_cast<uint32_t>(kProgressNs / nsPerCycle_));
   InstallKickHandler();
   return Status::Ok();
 }
@@ -451,12 +476,20 @@ void KvmWriter::run(WriterContext& ctx) {
       continue;
     }
     store(kPause, ctx.pauseRequested() ? 1 : 0);
-    if (intervalNs_ && !inflight() && !ctx.pauseRequested()) {
+    if (!intervalNs_) {
+      store(kBudget, kUnpaced);
+    } else if (!ctx.pauseRequested() && load(kBudget) == 0) {
+      // Out of budget: wait until a batch of writes is due, then grant every write due by now (an
+      // offered load, as the page loop's: a backlog is caught up, but not one older than 1 s).
+      const uint64_t due = nextNs + (grantMin_ - 1) * intervalNs_;
+      if (NowNs() < due && !ctx.waitPaced(due)) continue;
       const uint64_t now = NowNs();
-      if (now < nextNs && !ctx.waitPaced(nextNs)) continue;
-      nextNs += intervalNs_;
-      if (now > nextNs + 100 * intervalNs_) nextNs = now;
+      if (now > nextNs + 1000000000ull) nextNs = now - 1000000000ull;
+      const uint64_t grant = std::min<uint64_t>((now - nextNs) / intervalNs_ + 1, kLogEntries);
+      nextNs += grant * intervalNs_;
+      store(kBudget, static_cast<uint32_t>(grant));
     }
+    store(kDeadlineSet, 0);
     if (::ioctl(vcpu_.get(), KVM_RUN, 0) != 0) {
       const int err = errno;
       if (err == EINTR || err == EAGAIN) {
@@ -478,6 +511,10 @@ void KvmWriter::run(WriterContext& ctx) {
       case KVM_EXIT_MMIO:
         if (!run->mmio.is_write || run->mmio.phys_addr >= regionPages_ * kPageSize) return halt(ctx, "stray_mmio");
         noteLostWrite(ctx);  // re-entering completes the (dropped) store
+        break;
+      case KVM_EXIT_HLT:  // paced: the granted writes are done
+        ctx.countExit("hlt_budget");
+        drainLog(ctx);
         break;
       case KVM_EXIT_INTR:
         ctx.countExit("intr");
