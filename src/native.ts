@@ -19,7 +19,7 @@ export interface PhaseStats {
   /** Landed / failed writes per writer kind. */
   writes_by_kind: Record<string, number>;
   failed_by_kind: Record<string, number>;
-  /** Why vCPUs left the guest (kvm writers): io_log, io_pause, intr, mmio, efault, … */
+  /** Why vCPUs left the guest (kvm writers): hlt (budget spent), intr, mmio, efault, … */
   exit_reasons: Record<string, number>;
   elapsed_ns: number;
   latency: LatencySummary;

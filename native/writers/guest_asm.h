@@ -12,7 +12,7 @@ namespace cowbench {
 namespace guest {
 
 enum Reg : uint8_t { EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7 };
-enum Cond : uint8_t { kBelow = 0x2, kAboveEq = 0x3, kEqual = 0x4, kNotEqual = 0x5, kSign = 0x8 };
+enum Cond : uint8_t { kBelow = 0x2, kAboveEq = 0x3, kEqual = 0x4, kNotEqual = 0x5, kLessEq = 0xE };
 // Group-1 ALU ops as ModRM.reg extensions (81 /n id) and as r/m,reg opcodes.
 enum Alu : uint8_t { kAdd = 0, kAnd = 4, kSub = 5, kXor = 6, kCmp = 7 };
 
@@ -45,6 +45,8 @@ class Assembler {
   void inc(Reg r) { b(0x40 + r); }
   void div(Reg r) { b(0xF7), b(0xF0 | r); }  // edx:eax / r -> eax, remainder edx
   void rdtsc() { b(0x0F), b(0x31); }
+  void movupsLoad(uint32_t abs) { b(0x0F), b(0x10), b(0x05), d(abs); }  // movups xmm0, [abs]
+  void movupsStoreBase(Reg base, uint32_t disp) { b(0x0F), b(0x11), b(0x80 | base), d(disp); }  // [base+disp], xmm0
   void out(uint8_t port) { b(0xE7), b(port); }  // out imm8, eax
   void hlt() { b(0xF4); }
   void jmp(int label) { b(0xE9), ref(label); }
