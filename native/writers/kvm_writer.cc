@@ -41,7 +41,7 @@ using namespace guest;
 // and drains the log at every exit.
 constexpr uint32_t kCtrl = 0xC0000000u;  // the region must end below this
 constexpr uint32_t kCode = kCtrl + 0x1000;
-constexpr uint32_t kStackTop = kCtrl + 0x3000;  // unused by the guest; a sane ESP anyway
+constexpr uint32_t kCodeEnd = kCtrl + 0x3000;
 constexpr uint32_t kLog = kCtrl + 0x4000;
 constexpr uint32_t kLogEntryBytes = 16;  // {TSC cycles of the stores, page, version, check}
 constexpr uint32_t kLogEntries = 16384;  // the most writes one budget grants
@@ -50,22 +50,22 @@ constexpr uint64_t kEntryNs = 1000000;  // the guest leaves the vCPU about this 
 
 // Control block fields (guest-physical addresses).
 constexpr uint32_t kBudget = kCtrl + 0x00;           // host -> guest: writes left (signed); <= 0: HLT
-constexpr uint32_t kCount = kCtrl + 0x04;            // log entries not yet drained by the host
+constexpr uint32_t kLogBytes = kCtrl + 0x04;         // bytes of log not yet drained by the host
 constexpr uint32_t kInflightPage = kCtrl + 0x08;     // the write being stored, if any
 constexpr uint32_t kInflightVersion = kCtrl + 0x0C;  // 0: no write in flight
-constexpr uint32_t kRng = kCtrl + 0x10;
-constexpr uint32_t kCursor = kCtrl + 0x14;
-constexpr uint32_t kT0 = kCtrl + 0x18;
 constexpr uint32_t kStamp = kCtrl + 0x20;  // the 16-byte stamp being written: {magic, page, version, check}
 
-enum Label { kTop, kNoWrap, kCold, kChosen, kOutOfBudget, kAbort };
+enum Label { kTop, kLoop, kNoWrap, kCold, kChosen, kOutOfBudget, kAbort };
 
-// eax = the next value of the LCG in [kRng] (its high bits are the good ones: callers scale by
+// The guest never uses a stack (no calls, interrupts off), so ESP is a general register here: it
+// holds the random generator's state, or the sequential cursor.
+
+// eax = the next value of the LCG in esp (its high bits are the good ones: callers scale by
 // multiplying, never by a modulo of the low bits).
 void EmitRng(Assembler& a) {
-  a.imulLoadImm(EAX, kRng, 1664525u);
-  a.aluImm(kAdd, EAX, 1013904223u);
-  a.movStore(kRng, EAX);
+  a.imulImm(ESP, ESP, 1664525u);
+  a.aluImm(kAdd, ESP, 1013904223u);
+  a.mov(EAX, ESP);
 }
 
 // ebx = floor(eax * n / 2^32): a slot in [0, n). Clobbers edx.
@@ -83,25 +83,24 @@ struct GuestShape {
 // The guest, specialised to its pattern and slots (assembled with them as immediates): while the
 // budget lasts, pick a slot, store the page's three stamps (one 16-byte SSE store each), commit
 // the version, log the write. Where the guest is emulated (nested virtualisation without VMX, as
-// under PVM) every instruction costs about 0.3-0.5 µs, so a write is kept to about 40 of them.
-// The in-flight record brackets the stores so the host can tell, at any exit, whether a page is
-// half-written.
+// under PVM) every instruction costs about 0.3-0.5 µs, so a write is kept to about 35 of them,
+// most without a memory operand. The in-flight record brackets the stores so the host can tell,
+// at any exit, whether a page is half-written.
 Assembler GuestProgram(const GuestShape& g) {
   Assembler a;
-  a.bind(kTop);
+  a.bind(kTop);  // entered here, and after each HLT: the host may have set a zero budget
   a.cmpMemImm(kBudget, 0);
   a.jcc(kLessEq, kOutOfBudget);
 
+  a.bind(kLoop);
   switch (g.pattern) {  // ebx = slot
     case Pattern::kSequential:
-      a.movLoad(EBX, kCursor);
-      a.mov(EAX, EBX);
-      a.inc(EAX);
-      a.aluImm(kCmp, EAX, g.owned);
+      a.mov(EBX, ESP);
+      a.inc(ESP);
+      a.aluImm(kCmp, ESP, g.owned);
       a.jcc(kBelow, kNoWrap);
-      a.alu(kXor, EAX, EAX);
+      a.alu(kXor, ESP, ESP);
       a.bind(kNoWrap);
-      a.movStore(kCursor, EAX);
       break;
     case Pattern::kHotset:  // 90% of writes go to the hottest 10% of the owned slots
       EmitRng(a);
@@ -137,21 +136,18 @@ Assembler GuestProgram(const GuestShape& g) {
   a.mov(EBP, EDI);
   a.shl(EBP, 12);  // the page's guest-physical address
   a.rdtsc();
-  a.movStore(kT0, EAX);
+  a.mov(ECX, EAX);
   for (size_t off : kStampOffsets) a.movupsStoreBase(EBP, static_cast<uint32_t>(off));
   a.rdtsc();
-  a.aluLoad(kSub, EAX, kT0);
+  a.alu(kSub, EAX, ECX);                // TSC cycles of the three stores
   a.movStoreIdx4(EBX, kVersions, ESI);  // commit
-  a.movLoad(EDX, kCount);
-  a.mov(EBP, EDX);
-  a.shl(EBP, 4);
-  a.movupsStoreBase(EBP, kLog);  // {magic, page, version, check}, then the cycles over the magic
-  a.movStoreBase(EBP, kLog, EAX);
-  a.inc(EDX);
-  a.movStore(kCount, EDX);
-  a.decMem(kBudget);
+  a.movLoad(EDX, kLogBytes);
+  a.movupsStoreBase(EDX, kLog);  // {magic, page, version, check}, then the cycles over the magic
+  a.movStoreBase(EDX, kLog, EAX);
+  a.aluMemImm(kAdd, kLogBytes, kLogEntryBytes);
   a.movStoreImm(kInflightVersion, 0);
-  a.jmp(kTop);
+  a.decMem(kBudget);
+  a.jcc(kGreater, kLoop);
 
   a.bind(kOutOfBudget);
   a.hlt();
@@ -309,22 +305,21 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   sregs.cr4 = 1ull << 9;
   sregs.efer = 0;
   if (::ioctl(vcpu, KVM_SET_SREGS, &sregs) != 0) return Status::Sys("kvm writer: KVM_SET_SREGS", "ioctl", errno);
+  const uint32_t seed = static_cast<uint32_t>(config.seed * 2654435761u + index * 40503u + 1);
   kvm_regs regs{};
   regs.rip = kCode;
-  regs.rsp = kStackTop;
+  regs.rsp = config.pattern == Pattern::kSequential ? 0 : seed;  // the cursor, or the generator (see EmitRng)
   regs.rflags = 2;
   if (::ioctl(vcpu, KVM_SET_REGS, &regs) != 0) return Status::Sys("kvm writer: KVM_SET_REGS", "ioctl", errno);
 
   const GuestShape shape{config.pattern, static_cast<uint32_t>(index), static_cast<uint32_t>(threads),
                          static_cast<uint32_t>(owned_), static_cast<uint32_t>(owned_ / 10 ? owned_ / 10 : 1)};
   Assembler program = GuestProgram(shape);
-  if (!program.finish() || program.bytes.size() > kStackTop - kCode)
+  if (!program.finish() || program.bytes.size() > kCodeEnd - kCode)
     return Status::Fail("EINTERNAL", "kvm writer: the guest program does not assemble");
   std::memcpy(ctrl_.data() + (kCode - kCtrl), program.bytes.data(), program.bytes.size());
   abortRip_ = kCode + static_cast<uint32_t>(program.offsetOf(kAbort));
 
-  const uint32_t seed = static_cast<uint32_t>(config.seed * 2654435761u + index * 40503u + 1);
-  store(kRng, seed);
   const double perThreadRate = config.ratePagesPerSec / static_cast<double>(threads);
   intervalNs_ = perThreadRate > 0 ? static_cast<uint64_t>(1e9 / perThreadRate) : 0;
   if (intervalNs_) grantMin_ = static_cast<uint32_t>(std::clamp<uint64_t>(kEntryNs / intervalNs_, 1, kLogEntries));
@@ -360,7 +355,7 @@ void KvmWriter::consumeKicks() {
 
 // Reports each logged write: landed, or failed when its stores were dropped (MMIO exits).
 void KvmWriter::drainLog(WriterContext& ctx) {
-  const uint32_t n = std::min(load(kCount), kLogEntries);
+  const uint32_t n = std::min(load(kLogBytes) / kLogEntryBytes, kLogEntries);
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t* e = word(kLog + i * kLogEntryBytes);
     const uint32_t page = e[1], version = e[2];
@@ -373,7 +368,7 @@ void KvmWriter::drainLog(WriterContext& ctx) {
       ctx.landed(page, version, ns);
     }
   }
-  store(kCount, 0);
+  store(kLogBytes, 0);
 }
 
 // An MMIO exit inside the region: KVM could not map the page writable (e.g. mprotect) and
