@@ -38,6 +38,7 @@ class Assembler {
   void aluMemImm(Alu op, uint32_t abs, uint32_t imm) { b(0x81), b(op << 3 | 5), d(abs), d(imm); }
   void imulImm(Reg dst, Reg src, uint32_t imm) { b(0x69), b(0xC0 | dst << 3 | src), d(imm); }
   void imulLoad(Reg dst, uint32_t abs) { b(0x0F), b(0xAF), b(modAbs(dst)), d(abs); }
+  void imulLoadImm(Reg dst, uint32_t abs, uint32_t imm) { b(0x69), b(modAbs(dst)), d(abs), d(imm); }
   void mul(Reg r) { b(0xF7), b(0xE0 | r); }  // edx:eax = eax * r
   void decMem(uint32_t abs) { b(0xFF), b(1 << 3 | 5), d(abs); }  // dec dword [abs]
   void shl(Reg r, uint8_t n) { b(0xC1), b(0xE0 | r), b(n); }

@@ -41,31 +41,30 @@ using namespace guest;
 // and drains the log at every exit.
 constexpr uint32_t kCtrl = 0xC0000000u;  // the region must end below this
 constexpr uint32_t kCode = kCtrl + 0x1000;
-constexpr uint32_t kCodeEnd = kCtrl + 0x3000;
+constexpr uint32_t kStackTop = kCtrl + 0x3000;  // unused by the guest; a sane ESP anyway
 constexpr uint32_t kLog = kCtrl + 0x4000;
 constexpr uint32_t kLogEntryBytes = 16;  // {TSC cycles of the stores, page, version, check}
-constexpr uint32_t kLogEntries = 16384;  // the most writes one budget grants
+constexpr uint32_t kLogEntries = 16384;  // a ring (a power of two); one budget grants fewer writes
 constexpr uint32_t kVersions = kLog + kLogEntries * kLogEntryBytes;  // uint32 per owned slot
 constexpr uint64_t kEntryNs = 1000000;  // the guest leaves the vCPU about this often
 
 // Control block fields (guest-physical addresses).
 constexpr uint32_t kBudget = kCtrl + 0x00;           // host -> guest: writes left (signed); <= 0: HLT
-constexpr uint32_t kLogBytes = kCtrl + 0x04;         // bytes of log not yet drained by the host
+constexpr uint32_t kLogHead = kCtrl + 0x04;          // guest: bytes ever logged (wraps); only it writes this
 constexpr uint32_t kInflightPage = kCtrl + 0x08;     // the write being stored, if any
 constexpr uint32_t kInflightVersion = kCtrl + 0x0C;  // 0: no write in flight
+constexpr uint32_t kRng = kCtrl + 0x10;
+constexpr uint32_t kCursor = kCtrl + 0x14;
 constexpr uint32_t kStamp = kCtrl + 0x20;  // the 16-byte stamp being written: {magic, page, version, check}
 
 enum Label { kTop, kLoop, kNoWrap, kCold, kChosen, kOutOfBudget, kAbort };
 
-// The guest never uses a stack (no calls, interrupts off), so ESP is a general register here: it
-// holds the random generator's state, or the sequential cursor.
-
-// eax = the next value of the LCG in esp (its high bits are the good ones: callers scale by
+// eax = the next value of the LCG in [kRng] (its high bits are the good ones: callers scale by
 // multiplying, never by a modulo of the low bits).
 void EmitRng(Assembler& a) {
-  a.imulImm(ESP, ESP, 1664525u);
-  a.aluImm(kAdd, ESP, 1013904223u);
-  a.mov(EAX, ESP);
+  a.imulLoadImm(EAX, kRng, 1664525u);
+  a.aluImm(kAdd, EAX, 1013904223u);
+  a.movStore(kRng, EAX);
 }
 
 // ebx = floor(eax * n / 2^32): a slot in [0, n). Clobbers edx.
@@ -83,8 +82,8 @@ struct GuestShape {
 // The guest, specialised to its pattern and slots (assembled with them as immediates): while the
 // budget lasts, pick a slot, store the page's three stamps (one 16-byte SSE store each), commit
 // the version, log the write. Where the guest is emulated (nested virtualisation without VMX, as
-// under PVM) every instruction costs about 0.3-0.5 µs, so a write is kept to about 35 of them,
-// most without a memory operand. The in-flight record brackets the stores so the host can tell,
+// under PVM) every instruction costs about 0.3-0.5 µs, so a write is kept to about 40 of them.
+// The in-flight record brackets the stores so the host can tell,
 // at any exit, whether a page is half-written.
 Assembler GuestProgram(const GuestShape& g) {
   Assembler a;
@@ -95,12 +94,14 @@ Assembler GuestProgram(const GuestShape& g) {
   a.bind(kLoop);
   switch (g.pattern) {  // ebx = slot
     case Pattern::kSequential:
-      a.mov(EBX, ESP);
-      a.inc(ESP);
-      a.aluImm(kCmp, ESP, g.owned);
+      a.movLoad(EBX, kCursor);
+      a.mov(EAX, EBX);
+      a.inc(EAX);
+      a.aluImm(kCmp, EAX, g.owned);
       a.jcc(kBelow, kNoWrap);
-      a.alu(kXor, ESP, ESP);
+      a.alu(kXor, EAX, EAX);
       a.bind(kNoWrap);
+      a.movStore(kCursor, EAX);
       break;
     case Pattern::kHotset:  // 90% of writes go to the hottest 10% of the owned slots
       EmitRng(a);
@@ -141,10 +142,13 @@ Assembler GuestProgram(const GuestShape& g) {
   a.rdtsc();
   a.alu(kSub, EAX, ECX);                // TSC cycles of the three stores
   a.movStoreIdx4(EBX, kVersions, ESI);  // commit
-  a.movLoad(EDX, kLogBytes);
+  // Append to the ring; the head advances in one instruction after the entry is complete, and the
+  // host never writes it, so an exit anywhere in between loses or repeats nothing.
+  a.movLoad(EDX, kLogHead);
+  a.aluImm(kAnd, EDX, kLogEntries * kLogEntryBytes - 1);
   a.movupsStoreBase(EDX, kLog);  // {magic, page, version, check}, then the cycles over the magic
   a.movStoreBase(EDX, kLog, EAX);
-  a.aluMemImm(kAdd, kLogBytes, kLogEntryBytes);
+  a.aluMemImm(kAdd, kLogHead, kLogEntryBytes);
   a.movStoreImm(kInflightVersion, 0);
   a.decMem(kBudget);
   a.jcc(kGreater, kLoop);
@@ -221,6 +225,7 @@ class KvmWriter final : public WriterThread {
   double nsPerCycle_ = 0;
   uint64_t intervalNs_ = 0;
   uint32_t grantMin_ = 1;  // paced: writes due before the host lets the guest run again
+  uint32_t logTail_ = 0;    // bytes of the guest's log ring the host has read
   uint32_t perEntry_ = 64;  // writes the guest does in about kEntryNs, as last seen
   std::vector<std::pair<uint32_t, uint32_t>> lost_;  // (page, version) whose stores were dropped
   std::atomic<bool> started_{false};
@@ -308,21 +313,22 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   const uint32_t seed = static_cast<uint32_t>(config.seed * 2654435761u + index * 40503u + 1);
   kvm_regs regs{};
   regs.rip = kCode;
-  regs.rsp = config.pattern == Pattern::kSequential ? 0 : seed;  // the cursor, or the generator (see EmitRng)
+  regs.rsp = kStackTop;
   regs.rflags = 2;
   if (::ioctl(vcpu, KVM_SET_REGS, &regs) != 0) return Status::Sys("kvm writer: KVM_SET_REGS", "ioctl", errno);
 
   const GuestShape shape{config.pattern, static_cast<uint32_t>(index), static_cast<uint32_t>(threads),
                          static_cast<uint32_t>(owned_), static_cast<uint32_t>(owned_ / 10 ? owned_ / 10 : 1)};
   Assembler program = GuestProgram(shape);
-  if (!program.finish() || program.bytes.size() > kCodeEnd - kCode)
+  if (!program.finish() || program.bytes.size() > kStackTop - kCode)
     return Status::Fail("EINTERNAL", "kvm writer: the guest program does not assemble");
   std::memcpy(ctrl_.data() + (kCode - kCtrl), program.bytes.data(), program.bytes.size());
   abortRip_ = kCode + static_cast<uint32_t>(program.offsetOf(kAbort));
+  store(kRng, seed);
 
   const double perThreadRate = config.ratePagesPerSec / static_cast<double>(threads);
   intervalNs_ = perThreadRate > 0 ? static_cast<uint64_t>(1e9 / perThreadRate) : 0;
-  if (intervalNs_) grantMin_ = static_cast<uint32_t>(std::clamp<uint64_t>(kEntryNs / intervalNs_, 1, kLogEntries));
+  if (intervalNs_) grantMin_ = static_cast<uint32_t>(std::clamp<uint64_t>(kEntryNs / intervalNs_, 1, kLogEntries / 2));
   for (size_t s = 0; s < owned_; ++s) store(kVersions + static_cast<uint32_t>(4 * s), region.initialVersion(s * threads + index));
 
   // Guest TSC ticks -> ns for the per-write latency the guest measures.
@@ -355,9 +361,9 @@ void KvmWriter::consumeKicks() {
 
 // Reports each logged write: landed, or failed when its stores were dropped (MMIO exits).
 void KvmWriter::drainLog(WriterContext& ctx) {
-  const uint32_t n = std::min(load(kLogBytes) / kLogEntryBytes, kLogEntries);
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t* e = word(kLog + i * kLogEntryBytes);
+  const uint32_t head = load(kLogHead);
+  for (; logTail_ != head; logTail_ += kLogEntryBytes) {
+    const uint32_t* e = word(kLog + (logTail_ & (kLogEntries * kLogEntryBytes - 1)));
     const uint32_t page = e[1], version = e[2];
     const uint64_t ns = static_cast<uint64_t>(e[0] * nsPerCycle_);
     auto it = std::find(lost_.begin(), lost_.end(), std::make_pair(page, version));
@@ -368,7 +374,6 @@ void KvmWriter::drainLog(WriterContext& ctx) {
       ctx.landed(page, version, ns);
     }
   }
-  store(kLogBytes, 0);
 }
 
 // An MMIO exit inside the region: KVM could not map the page writable (e.g. mprotect) and
@@ -429,10 +434,12 @@ void KvmWriter::run(WriterContext& ctx) {
 
   auto* run = reinterpret_cast<kvm_run*>(run_.data());
   uint64_t nextNs = NowNs();
-  while (!ctx.stopRequested()) {
-    // Park only between writes: a half-stored page must be finished first (with a zero budget the
-    // guest finishes it and HLTs).
-    if (ctx.pauseRequested() && !inflight()) {
+  for (;;) {
+    // Park or stop only between writes: a half-stored page must be finished first (with a zero
+    // budget the guest finishes it and HLTs).
+    const bool stopping = ctx.stopRequested();
+    if (stopping && !inflight()) break;
+    if (!stopping && ctx.pauseRequested() && !inflight()) {
       drainLog(ctx);
       consumeKicks();
       ctx.park();
@@ -441,7 +448,7 @@ void KvmWriter::run(WriterContext& ctx) {
     }
     const int32_t left = static_cast<int32_t>(load(kBudget));
     int32_t budget = std::max(left, 0);
-    if (ctx.pauseRequested()) {
+    if (stopping || ctx.pauseRequested()) {
       budget = 0;
     } else if (!intervalNs_) {
       budget = static_cast<int32_t>(perEntry_);
@@ -466,9 +473,9 @@ void KvmWriter::run(WriterContext& ctx) {
     const int32_t done = budget - std::max(static_cast<int32_t>(load(kBudget)), 0);
     if (done > 0 && inGuestNs > 0) {
       const double seen = static_cast<double>(done) * kEntryNs / static_cast<double>(inGuestNs);
-      perEntry_ = static_cast<uint32_t>(std::clamp((perEntry_ + seen) / 2, 8.0, static_cast<double>(kLogEntries)));
+      perEntry_ = static_cast<uint32_t>(std::clamp((perEntry_ + seen) / 2, 8.0, static_cast<double>(kLogEntries / 2)));
     }
-    drainLog(ctx);  // at every exit: the log never holds more than one budget
+    drainLog(ctx);  // at every exit: the ring never holds more than one budget (+1 in flight)
     if (rc != 0) {
       if (err == EINTR || err == EAGAIN) {
         ctx.countExit("intr");
