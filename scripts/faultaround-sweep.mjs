@@ -19,6 +19,7 @@ const t2 = ['--size', '1G', '--writers', '2', '--pattern', 'random', '--out', '/
 const plans = {
   t1: [
     { name: 'forkcow', args: ['--backend', 'forkcow', ...t1] },
+    { name: 'uffd today (BASE)', dir: base, args: ['--backend', 'uffd', ...t1] },
     ...K.map((k) => ({ name: `uffd K=${k}`, args: ['--backend', 'uffd', ...t1, '--fault-around', String(k)] })),
   ],
   t2: [
@@ -33,6 +34,16 @@ const plans = {
       })),
     ),
   ),
+  lat: ['thread', 'sigbus'].flatMap((d) => [
+    { name: `today ${d}`, dir: base, cmd: 'fault-latency', args: ['--backend', 'uffd', '--delivery', d] },
+    { name: `now ${d}`, cmd: 'fault-latency', args: ['--backend', 'uffd', '--delivery', d] },
+  ]),
+  vma: (process.env.KS ?? '0,16').split(',').flatMap((k) =>
+    (process.env.SIZES ?? '512M,1G,2G,4G,8G').split(',').map((size) => ({
+      name: `mprotect K=${k} ${size}`,
+      args: ['--backend', 'mprotect', '--size', size, '--pattern', 'random', '--rate', 'max', '--out', '/dev/null', '--fault-around', k],
+    })),
+  ),
   kvm: [
     ...[
       ['65536', '1G'],
@@ -45,6 +56,7 @@ const plans = {
 };
 
 const pick = (r) => ({
+  fault_us: r.fault_us?.median,
   verified: r.verified,
   ratio: r.writers?.throughput_ratio,
   before_wps: r.writers?.baseline_writes_per_s,
@@ -56,6 +68,9 @@ const pick = (r) => ({
   exits: r.writers?.exit_reasons,
   total_ms: r.total_ms,
   vma_peak: r.vma_count_peak,
+  pause_us: r.pause_us,
+  extra_mem_MiB: r.extra_memory_peak_bytes / 2 ** 20,
+  buffer_peak_MiB: r.buffer_peak_bytes / 2 ** 20,
 });
 
 const configs = plans[plan];
@@ -66,7 +81,7 @@ for (let round = 0; round < n; round++) {
   const order = round % 2 ? [...configs].reverse() : configs;
   for (const c of order) {
     const dir = c.dir ?? here;
-    const p = spawnSync('nice', [process.execPath, path.join(dir, 'bin', 'cowbench.js'), 'run', '--json', ...c.args], {
+    const p = spawnSync('nice', [process.execPath, path.join(dir, 'bin', 'cowbench.js'), c.cmd ?? 'run', '--json', ...c.args], {
       cwd: dir,
       encoding: 'utf8',
       maxBuffer: 64 << 20,
@@ -75,7 +90,7 @@ for (let round = 0; round < n; round++) {
     try {
       row = { config: c.name, round, code: p.status, ...pick(JSON.parse(p.stdout)) };
     } catch {
-      row = { config: c.name, round, code: p.status, error: p.stderr.trim().split('\n').at(-1) };
+      row = { config: c.name, round, code: p.status, error: p.stderr.trim().split('\n').at(-1), enomem: /ENOMEM/.test(p.stderr) };
     }
     if (outFile) appendFileSync(outFile, JSON.stringify(row) + '\n');
     samples.get(c.name).push(row);
@@ -90,7 +105,7 @@ const stat = (xs) => {
   return `${f(med)} (${f(v[0])}…${f(v.at(-1))}, n=${v.length})`;
 };
 for (const [name, rows] of samples) {
-  const fields = ['ratio', 'p999_us', 'MBps', 'before_wps', 'during_wps', 'wp_faults', 'around'];
+  const fields = (process.env.FIELDS ?? 'ratio,p999_us,MBps,before_wps,during_wps,wp_faults,around,pause_us,extra_mem_MiB').split(',');
   const ok = rows.filter((r) => r.code === 0 || r.verified === false).length;
   console.log(
     `${name.padEnd(28)} ok ${ok}/${rows.length} verified ${rows.filter((r) => r.verified).length}  ` +
