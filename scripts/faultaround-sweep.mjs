@@ -9,10 +9,14 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 
 const [plan, nText, outFile] = process.argv.slice(2);
+const KS_VMA = process.env.KS_VMA;
 const n = Number(nText ?? 5);
 const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const base = process.env.BASE ?? here;
-const K = [0, 4, 16, 64, 512];
+const K = (process.env.KS ?? '0,4,16,64,512').split(',').map(Number);
+// FIXED=/path: a build of fault-around without the buffer-pressure back-off, for fixed vs adaptive.
+const fixed = process.env.FIXED;
+const fixedKs = (process.env.FIXED_KS ?? '16,64').split(',');
 
 const t1 = ['--size', '256M', '--writers', '2', '--rate', 'max', '--pattern', 'random'];
 const t2 = ['--size', '1G', '--writers', '2', '--pattern', 'random', '--out', '/dev/null'];
@@ -21,10 +25,12 @@ const plans = {
     { name: 'forkcow', args: ['--backend', 'forkcow', ...t1] },
     { name: 'uffd today (BASE)', dir: base, args: ['--backend', 'uffd', ...t1] },
     ...K.map((k) => ({ name: `uffd K=${k}`, args: ['--backend', 'uffd', ...t1, '--fault-around', String(k)] })),
+    ...(fixed ? fixedKs.map((k) => ({ name: `uffd fixed K=${k}`, dir: fixed, args: ['--backend', 'uffd', ...t1, '--fault-around', k] })) : []),
   ],
   t2: [
     { name: 'uffd idle', args: ['--backend', 'uffd', ...t2, '--rate', '1', '--fault-around', '0'] },
     ...K.map((k) => ({ name: `uffd K=${k} 64k/s`, args: ['--backend', 'uffd', ...t2, '--rate', '65536', '--fault-around', String(k)] })),
+    ...(fixed ? fixedKs.map((k) => ({ name: `uffd fixed K=${k} 64k/s`, dir: fixed, args: ['--backend', 'uffd', ...t2, '--rate', '65536', '--fault-around', k] })) : []),
   ],
   order: ['random', 'hotset'].flatMap((p) =>
     ['sequential', 'hot'].flatMap((o) =>
@@ -38,17 +44,14 @@ const plans = {
     { name: `today ${d}`, dir: base, cmd: 'fault-latency', args: ['--backend', 'uffd', '--delivery', d] },
     { name: `now ${d}`, cmd: 'fault-latency', args: ['--backend', 'uffd', '--delivery', d] },
   ]),
-  vma: (process.env.KS ?? '0,16').split(',').flatMap((k) =>
+  vma: (KS_VMA ?? '0,16').split(',').flatMap((k) =>
     (process.env.SIZES ?? '512M,1G,2G,4G,8G').split(',').map((size) => ({
       name: `mprotect K=${k} ${size}`,
       args: ['--backend', 'mprotect', '--size', size, '--pattern', 'random', '--rate', 'max', '--out', '/dev/null', '--fault-around', k],
     })),
   ),
   kvm: [
-    ...[
-      ['65536', '1G'],
-      ['max', '1G'],
-    ].flatMap(([rate, size]) => [
+    ...(process.env.KVM_CASES ?? '65536:1G,max:1G').split(',').map((c) => c.split(':')).flatMap(([rate, size]) => [
       { name: `before kvm ${rate} ${size}`, dir: base, args: ['--backend', 'uffd', '--writers', 'kvm:1', '--size', size, '--rate', rate, '--out', '/dev/null', '--baseline-ms', '1000'] },
       { name: `after kvm ${rate} ${size}`, dir: here, args: ['--backend', 'uffd', '--writers', 'kvm:1', '--size', size, '--rate', rate, '--out', '/dev/null', '--baseline-ms', '1000'] },
     ]),
