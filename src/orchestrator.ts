@@ -101,7 +101,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   handlerCpu: 'any',
   handlerBatch: false,
   drainWake: 'batch',
-  faultAroundPages: 16,
+  faultAroundPages: 64,
   copyOrder: 'sequential',
   out: null,
   force: false,
