@@ -101,7 +101,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   handlerCpu: 'any',
   handlerBatch: false,
   drainWake: 'batch',
-  faultAroundPages: 64,
+  faultAroundPages: 512,
   copyOrder: 'sequential',
   out: null,
   force: false,

@@ -28,15 +28,6 @@ inline size_t FaultAroundGranules(const SnapshotOptions& o, size_t granuleBytes)
   return std::max<size_t>(1, std::min<size_t>(o.faultAroundPages, slots / 2));
 }
 
-// Fault-around under buffer pressure: neighbours are taken only while the copy buffer is under a
-// quarter full, and only as many as keep it so; past that a fault copies just its own granule
-// (the buffer is the snapshot's memory bound: the copier, which needs none, takes the rest).
-inline size_t FaultAroundRoom(size_t maxGranules, uint64_t usedBytes, uint64_t capacityBytes, size_t granuleBytes) {
-  const uint64_t share = capacityBytes / 4;
-  if (maxGranules <= 1 || usedBytes >= share) return 1;
-  return std::min<size_t>(maxGranules, 1 + static_cast<size_t>((share - usedBytes) / granuleBytes));
-}
-
 struct GranuleRun {
   size_t first, end;  // [first, end)
   size_t size() const { return end - first; }

@@ -51,7 +51,6 @@ Status CopyBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeD
   }
   size_t slot = free_.back();
   free_.pop_back();
-  usedSlots_.fetch_add(1, std::memory_order_relaxed);
   uint64_t used = slots_ - free_.size();
   if (used > peakSlots_.load()) peakSlots_.store(used);
   lock.unlock();
@@ -91,7 +90,6 @@ void CopyBuffer::drainLoop() {
     lock.lock();
     if (!st.ok() && error_.ok()) error_ = st;
     free_.push_back(item.slot);
-    usedSlots_.fetch_sub(1, std::memory_order_relaxed);
     --inFlight_;
     freeCv_.notify_all();
     idleCv_.notify_all();

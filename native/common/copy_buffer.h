@@ -49,7 +49,6 @@ class CopyBuffer {
   void stop();
 
   uint64_t peakBytes() const { return peakSlots_.load() * slotBytes_; }
-  uint64_t usedBytes() const { return usedSlots_.load(std::memory_order_relaxed) * slotBytes_; }
   uint64_t throttledNs() const { return throttledNs_.load(); }
   size_t capacityBytes() const { return slots_ * slotBytes_; }
 
@@ -75,7 +74,6 @@ class CopyBuffer {
   bool stopping_ = false;
   Status error_;
   std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};
-  std::atomic<size_t> usedSlots_{0};  // slots holding a page not yet written (read without the mutex)
   std::thread drain_;
 };
 

@@ -72,7 +72,6 @@ class StagingBuffer {
   void stop();
 
   uint64_t peakBytes() const { return peakSlots_.load() * slotBytes_; }
-  uint64_t usedBytes() const { return used_.load(std::memory_order_relaxed) * slotBytes_; }  // signal-safe
   uint64_t throttledNs() const { return throttledNs_.load(); }
   size_t capacityBytes() const { return slots_ * slotBytes_; }
 
