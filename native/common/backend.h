@@ -40,8 +40,8 @@ struct SnapshotOptions {
   // uffd, mprotect (--fault-around): a write fault copies up to this many not-yet-saved granules of
   // its 2 MiB extent, the faulting one included, and un-protects them with one call; 0: only it.
   // 512 (the whole extent) from the K sweep (0, 4, 16, 64, 512) on this machine: 1 GiB at 65,536
-  // random writes/s snapshots at 0.66 of idle (0.49 with K=0) and the write stall p99.9 of
-  // unthrottled random writers is the lowest (n=5 each; issue 14's note has the table).
+  // random writes/s snapshots at 0.90 of the idle snapshot of the same round (0.45 with K=0), and
+  // unthrottled random writers see the lowest write-stall p99.9 (n=5 each; issue 14's note).
   unsigned faultAroundPages = 512;
   std::string copyOrder = "sequential";  // uffd, mprotect copier: "sequential" or "hot" (faulted extents first)
   // Test-only fault: un-protect faulting pages without copying them first.
