@@ -10,6 +10,7 @@ import type { CliPlugin } from '../src/cli/main.js';
 import { withValues } from '../src/argv.js';
 import { UsageError } from '../src/errors.js';
 import { runOptionsFromFlags } from '../src/options.js';
+import { optionOwners, type BackendName } from '../src/registry.js';
 import { parseCount, parseSize } from '../src/units.js';
 import { compareCommand, FORMATS, type Format } from './compare.js';
 import { faultLatencyTrial } from './fault_latency.js';
@@ -186,6 +187,10 @@ export const benchCommands: CliPlugin = (y) =>
           .option('handler-cpu', { type: 'string' })
           .option('handler-batch', { type: 'boolean' })
           .option('drain-wake', { type: 'string' })
+          .option('fault-around', {
+            type: 'string',
+            describe: '[default: 0 for a backend with --fault-around: each timed write is one fault]',
+          })
           .option('inject-sink-delay-us', {
             type: 'string',
             default: '0',
@@ -204,6 +209,12 @@ export const benchCommands: CliPlugin = (y) =>
           handlerCpu: args.handlerCpu,
           handlerBatch: args.handlerBatch,
           drainWake: args.drainWake,
+          // Unset: 0 where the backend has it (each timed write one fault); left unset for the others.
+          faultAround:
+            args.faultAround ??
+            (optionOwners('faultAroundPages').includes(String(args.backend) as BackendName)
+              ? '0'
+              : undefined),
           // A small buffer recycles warm slots, as a steady-state snapshot does.
           buffer: String(Math.min(pages * 4096, 1 << 20)),
         });

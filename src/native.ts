@@ -22,7 +22,7 @@ export interface PhaseStats {
   /** Landed / failed writes per writer kind. */
   writes_by_kind: Record<string, number>;
   failed_by_kind: Record<string, number>;
-  /** Why vCPUs left the guest (kvm writers): io_log, io_pause, intr, mmio, efault, … */
+  /** Why vCPUs left the guest (kvm writers): hlt (budget spent), intr, mmio, efault, … */
   exit_reasons: Record<string, number>;
   elapsed_ns: number;
   latency: LatencySummary;
@@ -109,6 +109,8 @@ export type NativeSnapshotOptions = {
   bufferPolicy: 'block' | 'fail';
   granularityBytes: number;
   injectSkipCopyBeforeWrite: boolean;
+  /** Test-only: fault-around leaves one page of each run uncopied (still un-protected). */
+  injectSkipFaultAroundPage?: boolean;
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
   injectChildDelayMs?: number;

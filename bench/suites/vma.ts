@@ -28,6 +28,9 @@ export const vmaSuite: Suite = {
             'random',
             '--rate',
             'max',
+            // C1 is about the design discussed: one page un-protected per fault.
+            '--fault-around',
+            '0',
             '--out',
             image,
             '--force',

@@ -31,6 +31,8 @@ struct SnapshotOptions {
   size_t granularityBytes = kPageSize;
   // Test-only fault: un-protect faulting pages without copying them first.
   bool injectSkipCopyBeforeWrite = false;
+  // Test-only fault: fault-around leaves one page of each run uncopied (still un-protected).
+  bool injectSkipFaultAroundPage = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
   unsigned injectSinkDelayUs = 0;
   // Test-only: forkcow's child sleeps this long before writing (so a test can kill it mid-way).

@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "fault_signals.h"
@@ -11,7 +12,7 @@ namespace cowbench {
 
 Status SignalCopyPath::start(SnapshotContext& ctx, int signo, char* base, size_t bytes, size_t granule,
                              std::atomic<uint64_t>* claimed, Unprotect unprotect, void* owner,
-                             DrainWake drainWake) {
+                             DrainWake drainWake, unsigned faultAroundPages, CopyOrder copyOrder) {
   ctx_ = &ctx;
   base_ = base;
   bytes_ = bytes;
@@ -19,7 +20,11 @@ Status SignalCopyPath::start(SnapshotContext& ctx, int signo, char* base, size_t
   claimed_ = claimed;
   unprotect_ = unprotect;
   owner_ = owner;
+  granules_ = (bytes + granule - 1) / granule;
   skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
+  skipAroundPage_ = ctx.options.injectSkipFaultAroundPage;
+  hotOrder_ = copyOrder == CopyOrder::kHot;
+  faultAround_ = FaultAroundGranules(faultAroundPages, ctx.options.bufferBytes, granule);
   drainWake_ = drainWake;
   Status st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                             ctx.options.injectSinkDelayUs);
@@ -47,25 +52,32 @@ bool SignalCopyPath::serve(char* address) {
   if (!armed_.load(std::memory_order_acquire)) return true;
   faults_.fetch_add(1, std::memory_order_relaxed);
   const size_t g = static_cast<size_t>(address - base_) / granule_;
-  const uint64_t bit = 1ull << (g & 63);
   busy_.fetch_add(1);
-  if ((claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0) {
-    char* page = base_ + g * granule_;
-    const size_t len = std::min(granule_, bytes_ - g * granule_);
+  if (ClaimGranule(claimed_, g)) {
+    const GranuleRun run = ClaimAround(claimed_, g, granules_, granule_, faultAround_);
+    const size_t skip = skipAroundPage_ && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
     bool ok = true;
-    if (!skipCopy_) {
-      const int rc = buffer_.push(page, len, g * granule_, drainWake_ == DrainWake::kEarly);
+    for (size_t i = run.first; i < run.end && ok && !skipCopy_; ++i) {
+      if (i == skip) continue;  // test-only fault: un-protected below without a copy
+      const size_t at = i * granule_, len = std::min(granule_, bytes_ - at);
+      const int rc = buffer_.push(base_ + at, len, at, drainWake_ == DrainWake::kEarly);
       if (rc != StagingBuffer::kPushOk) {
-        fail(rc == StagingBuffer::kPushFull ? kBufferFull : kBufferFailed, 0, g * granule_);
+        fail(rc == StagingBuffer::kPushFull ? kBufferFull : kBufferFailed, 0, at);
         ok = false;
       } else {
         ctx_->addCopied(len);
       }
     }
     if (ok) {
-      copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
-      const int err = unprotect_(owner_, page, len);
-      if (err != 0) fail(kUnprotect, err, g * granule_);
+      copiedBeforeWrite_.fetch_add(run.size(), std::memory_order_relaxed);
+      if (run.size() > 1) {
+        aroundRuns_.fetch_add(1, std::memory_order_relaxed);
+        aroundPages_.fetch_add(run.size() - 1, std::memory_order_relaxed);
+      }
+      if (hotOrder_) hot_.note(g * granule_ / kExtentBytes);
+      const size_t off = run.first * granule_;
+      const int err = unprotect_(owner_, base_ + off, std::min(run.end * granule_, bytes_) - off);
+      if (err != 0) fail(kUnprotect, err, off);
       if (drainWake_ != DrainWake::kEarly) buffer_.kick(DrainKickMin(drainWake_));
     }
   } else {
@@ -106,6 +118,8 @@ void SignalCopyPath::stop() {
 void SignalCopyPath::addMetrics(SnapshotMetrics& m) const {
   m.wpFaults += faults_.load();
   m.pagesCopiedBeforeWrite += copiedBeforeWrite_.load();
+  m.extra["fault_around_runs"] += static_cast<double>(aroundRuns_.load());
+  m.extra["fault_around_pages"] += static_cast<double>(aroundPages_.load());
   m.bufferPeakBytes = std::max<uint64_t>(m.bufferPeakBytes, buffer_.peakBytes());
   m.throttledNs += buffer_.throttledNs();
 }

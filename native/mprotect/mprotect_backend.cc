@@ -19,7 +19,6 @@
 namespace cowbench {
 namespace {
 
-constexpr size_t kCopyChunkBytes = 2u << 20;  // copier's unit: one pwrite, one mprotect
 constexpr int kReadWrite = PROT_READ | PROT_WRITE;
 
 long ReadMaxMapCount() {
@@ -63,7 +62,7 @@ Status MprotectBackend::prepare(SnapshotContext& ctx) {
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
   claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
   Status st = path_.start(ctx, SIGSEGV, base_, bytes_, granule_, claimed_.get(), &MprotectBackend::Reenable, this,
-                           options_.drainWake);
+                           options_.drainWake, options_.faultAroundPages, options_.copyOrder);
   if (!st.ok()) return st;
   sampleVmaCount(ctx);
   return Status::Ok();
@@ -125,16 +124,16 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
   // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
   if (ctx.options.injectCopierDelayUs)
     std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
-  const size_t chunk = std::max(kCopyChunkBytes, granule_);
   const size_t granules = (bytes_ + granule_ - 1) / granule_;
+  const size_t perExtent = std::max<size_t>(1, kExtentBytes / granule_);
   // Reading /proc/self/maps walks every mapping: sample at most ~10% of the copier's time.
   uint64_t nextSampleNs = 0;
-  size_t g = 0;
-  while (g < granules && !ctx.cancelled()) {
+  ForEachExtent((granules + perExtent - 1) / perExtent, path_.hotExtents(), [&](size_t e) {
+    if (ctx.cancelled()) return false;
     Status failed = recordedFailure(ctx);
     if (!failed.ok()) {
       ctx.fail(failed);
-      break;
+      return false;
     }
     const uint64_t now = NowNs();
     if (now >= nextSampleNs) {
@@ -142,7 +141,7 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
       sampleVmaCount(ctx);
       nextSampleNs = NowNs() + std::max<uint64_t>(20000000, 10 * (NowNs() - t0));
     }
-    const size_t end = std::min(granules, g + chunk / granule_);
+    const size_t g = e * perExtent, end = std::min(granules, g + perExtent);
     Status st = CopyClaimedRuns(ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return claim(i); },
                                 [this](size_t off, size_t len) {
                                   if (::mprotect(base_ + off, len, kReadWrite) == 0) return Status::Ok();
@@ -154,8 +153,8 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
                                                            "mprotect", err);
                                 });
     if (!st.ok()) ctx.fail(st);
-    g = end;
-  }
+    return true;
+  });
   sampleVmaCount(ctx);
   // After a failure, runs this copier claimed were never re-enabled: release the writers first.
   if (ctx.cancelled()) unprotectAll();
@@ -179,6 +178,7 @@ void MprotectBackend::release(SnapshotContext& ctx) {
   ctx.metrics.pagesCopiedBeforeWrite = fault.pagesCopiedBeforeWrite;
   ctx.metrics.bufferPeakBytes = fault.bufferPeakBytes;
   ctx.metrics.throttledNs = fault.throttledNs;
+  for (const auto& [name, value] : fault.extra) ctx.metrics.extra[name] = value;
   ctx.metrics.vmaCountPeak = vmaPeak_;
   if (path_.failure() == SignalCopyPath::kUnprotect && path_.failureErrno() == ENOMEM) {
     // mprotect's ENOMEM on a split means the count stood at the limit: samples may miss it.

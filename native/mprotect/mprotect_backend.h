@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "../common/backend.h"
+#include "../common/claimed_runs.h"
 #include "../common/signal_copy_path.h"
 #include "mprotect_options.h"
 
@@ -26,10 +27,7 @@ class MprotectBackend final : public Backend {
 
  private:
   static int Reenable(void* self, char* addr, size_t len);  // signal context
-  bool claim(size_t g) {
-    const uint64_t bit = 1ull << (g & 63);
-    return (claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0;
-  }
+  bool claim(size_t g) { return ClaimGranule(claimed_.get(), g); }
   Status recordedFailure(SnapshotContext& ctx);
   Status vmaLimitStatus(const std::string& what, int err, uint64_t offset, size_t len);
   void sampleVmaCount(SnapshotContext& ctx);

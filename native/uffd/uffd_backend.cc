@@ -26,8 +26,6 @@
 namespace cowbench {
 namespace {
 
-constexpr size_t kCopyChunkBytes = 2u << 20;  // copier's unit: one pwrite, one un-protect
-
 // The CPU thread `tid` of this process last ran on (field 39 of /proc/self/task/TID/stat), or -1.
 int ThreadCpu(pid_t tid) {
   char path[64];
@@ -158,11 +156,14 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   st = RegisterWriteProtect(uffd_.get(), base_, bytes_, "uffd", &registered_);
   if (!st.ok()) return st;
 
-  const size_t granules = (bytes_ + granule_ - 1) / granule_;
-  claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
+  granules_ = (bytes_ + granule_ - 1) / granule_;
+  faultAround_ = FaultAroundGranules(options_.faultAroundPages, ctx.options.bufferBytes, granule_);
+  hotOrder_ = options_.copyOrder == CopyOrder::kHot;
+  claimed_.reset(new std::atomic<uint64_t>[(granules_ + 63) / 64]());
   if (delivery) {
     sigbus_ = std::make_unique<UffdSigbusDelivery>();
-    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get(), options_.drainWake);
+    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get(), options_.drainWake,
+                          options_.faultAroundPages, options_.copyOrder);
   }
   st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
                      ctx.options.injectSinkDelayUs);
@@ -255,7 +256,7 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
   return Status::Ok();
 }
 
-bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow) {
+bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow, GranuleRun* served) {
   // Counted busy from before the claim until the page is queued: copy() waits for zero before
   // its final flush, so no claimed page can miss the image.
   busyHandlers_.fetch_add(1, std::memory_order_acq_rel);
@@ -283,10 +284,15 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
   faults_.fetch_add(1, std::memory_order_relaxed);
   // Someone else claimed it: the copier or another handler un-protects it and wakes us.
   if (!claim(g)) return false;
-  char* page = base_ + g * granule_;
-  const size_t len = std::min(granule_, bytes_ - g * granule_);
-  if (!ctx.options.injectSkipCopyBeforeWrite) {
-    Status st = buffer_.push(page, len, g * granule_, options_.drainWake == DrainWake::kEarly);
+  // Fault-around: the unsaved neighbours in g's extent are copied and un-protected with it.
+  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_, faultAround_);
+  const size_t skip =
+      ctx.options.injectSkipFaultAroundPage && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
+  const bool wakeDrain = options_.drainWake == DrainWake::kEarly;
+  for (size_t i = run.first; i < run.end && !ctx.options.injectSkipCopyBeforeWrite; ++i) {
+    if (i == skip) continue;  // test-only fault: un-protected below without a copy
+    const size_t at = i * granule_, len = std::min(granule_, bytes_ - at);
+    Status st = buffer_.push(base_ + at, len, at, wakeDrain);
     if (!st.ok()) {
       // Release every writer: the snapshot is lost, the writers are not.
       ctx.fail(st);
@@ -295,17 +301,24 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
     }
     ctx.addCopied(len);
   }
-  copiedBeforeWrite_.fetch_add(1, std::memory_order_relaxed);
-  Status st = writeProtect(page, len, false, wakeNow);
+  copiedBeforeWrite_.fetch_add(run.size(), std::memory_order_relaxed);
+  if (run.size() > 1) {
+    aroundRuns_.fetch_add(1, std::memory_order_relaxed);
+    aroundPages_.fetch_add(run.size() - 1, std::memory_order_relaxed);
+  }
+  if (hotOrder_) hot_.note(g * granule_ / kExtentBytes);
+  const size_t off = run.first * granule_;
+  Status st = writeProtect(base_ + off, std::min(run.end * granule_, bytes_) - off, false, wakeNow);
   if (!st.ok()) {
     ctx.fail(st);
     unprotectAll();
     return false;
   }
+  *served = run;
   return !wakeNow;
 }
 
-// --handler-batch: un-protect every page of one read with DONTWAKE, then wake the span once.
+// --handler-batch: un-protect every run of one read with DONTWAKE, then wake the span once.
 // A writer woken whose page is still protected (claimed by the copier) simply faults again.
 void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count) {
   const bool batch = options_.handlerBatch && count > 1;
@@ -313,11 +326,12 @@ void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t 
   size_t deferred = 0;
   for (size_t i = 0; i < count; ++i) {
     if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
-    const uint64_t address = msgs[i].arg.pagefault.address;
-    if (serveFault(ctx, address, !batch)) {
-      const uint64_t page = address & ~(static_cast<uint64_t>(granule_) - 1);
-      lo = std::min(lo, page);
-      hi = std::max(hi, page + granule_);
+    GranuleRun run{};
+    if (serveFault(ctx, msgs[i].arg.pagefault.address, !batch, &run)) {
+      // The whole run: writers blocked on its neighbours were told another handler owns them.
+      const uint64_t base = reinterpret_cast<uint64_t>(base_);
+      lo = std::min<uint64_t>(lo, base + run.first * granule_);
+      hi = std::max<uint64_t>(hi, base + std::min(run.end * granule_, bytes_));
       ++deferred;
     }
   }
@@ -381,21 +395,21 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
   // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
   if (ctx.options.injectCopierDelayUs)
     std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
-  const size_t chunk = std::max(kCopyChunkBytes, granule_);
-  const size_t granules = (bytes_ + granule_ - 1) / granule_;
-  size_t g = 0;
-  while (g < granules && !ctx.cancelled()) {
+  const size_t perExtent = std::max<size_t>(1, kExtentBytes / granule_);
+  HotExtents* hot = sigbus_ ? sigbus_->hotExtents() : hotOrder_ ? &hot_ : nullptr;
+  ForEachExtent((granules_ + perExtent - 1) / perExtent, hot, [&](size_t e) {
+    if (ctx.cancelled()) return false;
     if (sigbus_) {
       Status failed = sigbus_->failure();
       if (!failed.ok()) ctx.fail(failed);
     }
-    const size_t end = std::min(granules, g + chunk / granule_);
+    const size_t g = e * perExtent, end = std::min(granules_, g + perExtent);
     Status st = CopyClaimedRuns(
         ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return claim(i); },
         [this](size_t off, size_t len) { return writeProtect(base_ + off, len, false); });
     if (!st.ok()) ctx.fail(st);
-    g = end;
-  }
+    return true;
+  });
   if (ctx.cancelled()) unprotectAll();  // writers first: they may be waiting on runs never saved
   while (busyHandlers_.load(std::memory_order_acquire) != 0) ::usleep(50);
   Status st = sigbus_ ? sigbus_->flush() : buffer_.flush();
@@ -432,6 +446,8 @@ void UffdBackend::release(SnapshotContext& ctx) {
   ctx.metrics.extra["handler_repins"] = static_cast<double>(handlerRepins_.load());
   ctx.metrics.extra["wake_batches"] = static_cast<double>(wakeBatches_.load());
   ctx.metrics.extra["batched_faults"] = static_cast<double>(batchedFaults_.load());
+  ctx.metrics.extra["fault_around_runs"] = static_cast<double>(aroundRuns_.load());
+  ctx.metrics.extra["fault_around_pages"] = static_cast<double>(aroundPages_.load());
   if (sigbus_) {
     sigbus_->stop();  // after unprotectAll: no write-protected page is left to fault
     sigbus_->addMetrics(ctx.metrics);

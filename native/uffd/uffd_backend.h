@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../common/backend.h"
+#include "../common/claimed_runs.h"
 #include "../common/fd.h"
 #include "../common/compat.h"
 #include "uffd_options.h"
@@ -30,18 +31,16 @@ class UffdBackend final : public Backend {
 
  private:
   // Claims granule g for copying; true if this caller is the one that must copy it.
-  bool claim(size_t g) {
-    const uint64_t bit = 1ull << (g & 63);
-    return (claimed_[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0;
-  }
+  bool claim(size_t g) { return ClaimGranule(claimed_.get(), g); }
   Status writeProtect(char* addr, size_t len, bool protect, bool wake = true);
   Status wake(uint64_t start, uint64_t end);
   Status protectAll(unsigned threads);
   bool prearmed(const SnapshotContext& ctx) const;
   void unprotectAll();
   void handlerLoop(SnapshotContext* ctx);
-  // Returns true when it un-protected the page without waking (batch mode): the caller wakes.
-  bool serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow);
+  // Returns true when it un-protected the run it copied (`served`) without waking (batch mode):
+  // the caller wakes.
+  bool serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow, GranuleRun* served);
   void kickDrain(const SnapshotContext& ctx);
   void serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count);
 
@@ -53,12 +52,15 @@ class UffdBackend final : public Backend {
   CopyBuffer buffer_;
   char* base_ = nullptr;
   size_t bytes_ = 0;
-  size_t granule_ = 4096;
+  size_t granule_ = 4096, granules_ = 0;
+  size_t faultAround_ = 1;  // granules per fault-around run, the faulting one included
+  bool hotOrder_ = false;
+  HotExtents hot_;  // --copy-order hot, thread delivery
   bool registered_ = false;
   std::atomic<bool> armed_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> busyHandlers_{0};  // spinning handlers exit on it
-  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
+  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0}, aroundRuns_{0}, aroundPages_{0};
   // Pre-arm: the region is protected before the pause; a fault then is a write before the
   // consistency point: un-protect without copying and remember the page for re-protection.
   std::mutex prearmMutex_;

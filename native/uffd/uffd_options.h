@@ -2,6 +2,7 @@
 #pragma once
 
 #include "../common/drain_wake.h"
+#include "../common/fault_around.h"
 #include "../common/options.h"
 
 namespace cowbench {
@@ -18,6 +19,8 @@ struct UffdOptions {
   bool handlerBatch = false;  // un-protect a batch of faults with DONTWAKE, then one UFFDIO_WAKE
   // batch by default: the latency suite measured 16.1 -> 7.6 µs per uffd fault on this machine.
   DrainWake drainWake = DrainWake::kBatch;
+  unsigned faultAroundPages = kDefaultFaultAroundPages;  // --fault-around (common/fault_around.h)
+  CopyOrder copyOrder = CopyOrder::kSequential;
   bool prearm = true;       // write-protect before the pause, re-protect the few pages written since
   unsigned armThreads = 1;  // threads splitting the arm-time write-protect
 
@@ -29,6 +32,7 @@ struct UffdOptions {
              {{"any", HandlerCpu::kAny}, {"same", HandlerCpu::kSame}, {"other", HandlerCpu::kOther}});
     r.flag("handlerBatch", &handlerBatch);
     ReadDrainWake(r, &drainWake);
+    ReadFaultAround(r, &faultAroundPages, &copyOrder);
     r.flag("prearm", &prearm);
     r.count("armThreads", &armThreads, 1, 64);
   }

@@ -7,9 +7,11 @@
 namespace cowbench {
 
 Status UffdSigbusDelivery::start(SnapshotContext& ctx, int uffd, char* base, size_t bytes, size_t granule,
-                                 std::atomic<uint64_t>* claimed, DrainWake drainWake) {
+                                 std::atomic<uint64_t>* claimed, DrainWake drainWake,
+                                 unsigned faultAroundPages, CopyOrder copyOrder) {
   uffd_ = uffd;
-  return path_.start(ctx, SIGBUS, base, bytes, granule, claimed, &UffdSigbusDelivery::Unprotect, this, drainWake);
+  return path_.start(ctx, SIGBUS, base, bytes, granule, claimed, &UffdSigbusDelivery::Unprotect, this, drainWake,
+                     faultAroundPages, copyOrder);
 }
 
 // Nobody sleeps on the fd in SIGBUS mode, so un-protecting wakes no one.

@@ -17,13 +17,15 @@ class UffdSigbusDelivery {
  public:
   // `claimed` is the backend's per-granule bitmap, shared with its copier.
   Status start(SnapshotContext& ctx, int uffd, char* base, size_t bytes, size_t granule,
-               std::atomic<uint64_t>* claimed, DrainWake drainWake);
+               std::atomic<uint64_t>* claimed, DrainWake drainWake, unsigned faultAroundPages,
+               CopyOrder copyOrder);
   void arm() { path_.arm(); }
   // On the copier's thread: the failure a handler recorded, if any.
   Status failure();
   // Waits for handlers still copying pages they claimed, then for the buffer to drain.
   Status flush();
   void stop() { path_.stop(); }
+  HotExtents* hotExtents() { return path_.hotExtents(); }
   void addMetrics(SnapshotMetrics& m) const { path_.addMetrics(m); }
 
  private:

@@ -12,7 +12,7 @@ namespace cowbench {
 namespace guest {
 
 enum Reg : uint8_t { EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7 };
-enum Cond : uint8_t { kBelow = 0x2, kAboveEq = 0x3, kEqual = 0x4, kNotEqual = 0x5 };
+enum Cond : uint8_t { kBelow = 0x2, kAboveEq = 0x3, kEqual = 0x4, kNotEqual = 0x5, kLessEq = 0xE, kGreater = 0xF };
 // Group-1 ALU ops as ModRM.reg extensions (81 /n id) and as r/m,reg opcodes.
 enum Alu : uint8_t { kAdd = 0, kAnd = 4, kSub = 5, kXor = 6, kCmp = 7 };
 
@@ -35,13 +35,19 @@ class Assembler {
   void alu(Alu op, Reg dst, Reg src) { b(static_cast<uint8_t>(op << 3 | 1)), b(0xC0 | src << 3 | dst); }
   void aluLoad(Alu op, Reg r, uint32_t abs) { b(static_cast<uint8_t>(op << 3 | 3)), b(modAbs(r)), d(abs); }
   void cmpMemImm(uint32_t abs, uint32_t imm) { b(0x81), b(kCmp << 3 | 5), d(abs), d(imm); }
+  void aluMemImm(Alu op, uint32_t abs, uint32_t imm) { b(0x81), b(op << 3 | 5), d(abs), d(imm); }
   void imulImm(Reg dst, Reg src, uint32_t imm) { b(0x69), b(0xC0 | dst << 3 | src), d(imm); }
   void imulLoad(Reg dst, uint32_t abs) { b(0x0F), b(0xAF), b(modAbs(dst)), d(abs); }
+  void imulLoadImm(Reg dst, uint32_t abs, uint32_t imm) { b(0x69), b(modAbs(dst)), d(abs), d(imm); }
+  void mul(Reg r) { b(0xF7), b(0xE0 | r); }  // edx:eax = eax * r
+  void decMem(uint32_t abs) { b(0xFF), b(1 << 3 | 5), d(abs); }  // dec dword [abs]
   void shl(Reg r, uint8_t n) { b(0xC1), b(0xE0 | r), b(n); }
   void shr(Reg r, uint8_t n) { b(0xC1), b(0xE8 | r), b(n); }
   void inc(Reg r) { b(0x40 + r); }
   void div(Reg r) { b(0xF7), b(0xF0 | r); }  // edx:eax / r -> eax, remainder edx
   void rdtsc() { b(0x0F), b(0x31); }
+  void movupsLoad(uint32_t abs) { b(0x0F), b(0x10), b(0x05), d(abs); }  // movups xmm0, [abs]
+  void movupsStoreBase(Reg base, uint32_t disp) { b(0x0F), b(0x11), b(0x80 | base), d(disp); }  // [base+disp], xmm0
   void out(uint8_t port) { b(0xE7), b(port); }  // out imm8, eax
   void hlt() { b(0xF4); }
   void jmp(int label) { b(0xE9), ref(label); }

@@ -1,8 +1,11 @@
 // The kvm writer: a real vCPU (/dev/kvm) whose guest-physical memory from address 0 IS the region
 // (KVM_SET_USER_MEMORY_REGION over it). A tiny flat 32-bit protected-mode guest (no paging)
-// stamps the pages this writer owns in the workload's pattern, logging each committed write
-// (page, version, TSC cycles) in a control slot outside the region and exiting through port I/O
-// when the log fills. Pausing is a real vCPU pause: the thread is kicked out of KVM_RUN.
+// stamps the pages this writer owns in the workload's pattern without an exit per write: its
+// per-page versions and a log of committed writes (page, version, TSC cycles) live in a second
+// memslot outside the region, which the host reads whenever the vCPU is out of KVM_RUN. The guest
+// exits about once per millisecond (progress), when its log is full, or, when rate-limited, once
+// it has done the writes the host granted (HLT; the host grants about 1 ms of writes at a time).
+// Pausing is a real vCPU pause: the thread is kicked out of KVM_RUN.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,5 @@
 /** Options more than one backend declares (each lists it in its own table). */
-import { choiceOption } from '../backend.js';
+import { choiceOption, countOption } from '../backend.js';
 
 /** Every backend whose fault handlers fill a copy buffer: uffd (both deliveries) and mprotect. */
 export const drainWakeOption = choiceOption({
@@ -9,4 +9,28 @@ export const drainWakeOption = choiceOption({
   default: 'batch',
   description:
     "when a fault handler wakes the buffer's drain thread: early (before releasing the writer), late (after), batch (once per 32 pages; a full buffer or the final flush always wakes it)",
+});
+
+/**
+ * Fault-around, for every backend whose write faults copy before the write: uffd (both
+ * deliveries) and mprotect. The default is the K sweep's (0, 4, 16, 64, 512; native/common/fault_around.h).
+ */
+export const faultAroundOption = countOption({
+  flag: 'fault-around',
+  key: 'faultAroundPages',
+  min: 0,
+  max: 512,
+  default: 512,
+  description:
+    'a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off',
+});
+
+/** The background copier's order, for the same backends as --fault-around. */
+export const copyOrderOption = choiceOption({
+  flag: 'copy-order',
+  key: 'copyOrder',
+  choices: ['sequential', 'hot'],
+  default: 'sequential',
+  description:
+    'the background copier walks the region in address order (sequential), or visits the 2 MiB extents where faults were served most recently first (hot)',
 });

@@ -1,0 +1,90 @@
+/**
+ * The kvm writer without an exit per write: a paced guest at 65,536 writes/s leaves the vCPU about
+ * once per millisecond, not once per write, and its writes are still covered by verification.
+ */
+import test from 'ava';
+import { native } from '../src/native.js';
+import { runSnapshot } from '../src/orchestrator.js';
+import { MiB, testOptions } from './helpers.js';
+
+async function kvmOrSkip(t: { log(m: string): void; pass(): void }): Promise<boolean> {
+  const probe = await native.probeWriter('kvm');
+  if (!probe.ok) {
+    t.log(`skipped: ${probe.detail}`);
+    t.pass();
+  }
+  return probe.ok;
+}
+
+function exits(r: Awaited<ReturnType<typeof runSnapshot>>): number {
+  return Object.values(r.writers.exit_reasons).reduce((a, b) => a + b, 0);
+}
+
+for (const rate of [65536, 0]) {
+  test.serial(
+    `kvm at ${rate || 'max'} writes/s: verified under uffd, far fewer exits than writes`,
+    async (t) => {
+      if (!(await kvmOrSkip(t))) return;
+      const r = await runSnapshot(
+        testOptions({
+          backend: 'uffd',
+          writerKinds: ['kvm'],
+          ratePagesPerSec: rate,
+          sizeBytes: 32 * MiB,
+          baselineMs: 300,
+        }),
+      );
+      t.true(r.verified, JSON.stringify(r.verification.first_bad.slice(0, 4)));
+      t.is(r.writers.failed_writes, 0);
+      const writes = r.writers.writes_by_kind['kvm'] ?? 0;
+      t.true(writes > 0, 'the guest wrote during the snapshot');
+      t.log(`${writes} writes, exits ${JSON.stringify(r.writers.exit_reasons)}`);
+      // About one exit per ms of guest time (progress, HLT for budget) plus the pauses: never one per write.
+      t.true(exits(r) * 4 < writes, `${exits(r)} exits for ${writes} writes`);
+    },
+  );
+}
+
+test.serial('kvm, paced: a snapshot that skips copy-before-write fails verification', async (t) => {
+  if (!(await kvmOrSkip(t))) return;
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    const r = await runSnapshot(
+      testOptions({
+        backend: 'uffd',
+        writerKinds: ['kvm'],
+        ratePagesPerSec: 65536,
+        sizeBytes: 64 * MiB,
+        faultAroundPages: 0,
+        injectFault: 'skip-copy-before-write',
+      }),
+    );
+    if (r.pages_copied_before_write === 0) {
+      t.log(`attempt ${attempt}: the guest hit no unsaved page; again`);
+      continue;
+    }
+    t.false(r.verified, 'pages the fault skipped are caught');
+    t.true(r.verification.bad_pages > 0);
+    return;
+  }
+  t.fail('the guest never wrote an unsaved page in 4 snapshots');
+});
+
+test.serial(
+  'kvm with fault-around: verified under uffd (thread) with sequential and hotset guests',
+  async (t) => {
+    if (!(await kvmOrSkip(t))) return;
+    for (const pattern of ['sequential', 'hotset'] as const) {
+      const r = await runSnapshot(
+        testOptions({
+          backend: 'uffd',
+          writerKinds: ['kvm', 'cpu'],
+          pattern,
+          faultAroundPages: 64,
+          sizeBytes: 32 * MiB,
+        }),
+      );
+      t.true(r.verified, `${pattern}: ${JSON.stringify(r.verification.first_bad.slice(0, 4))}`);
+      t.true((r.writers.writes_by_kind['kvm'] ?? 0) > 0, `${pattern}: the guest wrote during the snapshot`);
+    }
+  },
+);
