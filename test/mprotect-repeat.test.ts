@@ -14,18 +14,21 @@ import { testIfSupported } from './skip.js';
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'mprotect-repeat-child.js');
 const support = backends.mprotect.probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend: 'mprotect' }));
 
-testIfSupported(support).serial('mprotect: 25 snapshots in one process, writers busy: the process exits 0', async (t) => {
-  t.timeout(60_000);
-  const proc = spawn(process.execPath, [child, '25', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const killer = setTimeout(() => proc.kill('SIGKILL'), 45_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    proc.on('close', (c, s) => resolve([c, s])),
-  );
-  clearTimeout(killer);
-  t.is(signal, null, `child killed by ${signal}; stderr: ${err.slice(-2000)}`);
-  t.is(code, 0, `stdout: ${out} stderr: ${err.slice(-2000)}`);
-});
+testIfSupported(support).serial(
+  'mprotect: 25 snapshots in one process, writers busy: the process exits 0',
+  async (t) => {
+    t.timeout(60_000);
+    const proc = spawn(process.execPath, [child, '25', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 45_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      proc.on('close', (c, s) => resolve([c, s])),
+    );
+    clearTimeout(killer);
+    t.is(signal, null, `child killed by ${signal}; stderr: ${err.slice(-2000)}`);
+    t.is(code, 0, `stdout: ${out} stderr: ${err.slice(-2000)}`);
+  },
+);

@@ -109,5 +109,5 @@ test.serial('run --json carries the timeline; the terminal summary shows the dip
   t.not(r.writer_timeline.phases.copy_end_ms, null);
   const text = await runCli(['run', '--backend', 'uffd', '--size', '16m', '--no-progress']);
   t.is(text.code, 0, text.stderr);
-  t.regex(text.stdout, /^writer timeline +writes\/10ms: before [\d,]+ · pause .* · copy .* · after .*$/m);
+  t.regex(text.stdout, /^writer_timeline +writes\/10ms: before [\d,]+ · pause .* · copy .* · after .*$/m);
 });
