@@ -24,6 +24,8 @@ const setExit = (code: number) => {
 
 export const benchCommands: CliPlugin = (y) =>
   y
+    .example('$0 bench --ci --out results/ci-new', 'the CI preset')
+    .example('$0 compare results/ci-base results/ci-new --fail-on-regression', 'the regression gate')
     .command(
       'bench [suites..]',
       `run benchmark suites (${suites.map((s) => s.name).join(', ')}) into results/<date>-<host>/`,

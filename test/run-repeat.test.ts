@@ -39,11 +39,22 @@ testIf(haveScript, 'needs script(1) (util-linux) for a pseudo-terminal').serial(
   'on a terminal, run shows every long phase by name, and the copy with an ETA',
   (t) => {
     const cli = path.join(packageRoot, 'bin', 'cowbench.js');
+    // A slowed sink (test-only, 100 µs a page: about 1.6 s for 64 MiB) keeps the copy on screen
+    // for several redraws however fast the copier is.
+    const preload = path.join(packageRoot, 'dist', 'test', 'fixtures', 'slow-sink-preload.js');
     // script(1) gives the CLI a pty on stdout and stderr; the typescript file collects both.
     const r = spawnSync(
       'script',
-      ['-qec', `${process.execPath} ${cli} run --size 256M --baseline-ms 300`, '/dev/null'],
-      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, COLUMNS: '160' } },
+      [
+        '-qec',
+        `${process.execPath} --import ${preload} ${cli} run --size 64M --baseline-ms 300`,
+        '/dev/null',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, COLUMNS: '160', COWBENCH_TEST_SINK_DELAY_US: '100' },
+      },
     );
     t.is(r.status, 0, r.stdout);
     for (const phase of ['prepare:', 'baseline:', 'verify:']) t.true(r.stdout.includes(phase), phase);

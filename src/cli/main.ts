@@ -37,8 +37,6 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .example('$0 run --backend mprotect --size 1G --rate 2000 --json', 'the result object')
     .example('$0 run --backend uffd --runs 5 --out /dev/null', 'repeated runs: mean ± σ, min … max')
     .example('$0 probe', 'which kernel features this machine has, tested by behaviour')
-    .example('$0 bench --ci --out results/ci-new', 'the CI preset')
-    .example('$0 compare results/ci-base results/ci-new --fail-on-regression', 'the regression gate')
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
     .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
     .strict()
