@@ -43,7 +43,8 @@ function run(command: string[], outDir: string): Promise<Outcome> {
     const proc = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+    // Generous: a 4 GiB region through a one-page buffer is slow on a loaded machine (not a hang).
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 150_000);
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     proc.on('error', reject);
