@@ -70,13 +70,17 @@ function leftoverReason(pid: number, file: string): string | null {
   return `temporary of pid ${pid}, now another program that does not hold it open`;
 }
 
-function temporariesIn(dir: string, base?: string): Leftover[] {
-  let names: string[];
+/** The entries of `dir`, or none when it cannot be read (gone, or not ours to read). */
+function namesIn(dir: string): string[] {
   try {
-    names = readdirSync(dir);
+    return readdirSync(dir);
   } catch {
     return [];
   }
+}
+
+function temporariesIn(dir: string, base?: string): Leftover[] {
+  const names = namesIn(dir);
   const found: Leftover[] = [];
   for (const name of names) {
     const m = TEMP_NAME.exec(name);
@@ -95,12 +99,7 @@ function temporariesIn(dir: string, base?: string): Leftover[] {
 }
 
 function orphanManifestsIn(dir: string): Leftover[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = namesIn(dir);
   const found: Leftover[] = [];
   for (const name of names) {
     if (!name.endsWith('.json') || name === '.json') continue;
@@ -120,12 +119,7 @@ function orphanManifestsIn(dir: string): Leftover[] {
 /** Scratch directories in $TMPDIR of runs (without --out) whose process is gone. */
 function scratchDirs(): Leftover[] {
   const tmp = os.tmpdir();
-  let names: string[];
-  try {
-    names = readdirSync(tmp);
-  } catch {
-    return [];
-  }
+  const names = namesIn(tmp);
   const found: Leftover[] = [];
   for (const name of names) {
     const m = SCRATCH_NAME.exec(name);
@@ -199,13 +193,7 @@ export function removeOwnTemporaries(out: string | null): void {
     ...(out === null || out === '/dev/null' ? [] : [path.dirname(path.resolve(out))]),
   ];
   for (const dir of dirs) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const name of names)
+    for (const name of namesIn(dir))
       if (own(name) && (TEMP_NAME.test(name) || SCRATCH_NAME.test(name)))
         rmSync(path.join(dir, name), { recursive: SCRATCH_NAME.test(name), force: true });
   }
