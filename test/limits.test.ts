@@ -285,8 +285,7 @@ test.serial(
       return hi;
     };
     // 1: 8 handlers and a one-page buffer: each thread's 8 MiB stack in turn is what does not fit.
-    // (From 16 MiB above the region's floor: closer, node's own heap growth finds no room and V8
-    // aborts before or between our steps.)
+    // (The region keeps 64 MiB free for node itself: with a few MiB left, V8 or ICU aborted.)
     const threads = ['--size', '64M', '--buffer', '4k', '--handlers', '8', '--writers', 'cpu:4'];
     const floorThreads = await regionFloor(threads, 256 * MiB, 8192 * MiB);
     let verifiedInARow = 0;
@@ -300,7 +299,9 @@ test.serial(
       seen.set(what, (seen.get(what) ?? 0) + 1);
     }
     // 2: a 4 GiB untouched region: its 4 MiB page-version arrays (the writers', the pause's) are
-    // big enough to be what fails; stays below the limit a whole 4 GiB snapshot needs.
+    // big enough to be what fails; stays below the limit a whole 4 GiB snapshot needs. Starts
+    // where the region first fits: there node aborted in ICU (std::bad_alloc) before the region
+    // kept room for it.
     const big = ['--size', '4G', '--fill', 'none', '--buffer', '4k'];
     // Node needs the same below its region either way: search near the first floor only (a probe
     // far above would take a whole 4 GiB snapshot).

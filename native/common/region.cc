@@ -1,6 +1,7 @@
 #include "region.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,10 +22,30 @@ Status Region::create(size_t bytes, bool hugepage, FillMode fill) {
     return Status::Fail("EINVAL", "region size must be a non-zero multiple of 4 KiB");
   if (hugepage && bytes % kHugePageSize != 0)
     return Status::Fail("EINVAL", "a hugepage region must be a multiple of 2 MiB");
+  // Under an address-space limit (RLIMIT_AS) the region must leave room for node itself: with
+  // a few MiB left, V8 or ICU fails an allocation later and node aborts where nothing can catch
+  // it. Holding a PROT_NONE reserve while the region is mapped keeps kNodeHeadroom free after.
+  struct rlimit as {};
+  const bool limited = ::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY;
+  const std::string advice =
+      limited ? "the address-space limit (ulimit -v) is " + std::to_string(as.rlim_cur >> 20) + " MiB and " +
+                    std::to_string(kNodeHeadroom >> 20) +
+                    " MiB of it is kept for node itself; raise the limit or use a smaller --size"
+              : "";
+  Mapping reserve;
+  if (limited) {
+    void* r = ::mmap(nullptr, kNodeHeadroom, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED)
+      return Status::Sys("region: mmap of node's " + std::to_string(kNodeHeadroom >> 20) + " MiB headroom", "mmap",
+                         errno, advice);
+    reserve = Mapping(r, kNodeHeadroom);
+  }
   // Over-allocate to align the region to 2 MiB so THP can back it.
   size_t mapBytes = bytes + (hugepage ? kHugePageSize : 0);
   void* addr = ::mmap(nullptr, mapBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (addr == MAP_FAILED) return Status::Sys("region: mmap of " + std::to_string(bytes) + " bytes", "mmap", errno);
+  if (addr == MAP_FAILED)
+    return Status::Sys("region: mmap of " + std::to_string(bytes) + " bytes", "mmap", errno, advice);
+  reserve.reset();
   char* base = static_cast<char*>(addr);
   if (hugepage) {
     uintptr_t aligned = (reinterpret_cast<uintptr_t>(base) + kHugePageSize - 1) & ~(kHugePageSize - 1);

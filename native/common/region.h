@@ -18,6 +18,9 @@ enum class FillMode { kAll, kNone, kHalf };
 class Region {
  public:
   static constexpr size_t kHugePageSize = cowbench::kHugePageSize;
+  // Address space left free after the region under RLIMIT_AS, for node's heap, ICU and stacks
+  // (measured: with under 8 MiB left, node aborts in V8 or ICU).
+  static constexpr size_t kNodeHeadroom = size_t{64} << 20;
 
   // Maps `bytes` (a multiple of 4 KiB; of 2 MiB when hugepage) and fills it.
   Status create(size_t bytes, bool hugepage, FillMode fill);
