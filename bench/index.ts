@@ -28,6 +28,7 @@ import { latencySuite } from './suites/latency.js';
 import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
 import { scanSuite } from './suites/scan.js';
+import { columns } from '../src/table.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
 import { writersSuite } from './suites/writers.js';
@@ -147,9 +148,10 @@ function renderTable(rows: Row[]): string {
             ? 'yes'
             : 'no'
           : String(v);
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ');
-  return [line(cols), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
+  return columns(
+    rows.map((r) => cols.map((c) => cell(r[c]))),
+    { head: cols },
+  );
 }
 
 export async function runBench(o: BenchOptions): Promise<number> {

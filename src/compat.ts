@@ -17,6 +17,7 @@ import { packageRoot } from './native.js';
 import { WRITER_KINDS } from './options.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from './orchestrator.js';
 import { backendNames, backends, type BackendName } from './registry.js';
+import { columns } from './table.js';
 
 export const COMPAT_SCHEMA = 'cowbench.compat/1';
 
@@ -269,13 +270,7 @@ export async function runCompat(o: CompatOptions): Promise<CompatResult> {
 export function renderCompat(c: CompatResult): string {
   const headers = ['backend', ...c.writers.map((w) => WRITER_LABELS[w] ?? w)];
   const table = c.rows.map((row) => [row.label, ...row.cells.map((cell) => cell.status)]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] ?? '').length)));
-  const line = (cols: string[]) =>
-    cols
-      .map((col, i) => col.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  const out = [line(headers), line(widths.map((w) => '-'.repeat(w))), ...table.map(line), ''];
+  const out = [columns(table, { head: headers, rule: true }).trimEnd(), ''];
   for (const row of c.rows) {
     // A row refused as a whole (the backend is unavailable) is one line, not one per column.
     const first = row.cells[0];

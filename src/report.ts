@@ -6,6 +6,7 @@ import { environment } from './env.js';
 import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
 import { formatBytes } from './units.js';
 import { timelineLine } from './timeline.js';
+import { columns } from './table.js';
 
 /** "12034 writes by read did not land (EFAULT 12034)": what a run that lost writes lost. */
 export function describeLostWrites(l: LostWrites): string {
@@ -127,19 +128,12 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
           : 'not kept (use --out FILE)',
   );
   add('env', `${r.env.hostname}, Linux ${r.env.kernel}, ${r.env.cores} × ${r.env.cpu_model}`);
-  const width = Math.max(...lines.map(([k]) => k.length));
-  return lines.map(([k, val]) => `${k.padEnd(width)}  ${val}`).join('\n') + '\n';
+  return columns(lines);
 }
 
 export function renderProbe(rows: ProbeRow[]): string {
-  const nameWidth = Math.max(...rows.map((r) => r.name.length));
-  return (
-    rows
-      .map(
-        (r) =>
-          `${r.name.padEnd(nameWidth)}  ${r.ok ? 'yes' : 'no '}  ${r.detail}${r.meaning ? `\n${''.padEnd(nameWidth + 7)}${r.meaning}` : ''}`,
-      )
-      .join('\n') + '\n'
+  return columns(
+    rows.map((r) => [r.name, r.ok ? 'yes' : 'no', r.meaning ? `${r.detail}\n${r.meaning}` : r.detail]),
   );
 }
 

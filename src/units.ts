@@ -54,7 +54,12 @@ export function parseCount(flag: string, value: unknown, min: number, max: numbe
   return n;
 }
 
-export function formatBytes(bytes: number): string {
+/**
+ * 268435456 → "256.00 MiB"; with `trim`, whole numbers lose their decimals ("256 MiB", "2.4 KiB")
+ * as chart labels and report tables want. Not a number → "–".
+ */
+export function formatBytes(bytes: number, opts: { trim?: boolean } = {}): string {
+  if (!Number.isFinite(bytes)) return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = bytes;
   let i = 0;
@@ -62,5 +67,7 @@ export function formatBytes(bytes: number): string {
     v /= 1024;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
+  if (i === 0) return `${v} ${units[i]}`;
+  const fixed = v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
+  return `${opts.trim ? Number(fixed) : fixed} ${units[i]}`;
 }

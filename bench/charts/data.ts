@@ -3,6 +3,7 @@
  * `samples` and `fingerprint` fields a newer bench adds are tolerated and used where present).
  */
 import path from 'node:path';
+import { formatBytes } from '../../src/units.js';
 
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
@@ -129,16 +130,7 @@ export function severalMachines(points: { machine: string }[]): boolean {
 
 /** 2 GiB, 256 MiB, 2.4 KiB, 290,529 B → 284 KiB: whole numbers without decimals. */
 export function humanBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const digits = Number.isInteger(v) ? 0 : v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${Number(v.toFixed(digits))} ${units[i]}`;
+  return formatBytes(bytes, { trim: true });
 }
 
 export const MiB = 1024 * 1024;

@@ -13,9 +13,10 @@ enum class CopyOrder { kSequential, kHot };
 
 // A write fault copies up to this many not-yet-saved granules of its 2 MiB extent, the faulting
 // one included, and un-protects them with one call; 0: only it. 512 (the whole extent) from the K
-// sweep (0, 4, 16, 64, 512) on this machine: 1 GiB at 65,536 random writes/s snapshots at 0.90 of
-// the idle snapshot of the same round (0.45 with K=0), and unthrottled random writers see the
-// lowest write-stall p99.9 (n=5 each; issue 14's note).
+// sweeps on this machine (results/2026-12-01-vm-targets): unthrottled random writers keep 3.05x
+// forkcow's throughput ratio [2.50-5.09] with 0.13x its stall p99.9, and 1 GiB at 65,536 random
+// writes/s snapshots at 0.98 of the idle snapshot (0.34 with K=0). A paced KVM guest is the
+// exception: it keeps 0.50 of its rate with K=0 and 0.17 with 512 (the vCPU waits for the run).
 constexpr unsigned kDefaultFaultAroundPages = 512;
 constexpr unsigned kMaxFaultAroundPages = 512;
 

@@ -22,7 +22,7 @@ export const faultAroundOption = countOption({
   max: 512,
   default: 512,
   description:
-    'a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off',
+    'a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off (a paced KVM guest keeps more of its rate with 0)',
 });
 
 /** The background copier's order, for the same backends as --fault-around. */

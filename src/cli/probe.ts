@@ -7,6 +7,7 @@ import { renderProbe } from '../report.js';
 import { withValues } from '../argv.js';
 import { afterStdout, writeStdout } from '../stdout.js';
 import type { CliPlugin } from './main.js';
+import { columns } from '../table.js';
 
 function printProbe(json: boolean): number {
   const rows = probeKernel();
@@ -16,12 +17,13 @@ function printProbe(json: boolean): number {
   let text = `Kernel features on ${env.hostname} (Linux ${env.kernel}, ${env.cores} cores):\n\n`;
   text += renderProbe(rows);
   text += '\nBackends:\n';
-  for (const name of backendNames) {
-    const b = backends[name];
-    const p = b.probe(backendOptions(DEFAULT_RUN_OPTIONS));
-    const status = p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`;
-    text += `  ${name.padEnd(10)} ${status}\n`;
-  }
+  text += columns(
+    backendNames.map((name) => {
+      const p = backends[name].probe(backendOptions(DEFAULT_RUN_OPTIONS));
+      return [name, p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`];
+    }),
+    { indent: '  ' },
+  );
   return afterStdout(writeStdout(text), 0);
 }
 

@@ -13,6 +13,7 @@ import { handleSignals } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
 import type { CliPlugin } from './main.js';
 import { runProgress } from './progress.js';
+import { columns } from '../table.js';
 
 type Flags = RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean; runs?: unknown };
 
@@ -125,15 +126,16 @@ export function summarizeRuns(results: RunResult[]): RepeatedFigure[] {
 }
 
 export function renderRepeated(figures: RepeatedFigure[]): string {
-  const width = Math.max(...figures.map((f) => f.key.length));
   const digits = (key: string) => REPEATED.find((m) => m.key === key)?.digits ?? 1;
-  return (
-    figures
-      .map((f) => {
-        const d = digits(f.key);
-        return `${f.key.padEnd(width)}  ${num(f.mean, d)} ± ${Number.isFinite(f.sd) ? num(f.sd, d) : 'n/a'}   (${num(f.min, d)} … ${num(f.max, d)}, n=${f.n})`;
-      })
-      .join('\n') + '\n'
+  return columns(
+    figures.map((f) => {
+      const d = digits(f.key);
+      return [
+        f.key,
+        `${num(f.mean, d)} ± ${Number.isFinite(f.sd) ? num(f.sd, d) : 'n/a'}`,
+        `(${num(f.min, d)} … ${num(f.max, d)}, n=${f.n})`,
+      ];
+    }),
   );
 }
 
