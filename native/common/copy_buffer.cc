@@ -36,6 +36,7 @@ Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy po
   }
   for (size_t i = 0; i < slots_; ++i) free_[i] = slots_ - 1 - i;
   head_ = queued_ = inFlight_ = drainWaiters_ = 0;
+  used_.store(0, std::memory_order_relaxed);
   stopping_ = false;
   error_ = Status::Ok();
   return StartThread(
@@ -65,6 +66,7 @@ Status CopyBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeD
   free_.pop_back();
   ++inFlight_;
   const uint64_t used = slots_ - free_.size();
+  used_.store(used, std::memory_order_relaxed);
   if (used > peakSlots_.load()) peakSlots_.store(used);
   lock.unlock();
   std::memcpy(memory_.data() + slot * slotBytes_, src, len);
@@ -107,6 +109,7 @@ void CopyBuffer::drainLoop() {
     lock.lock();
     if (!st.ok() && error_.ok()) error_ = st;
     free_.push_back(item.slot);  // capacity slots_: cannot allocate
+    used_.store(slots_ - free_.size(), std::memory_order_relaxed);
     --inFlight_;
     freeCv_.notify_all();
     if (inFlight_ == 0 || !error_.ok()) idleCv_.notify_all();

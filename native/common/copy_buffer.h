@@ -54,6 +54,8 @@ class CopyBuffer {
   uint64_t peakBytes() const { return peakSlots_.load() * slotBytes_; }
   uint64_t throttledNs() const { return throttledNs_.load(); }
   size_t capacityBytes() const { return slots_ * slotBytes_; }
+  // Bytes of free slots now (a relaxed snapshot, for fault-around's pressure check).
+  size_t freeBytes() const { return (slots_ - used_.load(std::memory_order_relaxed)) * slotBytes_; }
 
  private:
   struct Item {
@@ -80,6 +82,7 @@ class CopyBuffer {
   bool stopping_ = false;
   Status error_;
   std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};
+  std::atomic<size_t> used_{0};  // slots_ - free_.size(), readable without the mutex
   std::thread drain_;
 };
 

@@ -54,7 +54,8 @@ bool SignalCopyPath::serve(char* address) {
   const size_t g = static_cast<size_t>(address - base_) / granule_;
   busy_.fetch_add(1);
   if (ClaimGranule(claimed_, g)) {
-    const GranuleRun run = ClaimAround(claimed_, g, granules_, granule_, faultAround_);
+    const GranuleRun run = ClaimAround(claimed_, g, granules_, granule_,
+                                       FaultAroundNow(faultAround_, buffer_.freeBytes(), granule_));
     const size_t skip = skipAroundPage_ && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
     bool ok = true;
     for (size_t i = run.first; i < run.end && ok && !skipCopy_; ++i) {

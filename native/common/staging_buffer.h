@@ -85,6 +85,8 @@ class StagingBuffer {
   uint64_t peakBytes() const { return peakSlots_.load() * slotBytes_; }
   uint64_t throttledNs() const { return throttledNs_.load(); }
   size_t capacityBytes() const { return slots_ * slotBytes_; }
+  // Bytes of free slots now (a relaxed snapshot, for fault-around's pressure check). Signal-safe.
+  size_t freeBytes() const { return (slots_ - used_.load(std::memory_order_relaxed)) * slotBytes_; }
 
  private:
   void drainLoop();

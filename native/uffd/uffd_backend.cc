@@ -285,7 +285,8 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
   // Someone else claimed it: the copier or another handler un-protects it and wakes us.
   if (!claim(g)) return false;
   // Fault-around: the unsaved neighbours in g's extent are copied and un-protected with it.
-  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_, faultAround_);
+  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_,
+                                     FaultAroundNow(faultAround_, buffer_.freeBytes(), granule_));
   const size_t skip =
       ctx.options.injectSkipFaultAroundPage && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
   const bool wakeDrain = options_.drainWake == DrainWake::kEarly;

@@ -4,7 +4,7 @@ res = {K: [] for K in Ks}
 for i in range(n):
     order = list(Ks); random.Random(i).shuffle(order)
     for K in order:
-        p = subprocess.run(['node','/work/main/bin/cowbench.js','run','--backend','uffd','--size','1G','--writers','kvm:1','--rate',os.environ.get('RATE','65536'),'--fault-around',K,'--out',os.environ.get('IMG','/dev/null'),'--force','--json'], capture_output=True, text=True)
+        p = subprocess.run(['node','/work/main/bin/cowbench.js','run','--backend','uffd','--size','1G','--writers','kvm:1','--rate',os.environ.get('RATE','65536'),'--fault-around',K,'--out',os.environ.get('IMG','/dev/null'),*(['--force'] if os.environ.get('IMG','/dev/null') != '/dev/null' else []),'--json'], capture_output=True, text=True)
         try: r = json.loads(p.stdout); w = r['writers']; res[K].append({'ratio': w['throughput_ratio'], 'base': w['baseline_writes_per_s'], 'during': w['snapshot_writes_per_s'], 'faults': r['wp_faults'], 'verified': r['verified']})
         except Exception as e: print('FAIL', K, e, p.stderr[-300:])
 json.dump(res, open(os.environ.get('OUT','/tmp/t1/t3.json'),'w'))
