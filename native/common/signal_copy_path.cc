@@ -54,8 +54,9 @@ bool SignalCopyPath::serve(char* address) {
   const size_t g = static_cast<size_t>(address - base_) / granule_;
   busy_.fetch_add(1);
   if (ClaimGranule(claimed_, g)) {
-    const GranuleRun run = ClaimAround(claimed_, g, granules_, granule_,
-                                       FaultAroundNow(faultAround_, buffer_.freeBytes(), granule_));
+    const size_t around = FaultAroundNow(faultAround_, buffer_.freeBytes(), granule_);
+    if (around < faultAround_) aroundTrimmed_.fetch_add(1, std::memory_order_relaxed);
+    const GranuleRun run = ClaimAround(claimed_, g, granules_, granule_, around);
     const size_t skip = skipAroundPage_ && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
     bool ok = true;
     for (size_t i = run.first; i < run.end && ok && !skipCopy_; ++i) {
@@ -121,6 +122,7 @@ void SignalCopyPath::addMetrics(SnapshotMetrics& m) const {
   m.pagesCopiedBeforeWrite += copiedBeforeWrite_.load();
   m.extra["fault_around_runs"] += static_cast<double>(aroundRuns_.load());
   m.extra["fault_around_pages"] += static_cast<double>(aroundPages_.load());
+  m.extra["fault_around_trimmed"] += static_cast<double>(aroundTrimmed_.load());
   m.bufferPeakBytes = std::max<uint64_t>(m.bufferPeakBytes, buffer_.peakBytes());
   m.throttledNs += buffer_.throttledNs();
 }
