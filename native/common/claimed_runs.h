@@ -28,14 +28,6 @@ inline size_t FaultAroundGranules(unsigned faultAroundPages, size_t bufferBytes,
   return std::max<size_t>(1, std::min<size_t>(faultAroundPages, slots / 2));
 }
 
-// Fault-around copies neighbours only into free slots of the copy buffer: a writer never waits
-// for room for its neighbours. Without this rule a whole run per fault outran the sink, filled the
-// buffer and throttled every writer (a guest paced at 65,536 writes/s kept 0.14 of its rate with a
-// 64 MiB buffer, 0.45 with 512 MiB). The neighbours left out wait for the copier like any page.
-inline size_t FaultAroundNow(size_t maxGranules, size_t freeBytes, size_t granuleBytes) {
-  return std::max<size_t>(1, std::min(maxGranules, freeBytes / granuleBytes));
-}
-
 struct GranuleRun {
   size_t first, end;  // [first, end)
   size_t size() const { return end - first; }
@@ -56,6 +48,36 @@ inline GranuleRun ClaimAround(std::atomic<uint64_t>* claimed, size_t g, size_t g
   while (run.size() < maxGranules && run.first > extentFirst && ClaimGranule(claimed, run.first - 1)) --run.first;
   return run;
 }
+
+// Fault-around copies neighbours only into free slots of the copy buffer: a writer never waits
+// for room for its neighbours. Without this rule a whole run per fault outran the sink, filled the
+// buffer and throttled every writer (a guest paced at 65,536 writes/s kept 0.14 of its rate with a
+// 64 MiB buffer, 0.45 with 512 MiB). The neighbours left out wait for the copier like any page.
+// The counts are what both fault paths report (backend_metrics.fault_around_*); lock-free, so the
+// signal-context path may use them.
+class FaultAroundCounts {
+ public:
+  // The most granules a fault may take now: `maxGranules`, cut to the free slots (counted).
+  size_t limit(size_t maxGranules, size_t freeBytes, size_t granuleBytes) {
+    const size_t n = std::max<size_t>(1, std::min(maxGranules, freeBytes / granuleBytes));
+    if (n < maxGranules) trimmed_.fetch_add(1, std::memory_order_relaxed);
+    return n;
+  }
+  // A fault served `run` (its own granule included).
+  void served(const GranuleRun& run) {
+    if (run.size() <= 1) return;
+    runs_.fetch_add(1, std::memory_order_relaxed);
+    pages_.fetch_add(run.size() - 1, std::memory_order_relaxed);
+  }
+  void addTo(SnapshotMetrics& m) const {
+    m.extra["fault_around_runs"] += static_cast<double>(runs_.load());
+    m.extra["fault_around_pages"] += static_cast<double>(pages_.load());
+    m.extra["fault_around_trimmed"] += static_cast<double>(trimmed_.load());
+  }
+
+ private:
+  std::atomic<uint64_t> runs_{0}, pages_{0}, trimmed_{0};
+};
 
 // Recently faulted 2 MiB extents, for a copier that visits them before continuing in order
 // (--copy-order hot). Fault paths note() without locks (signal-safe); the copier next()s, newest

@@ -17,7 +17,7 @@ enum class CopyOrder { kSequential, kHot };
 // forkcow's throughput ratio [2.50-5.09] with 0.13x its stall p99.9, and 1 GiB at 65,536 random
 // writes/s snapshots at 0.98 of the idle snapshot (0.34 with K=0). A paced KVM guest is the
 // exception: it keeps 0.49 of its rate with K=0 and 0.24 with 512 (its vCPU waits for the run;
-// 0.17 before runs were limited to the buffer's free slots, claimed_runs.h FaultAroundNow).
+// 0.17 before runs were limited to the buffer's free slots, claimed_runs.h FaultAroundCounts).
 constexpr unsigned kDefaultFaultAroundPages = 512;
 constexpr unsigned kMaxFaultAroundPages = 512;
 

@@ -54,9 +54,8 @@ bool SignalCopyPath::serve(char* address) {
   const size_t g = static_cast<size_t>(address - base_) / granule_;
   busy_.fetch_add(1);
   if (ClaimGranule(claimed_, g)) {
-    const size_t around = FaultAroundNow(faultAround_, buffer_.freeBytes(), granule_);
-    if (around < faultAround_) aroundTrimmed_.fetch_add(1, std::memory_order_relaxed);
-    const GranuleRun run = ClaimAround(claimed_, g, granules_, granule_, around);
+    const GranuleRun run =
+        ClaimAround(claimed_, g, granules_, granule_, around_.limit(faultAround_, buffer_.freeBytes(), granule_));
     const size_t skip = skipAroundPage_ && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
     bool ok = true;
     for (size_t i = run.first; i < run.end && ok && !skipCopy_; ++i) {
@@ -72,10 +71,7 @@ bool SignalCopyPath::serve(char* address) {
     }
     if (ok) {
       copiedBeforeWrite_.fetch_add(run.size(), std::memory_order_relaxed);
-      if (run.size() > 1) {
-        aroundRuns_.fetch_add(1, std::memory_order_relaxed);
-        aroundPages_.fetch_add(run.size() - 1, std::memory_order_relaxed);
-      }
+      around_.served(run);
       if (hotOrder_) hot_.note(g * granule_ / kExtentBytes);
       const size_t off = run.first * granule_;
       const int err = unprotect_(owner_, base_ + off, std::min(run.end * granule_, bytes_) - off);
@@ -120,9 +116,7 @@ void SignalCopyPath::stop() {
 void SignalCopyPath::addMetrics(SnapshotMetrics& m) const {
   m.wpFaults += faults_.load();
   m.pagesCopiedBeforeWrite += copiedBeforeWrite_.load();
-  m.extra["fault_around_runs"] += static_cast<double>(aroundRuns_.load());
-  m.extra["fault_around_pages"] += static_cast<double>(aroundPages_.load());
-  m.extra["fault_around_trimmed"] += static_cast<double>(aroundTrimmed_.load());
+  around_.addTo(m);
   m.bufferPeakBytes = std::max<uint64_t>(m.bufferPeakBytes, buffer_.peakBytes());
   m.throttledNs += buffer_.throttledNs();
 }

@@ -66,7 +66,8 @@ class SignalCopyPath {
   int faultSlot_ = -1;
   std::atomic<bool> armed_{false};
   std::atomic<int> busy_{0};  // handlers between their claim and the end of their push
-  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0}, aroundRuns_{0}, aroundPages_{0}, aroundTrimmed_{0};
+  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
+  FaultAroundCounts around_;
   std::atomic<int> failure_{kNone}, failureErrno_{0};
   std::atomic<uint64_t> failureOffset_{0};
 };

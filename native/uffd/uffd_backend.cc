@@ -285,9 +285,8 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
   // Someone else claimed it: the copier or another handler un-protects it and wakes us.
   if (!claim(g)) return false;
   // Fault-around: the unsaved neighbours in g's extent are copied and un-protected with it.
-  const size_t around = FaultAroundNow(faultAround_, buffer_.freeBytes(), granule_);
-  if (around < faultAround_) aroundTrimmed_.fetch_add(1, std::memory_order_relaxed);
-  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_, around);
+  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_,
+                                     around_.limit(faultAround_, buffer_.freeBytes(), granule_));
   const size_t skip =
       ctx.options.injectSkipFaultAroundPage && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
   const bool wakeDrain = options_.drainWake == DrainWake::kEarly;
@@ -304,10 +303,7 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
     ctx.addCopied(len);
   }
   copiedBeforeWrite_.fetch_add(run.size(), std::memory_order_relaxed);
-  if (run.size() > 1) {
-    aroundRuns_.fetch_add(1, std::memory_order_relaxed);
-    aroundPages_.fetch_add(run.size() - 1, std::memory_order_relaxed);
-  }
+  around_.served(run);
   if (hotOrder_) hot_.note(g * granule_ / kExtentBytes);
   const size_t off = run.first * granule_;
   Status st = writeProtect(base_ + off, std::min(run.end * granule_, bytes_) - off, false, wakeNow);
@@ -448,9 +444,7 @@ void UffdBackend::release(SnapshotContext& ctx) {
   ctx.metrics.extra["handler_repins"] = static_cast<double>(handlerRepins_.load());
   ctx.metrics.extra["wake_batches"] = static_cast<double>(wakeBatches_.load());
   ctx.metrics.extra["batched_faults"] = static_cast<double>(batchedFaults_.load());
-  ctx.metrics.extra["fault_around_runs"] = static_cast<double>(aroundRuns_.load());
-  ctx.metrics.extra["fault_around_pages"] = static_cast<double>(aroundPages_.load());
-  ctx.metrics.extra["fault_around_trimmed"] = static_cast<double>(aroundTrimmed_.load());
+  around_.addTo(ctx.metrics);
   if (sigbus_) {
     sigbus_->stop();  // after unprotectAll: no write-protected page is left to fault
     sigbus_->addMetrics(ctx.metrics);

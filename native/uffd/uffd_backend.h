@@ -60,7 +60,8 @@ class UffdBackend final : public Backend {
   std::atomic<bool> armed_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> busyHandlers_{0};  // spinning handlers exit on it
-  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0}, aroundRuns_{0}, aroundPages_{0}, aroundTrimmed_{0};
+  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
+  FaultAroundCounts around_;
   // Pre-arm: the region is protected before the pause; a fault then is a write before the
   // consistency point: un-protect without copying and remember the page for re-protection.
   std::mutex prearmMutex_;
