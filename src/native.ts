@@ -22,7 +22,7 @@ export interface PhaseStats {
   /** Landed / failed writes per writer kind. */
   writes_by_kind: Record<string, number>;
   failed_by_kind: Record<string, number>;
-  /** Why vCPUs left the guest (kvm writers): hlt (budget spent), intr, mmio, efault, … */
+  /** Why vCPUs left the guest (kvm writers): budget (the guest spent its budget), intr, mmio, efault, … */
   exit_reasons: Record<string, number>;
   elapsed_ns: number;
   latency: LatencySummary;

@@ -37,7 +37,7 @@ export interface WriterFigures {
 }
 
 /** vCPU exits that are part of the kvm writer's normal protocol, not evidence of a lost write. */
-export const ROUTINE_EXIT_REASONS: readonly string[] = ['hlt', 'io_log', 'io_pause', 'intr'];
+export const ROUTINE_EXIT_REASONS: readonly string[] = ['budget', 'intr'];
 
 /** Incompatibility evidence: failed writes by errno, and unusual vCPU exits. */
 export function incompatibilitiesOf(s: {

@@ -1,6 +1,10 @@
-// A minimal x86 32-bit assembler: just the instructions the kvm writer's guest uses, with
-// forward labels. Encodings follow the Intel SDM (ModRM mod=00 rm=101 is [disp32]; mod=10 is
-// [base+disp32]; SIB with base=101 and mod=00 is [index*scale+disp32]).
+// A minimal x86-64 assembler: just the instructions the kvm writer's guest uses, with forward
+// labels. Every operation is 32-bit (the default operand size in 64-bit mode, so no REX prefix;
+// a 32-bit write zero-extends into the 64-bit register). Encodings follow the Intel SDM: an
+// absolute [disp32] is ModRM rm=100 with SIB 0x25 (rm=101 would be RIP-relative in 64-bit mode);
+// mod=10 is [base+disp32]; SIB with base=101 and mod=00 is [index*scale+disp32]. Every disp32 is
+// sign-extended to 64 bits, so the guest's page tables map addresses at and above 2 GiB twice:
+// as themselves and 4 GiB lower, at the top of the address space.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +25,12 @@ class Assembler {
   std::vector<uint8_t> bytes;
 
   void movImm(Reg r, uint32_t imm) { b(0xB8 + r), d(imm); }
-  void movLoad(Reg r, uint32_t abs) { b(0x8B), b(modAbs(r)), d(abs); }
-  void movStore(uint32_t abs, Reg r) { b(0x89), b(modAbs(r)), d(abs); }
-  void movStoreImm(uint32_t abs, uint32_t imm) { b(0xC7), b(0x05), d(abs), d(imm); }
+  void movLoad(Reg r, uint32_t abs) { b(0x8B), absolute(r, abs); }
+  void movStore(uint32_t abs, Reg r) { b(0x89), absolute(r, abs); }
+  void movStoreImm(uint32_t abs, uint32_t imm) { b(0xC7), absolute(0, abs), d(imm); }
   // [base + disp32]; base must not be ESP (that encoding needs a SIB byte).
   void movStoreBase(Reg base, uint32_t disp, Reg r) { b(0x89), b(0x80 | r << 3 | base), d(disp); }
+  void movLoadBase(Reg r, Reg base, uint32_t disp) { b(0x8B), b(0x80 | r << 3 | base), d(disp); }
   void movStoreBaseImm(Reg base, uint32_t disp, uint32_t imm) { b(0xC7), b(0x80 | base), d(disp), d(imm); }
   // [index*4 + disp32]
   void movLoadIdx4(Reg r, Reg index, uint32_t disp) { b(0x8B), b(r << 3 | 4), b(2 << 6 | index << 3 | 5), d(disp); }
@@ -33,23 +38,22 @@ class Assembler {
   void mov(Reg dst, Reg src) { b(0x89), b(0xC0 | src << 3 | dst); }
   void aluImm(Alu op, Reg r, uint32_t imm) { b(0x81), b(0xC0 | op << 3 | r), d(imm); }
   void alu(Alu op, Reg dst, Reg src) { b(static_cast<uint8_t>(op << 3 | 1)), b(0xC0 | src << 3 | dst); }
-  void aluLoad(Alu op, Reg r, uint32_t abs) { b(static_cast<uint8_t>(op << 3 | 3)), b(modAbs(r)), d(abs); }
-  void cmpMemImm(uint32_t abs, uint32_t imm) { b(0x81), b(kCmp << 3 | 5), d(abs), d(imm); }
-  void aluMemImm(Alu op, uint32_t abs, uint32_t imm) { b(0x81), b(op << 3 | 5), d(abs), d(imm); }
+  void aluLoad(Alu op, Reg r, uint32_t abs) { b(static_cast<uint8_t>(op << 3 | 3)), absolute(r, abs); }
+  void cmpMemImm(uint32_t abs, uint32_t imm) { b(0x81), absolute(kCmp, abs), d(imm); }
+  void aluMemImm(Alu op, uint32_t abs, uint32_t imm) { b(0x81), absolute(op, abs), d(imm); }
   void imulImm(Reg dst, Reg src, uint32_t imm) { b(0x69), b(0xC0 | dst << 3 | src), d(imm); }
-  void imulLoad(Reg dst, uint32_t abs) { b(0x0F), b(0xAF), b(modAbs(dst)), d(abs); }
-  void imulLoadImm(Reg dst, uint32_t abs, uint32_t imm) { b(0x69), b(modAbs(dst)), d(abs), d(imm); }
+  void imulLoad(Reg dst, uint32_t abs) { b(0x0F), b(0xAF), absolute(dst, abs); }
+  void imulLoadImm(Reg dst, uint32_t abs, uint32_t imm) { b(0x69), absolute(dst, abs), d(imm); }
   void mul(Reg r) { b(0xF7), b(0xE0 | r); }  // edx:eax = eax * r
-  void decMem(uint32_t abs) { b(0xFF), b(1 << 3 | 5), d(abs); }  // dec dword [abs]
+  void decMem(uint32_t abs) { b(0xFF), absolute(1, abs); }  // dec dword [abs]
   void shl(Reg r, uint8_t n) { b(0xC1), b(0xE0 | r), b(n); }
   void shr(Reg r, uint8_t n) { b(0xC1), b(0xE8 | r), b(n); }
-  void inc(Reg r) { b(0x40 + r); }
+  void inc(Reg r) { b(0xFF), b(0xC0 | r); }  // FF /0 (0x40+r is a REX prefix in 64-bit mode)
   void div(Reg r) { b(0xF7), b(0xF0 | r); }  // edx:eax / r -> eax, remainder edx
   void rdtsc() { b(0x0F), b(0x31); }
-  void movupsLoad(uint32_t abs) { b(0x0F), b(0x10), b(0x05), d(abs); }  // movups xmm0, [abs]
+  void movupsLoad(uint32_t abs) { b(0x0F), b(0x10), absolute(0, abs); }  // movups xmm0, [abs]
   void movupsStoreBase(Reg base, uint32_t disp) { b(0x0F), b(0x11), b(0x80 | base), d(disp); }  // [base+disp], xmm0
-  void out(uint8_t port) { b(0xE7), b(port); }  // out imm8, eax
-  void hlt() { b(0xF4); }
+  void out(uint8_t port) { b(0xE7), b(port); }  // out imm8, eax (at CPL 3 it needs IOPL 3)
   void jmp(int label) { b(0xE9), ref(label); }
   void jcc(Cond c, int label) { b(0x0F), b(0x80 | c), ref(label); }
   void bind(int label) { labels_[label] = bytes.size(); }
@@ -67,7 +71,8 @@ class Assembler {
   }
 
  private:
-  static uint8_t modAbs(Reg r) { return static_cast<uint8_t>(r << 3 | 5); }
+  // ModRM (mod=00, reg, rm=100) + SIB (no base, no index) + disp32: the absolute address abs.
+  void absolute(uint32_t reg, uint32_t abs) { b(reg << 3 | 4), b(0x25), d(abs); }
   void b(uint32_t v) { bytes.push_back(static_cast<uint8_t>(v)); }
   void d(uint32_t v) {
     for (int i = 0; i < 4; ++i) b(v >> (8 * i));
