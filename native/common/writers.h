@@ -99,7 +99,7 @@ class WriterContext {
   void landed(size_t page, uint32_t version, uint64_t latencyNs, uint64_t endNs = 0);
   // A write that did not happen: the page keeps its version.
   void failed(int err, uint64_t latencyNs);
-  // Why a vCPU left the guest (kvm writers): "hlt" (budget spent), "intr", "mmio", "efault", ...
+  // Why a vCPU left the guest (kvm writers): "budget" (spent), "intr", "mmio", "efault", ...
   void countExit(const std::string& reason, uint64_t n = 1);
 
  private:
