@@ -4,6 +4,9 @@ import { humanBytes, type Cell, type Row } from './data.js';
 /** [column key, heading]; a key names a plain column or the X of X_median/_min/_max. */
 type Column = [string, string];
 
+/** The columns key, in a split table, of the rows that have no value in the split column. */
+const UNSPLIT = '';
+
 interface TableSpec {
   /** Rows split into one table each by this column's value (e.g. latency's part). */
   splitBy?: string;
@@ -111,17 +114,31 @@ const TABLES: Record<string, TableSpec> = {
     ],
   },
   writers: {
-    columns: [
-      ['writer', 'writer'],
-      ['backend', 'backend'],
-      ['no_snapshot_p50_us', 'p50 µs, no snapshot'],
-      ['stall_p50_us', 'p50 µs, snapshot'],
-      ['stall_p99_us', 'p99 µs, snapshot'],
-      ['no_snapshot_writes_per_s', 'writes/s, no snapshot'],
-      ['snapshot_writes_per_s', 'writes/s, snapshot'],
-      ['writer_throughput_ratio', 'ratio'],
-      ['wp_faults', 'faults'],
-    ],
+    splitBy: 'part',
+    columns: {
+      [UNSPLIT]: [
+        ['writer', 'writer'],
+        ['backend', 'backend'],
+        ['no_snapshot_p50_us', 'p50 µs, no snapshot'],
+        ['stall_p50_us', 'p50 µs, snapshot'],
+        ['stall_p99_us', 'p99 µs, snapshot'],
+        ['no_snapshot_writes_per_s', 'writes/s, no snapshot'],
+        ['snapshot_writes_per_s', 'writes/s, snapshot'],
+        ['writer_throughput_ratio', 'ratio'],
+        ['wp_faults', 'faults'],
+      ],
+      'paced kvm guest': [
+        ['rate', 'writes/s asked'],
+        ['granularity', 'granularity'],
+        ['thp', 'THP'],
+        ['stall_p50_us', 'p50 µs, snapshot'],
+        ['stall_p99_us', 'p99 µs, snapshot'],
+        ['no_snapshot_writes_per_s', 'writes/s, no snapshot'],
+        ['snapshot_writes_per_s', 'writes/s, snapshot'],
+        ['writer_throughput_ratio', 'ratio'],
+        ['wp_faults', 'faults'],
+      ],
+    },
   },
   scan: {
     splitBy: 'case',
@@ -207,9 +224,10 @@ function tableParts(suite: string, rows: Row[]): [string | null, Row[], Column[]
   const parts: [string | null, Row[], Column[]][] = [];
   if (spec?.splitBy && !Array.isArray(spec.columns)) {
     const by = spec.splitBy;
-    for (const part of [...new Set(rows.map((r) => String(r[by])))]) {
+    const partOf = (r: Row) => (r[by] === undefined || r[by] === null ? UNSPLIT : String(r[by]));
+    for (const part of [...new Set(rows.map(partOf))]) {
       const cols = spec.columns[part] ?? generic;
-      parts.push([part, rows.filter((r) => String(r[by]) === part), cols]);
+      parts.push([part === UNSPLIT ? null : part, rows.filter((r) => partOf(r) === part), cols]);
     }
   } else parts.push([null, rows, Array.isArray(spec?.columns) ? spec.columns : generic]);
   return parts.map(([caption, rs, cols]) => [
