@@ -197,6 +197,8 @@ const perSuite: Record<string, Def[]> = {
     time('quiesce_us', 'µs', 'writer quiesce before the arm'),
     count('wp_faults', 'lower', 'write-protect faults taken'),
     time('total_ms', 'ms', 'snapshot wall time'),
+    rate('throughput_MBps', 'MB/s', 'snapshot bandwidth to the scratch image (paced kvm guest)'),
+    time('throttled_ms', 'ms', 'time writers were throttled by a full buffer (paced kvm guest)'),
   ],
   scan: [
     time('pass_ms', 'ms', 'one dirty-tracking collect pass'),

@@ -156,12 +156,19 @@ export const writersSuite: Suite = {
           ...spread('snapshot_writes_per_s', summarize(results.map((r) => rate(r, 'snapshot'))), 0),
           ...spread('writer_throughput_ratio', ratio, 3),
           ...spread('wp_faults', summarize(results.map((r) => r.wp_faults)), 0),
+          // The guest waits for room in the bounded buffer once the image's disk is slower than it
+          // dirties pages: these say how much of the ratio is the sink's.
+          ...spread('throughput_MBps', summarize(results.map((r) => r.throughput_MBps)), 0),
+          ...spread('throttled_ms', summarize(results.map((r) => r.throttled_ms)), 0),
+          ...spread('total_ms', summarize(results.map((r) => r.total_ms)), 0),
           failures: failures.length,
         });
         if (results.length)
           findings.push(
             `kvm guest at ${GUEST_RATE.toLocaleString('en-US')} writes/s, ${pages.label}: during the snapshot ` +
-              `${ratio.median.toFixed(3)}× its rate before (${ratio.min.toFixed(3)}…${ratio.max.toFixed(3)}, n=${results.length})`,
+              `${ratio.median.toFixed(3)}× its rate before (${ratio.min.toFixed(3)}…${ratio.max.toFixed(3)}, n=${results.length}); ` +
+              `image ${summarize(results.map((r) => r.throughput_MBps)).median.toFixed(0)} MB/s, writers throttled by the full buffer ` +
+              `${summarize(results.map((r) => r.throttled_ms)).median.toFixed(0)} ms`,
           );
       }
     }
