@@ -116,6 +116,7 @@ export const writersSuite: Suite = {
       for (const pages of GUEST_PAGES) {
         if (!kvm.ok) {
           rows.push({
+            part: 'paced kvm guest',
             writer: 'kvm',
             rate: GUEST_RATE,
             granularity: pages.granularity,
