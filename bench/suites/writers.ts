@@ -31,6 +31,47 @@ const GUEST_PAGES = [
 const rate = (r: RunResult, phase: 'baseline' | 'snapshot') =>
   phase === 'baseline' ? r.writers.baseline_writes_per_s : r.writers.snapshot_writes_per_s;
 
+const over = (results: RunResult[], f: (r: RunResult) => number) => summarize(results.map(f));
+
+/** The figures every row of this suite reports: the one writer's stalls and rates, and the faults. */
+function writerFigures(results: RunResult[]): Row {
+  return {
+    ...spread(
+      'stall_p50_us',
+      over(results, (r) => r.write_stall.p50_us),
+    ),
+    ...spread(
+      'stall_p99_us',
+      over(results, (r) => r.write_stall.p99_us),
+    ),
+    ...spread(
+      'no_snapshot_writes_per_s',
+      over(results, (r) => rate(r, 'baseline')),
+      0,
+    ),
+    ...spread(
+      'snapshot_writes_per_s',
+      over(results, (r) => rate(r, 'snapshot')),
+      0,
+    ),
+    ...spread(
+      'writer_throughput_ratio',
+      over(results, (r) => r.writers.throughput_ratio ?? NaN),
+      3,
+    ),
+    ...spread(
+      'wp_faults',
+      over(results, (r) => r.wp_faults),
+      0,
+    ),
+    ...spread(
+      'total_ms',
+      over(results, (r) => r.total_ms),
+      1,
+    ),
+  };
+}
+
 export const writersSuite: Suite = {
   name: 'writers',
   claim: 'C2',
@@ -47,10 +88,12 @@ export const writersSuite: Suite = {
     const image = scratch(ctx, 'writers.img');
 
     if (available(ctx, LATENCY_BACKEND)) {
+      const support = new Map<string, { ok: boolean; detail?: string }>();
       for (const kind of WRITER_KINDS) {
-        const support = await native.probeWriter(kind);
-        if (!support.ok) {
-          rows.push({ writer: kind, skipped: support.detail ?? 'unsupported' });
+        support.set(kind, await native.probeWriter(kind));
+        const { ok, detail } = support.get(kind)!;
+        if (!ok) {
+          rows.push({ writer: kind, skipped: detail ?? 'unsupported' });
           for (let i = 0; i < ctx.repeat; i++) ctx.tick(`${kind} skipped`);
           continue;
         }
@@ -73,55 +116,47 @@ export const writersSuite: Suite = {
           ],
           `${kind} write latency`,
         );
-        const base = summarize(results.map((r) => rate(r, 'baseline')));
-        const snap = summarize(results.map((r) => rate(r, 'snapshot')));
+        const noSnapshotP50 = over(results, (r) => r.writers.baseline_write_stall.p50_us);
         rows.push({
           writer: kind,
           backend: LATENCY_BACKEND,
-          ...spread(
-            'no_snapshot_p50_us',
-            summarize(results.map((r) => r.writers.baseline_write_stall.p50_us)),
-          ),
-          ...spread('stall_p50_us', summarize(results.map((r) => r.write_stall.p50_us))),
+          ...spread('no_snapshot_p50_us', noSnapshotP50),
           ...spread(
             'no_snapshot_p99_us',
-            summarize(results.map((r) => r.writers.baseline_write_stall.p99_us)),
+            over(results, (r) => r.writers.baseline_write_stall.p99_us),
           ),
-          ...spread('stall_p99_us', summarize(results.map((r) => r.write_stall.p99_us))),
-          ...spread('stall_max_us', summarize(results.map((r) => r.write_stall.max_us)), 0),
-          ...spread('no_snapshot_writes_per_s', base, 0),
-          ...spread('snapshot_writes_per_s', snap, 0),
           ...spread(
-            'writer_throughput_ratio',
-            summarize(results.map((r) => r.writers.throughput_ratio ?? NaN)),
-            3,
+            'stall_max_us',
+            over(results, (r) => r.write_stall.max_us),
+            0,
           ),
           // Holding this writer at the arm barrier (for kvm: kicking the vCPU out of KVM_RUN).
-          ...spread('quiesce_us', summarize(results.map((r) => r.quiesce_us)), 1),
-          ...spread('wp_faults', summarize(results.map((r) => r.wp_faults)), 0),
-          ...spread('total_ms', summarize(results.map((r) => r.total_ms)), 1),
+          ...spread(
+            'quiesce_us',
+            over(results, (r) => r.quiesce_us),
+            1,
+          ),
+          ...writerFigures(results),
           failures: failures.length,
         });
         if (results.length)
           findings.push(
-            `${WRITER_LABELS[kind] ?? kind}: one write p50 ${summarize(results.map((r) => r.writers.baseline_write_stall.p50_us)).median.toFixed(2)} µs with no snapshot, ` +
-              `${summarize(results.map((r) => r.write_stall.p50_us)).median.toFixed(2)} µs under ${LATENCY_BACKEND}; ` +
-              `${base.median.toFixed(0)} → ${snap.median.toFixed(0)} pages/s (n=${results.length})`,
+            `${WRITER_LABELS[kind] ?? kind}: one write p50 ${noSnapshotP50.median.toFixed(2)} µs with no snapshot, ` +
+              `${over(results, (r) => r.write_stall.p50_us).median.toFixed(2)} µs under ${LATENCY_BACKEND}; ` +
+              `${over(results, (r) => rate(r, 'baseline')).median.toFixed(0)} → ${over(results, (r) => rate(r, 'snapshot')).median.toFixed(0)} pages/s (n=${results.length})`,
           );
       }
-    }
 
-    if (available(ctx, LATENCY_BACKEND)) {
-      const kvm = await native.probeWriter('kvm');
+      const kvm = support.get('kvm') ?? { ok: false, detail: 'no kvm writer kind' };
       for (const pages of GUEST_PAGES) {
+        const id = {
+          part: 'paced kvm guest',
+          writer: 'kvm',
+          rate: GUEST_RATE,
+          granularity: pages.granularity,
+        };
         if (!kvm.ok) {
-          rows.push({
-            part: 'paced kvm guest',
-            writer: 'kvm',
-            rate: GUEST_RATE,
-            granularity: pages.granularity,
-            skipped: kvm.detail ?? 'unsupported',
-          });
+          rows.push({ ...id, skipped: kvm.detail ?? 'unsupported' });
           for (let i = 0; i < ctx.repeat; i++) ctx.tick(`paced kvm guest (${pages.label}) skipped`);
           continue;
         }
@@ -143,33 +178,25 @@ export const writersSuite: Suite = {
           ],
           `kvm guest at ${GUEST_RATE} writes/s, ${pages.label}`,
         );
-        const ratio = summarize(results.map((r) => r.writers.throughput_ratio ?? NaN));
+        const ratio = over(results, (r) => r.writers.throughput_ratio ?? NaN);
+        const mbps = over(results, (r) => r.throughput_MBps);
+        const throttled = over(results, (r) => r.throttled_ms);
         rows.push({
-          part: 'paced kvm guest',
-          writer: 'kvm',
+          ...id,
           backend: LATENCY_BACKEND,
-          rate: GUEST_RATE,
-          granularity: pages.granularity,
           thp: pages.thp,
-          ...spread('stall_p50_us', summarize(results.map((r) => r.write_stall.p50_us))),
-          ...spread('stall_p99_us', summarize(results.map((r) => r.write_stall.p99_us))),
-          ...spread('no_snapshot_writes_per_s', summarize(results.map((r) => rate(r, 'baseline'))), 0),
-          ...spread('snapshot_writes_per_s', summarize(results.map((r) => rate(r, 'snapshot'))), 0),
-          ...spread('writer_throughput_ratio', ratio, 3),
-          ...spread('wp_faults', summarize(results.map((r) => r.wp_faults)), 0),
+          ...writerFigures(results),
           // The guest waits for room in the bounded buffer once the image's disk is slower than it
           // dirties pages: these say how much of the ratio is the sink's.
-          ...spread('throughput_MBps', summarize(results.map((r) => r.throughput_MBps)), 0),
-          ...spread('throttled_ms', summarize(results.map((r) => r.throttled_ms)), 0),
-          ...spread('total_ms', summarize(results.map((r) => r.total_ms)), 0),
+          ...spread('throughput_MBps', mbps, 0),
+          ...spread('throttled_ms', throttled, 0),
           failures: failures.length,
         });
         if (results.length)
           findings.push(
             `kvm guest at ${GUEST_RATE.toLocaleString('en-US')} writes/s, ${pages.label}: during the snapshot ` +
               `${ratio.median.toFixed(3)}× its rate before (${ratio.min.toFixed(3)}…${ratio.max.toFixed(3)}, n=${results.length}); ` +
-              `image ${summarize(results.map((r) => r.throughput_MBps)).median.toFixed(0)} MB/s, writers throttled by the full buffer ` +
-              `${summarize(results.map((r) => r.throttled_ms)).median.toFixed(0)} ms`,
+              `image ${mbps.median.toFixed(0)} MB/s, writers throttled by the full buffer ${throttled.median.toFixed(0)} ms`,
           );
       }
     }
