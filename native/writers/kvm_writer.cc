@@ -248,7 +248,7 @@ class KvmWriter final : public WriterThread {
   void noteLostWrite(WriterContext& ctx);
   bool abandonFaultedWrite(WriterContext& ctx);
   void consumeKicks();
-  Status warmUp(uint32_t rip);
+  Status warmUp();
   void halt(WriterContext& ctx, const std::string& reason);
 
   UniqueFd kvm_, vm_, vcpu_;
@@ -365,12 +365,6 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   sregs.efer = 1ull << 8 | 1ull << 10;  // LME, LMA
   if (::ioctl(vcpu, KVM_SET_SREGS, &sregs) != 0) return Status::Sys("kvm writer: KVM_SET_SREGS", "ioctl", errno);
   const uint32_t seed = static_cast<uint32_t>(config.seed * 2654435761u + index * 40503u + 1);
-  kvm_regs regs{};
-  regs.rip = kCode;
-  regs.rsp = kStackTop;
-  regs.rflags = 2 | 3 << 12;  // IOPL 3: OUT at CPL 3
-  if (::ioctl(vcpu, KVM_SET_REGS, &regs) != 0) return Status::Sys("kvm writer: KVM_SET_REGS", "ioctl", errno);
-
   const GuestShape shape{config.pattern, static_cast<uint32_t>(index), static_cast<uint32_t>(threads),
                          static_cast<uint32_t>(owned_), static_cast<uint32_t>(owned_ / 10 ? owned_ / 10 : 1)};
   Assembler program = GuestProgram(shape);
@@ -379,6 +373,12 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   std::memcpy(ctrl_.data() + (kCode - kCtrl), program.bytes.data(), program.bytes.size());
   abortRip_ = kCode + static_cast<uint32_t>(program.offsetOf(kAbort));
   store(kRng, seed);
+  // The vCPU starts at the warm-up pass, which ends by jumping to the loop top.
+  kvm_regs regs{};
+  regs.rip = kCode + static_cast<uint32_t>(program.offsetOf(kWarm));
+  regs.rsp = kStackTop;
+  regs.rflags = 2 | 3 << 12;  // IOPL 3: OUT at CPL 3
+  if (::ioctl(vcpu, KVM_SET_REGS, &regs) != 0) return Status::Sys("kvm writer: KVM_SET_REGS", "ioctl", errno);
 
   const double perThreadRate = config.ratePagesPerSec / static_cast<double>(threads);
   intervalNs_ = perThreadRate > 0 ? static_cast<uint64_t>(1e9 / perThreadRate) : 0;
@@ -396,16 +396,12 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   }
   store(kStamp, kStampMagic);
   InstallKickHandler();
-  return warmUp(kCode + static_cast<uint32_t>(program.offsetOf(kWarm)));
+  return warmUp();
 }
 
-// Runs the guest's warm-up pass (from `rip`) to its OUT, on the creating thread; the vCPU then
-// continues at its loop top on the writer thread, with a zero budget until run() grants one.
-Status KvmWriter::warmUp(uint32_t rip) {
-  kvm_regs regs;
-  if (::ioctl(vcpu_.get(), KVM_GET_REGS, &regs) != 0) return Status::Sys("kvm writer: KVM_GET_REGS", "ioctl", errno);
-  regs.rip = rip;
-  if (::ioctl(vcpu_.get(), KVM_SET_REGS, &regs) != 0) return Status::Sys("kvm writer: KVM_SET_REGS", "ioctl", errno);
+// Runs the guest's warm-up pass (where the vCPU starts) to its OUT, on the creating thread; the
+// vCPU then continues at its loop top on the writer thread, with a zero budget until run() grants one.
+Status KvmWriter::warmUp() {
   auto* run = reinterpret_cast<kvm_run*>(run_.data());
   for (;;) {
     if (::ioctl(vcpu_.get(), KVM_RUN, 0) != 0) {
