@@ -109,7 +109,14 @@ export const benchCommands: CliPlugin = (y) =>
           .option('fail-on-regression', {
             type: 'boolean',
             default: false,
-            describe: 'exit 1 when a metric regresses significantly beyond its threshold',
+            describe:
+              'exit 1 when a metric regresses significantly beyond its threshold, or a base metric is missing from NEW or has too few samples to judge',
+          })
+          .option('allow-missing', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'the gate accepts base metrics missing from NEW or too thin to judge (each still listed)',
           })
           .option('threshold', {
             type: 'string',
@@ -128,6 +135,7 @@ export const benchCommands: CliPlugin = (y) =>
               inputs: [String(args.base), ...(Array.isArray(args.new) ? args.new : [args.new]).map(String)],
               format: (args.json === true ? 'json' : String(args.format)) as Format,
               failOnRegression: args.failOnRegression === true,
+              allowMissing: args.allowMissing === true,
               // Not split on ',': case names hold commas.
               thresholds:
                 args.threshold === undefined

@@ -9,7 +9,10 @@
  *  - exact counts (registry `exact`): compared exactly, no test;
  *  - otherwise U-test, significant when p < alpha; the direction from the registry's polarity;
  *  - the gate (`--fail-on-regression`) fails on a significant regression whose change exceeds
- *    the metric's threshold (registry default, or --threshold KEY=PCT).
+ *    the metric's threshold (registry default, or --threshold KEY=PCT);
+ *  - it also fails on a base metric it cannot judge: missing from NEW, or with too few samples on
+ *    a side. A metric that vanished is no evidence of "no regression" (`--allow-missing` accepts
+ *    that on purpose).
  */
 import Table from 'cli-table3';
 import { lookupMetric, type MetricDef, parseKey } from './metrics.js';
@@ -39,7 +42,10 @@ export interface Change {
   p: number | null;
   ci: RatioCI | null;
   verdict: Verdict;
-  /** A significant regression beyond the threshold: fails --fail-on-regression. */
+  /**
+   * Fails --fail-on-regression: a significant regression beyond the threshold or, unless missing
+   * metrics are allowed, a base metric missing from NEW or too thin to judge (`reason` says which).
+   */
   gate: boolean;
   reason?: string;
 }
@@ -69,6 +75,8 @@ export interface Comparison {
   /** Per NEW side: geometric mean of the cost ratios (new/base for lower-is-better, base/new for higher), as % change; > 0 is worse. */
   geomean_cost_pct: (number | null)[];
   regressions: number;
+  /** Base metrics that could not be judged (missing from NEW, too few samples) were accepted. */
+  allow_missing: boolean;
   gate_failures: string[];
 }
 
@@ -76,6 +84,8 @@ export interface CompareOptions {
   alpha?: number;
   thresholds?: Record<string, number>;
   labels?: string[];
+  /** Do not fail the gate on base metrics missing from NEW or too thin to judge. */
+  allowMissing?: boolean;
 }
 
 const FINGERPRINT_SKIP = new Set(['date', 'kernel_version']);
@@ -233,11 +243,24 @@ export function compareResults(
     const g = geomean(ratios);
     return Number.isFinite(g) ? (g - 1) * 100 : null;
   });
+  const allowMissing = o.allowMissing === true;
+  if (!allowMissing)
+    for (const r of rows)
+      for (const c of r.changes)
+        if (c.verdict === 'only in base') {
+          c.gate = true;
+          c.reason = 'missing from NEW: no evidence either way (--allow-missing accepts it)';
+        } else if (c.verdict === 'too few samples') {
+          c.gate = true;
+          c.reason = `too few samples to judge: ${c.reason} (--allow-missing accepts it)`;
+        }
   const gate_failures = rows.flatMap((r) =>
     r.changes.flatMap((c, j) =>
       c.gate
         ? [
-            `${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)} (cost ${fmtPct(c.cost_pct)} > ${Math.round((r.threshold ?? 0) * 100)}%), p=${fmtP(c.p)}`,
+            c.verdict === 'regressed'
+              ? `${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)} (cost ${fmtPct(c.cost_pct)} > ${Math.round((r.threshold ?? 0) * 100)}%), p=${fmtP(c.p)}`
+              : `${r.key} (${inputs[j + 1]!.label}): ${c.reason}`,
           ]
         : [],
     ),
@@ -250,6 +273,7 @@ export function compareResults(
     rows,
     geomean_cost_pct,
     regressions: rows.reduce((n, r) => n + r.changes.filter((c) => c.verdict === 'regressed').length, 0),
+    allow_missing: allowMissing,
     gate_failures,
   };
 }
@@ -319,9 +343,26 @@ function fingerprintLines(c: Comparison): string[] {
 
 function summaryLine(c: Comparison): string {
   const n = c.rows.length;
-  return c.gate_failures.length
-    ? `${c.gate_failures.length} regression${c.gate_failures.length === 1 ? '' : 's'} beyond threshold (p < ${c.alpha}): ${c.gate_failures.join('; ')}`
-    : `no significant regression beyond threshold in ${n} metrics (p < ${c.alpha})`;
+  const failing = c.rows.flatMap((r) => r.changes.filter((ch) => ch.gate));
+  const regressed = failing.filter((ch) => ch.verdict === 'regressed').length;
+  const unjudged = failing.length - regressed;
+  const accepted = c.allow_missing
+    ? c.rows
+        .flatMap((r) => r.changes)
+        .filter((ch) => ch.verdict === 'only in base' || ch.verdict === 'too few samples').length
+    : 0;
+  const parts = [
+    regressed ? `${regressed} regression${regressed === 1 ? '' : 's'} beyond threshold (p < ${c.alpha})` : '',
+    unjudged
+      ? `${unjudged} base metric${unjudged === 1 ? '' : 's'} not judged (missing from NEW or too few samples)`
+      : '',
+  ].filter(Boolean);
+  const note = accepted
+    ? `; ${accepted} base metric${accepted === 1 ? '' : 's'} not judged, accepted by --allow-missing`
+    : '';
+  return parts.length
+    ? `gate fails: ${parts.join(', ')}: ${c.gate_failures.join('; ')}`
+    : `no significant regression beyond threshold in ${n} metrics (p < ${c.alpha})${note}`;
 }
 
 export function renderTable(c: Comparison, colour: boolean): string {
@@ -378,7 +419,7 @@ export function renderJunit(c: Comparison): string {
       if (ch.gate) {
         failures++;
         cases.push(
-          `    <testcase classname="${cls}" name="${name}"><failure message="regressed ${xml(fmtPct(ch.pct))} beyond ${Math.round((r.threshold ?? 0) * 100)}%, p=${xml(fmtP(ch.p))}">${detail}</failure></testcase>`,
+          `    <testcase classname="${cls}" name="${name}"><failure message="${ch.verdict === 'regressed' ? `regressed ${xml(fmtPct(ch.pct))} beyond ${Math.round((r.threshold ?? 0) * 100)}%, p=${xml(fmtP(ch.p))}` : xml(`${ch.verdict}: ${ch.reason ?? ''}`)}">${detail}</failure></testcase>`,
         );
       } else if (
         ch.verdict === 'only in base' ||
@@ -418,7 +459,8 @@ export function renderTap(c: Comparison): string {
       const desc = `${fmtPct(ch.pct)} p=${fmtP(ch.p)} ${ch.verdict}`;
       const status = ch.gate ? 'not ok' : 'ok';
       const skip =
-        ch.verdict === 'only in base' || ch.verdict === 'only in new' || ch.verdict === 'too few samples'
+        !ch.gate &&
+        (ch.verdict === 'only in base' || ch.verdict === 'only in new' || ch.verdict === 'too few samples')
           ? ` # SKIP ${ch.verdict}`
           : '';
       tests.push(`${status} ${tests.length + 1} ${name}${skip}${skip ? '' : ` # ${desc}`}`);
@@ -447,6 +489,7 @@ export interface CompareCommandOptions {
   inputs: string[];
   format: Format;
   failOnRegression: boolean;
+  allowMissing?: boolean;
   thresholds: string[];
   alpha?: number;
 }
@@ -458,6 +501,7 @@ export function compareCommand(o: CompareCommandOptions, write: (s: string) => v
   const thresholds = parseThresholds(o.thresholds);
   const comparison = compareResults(loadInputs(o.inputs), {
     thresholds,
+    allowMissing: o.allowMissing === true,
     ...(o.alpha !== undefined ? { alpha: o.alpha } : {}),
   });
   write(renderComparison(comparison, o.format, process.stdout.isTTY === true && o.format === 'table'));

@@ -118,11 +118,34 @@ test('too few samples is no verdict; exact counts compare exactly; one-sided met
   ]);
   const v = (k: string) => c.rows.find((r) => r.key === k)!.changes[0]!;
   t.is(v(FAULT).verdict, 'too few samples');
-  t.false(v(FAULT).gate);
   t.is(v(COUNT).verdict, 'regressed');
   t.true(v(COUNT).gate);
   t.is(v('ci/x/only_base').verdict, 'only in base');
   t.is(v('ci/x/only_new').verdict, 'only in new');
+  // What cannot be judged fails the gate, each with its own line; a metric new in NEW does not.
+  t.true(v(FAULT).gate);
+  t.true(v('ci/x/only_base').gate);
+  t.false(v('ci/x/only_new').gate);
+  t.is(c.gate_failures.length, 3);
+  t.true(c.gate_failures.some((l) => l.startsWith(`${FAULT} (new): too few samples to judge`)));
+  t.true(c.gate_failures.some((l) => l.startsWith('ci/x/only_base (new): missing from NEW')));
+});
+
+test('--allow-missing: the gate accepts unjudged base metrics on purpose, and says so', (t) => {
+  const c = compareResults(
+    [
+      {
+        label: 'base',
+        file: 'a',
+        results: results({ [FAULT]: [1, 2], [RATE]: base8, 'ci/x/only_base': base8 }),
+      },
+      { label: 'new', file: 'b', results: results({ [FAULT]: [3, 4], [RATE]: base8 }) },
+    ],
+    { allowMissing: true },
+  );
+  t.deepEqual(c.gate_failures, []);
+  t.true(c.allow_missing);
+  t.regex(renderComparison(c, 'table', false), /2 base metrics not judged, accepted by --allow-missing/);
 });
 
 test('fingerprint differences are listed before the numbers', (t) => {
@@ -217,4 +240,28 @@ test('CLI exit codes: 0 on A/A, 1 on a regression with --fail-on-regression, 2 o
     t.is(r.code, 0, `${format}: ${r.stderr}`);
   }
   t.true(JSON.parse((await runCli(['compare', a, slow, '--json'])).stdout).rows.length === 1);
+});
+
+test('CLI: the gate fails when base metrics vanish from NEW or are too thin (issue 21 item 6)', async (t) => {
+  const uffd = { [FAULT]: base8, [RATE]: base8, [COUNT]: [8] };
+  const cal = { 'ci/calibration/memcpy_MBps': base8 };
+  const a = write(t, 'a', results({ ...uffd, ...cal }));
+  const onlyCal = write(t, 'only-cal', results(cal));
+  const thin = write(t, 'thin', results({ ...uffd, [FAULT]: [10, 10.1], ...cal }));
+  const vanished = await runCli(['compare', a, onlyCal, '--fail-on-regression']);
+  t.is(vanished.code, 1, vanished.stdout);
+  for (const key of [FAULT, RATE, COUNT])
+    t.regex(vanished.stdout, new RegExp(`${key.replace(/[=,/]/g, '.')} \\(.*\\): missing from NEW`));
+  t.regex(vanished.stdout, /gate fails: 3 base metrics not judged/);
+  const junit = await runCli(['compare', a, onlyCal, '--fail-on-regression', '--format', 'junit']);
+  t.is(junit.code, 1);
+  t.is((junit.stdout.match(/<failure /g) ?? []).length, 3);
+  const tap = await runCli(['compare', a, onlyCal, '--fail-on-regression', '--format', 'tap']);
+  t.is((tap.stdout.match(/^not ok /gm) ?? []).length, 3);
+  const thinRun = await runCli(['compare', a, thin, '--fail-on-regression']);
+  t.is(thinRun.code, 1, thinRun.stdout);
+  t.regex(thinRun.stdout, /too few samples to judge: n=8 vs 2/);
+  const allowed = await runCli(['compare', a, onlyCal, '--fail-on-regression', '--allow-missing']);
+  t.is(allowed.code, 0, allowed.stdout);
+  t.regex(allowed.stdout, /3 base metrics not judged, accepted by --allow-missing/);
 });
