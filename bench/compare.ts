@@ -11,11 +11,11 @@
  *  - the gate (`--fail-on-regression`) fails on a significant regression whose change exceeds
  *    the metric's threshold (registry default, or --threshold KEY=PCT);
  *  - it also fails on a base metric it cannot judge: missing from NEW, or with too few samples on
- *    a side. A metric that vanished is no evidence of "no regression" (`--allow-missing` accepts
+ *    a side (registered metrics about the code only: context such as the calibration never gates). A metric that vanished is no evidence of "no regression" (`--allow-missing` accepts
  *    that on purpose).
  */
 import Table from 'cli-table3';
-import { lookupMetric, type MetricDef, parseKey } from './metrics.js';
+import { isGated, lookupMetric, type MetricDef, parseKey } from './metrics.js';
 import { badInput, BENCH_SCHEMA, loadResults, resultsFileOf, type BenchResults } from './results.js';
 import {
   geomean,
@@ -187,7 +187,15 @@ function compareOne(
       reason: 'not in the metric registry',
     };
   const bad = worse(next.median - base.median);
-  return { pct, cost_pct, p: u.p, ci, verdict: bad ? 'regressed' : 'improved', gate: bad && beyond() };
+  return {
+    pct,
+    cost_pct,
+    p: u.p,
+    ci,
+    verdict: bad ? 'regressed' : 'improved',
+    gate: bad && beyond() && isGated(def),
+    ...(isGated(def) ? {} : { reason: 'context: describes the machine, not gated' }),
+  };
 }
 
 /** Loads every input; bad input (missing, damaged, mixed schema versions) is exit 2. */
@@ -245,7 +253,7 @@ export function compareResults(
   });
   const allowMissing = o.allowMissing === true;
   if (!allowMissing)
-    for (const r of rows)
+    for (const r of rows.filter((row) => isGated(lookupMetric(row.key))))
       for (const c of r.changes)
         if (c.verdict === 'only in base') {
           c.gate = true;
@@ -348,6 +356,7 @@ function summaryLine(c: Comparison): string {
   const unjudged = failing.length - regressed;
   const accepted = c.allow_missing
     ? c.rows
+        .filter((r) => isGated(lookupMetric(r.key)))
         .flatMap((r) => r.changes)
         .filter((ch) => ch.verdict === 'only in base' || ch.verdict === 'too few samples').length
     : 0;

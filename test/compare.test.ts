@@ -64,6 +64,7 @@ function write(t: { teardown(fn: () => void): void }, name: string, r: unknown):
 const FAULT = 'ci/part=fault,mode=thread,backend=uffd,pages=4096/fault_us';
 const RATE = 'ci/part=snapshot,mode=devnull,backend=uffd/throughput_MBps';
 const COUNT = 'ci/part=snapshot,mode=file,backend=uffd/verified_runs';
+const ONLY_BASE = 'ci/part=snapshot,mode=file,backend=mprotect/pause_us';
 
 test('the synthetic fixtures are valid results files', (t) => {
   t.deepEqual(validateResults(results({ [FAULT]: base8 })), []);
@@ -112,7 +113,7 @@ test('too few samples is no verdict; exact counts compare exactly; one-sided met
     {
       label: 'base',
       file: 'a',
-      results: results({ [FAULT]: [1, 2], [COUNT]: [8], 'ci/x/only_base': base8 }),
+      results: results({ [FAULT]: [1, 2], [COUNT]: [8], [ONLY_BASE]: base8, 'ci/x/unregistered': base8 }),
     },
     { label: 'new', file: 'b', results: results({ [FAULT]: [3, 4], [COUNT]: [7], 'ci/x/only_new': base8 }) },
   ]);
@@ -120,15 +121,16 @@ test('too few samples is no verdict; exact counts compare exactly; one-sided met
   t.is(v(FAULT).verdict, 'too few samples');
   t.is(v(COUNT).verdict, 'regressed');
   t.true(v(COUNT).gate);
-  t.is(v('ci/x/only_base').verdict, 'only in base');
+  t.is(v(ONLY_BASE).verdict, 'only in base');
   t.is(v('ci/x/only_new').verdict, 'only in new');
   // What cannot be judged fails the gate, each with its own line; a metric new in NEW does not.
   t.true(v(FAULT).gate);
-  t.true(v('ci/x/only_base').gate);
+  t.true(v(ONLY_BASE).gate);
   t.false(v('ci/x/only_new').gate);
+  t.false(v('ci/x/unregistered').gate, 'a figure the registry does not know never gates');
   t.is(c.gate_failures.length, 3);
   t.true(c.gate_failures.some((l) => l.startsWith(`${FAULT} (new): too few samples to judge`)));
-  t.true(c.gate_failures.some((l) => l.startsWith('ci/x/only_base (new): missing from NEW')));
+  t.true(c.gate_failures.some((l) => l.startsWith(`${ONLY_BASE} (new): missing from NEW`)));
 });
 
 test('--allow-missing: the gate accepts unjudged base metrics on purpose, and says so', (t) => {
@@ -137,7 +139,7 @@ test('--allow-missing: the gate accepts unjudged base metrics on purpose, and sa
       {
         label: 'base',
         file: 'a',
-        results: results({ [FAULT]: [1, 2], [RATE]: base8, 'ci/x/only_base': base8 }),
+        results: results({ [FAULT]: [1, 2], [RATE]: base8, [ONLY_BASE]: base8 }),
       },
       { label: 'new', file: 'b', results: results({ [FAULT]: [3, 4], [RATE]: base8 }) },
     ],
@@ -244,7 +246,8 @@ test('CLI exit codes: 0 on A/A, 1 on a regression with --fail-on-regression, 2 o
 
 test('CLI: the gate fails when base metrics vanish from NEW or are too thin (issue 21 item 6)', async (t) => {
   const uffd = { [FAULT]: base8, [RATE]: base8, [COUNT]: [8] };
-  const cal = { 'ci/calibration/memcpy_MBps': base8 };
+  // As bench writes it: three calibrations, context about the machine, never gated.
+  const cal = { 'calibration/all/memcpy_MBps': [8000, 9000, 10000] };
   const a = write(t, 'a', results({ ...uffd, ...cal }));
   const onlyCal = write(t, 'only-cal', results(cal));
   const thin = write(t, 'thin', results({ ...uffd, [FAULT]: [10, 10.1], ...cal }));
@@ -261,6 +264,13 @@ test('CLI: the gate fails when base metrics vanish from NEW or are too thin (iss
   const thinRun = await runCli(['compare', a, thin, '--fail-on-regression']);
   t.is(thinRun.code, 1, thinRun.stdout);
   t.regex(thinRun.stdout, /too few samples to judge: n=8 vs 2/);
+  const same = await runCli([
+    'compare',
+    a,
+    write(t, 'same', results({ ...uffd, ...cal })),
+    '--fail-on-regression',
+  ]);
+  t.is(same.code, 0, same.stdout);
   const allowed = await runCli(['compare', a, onlyCal, '--fail-on-regression', '--allow-missing']);
   t.is(allowed.code, 0, allowed.stdout);
   t.regex(allowed.stdout, /3 base metrics not judged, accepted by --allow-missing/);
