@@ -4,7 +4,7 @@
  * results files written in the v2 shape (and validated against schema/results.schema.json).
  */
 import test from 'ava';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareResults, loadInputs, parseThresholds, renderComparison } from '../bench/compare.js';
 import { BENCH_SCHEMA, type BenchResults } from '../bench/results.js';
@@ -147,7 +147,7 @@ test('--allow-missing: the gate accepts unjudged base metrics on purpose, and sa
   );
   t.deepEqual(c.gate_failures, []);
   t.true(c.allow_missing);
-  t.regex(renderComparison(c, 'table', false), /2 base metrics not judged, accepted by --allow-missing/);
+  t.regex(renderComparison(c, 'table'), /2 base metrics not judged, accepted by --allow-missing/);
 });
 
 test('fingerprint differences are listed before the numbers', (t) => {
@@ -159,8 +159,8 @@ test('fingerprint differences are listed before the numbers', (t) => {
     c.fingerprint.map((d) => d.field),
     ['kernel', 'thp_mode'],
   );
-  const text = renderComparison(c, 'table', false);
-  t.true(text.indexOf('kernel: a=6.18.0, b=6.19.0') < text.indexOf(FAULT));
+  const text = renderComparison(c, 'table');
+  t.true(text.indexOf('kernel: a=6.18.0, b=6.19.0') < text.indexOf('fault_us'));
 });
 
 test('N-way: one column group per NEW input', (t) => {
@@ -173,8 +173,49 @@ test('N-way: one column group per NEW input', (t) => {
   t.is(c.rows[0]!.changes[1]!.verdict, 'regressed');
   t.is(c.geomean_cost_pct.length, 2);
   t.true(Math.abs(c.geomean_cost_pct[1]! - 200) < 1e-9);
-  const md = renderComparison(c, 'markdown', false);
-  t.regex(md, /\| metric \| k1 \| k2 \| Δ \| p \| verdict \| k3 \| Δ \| p \| verdict \|/);
+  const md = renderComparison(c, 'markdown');
+  t.regex(
+    md,
+    /\| case \| metric \| k1 \| k2 \| Δ \[95% CI\] \| p \| verdict \| k3 \| Δ \[95% CI\] \| p \| verdict \|/,
+  );
+});
+
+test('benchstat-like: one table per case, metric column, Δ with its bootstrap CI, p<0.001 in text, --only-changed', (t) => {
+  const c = compareResults([
+    { label: 'base', file: 'a', results: results({ [FAULT]: base8, [RATE]: base8, [ONLY_BASE]: base8 }) },
+    {
+      label: 'new',
+      file: 'b',
+      results: results({ [FAULT]: base8.map((x) => x * 2), [RATE]: base8, [ONLY_BASE]: base8 }),
+    },
+  ]);
+  const table = renderComparison(c, 'table');
+  // The case once as a heading, the metric alone in its column.
+  t.regex(table, /^ci · part=fault,mode=thread,backend=uffd,pages=4096$/m);
+  t.regex(table, /^ {2}fault_us +10\.03 µs/m);
+  t.notRegex(table, /│/, 'no borders');
+  const fault = c.rows.find((r) => r.key === FAULT)!.changes[0]!;
+  const lo = Math.round((fault.ci!.lo - 1) * 100);
+  const hi = Math.round((fault.ci!.hi - 1) * 100);
+  t.true(table.includes(`+${fault.pct!.toFixed(1)}% [+${lo}, +${hi}]`), table);
+  t.regex(table, /p<0\.001/);
+  t.notRegex(table, /p=<0\.001/);
+  const md = renderComparison(c, 'markdown', { onlyChanged: true });
+  t.regex(md, /fault_us/);
+  t.notRegex(md, /throughput_MBps/, 'unchanged rows are left out');
+  t.regex(md, /2 unchanged metrics not shown/);
+  t.notRegex(renderComparison(c, 'junit'), /p=&lt;/);
+});
+
+test('a --threshold key that matches no metric is refused, naming the closest', (t) => {
+  const inputs = [
+    { label: 'base', file: 'a', results: results({ [FAULT]: base8 }) },
+    { label: 'new', file: 'b', results: results({ [FAULT]: base8 }) },
+  ];
+  t.throws(() => compareResults(inputs, { thresholds: parseThresholds(['fault_uss=10']) }), {
+    message: /'fault_uss' matches no metric in these results; closest: .*fault_us/,
+  });
+  t.notThrows(() => compareResults(inputs, { thresholds: parseThresholds(['ci/fault_us=10']) }));
 });
 
 test('formats: markdown, json, junit, tap (KTAP) and a plain table without colour', (t) => {
@@ -182,22 +223,22 @@ test('formats: markdown, json, junit, tap (KTAP) and a plain table without colou
     { label: 'base', file: 'a', results: results({ [FAULT]: base8, [RATE]: base8 }) },
     { label: 'new', file: 'b', results: results({ [FAULT]: base8.map((x) => x * 2), [RATE]: base8 }) },
   ]);
-  const table = renderComparison(c, 'table', false);
+  const table = renderComparison(c, 'table');
   t.false(table.includes('\x1b['));
   t.regex(table, /regressed ✗/);
   t.regex(table, /geomean/);
-  t.true(renderComparison(c, 'table', true).includes('\x1b[1;31m'));
-  const md = renderComparison(c, 'markdown', false);
+  t.true(renderComparison(c, 'table', { colour: true }).includes('\x1b[1;31m'));
+  const md = renderComparison(c, 'markdown');
   t.regex(md, /^## cowbench compare/);
   t.regex(md, /\|---\|/);
-  const json = JSON.parse(renderComparison(c, 'json', false)) as { schema: string; gate_failures: string[] };
+  const json = JSON.parse(renderComparison(c, 'json')) as { schema: string; gate_failures: string[] };
   t.is(json.schema, 'cowbench.compare/1');
   t.is(json.gate_failures.length, 1);
-  const junit = renderComparison(c, 'junit', false);
+  const junit = renderComparison(c, 'junit');
   t.regex(junit, /^<\?xml/);
   t.regex(junit, /<testsuites name="cowbench compare" tests="2" failures="1" skipped="0">/);
   t.is((junit.match(/<failure /g) ?? []).length, 1);
-  const tap = renderComparison(c, 'tap', false).split('\n');
+  const tap = renderComparison(c, 'tap').split('\n');
   t.is(tap[0], 'KTAP version 1');
   t.true(tap.includes('1..2'));
   t.is(tap.filter((l) => l.startsWith('not ok ')).length, 1);
@@ -241,6 +282,35 @@ test('CLI exit codes: 0 on A/A, 1 on a regression with --fail-on-regression, 2 o
     const r = await runCli(['compare', a, slow, '--format', format]);
     t.is(r.code, 0, `${format}: ${r.stderr}`);
   }
+  // docs/ci.md's order: array options take one value per flag, so BASE and NEW stay positional.
+  const before = await runCli(['compare', '--threshold', `${FAULT}=200%`, a, slow, '--fail-on-regression']);
+  t.is(before.code, 0, before.stderr);
+  const unknown = await runCli(['compare', a, slow, '--threshold', 'nosuch/metric=5']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /'nosuch\/metric' matches no metric in these results; closest: /);
+  // Several formats in one pass, each written whole; the terminal table still on stdout.
+  const dir = tempDir(t);
+  const both = await runCli([
+    'compare',
+    a,
+    slow,
+    '--junit',
+    path.join(dir, 'c.xml'),
+    '--export-markdown',
+    path.join(dir, 'c.md'),
+    '--export-json',
+    path.join(dir, 'c.json'),
+  ]);
+  t.is(both.code, 0, both.stderr);
+  t.regex(both.stdout, /^ci · /m);
+  t.regex(readFileSync(path.join(dir, 'c.xml'), 'utf8'), /<testsuites name="cowbench compare"/);
+  t.regex(readFileSync(path.join(dir, 'c.md'), 'utf8'), /^## cowbench compare/);
+  t.is(JSON.parse(readFileSync(path.join(dir, 'c.json'), 'utf8')).schema, 'cowbench.compare/1');
+  // NO_COLOR and FORCE_COLOR.
+  const forced = await runCli(['compare', a, slow], { env: { FORCE_COLOR: '1', NO_COLOR: '' } });
+  t.true(forced.stdout.includes('\x1b['));
+  const plain = await runCli(['compare', a, slow], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+  t.false(plain.stdout.includes('\x1b['));
   t.true(JSON.parse((await runCli(['compare', a, slow, '--json'])).stdout).rows.length === 1);
 });
 
