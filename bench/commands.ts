@@ -13,6 +13,7 @@ import { runOptionsFromFlags } from '../src/options.js';
 import { optionOwners, type BackendName } from '../src/registry.js';
 import { parseCount, parseSize } from '../src/units.js';
 import { compareCommand, FORMATS, type Format } from './compare.js';
+import { CI_REPEAT } from './suites/ci.js';
 import { faultLatencyTrial } from './fault_latency.js';
 import { runBench, suites } from './index.js';
 import { reportCommand } from './html.js';
@@ -40,10 +41,12 @@ export const benchCommands: CliPlugin = (y) =>
           .option('ci', {
             type: 'boolean',
             default: false,
-            describe:
-              'the fixed CI preset (headline figure of every backend, ≥ 8 samples each, a few minutes); compare its results with `cowbench compare`',
+            describe: `the fixed CI preset (headline figure of every backend, ${CI_REPEAT} samples each, a few minutes); compare its results with \`cowbench compare\``,
           })
-          .option('repeat', { type: 'string', describe: 'runs per figure [default: 5, quick 2, ci 8]' })
+          .option('repeat', {
+            type: 'string',
+            describe: `runs per figure [default: 5, quick 2, ci ${CI_REPEAT}]`,
+          })
           .option('out', { type: 'string', describe: 'results directory [default: results/<date>-<host>]' })
           .option('label', {
             type: 'string',

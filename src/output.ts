@@ -70,6 +70,12 @@ export const MAX_OUT_NAME_BYTES = NAME_MAX - TEMP_NAME_OVERHEAD;
 /** Throws UsageError naming `flag` if the image (and its manifest) cannot be written at `out`. */
 export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   if (out === NULL_SINK) return;
+  // Not a file named "-": the image is verified by reading it back, so it cannot stream.
+  if (out === '-')
+    throw new UsageError(
+      flag,
+      "'-' (stdout) is not supported: the image is verified by reading it back from its file; name a file, or /dev/null for an unverified overhead run",
+    );
   const nameBytes = Buffer.byteLength(path.basename(out));
   if (nameBytes > MAX_OUT_NAME_BYTES)
     throw new UsageError(

@@ -44,6 +44,7 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
     .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
     .strict()
+    .completion('completion', 'print a bash/zsh completion script (cowbench completion >> ~/.bashrc)')
     .help()
     .version(environment().cowbench_version)
     .fail((msg, err) => {
