@@ -96,9 +96,14 @@ export interface CompareOptions {
 const FINGERPRINT_SKIP = new Set(['date', 'kernel_version']);
 
 function fingerprint(results: BenchResults[]): FingerprintDiff[] {
-  const flat = results.map((r) => {
+  return fingerprintDifferences(results.map((r) => (r.env ?? {}) as unknown as Record<string, unknown>));
+}
+
+/** The fingerprint fields (nested ones as `a.b`) whose values differ between the inputs' envs. */
+export function fingerprintDifferences(envs: Record<string, unknown>[]): FingerprintDiff[] {
+  const flat = envs.map((env) => {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.env ?? {})) {
+    for (const [k, v] of Object.entries(env)) {
       if (FINGERPRINT_SKIP.has(k)) continue;
       if (typeof v === 'object' && v !== null)
         for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) out[`${k}.${k2}`] = String(v2);
