@@ -26,6 +26,9 @@ export const coreCommands: readonly CliPlugin[] = [
   calibrateCommand,
 ];
 
+/** Thrown once the command line parsed, in parse-only mode. */
+class ParsedOnly extends Error {}
+
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
   process.exitCode = undefined;
@@ -50,10 +53,17 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .fail((msg, err) => {
       throw parseFailure(msg, err);
     });
+  // COWBENCH_PARSE_ONLY=1 (the docs test): the command, its flags and their arity are checked as
+  // for a real run, then nothing runs. Middleware runs after yargs' validation, before the handler.
+  if (process.env['COWBENCH_PARSE_ONLY'] === '1')
+    parser = parser.middleware(() => {
+      throw new ParsedOnly('parsed');
+    });
   try {
     await parser.parseAsync();
     return Number(process.exitCode ?? 0);
   } catch (e) {
+    if (e instanceof ParsedOnly) return 0;
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
       writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
