@@ -36,6 +36,11 @@ struct Status {
     if (!advice.empty()) s.message += "; " + advice;
     return s;
   }
+  // EINVAL for a broken precondition that the TypeScript preflight owns (with its user-facing
+  // message): reaching it means a caller skipped the preflight, so it reads as an internal error.
+  static Status Internal(const std::string& what) {
+    return Fail("EINVAL", "internal: " + what + " (a caller skipped the option preflight)");
+  }
   static std::string ErrnoName(int err);
 };
 

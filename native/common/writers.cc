@@ -10,12 +10,6 @@
 
 namespace cowbench {
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 namespace {
 
 // xorshift64*: a fast per-thread generator; quality is ample for picking pages.

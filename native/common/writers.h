@@ -13,14 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "clock.h"
 #include "histogram.h"
 #include "region.h"
 #include "status.h"
 #include "throughput_timeline.h"
 
 namespace cowbench {
-
-uint64_t NowNs();
 
 enum class Pattern { kSequential, kRandom, kHotset };
 
