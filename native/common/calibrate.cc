@@ -10,7 +10,7 @@
 #include "fd.h"
 #include "region.h"
 #include "sink.h"
-#include "writers.h"
+#include "clock.h"
 
 namespace cowbench {
 namespace {

@@ -4,9 +4,11 @@
 #include <memory>
 #include <vector>
 
+#include "../backends.h"
 #include "../common/calibrate.h"
 #include "../common/fault_latency.h"
 #include "../common/probe.h"
+#include "../writers/writer_kinds.h"
 #include "../common/thread.h"
 #include "../common/verify.h"
 #include "glue.h"
@@ -126,7 +128,11 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
   keep.Set("sink", s);
   return PromiseWorker::Run(
       "measureFaultLatency", keep,
-      [=] { return MeasureFaultLatency(backend, *region, *sink, opts, backendOpts, samples.get(), metrics.get()); },
+      [=] {
+        std::unique_ptr<Backend> b;
+        Status st = CreateBackend(backend, backendOpts, &b);
+        return st.ok() ? MeasureFaultLatency(std::move(b), *region, *sink, opts, samples.get(), metrics.get()) : st;
+      },
       [samples, metrics](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         auto arr = Napi::Float64Array::New(env, samples->size());

@@ -9,7 +9,7 @@
 
 #include "../common/compat.h"
 #include "../common/probe.h"
-#include "../common/writers.h"
+#include "../common/clock.h"
 
 namespace cowbench {
 namespace {

@@ -9,7 +9,7 @@
 #include <cerrno>
 
 #include "../common/probe.h"
-#include "../common/writers.h"
+#include "../common/clock.h"
 #include "../common/userfaultfd.h"
 
 namespace cowbench {

@@ -12,7 +12,7 @@
 
 #include "../common/region.h"
 #include "../common/status.h"
-#include "../common/writers.h"
+#include "../common/workload.h"
 
 namespace cowbench {
 

@@ -1,4 +1,4 @@
-#include "writers.h"
+#include "workload.h"
 
 #include <time.h>
 
@@ -157,7 +157,8 @@ Status Workload::start(const WriterConfig& config) {
       return OutOfMemory("allocating writer " + std::to_string(i));
     }
     w->kind_ = config.kinds[i];
-    Status st = CreateWriterThread(config_, i, region_, &w->body_);
+    Status st = createWriter_ ? createWriter_(config_, i, region_, &w->body_)
+                              : Status::Internal("a workload without a writer factory started writers");
     if (!st.ok()) {
       writers_.clear();
       return st;
