@@ -145,8 +145,8 @@ void ForEachExtent(size_t extents, HotExtents* hot, Visit&& visit) {
 // this copier is written straight from the (still protected) region, then `release(off, len)`
 // re-enables writes on exactly that run. Granules claimed by a fault handler are skipped.
 template <typename Claim, typename Release>
-Status CopyClaimedRuns(SnapshotContext& ctx, const char* base, size_t bytes, size_t granule, size_t first,
-                       size_t end, Claim&& claim, Release&& release) {
+Status CopyClaimedRuns(SnapshotContext& ctx, const char* base, size_t bytes, size_t granule, size_t first, size_t end,
+                       Claim&& claim, Release&& release) {
   size_t runStart = first;
   for (size_t i = first; i <= end; ++i) {
     if (i < end && claim(i)) continue;

@@ -97,7 +97,7 @@ bool SlotStack::pop(uint32_t* slot) {
 }
 
 Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink,
-                            unsigned sinkDelayUs) {
+                         unsigned sinkDelayUs) {
   // --buffer against the granularity is the preflight's rule (src/orchestrator.ts).
   if (slotBytes == 0 || capacityBytes < slotBytes)
     return Status::Internal("a copy buffer of " + std::to_string(capacityBytes) + " bytes holds no " +
@@ -109,8 +109,8 @@ Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy po
   sink_ = sink;
   sinkDelayUs_ = sinkDelayUs;
   // Reserved, not touched: memory is only spent on slots actually used.
-  void* addr = ::mmap(nullptr, slots_ * slotBytes_, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* addr =
+      ::mmap(nullptr, slots_ * slotBytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (addr == MAP_FAILED) return Status::Sys("copy buffer: mmap", "mmap", errno);
   memory_ = Mapping(addr, slots_ * slotBytes_);
   int efd = ::eventfd(0, EFD_CLOEXEC);
@@ -146,8 +146,8 @@ void CopyBuffer::wake() {
 void CopyBuffer::wakeFreeWaiters() {
   freeGeneration_.fetch_add(1, std::memory_order_seq_cst);
   if (drainWaiters_.load(std::memory_order_seq_cst) > 0)
-    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr,
-              nullptr, 0);
+    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&freeGeneration_), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr,
+              0);
 }
 
 void CopyBuffer::kick(size_t minUnwoken) {
@@ -198,7 +198,7 @@ int CopyBuffer::push(const char* src, size_t len, uint64_t offset, bool wakeDrai
   std::memcpy(memory_.data() + slot * slotBytes_, src, len);
   lengths_[slot] = len;
   offsets_[slot] = offset;
-  ready_.push(slot);  // cannot be full: it holds at most every slot once
+  ready_.push(slot);                                    // cannot be full: it holds at most every slot once
   std::atomic_thread_fence(std::memory_order_seq_cst);  // publish, then look for waiters
   if (wakeDrain || drainWaiters_.load(std::memory_order_seq_cst) > 0 || stopping_.load() || failed_.load()) {
     unwoken_.store(0, std::memory_order_relaxed);

@@ -109,14 +109,14 @@ class CopyBuffer {
   std::unique_ptr<uint64_t[]> offsets_;
   SlotStack free_;
   SlotQueue ready_;
-  UniqueFd wakeFd_;  // eventfd: a slot is ready, or stop
+  UniqueFd wakeFd_;                          // eventfd: a slot is ready, or stop
   std::atomic<uint32_t> freeGeneration_{0};  // futex word: bumped whenever a slot is freed
   std::atomic<uint64_t> reserved_{0}, written_{0}, used_{0};
   std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};
   std::atomic<bool> failed_{false}, stopping_{false};
   std::atomic<size_t> unwoken_{0};
   std::atomic<int> drainWaiters_{0};  // producers waiting for a free slot, plus flushes
-  std::mutex mutex_;  // never taken in signal context: error_ and the flush wait
+  std::mutex mutex_;                  // never taken in signal context: error_ and the flush wait
   std::condition_variable writtenCv_;
   Status error_;
   std::thread drain_;

@@ -6,8 +6,8 @@
 
 namespace cowbench {
 
-Status SignalCopyPath::start(int signo, char* base, size_t bytes, size_t granule, FaultPath* path,
-                             Unprotect unprotect, void* owner) {
+Status SignalCopyPath::start(int signo, char* base, size_t bytes, size_t granule, FaultPath* path, Unprotect unprotect,
+                             void* owner) {
   base_ = base;
   bytes_ = bytes;
   granule_ = granule;

@@ -20,8 +20,7 @@ class SignalCopyPath {
 
   ~SignalCopyPath() { stop(); }
   // Routes faults raised as `signo` inside [base, base + bytes) to `path` (common/fault_signals).
-  Status start(int signo, char* base, size_t bytes, size_t granule, FaultPath* path, Unprotect unprotect,
-               void* owner);
+  Status start(int signo, char* base, size_t bytes, size_t granule, FaultPath* path, Unprotect unprotect, void* owner);
   void arm() { armed_.store(true, std::memory_order_release); }
   void disarm() { armed_.store(false, std::memory_order_release); }
   // Signal-safe: records the first failure, stops serving faults and re-enables writes on the

@@ -26,8 +26,7 @@ struct Status {
     return s;
   }
   // `what` names the operation, e.g. "uffd: UFFDIO_WRITEPROTECT"; errno is read by the caller.
-  static Status Sys(const std::string& what, const std::string& syscall, int err,
-                    const std::string& advice = "") {
+  static Status Sys(const std::string& what, const std::string& syscall, int err, const std::string& advice = "") {
     Status s;
     s.code = "ESYS";
     s.syscall = syscall;

@@ -101,9 +101,7 @@ size_t WriterContext::threads() const { return workload_.writers_.size(); }
 const WriterConfig& WriterContext::config() const { return workload_.config_; }
 Region& WriterContext::region() const { return workload_.region_; }
 bool WriterContext::stopRequested() const { return workload_.stopRequested_.load(std::memory_order_relaxed); }
-bool WriterContext::pauseRequested() const {
-  return workload_.pauseRequested_.load(std::memory_order_acquire);
-}
+bool WriterContext::pauseRequested() const { return workload_.pauseRequested_.load(std::memory_order_acquire); }
 void WriterContext::park() { workload_.park(); }
 
 void WriterContext::idleUntilStop() {
@@ -246,8 +244,7 @@ void Workload::park() {
 bool Workload::waitPaced(uint64_t deadlineNs) {
   std::unique_lock<std::mutex> lock(mutex_);
   auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadlineNs));
-  return !resumeCv_.wait_until(lock, deadline,
-                               [&] { return pauseRequested_.load() || stopRequested_.load(); });
+  return !resumeCv_.wait_until(lock, deadline, [&] { return pauseRequested_.load() || stopRequested_.load(); });
 }
 
 Workload::Totals Workload::totals() const {

@@ -8,9 +8,9 @@
 #include "../common/calibrate.h"
 #include "../common/fault_latency.h"
 #include "../common/probe.h"
-#include "../writers/writer_kinds.h"
 #include "../common/thread.h"
 #include "../common/verify.h"
+#include "../writers/writer_kinds.h"
 #include "glue.h"
 
 namespace cowbench {

@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include "../common/claimed_runs.h"
 #include "../common/fault_signals.h"
@@ -89,8 +89,8 @@ int MprotectBackend::Reenable(void* /*self*/, char* addr, size_t len) {
 
 Status MprotectBackend::vmaLimitStatus(const std::string& what, int err, uint64_t offset, size_t len) {
   const long now = CountMappings();
-  std::string msg = "mprotect: " + what + " (" + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
-                    ")";
+  std::string msg =
+      "mprotect: " + what + " (" + std::to_string(len) + " bytes at offset " + std::to_string(offset) + ")";
   return Status::Sys(msg, "mprotect", err,
                      "the process ran out of memory mappings: every page re-enabled ahead of the copier splits the "
                      "region's mapping, and the count reached vm.max_map_count=" +
@@ -104,8 +104,9 @@ Status MprotectBackend::recordedFailure(SnapshotContext& ctx) {
   const int err = signal_.failureErrno();
   if (err == ENOMEM)
     return vmaLimitStatus("re-enabling writes on a faulting page", err, signal_.failureOffset(), granule_);
-  return Status::Sys("mprotect: re-enabling writes on a faulting page at offset " + std::to_string(signal_.failureOffset()),
-                     "mprotect", err);
+  return Status::Sys(
+      "mprotect: re-enabling writes on a faulting page at offset " + std::to_string(signal_.failureOffset()),
+      "mprotect", err);
 }
 
 void MprotectBackend::sampleVmaCount(SnapshotContext& ctx) {
@@ -145,16 +146,15 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
       nextSampleNs = NowNs() + std::max<uint64_t>(20000000, 10 * (NowNs() - t0));
     }
     const size_t g = e * perExtent, end = std::min(granules, g + perExtent);
-    Status st = CopyClaimedRuns(ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return path_.claim(i); },
-                                [this](size_t off, size_t len) {
-                                  if (::mprotect(base_ + off, len, kReadWrite) == 0) return Status::Ok();
-                                  const int err = errno;
-                                  signal_.fail(SignalCopyPath::kUnprotect, err, off);  // records it; region writable
-                                  return err == ENOMEM
-                                             ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
-                                             : Status::Sys("mprotect: re-enabling writes on a saved run",
-                                                           "mprotect", err);
-                                });
+    Status st = CopyClaimedRuns(
+        ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return path_.claim(i); },
+        [this](size_t off, size_t len) {
+          if (::mprotect(base_ + off, len, kReadWrite) == 0) return Status::Ok();
+          const int err = errno;
+          signal_.fail(SignalCopyPath::kUnprotect, err, off);  // records it; region writable
+          return err == ENOMEM ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
+                               : Status::Sys("mprotect: re-enabling writes on a saved run", "mprotect", err);
+        });
     if (!st.ok()) ctx.fail(st);
     return true;
   });

@@ -1,7 +1,7 @@
 // mprotect backend: mprotect(PROT_READ) over the region at arm time; a SIGSEGV handler on the
 // writing thread serves the fault through the shared fault path (common/fault_path.h: copy the
-// page into the signal-safe copy buffer, re-enable writes on it); a background copier streams the rest and re-enables writes per saved run.
-// Every page written ahead of the copier splits the mapping: the process's mapping count is
+// page into the signal-safe copy buffer, re-enable writes on it); a background copier streams the rest and re-enables
+// writes per saved run. Every page written ahead of the copier splits the mapping: the process's mapping count is
 // tracked, and mprotect's ENOMEM at vm.max_map_count fails the snapshot cleanly.
 #pragma once
 
@@ -36,7 +36,7 @@ class MprotectBackend final : public Backend {
   size_t bytes_ = 0;
   size_t granule_ = 4096;
   long maxMapCount_ = -1;
-  FaultPath path_;          // the claim bitmap, the copy buffer and serve()
+  FaultPath path_;         // the claim bitmap, the copy buffer and serve()
   SignalCopyPath signal_;  // routes SIGSEGV to path_ (declared after it: stops routing first)
   uint64_t vmaPeak_ = 0, vmaSamples_ = 0, vmaSampleNs_ = 0;
 };

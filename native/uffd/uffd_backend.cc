@@ -10,18 +10,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 
 #include "../common/claimed_runs.h"
+#include "../common/compat.h"
 #include "../common/thread.h"
 #include "../common/userfaultfd.h"
-#include "../common/compat.h"
 
 namespace cowbench {
 namespace {
@@ -132,9 +132,11 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_, &userModeOnly);
   if (!st.ok()) return st;
   if ((available & delivery) != delivery)
-    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus");
+    return Status::Fail("EUNSUPPORTED",
+                        "uffd: the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus");
   if ((available & threadId) != threadId)
-    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_THREAD_ID (Linux 4.14+) for --handler-cpu");
+    return Status::Fail("EUNSUPPORTED",
+                        "uffd: the kernel lacks UFFD_FEATURE_THREAD_ID (Linux 4.14+) for --handler-cpu");
   // Re-open with WP_UNPOPULATED where the kernel has it; else pre-fault so no page escapes.
   if (available & UFFD_FEATURE_WP_UNPOPULATED) {
     features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED | delivery | threadId;
@@ -147,8 +149,7 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
       if (!st.ok()) return st;
     }
     if (::madvise(base_, bytes_, MADV_POPULATE_WRITE) != 0)
-      return Status::Sys("uffd: pre-fault (MADV_POPULATE_WRITE) without UFFD_FEATURE_WP_UNPOPULATED",
-                         "madvise", errno);
+      return Status::Sys("uffd: pre-fault (MADV_POPULATE_WRITE) without UFFD_FEATURE_WP_UNPOPULATED", "madvise", errno);
   }
   ctx.metrics.extra["wp_unpopulated"] = (features_ & UFFD_FEATURE_WP_UNPOPULATED) ? 1 : 0;
   // Unprivileged: faults of kernel-side writes are not served (they fail with EFAULT: lost writes).

@@ -56,7 +56,7 @@ class UffdBackend final : public Backend {
   // Pre-arm: the region is protected before the pause; a fault then is a write before the
   // consistency point: un-protect without copying and remember the page for re-protection.
   std::mutex prearmMutex_;
-  bool prearmTracking_ = false;  // guarded by prearmMutex_
+  bool prearmTracking_ = false;              // guarded by prearmMutex_
   std::atomic<bool> prearmPossible_{false};  // fast path: skip the mutex when never pre-armed
   std::atomic<uint64_t> prearmFaults_{0};
   std::vector<size_t> prearmWritten_;

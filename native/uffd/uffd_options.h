@@ -16,9 +16,9 @@ struct UffdOptions {
   HandlerWait handlerWait = HandlerWait::kPoll;
   HandlerCpu handlerCpu = HandlerCpu::kAny;
   bool handlerBatch = false;  // un-protect a batch of faults with DONTWAKE, then one UFFDIO_WAKE
-  CopyPathOptions copyPath;  // --drain-wake, --fault-around, --copy-order: the shared fault path's
-  bool prearm = true;       // write-protect before the pause, re-protect the few pages written since
-  unsigned armThreads = 1;  // threads splitting the arm-time write-protect
+  CopyPathOptions copyPath;   // --drain-wake, --fault-around, --copy-order: the shared fault path's
+  bool prearm = true;         // write-protect before the pause, re-protect the few pages written since
+  unsigned armThreads = 1;    // threads splitting the arm-time write-protect
 
   void read(OptionReader& r) {
     r.count("handlers", &handlers, 1, 64);

@@ -18,7 +18,6 @@ namespace cowbench {
 
 // Fails with EUNSUPPORTED where /dev/kvm is absent or unusable, or the region does not fit the
 // guest's 32-bit physical address space.
-Status CreateKvmWriter(const WriterConfig& config, size_t index, Region& region,
-                       std::unique_ptr<WriterThread>* out);
+Status CreateKvmWriter(const WriterConfig& config, size_t index, Region& region, std::unique_ptr<WriterThread>* out);
 
 }  // namespace cowbench

@@ -62,7 +62,9 @@ Status ProbeWriterKind(const std::string& kind) {
   const uint64_t deadline = NowNs() + 5000000000ull;
   PhaseStats s;
   do {
-    struct timespec ms{0, 1000000};
+    struct timespec ms {
+      0, 1000000
+    };
     nanosleep(&ms, nullptr);
     s = workload.phaseStats();
   } while (s.writes + s.failedWrites < 16 && NowNs() < deadline);
@@ -81,7 +83,8 @@ Status ProbeWriterKind(const std::string& kind) {
   if (bad || s.failedWrites || advanced == 0)
     return Status::Fail("ESYS", "writer '" + kind + "' on a scratch region: " + std::to_string(s.writes) + " writes, " +
                                     std::to_string(s.failedWrites) + " failed, " + std::to_string(bad) +
-                                    " pages not holding the version written" + (exits.empty() ? "" : "; exits:" + exits));
+                                    " pages not holding the version written" +
+                                    (exits.empty() ? "" : "; exits:" + exits));
   return Status::Ok();
 }
 
