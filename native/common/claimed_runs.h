@@ -52,10 +52,10 @@ inline GranuleRun ClaimAround(std::atomic<uint64_t>* claimed, size_t g, size_t g
 
 // Fault-around copies neighbours only into free slots of the copy buffer: a writer never waits
 // for room for its neighbours. Without this rule a whole run per fault outran the sink, filled the
-// buffer and throttled every writer (a guest paced at 65,536 writes/s kept 0.14 of its rate with a
-// 64 MiB buffer, 0.45 with 512 MiB). The neighbours left out wait for the copier like any page.
-// The counts are what the fault path reports (backend_metrics.fault_around_*); lock-free, so a
-// signal handler may update them.
+// buffer and throttled every writer (a paced KVM guest; the A/B of this rule against the others
+// tried is in results/2026-12-01-vm-targets/NOTE.md). The neighbours left out wait for the copier
+// like any page. The counts are what the fault path reports (backend_metrics.fault_around_*);
+// lock-free, so a signal handler may update them.
 class FaultAroundCounts {
  public:
   // The most granules a fault may take now: `maxGranules`, cut to the free slots (counted).
