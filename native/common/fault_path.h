@@ -38,8 +38,9 @@ class FaultPath {
   };
 
   ~FaultPath() { stop(); }
-  // Over [base, base + bytes) in `granule`-byte granules, copying into a buffer of the snapshot's
-  // --buffer, --buffer-policy and sink. A failure or abort of `ctx` ends the buffer's waits.
+  // Over [base, base + bytes) in `granule`-byte granules (4k, or 2m over a hugepage region),
+  // copying into a buffer of the snapshot's --buffer, --buffer-policy and sink. A failure or abort
+  // of `ctx` ends the buffer's waits.
   Status start(SnapshotContext& ctx, char* base, size_t bytes, size_t granule, const CopyPathOptions& options);
 
   // Serves a write fault on granule `g`. `unprotect(addr, len)` re-enables writes on the run and

@@ -55,11 +55,6 @@ Status MprotectBackend::prepare(SnapshotContext& ctx) {
   base_ = ctx.region.base();
   bytes_ = ctx.region.bytes();
   granule_ = ctx.options.granularityBytes;
-  // The granularity's choices and "2m needs --hugepage" are the preflight's rules (src/orchestrator.ts).
-  if (granule_ != kPageSize && granule_ != Region::kHugePageSize)
-    return Status::Internal("mprotect: a granularity other than 4k or 2m");
-  if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
-    return Status::Internal("mprotect: 2m granules over a region without hugepages");
   maxMapCount_ = ReadMaxMapCount();
   ctx.metrics.extra["max_map_count"] = static_cast<double>(maxMapCount_);
 

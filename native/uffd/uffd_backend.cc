@@ -118,11 +118,6 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   base_ = ctx.region.base();
   bytes_ = ctx.region.bytes();
   granule_ = ctx.options.granularityBytes;
-  // The granularity's choices and "2m needs --hugepage" are the preflight's rules (src/orchestrator.ts).
-  if (granule_ != kPageSize && granule_ != Region::kHugePageSize)
-    return Status::Internal("uffd: a granularity other than 4k or 2m");
-  if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
-    return Status::Internal("uffd: 2m granules over a region without hugepages");
 
   const uint64_t delivery = options_.delivery == Delivery::kSigbus ? UFFD_FEATURE_SIGBUS : 0;
   // Handler placement needs the faulting thread's id in each message.
