@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_SCHEMA, loadResults, resultsFileOf } from './results.js';
 import type { ClaimVerdict, Row } from './runner.js';
+import type { Incomplete } from './results.js';
 
 export const CLAIMS: Record<string, string> = {
   C1: 'mprotect un-protection splits VMAs and fails with ENOMEM on large regions; uffd-wp does not',
@@ -46,6 +47,7 @@ interface BenchReport {
   calibration_spread?: Record<string, number | null>;
   noise?: { warning: string | null };
   metrics?: Record<string, unknown>;
+  incomplete?: Incomplete;
 }
 
 export function renderReport(report: BenchReport): string {
@@ -69,6 +71,11 @@ export function renderReport(report: BenchReport): string {
       `Backends: ${report.backends.join(', ')}${report.skipped_backends.length ? `; skipped: ${report.skipped_backends.map((s) => `${s['backend']} (${s['reason']})`).join('; ')}` : ''}. ` +
       `Options: ${JSON.stringify(report.options)}.\n`,
   );
+  const inc = report.incomplete;
+  if (inc)
+    out.push(
+      `> **Incomplete.** bench was interrupted by ${inc.signal}${inc.interrupted_suite ? ` during suite ${inc.interrupted_suite}` : ''}${inc.date ? ` at ${inc.date.slice(0, 16)}Z` : ''}: the suites below finished and are valid; ${[inc.interrupted_suite, ...inc.not_run].filter(Boolean).join(', ') || 'none'} did not run to the end.\n`,
+    );
   if (report.noise?.warning)
     out.push(`> **Noisy machine.** ${report.noise.warning.replace(/^cowbench: warning: /, '')}\n`);
   out.push('## Claims and targets\n');

@@ -49,6 +49,16 @@ export interface BenchResults {
   skipped_backends: Row[];
   suites: Record<string, SuiteReport>;
   metrics: Record<string, MetricSamples>;
+  /** Set when bench was interrupted by a signal: `suites` holds the finished ones only. */
+  incomplete?: Incomplete;
+}
+
+export interface Incomplete {
+  signal: string;
+  exit_code: number;
+  date?: string;
+  interrupted_suite: string | null;
+  not_run: string[];
 }
 
 /**
