@@ -4,14 +4,18 @@
  * suite/case/metric keys, and a loader for report and compare that turns any damaged or
  * mis-shaped file into one line naming the file and what is wrong (exit 2).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../src/errors.js';
+import { readRegularFile, UnreadableFile } from '../src/files.js';
 import type { Environment } from '../src/env.js';
 import { caseOfRow, metricDef, metricKey } from './metrics.js';
 import { SAMPLES_SUFFIX, type Calibration, type ClaimVerdict, type Row } from './runner.js';
 
 export const BENCH_SCHEMA = 'cowbench.bench/2';
+
+/** The largest results.json report and compare read (a full bench with every raw sample is under 1 MiB). */
+export const MAX_RESULTS_BYTES = 64 * 1024 * 1024;
 
 /** Bad input to report or compare: one line, exit 2. */
 export function badInput(message: string): CowbenchError {
@@ -156,9 +160,9 @@ export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): 
   if (!existsSync(file)) throw badInput(`${arg} holds no results.json (run cowbench bench first)`);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, MAX_RESULTS_BYTES, 'a results file');
   } catch (e) {
-    throw badInput(`${file}: cannot be read: ${(e as Error).message}`);
+    throw e instanceof UnreadableFile ? badInput(e.message) : e;
   }
   let data: unknown;
   try {

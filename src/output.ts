@@ -19,21 +19,12 @@ import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { CowbenchError, UsageError } from './errors.js';
+import { fileKind } from './files.js';
 
 export const NULL_SINK = '/dev/null';
 
 export function manifestPathFor(imagePath: string): string {
   return `${imagePath}.json`;
-}
-
-/** What a non-regular file is, in words. */
-function fileKind(st: import('node:fs').Stats): string {
-  if (st.isDirectory()) return 'directory';
-  if (st.isFIFO()) return 'FIFO';
-  if (st.isCharacterDevice()) return 'character device';
-  if (st.isBlockDevice()) return 'block device';
-  if (st.isSocket()) return 'socket';
-  return 'special file';
 }
 
 function checkTarget(flag: string, file: string, force: boolean): void {
