@@ -70,8 +70,14 @@ export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   let st;
   try {
     st = statSync(dir);
-  } catch {
-    throw new UsageError(flag, `directory ${dir} does not exist`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      flag,
+      code === 'ENOENT'
+        ? `directory ${dir} does not exist`
+        : `directory ${dir} cannot be reached: ${code} (${(e as Error).message.replace(/^[A-Z]+: ([^,]+).*$/, '$1')})`,
+    );
   }
   if (!st.isDirectory()) throw new UsageError(flag, `${dir} is not a directory`);
   try {
