@@ -71,6 +71,7 @@ export const uffdBackend = {
     granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
+    kernelCopies: false,
   },
   options,
   probe(options) {
