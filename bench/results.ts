@@ -106,6 +106,9 @@ function add(into: Record<string, MetricSamples>, key: string, samples: number[]
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The verdicts a claim may have (schema definitions/verdict). */
+const VERDICTS = ['confirmed', 'refuted', 'partly confirmed', 'not measurable here', 'met', 'missed'];
+
 const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 /**
@@ -135,9 +138,37 @@ export function shapeProblem(data: unknown, needMetrics: boolean): string | null
       return `suite '${name}': 'verdicts' is not an array`;
     if (s['findings'] !== undefined && !Array.isArray(s['findings']))
       return `suite '${name}': 'findings' is not an array`;
+    // Every element of every array, as the schema has it (definitions/verdict, findings: strings).
+    const badVerdict = ((s['verdicts'] ?? []) as unknown[]).findIndex(
+      (v) =>
+        !isObject(v) ||
+        typeof v['claim'] !== 'string' ||
+        typeof v['evidence'] !== 'string' ||
+        !VERDICTS.includes(v['verdict'] as string),
+    );
+    if (badVerdict >= 0)
+      return `suite '${name}': verdicts[${badVerdict}] is ${describe((s['verdicts'] as unknown[])[badVerdict])}, not a verdict {claim, verdict (${VERDICTS.join(', ')}), evidence}`;
+    const badFinding = ((s['findings'] ?? []) as unknown[]).findIndex((f) => typeof f !== 'string');
+    if (badFinding >= 0)
+      return `suite '${name}': findings[${badFinding}] is ${describe((s['findings'] as unknown[])[badFinding])}, not a string`;
+    for (const key of ['skipped', 'date', 'git_commit'])
+      if (s[key] !== undefined && typeof s[key] !== 'string')
+        return `suite '${name}': '${key}' is not a string`;
   }
   if (!Array.isArray(data['backends'])) return "has no 'backends' array";
+  const badBackend = data['backends'].findIndex((b) => typeof b !== 'string');
+  if (badBackend >= 0)
+    return `backends[${badBackend}] is ${describe(data['backends'][badBackend])}, not a string`;
   if (!Array.isArray(data['skipped_backends'])) return "has no 'skipped_backends' array";
+  const badSkip = data['skipped_backends'].findIndex((b) => !isObject(b));
+  if (badSkip >= 0)
+    return `skipped_backends[${badSkip}] is ${describe(data['skipped_backends'][badSkip])}, not an object`;
+  if (data['calibrations'] !== undefined) {
+    if (!Array.isArray(data['calibrations'])) return "'calibrations' is not an array";
+    const badCal = data['calibrations'].findIndex((c) => !isObject(c));
+    if (badCal >= 0)
+      return `calibrations[${badCal}] is ${describe(data['calibrations'][badCal])}, not an object`;
+  }
   if (schema === BENCH_SCHEMA || needMetrics) {
     if (!isObject(data['metrics'])) return "has no 'metrics' object (raw samples)";
     for (const [key, m] of Object.entries(data['metrics'])) {

@@ -60,3 +60,54 @@ test('the cap holds every committed results.json with room to spare', (t) => {
   );
   t.true(biggest * 16 < MAX_RESULTS_BYTES, `${biggest} bytes`);
 });
+
+/**
+ * Elements of the arrays report reads, checked against the schema (issue 21 item 8): a `null`
+ * inside `verdicts` or `skipped_backends` crashed report with a stack trace.
+ */
+const base = () =>
+  JSON.parse(readFileSync(path.join(GOOD, 'results.json'), 'utf8')) as Record<string, unknown>;
+const suiteOf = (d: Record<string, unknown>) =>
+  (d['suites'] as Record<string, Record<string, unknown>>)['latency']!;
+const mutations: [string, (d: Record<string, unknown>) => void, RegExp][] = [
+  [
+    'a null verdict',
+    (d) => ((suiteOf(d)['verdicts'] as unknown[])[0] = null),
+    /verdicts\[0\] is null, not a verdict/,
+  ],
+  [
+    'a verdict without its verdict',
+    (d) => ((suiteOf(d)['verdicts'] as Record<string, unknown>[])[0]!['verdict'] = null),
+    /verdicts\[0\] is object, not a verdict/,
+  ],
+  ['a null finding', (d) => (suiteOf(d)['findings'] = [null]), /findings\[0\] is null, not a string/],
+  [
+    'a null skipped backend',
+    (d) => (d['skipped_backends'] = [null]),
+    /skipped_backends\[0\] is null, not an object/,
+  ],
+  ['a numeric backend', (d) => (d['backends'] = [5]), /backends\[0\] is number, not a string/],
+  ['a null calibration', (d) => (d['calibrations'] = [null]), /calibrations\[0\] is null, not an object/],
+];
+for (const [what, mutate, why] of mutations)
+  test(`report on a results.json with ${what}: one line naming it, exit 2`, async (t) => {
+    const dir = tempDir(t);
+    const data = base();
+    mutate(data);
+    writeFileSync(path.join(dir, 'results.json'), JSON.stringify(data));
+    const r = await runCli(['report', dir]);
+    t.is(r.code, 2, r.stderr);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.regex(r.stderr, why);
+    t.notRegex(r.stderr, /internal error|\n\s+at /);
+  });
+
+test('report draws no trace from a latency trace that is not an object (raw is free-form)', async (t) => {
+  const dir = tempDir(t);
+  const data = base();
+  const raw = suiteOf(data)['raw'] as { traces: Record<string, unknown> };
+  raw.traces[Object.keys(raw.traces)[0]!] = null;
+  writeFileSync(path.join(dir, 'results.json'), JSON.stringify(data));
+  const r = await runCli(['report', dir]);
+  t.is(r.code, 0, r.stderr);
+});
