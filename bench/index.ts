@@ -1,6 +1,7 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { environment } from '../src/env.js';
@@ -19,7 +20,13 @@ import {
   type SuiteOutcome,
 } from './runner.js';
 import { writeReport } from './report.js';
-import { BENCH_SCHEMA, extractMetrics, type BenchResults, type MetricSamples } from './results.js';
+import {
+  BENCH_SCHEMA,
+  MAX_RESULTS_BYTES,
+  extractMetrics,
+  type BenchResults,
+  type MetricSamples,
+} from './results.js';
 import { relativeSpread, summarize } from './stats.js';
 import { CI_REPEAT, ciSuite } from './suites/ci.js';
 import { writeResearchReport } from './html.js';
@@ -316,7 +323,9 @@ export async function runBench(o: BenchOptions): Promise<number> {
   const resultsFile = path.join(outDir, 'results.json');
   if (existsSync(resultsFile)) {
     try {
-      const earlier = JSON.parse(readFileSync(resultsFile, 'utf8')) as Partial<BenchResults>;
+      const earlier = JSON.parse(
+        readRegularFile(resultsFile, MAX_RESULTS_BYTES, 'a results file'),
+      ) as Partial<BenchResults>;
       if (earlier.schema === BENCH_SCHEMA)
         for (const [name, entry] of Object.entries(earlier.suites ?? {}))
           if (!selected.some((s) => s.name === name)) {
@@ -333,8 +342,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
       /* unreadable: start afresh */
     }
   }
-  const writeResults = () =>
-    writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+  const writeResults = () => replaceFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
   let failedSuites = 0;
   for (const suite of selected) {
     running = suite.name;

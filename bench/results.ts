@@ -4,10 +4,10 @@
  * suite/case/metric keys, and a loader for report and compare that turns any damaged or
  * mis-shaped file into one line naming the file and what is wrong (exit 2).
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../src/errors.js';
-import { readRegularFile, UnreadableFile } from '../src/files.js';
+import { fsError, readRegularFile, UnreadableFile } from '../src/files.js';
 import type { Environment } from '../src/env.js';
 import { caseOfRow, metricDef, metricKey } from './metrics.js';
 import { SAMPLES_SUFFIX, type Calibration, type ClaimVerdict, type Row } from './runner.js';
@@ -181,14 +181,33 @@ export function shapeProblem(data: unknown, needMetrics: boolean): string | null
 
 /** results.json of a directory or the file itself. */
 export function resultsFileOf(arg: string): string {
-  if (!existsSync(arg)) throw badInput(`${arg}: no such file or directory`);
-  return statSync(arg).isDirectory() ? path.join(arg, 'results.json') : arg;
+  let isDir: boolean;
+  try {
+    isDir = statSync(arg).isDirectory();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw badInput(`${arg}: no such file or directory`);
+    throw fsError(`cannot reach ${arg}`, err);
+  }
+  return isDir ? path.join(arg, 'results.json') : arg;
+}
+
+/** Whether `file` exists; a failure other than ENOENT (EACCES) is an error naming it. */
+function exists(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return false;
+    throw fsError(`cannot reach ${file}`, err);
+  }
 }
 
 /** Reads and checks a results file; every problem is a UsageError of one line (exit 2). */
 export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): BenchResults {
   const file = resultsFileOf(arg);
-  if (!existsSync(file)) throw badInput(`${arg} holds no results.json (run cowbench bench first)`);
+  if (!exists(file)) throw badInput(`${arg} holds no results.json (run cowbench bench first)`);
   let text: string;
   try {
     text = readRegularFile(file, MAX_RESULTS_BYTES, 'a results file');

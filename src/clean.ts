@@ -10,7 +10,7 @@
 import { lstatSync, readdirSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CowbenchError } from './errors.js';
+import { fsError } from './files.js';
 import { isOrphanManifest, manifestPathFor } from './output.js';
 
 export type LeftoverKind = 'temporary' | 'manifest' | 'scratch';
@@ -122,17 +122,6 @@ function namesInTmpdir(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** A file-system failure as one line with its errno name: "cannot read DIR: EACCES (permission denied)". */
-export function fsError(what: string, err: NodeJS.ErrnoException, exitCode = 1): CowbenchError {
-  const code = err.code ?? 'EIO';
-  const reason = /^[A-Z]+: ([^,]+)/.exec(err.message ?? '')?.[1] ?? err.message;
-  return new CowbenchError(code, `${what}: ${code} (${reason})`, {
-    exitCode,
-    syscall: err.syscall,
-    errno: typeof err.errno === 'number' ? -err.errno : undefined,
-  });
 }
 
 function temporariesIn(dir: string, base?: string): Leftover[] {

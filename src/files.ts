@@ -1,5 +1,25 @@
-/** Reading a file a user names: a regular file only, and never more than a stated size. */
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+/**
+ * Files a user names: read a regular file only, and never more than a stated size; write a new
+ * file beside the target and rename it over the target, so nothing is written through a symlink
+ * (or into a FIFO or device) planted where an output goes.
+ */
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import { CowbenchError, UsageError } from './errors.js';
 import { formatBytes } from './units.js';
 
 /** What a non-regular file is, in words. */
@@ -66,4 +86,104 @@ export function readRegularFile(file: string, maxBytes: number, what = 'such a f
   } finally {
     closeSync(fd);
   }
+}
+
+/** A file-system failure as one line with its errno name: "cannot read DIR: EACCES (permission denied)". */
+export function fsError(what: string, err: NodeJS.ErrnoException, exitCode = 1): CowbenchError {
+  const code = err.code ?? 'EIO';
+  const reason = /^[A-Z]+: ([^,]+)/.exec(err.message ?? '')?.[1] ?? err.message;
+  return new CowbenchError(code, `${what}: ${code} (${reason})`, {
+    exitCode,
+    syscall: err.syscall,
+    errno: typeof err.errno === 'number' ? -err.errno : undefined,
+  });
+}
+
+/**
+ * Writes `data` to `file`: a new temporary beside it (O_EXCL|O_NOFOLLOW, named as cowbench names
+ * its temporaries, so `clean` knows a leftover), renamed over it. Whatever was at `file` (a
+ * symlink, a FIFO, an older file) is replaced, never written through; a directory there fails.
+ */
+export function replaceFile(file: string, data: string | Buffer, mode = 0o644): void {
+  const temp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.cowbench-${process.pid}-${randomInt(1_000_000)}.tmp`,
+  );
+  let fd: number;
+  try {
+    fd = openSync(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    );
+  } catch (e) {
+    throw fsError(`cannot write ${file}`, e as NodeJS.ErrnoException);
+  }
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
+    closeSync(fd);
+    fd = -1;
+    renameSync(temp, file);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      /* not there */
+    }
+    throw fsError(`cannot write ${file}`, e as NodeJS.ErrnoException);
+  }
+}
+
+/**
+ * A directory outputs go into, named by `flag`: an existing directory, or one created now whose
+ * parent exists (never a whole missing path). A file there is exit 2, like a missing parent.
+ */
+export function outputDirectory(flag: string, dir: string): void {
+  try {
+    if (statSync(dir).isDirectory()) return;
+    throw new UsageError(flag, `${dir} is not a directory`);
+  } catch (e) {
+    if (e instanceof CowbenchError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== 'ENOENT') throw fsError(`cannot reach ${dir}`, err);
+  }
+  const parent = path.dirname(path.resolve(dir));
+  try {
+    if (!statSync(parent).isDirectory()) throw new UsageError(flag, `${parent} is not a directory`);
+  } catch (e) {
+    if (e instanceof CowbenchError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new UsageError(flag, `directory ${parent} does not exist`);
+    throw fsError(`cannot reach ${parent}`, err);
+  }
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    throw fsError(`cannot create ${dir}`, e as NodeJS.ErrnoException);
+  }
+}
+
+/** A subdirectory outputs go into (charts/): created if missing; a symlink or a file there is exit 2. */
+export function outputSubdirectory(dir: string): void {
+  let st: Stats;
+  try {
+    st = lstatSync(dir);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== 'ENOENT') throw fsError(`cannot reach ${dir}`, err);
+    try {
+      mkdirSync(dir);
+    } catch (e2) {
+      throw fsError(`cannot create ${dir}`, e2 as NodeJS.ErrnoException);
+    }
+    return;
+  }
+  if (st.isSymbolicLink())
+    throw new CowbenchError('EUSAGE', `${dir} is a symbolic link; refusing to write through it`, {
+      exitCode: 2,
+    });
+  if (!st.isDirectory())
+    throw new CowbenchError('EUSAGE', `${dir} is a ${fileKind(st)}, not a directory`, { exitCode: 2 });
 }

@@ -2,7 +2,8 @@
 import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import path from 'node:path';
-import { fsError, leftoversFor, leftoversIn, removeLeftovers, type Leftover } from '../clean.js';
+import { fsError } from '../files.js';
+import { leftoversFor, leftoversIn, removeLeftovers, type Leftover } from '../clean.js';
 import { CowbenchError, UsageError } from '../errors.js';
 import { writeStdout } from '../stdout.js';
 
