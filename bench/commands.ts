@@ -17,13 +17,14 @@ import { faultLatencyTrial } from './fault_latency.js';
 import { runBench, suites } from './index.js';
 import { reportCommand } from './html.js';
 import { scanMicroChild, scanTrialChild } from './suites/scan.js';
+import { addRuns, defaultDb, historyCommands } from './history/command.js';
 
 const setExit = (code: number) => {
   process.exitCode = code;
 };
 
 export const benchCommands: CliPlugin = (y) =>
-  y
+  historyCommands(y)
     .example('$0 bench --ci --out results/ci-new', 'the CI preset')
     .example('$0 compare results/ci-base results/ci-new --fail-on-regression', 'the regression gate')
     .command(
@@ -48,6 +49,17 @@ export const benchCommands: CliPlugin = (y) =>
           .option('label', {
             type: 'string',
             describe: 'label for the results directory instead of the host name',
+          })
+          .option('record', {
+            type: 'boolean',
+            default: false,
+            describe: 'record the run in the history database (see cowbench history)',
+          })
+          .option('db', { type: 'string', describe: 'with --record: the history database (as history --db)' })
+          .option('subject', {
+            type: 'string',
+            default: 'commit',
+            describe: 'with --record: what was under test (as history add)',
           }),
       ),
       async (args) => {
@@ -65,6 +77,20 @@ export const benchCommands: CliPlugin = (y) =>
             repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
             out: typeof args.out === 'string' ? args.out : null,
             label: typeof args.label === 'string' ? args.label : null,
+            ...(args.record === true
+              ? {
+                  onResults: async (dir: string) => {
+                    await addRuns(
+                      typeof args.db === 'string'
+                        ? args.db
+                        : (process.env['COWBENCH_HISTORY_DB'] ?? 'results/history.pglite'),
+                      [dir],
+                      String(args.subject),
+                      (s) => process.stdout.write(s),
+                    );
+                  },
+                }
+              : {}),
           }),
         );
       },

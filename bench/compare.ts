@@ -100,7 +100,7 @@ function fingerprint(results: BenchResults[]): FingerprintDiff[] {
   return diffs;
 }
 
-function thresholdFor(
+export function thresholdFor(
   key: string,
   def: MetricDef | undefined,
   overrides: Record<string, number>,
