@@ -102,7 +102,7 @@ function chartFigure(c: RenderedChart): string {
   );
 }
 
-const CSS = `
+export const CSS = `
 :root { --fg:#1b1b1b; --muted:#666; --line:#ddd; --yes:#1a7f37; --no:#c62828; --partly:#b26a00; --na:#777; }
 * { box-sizing: border-box; }
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); margin: 0; }
@@ -376,6 +376,16 @@ export async function writeResearchReport(dirs: string[], outDir: string = dirs[
   return { dir: outDir, files, chartMs: r.chartMs, htmlBytes: Buffer.byteLength(r.html) };
 }
 
+/** Where a report of these directories goes without --out: the one DIR, or report-<names> beside the first. */
+export function reportDir(dirs: string[]): string {
+  return dirs.length === 1
+    ? dirs[0]!
+    : path.join(
+        path.dirname(path.resolve(dirs[0]!)),
+        `report-${dirs.map((d) => path.basename(path.resolve(d))).join('+')}`,
+      );
+}
+
 /**
  * `cowbench report DIR [DIR…]`: REPORT.md, charts/ and report.html. One directory: into it. Several:
  * into --out (default: report-<names> beside the first), the per-directory REPORT.md refreshed too.
@@ -386,14 +396,7 @@ export async function reportCommand(dirs: string[], out: string | null): Promise
       throw new UsageError('dir', `${d} holds no results.json (run cowbench bench first)`);
   // One directory: its REPORT.md afresh (then with chart links). Several: the inputs stay as they are.
   if (dirs.length === 1) writeReport(dirs[0]!);
-  const outDir =
-    out ??
-    (dirs.length === 1
-      ? dirs[0]!
-      : path.join(
-          path.dirname(path.resolve(dirs[0]!)),
-          `report-${dirs.map((d) => path.basename(path.resolve(d))).join('+')}`,
-        ));
+  const outDir = out ?? reportDir(dirs);
   const r = await writeResearchReport(dirs, outDir);
   return (
     `${path.join(outDir, 'REPORT.md')}\n${path.join(outDir, 'report.html')} (${(r.htmlBytes / 1024).toFixed(0)} KiB, ` +
