@@ -81,9 +81,7 @@ export const benchCommands: CliPlugin = (y) =>
               ? {
                   onResults: async (dir: string) => {
                     await addRuns(
-                      typeof args.db === 'string'
-                        ? args.db
-                        : (process.env['COWBENCH_HISTORY_DB'] ?? 'results/history.pglite'),
+                      typeof args.db === 'string' ? args.db : defaultDb(),
                       [dir],
                       String(args.subject),
                       (s) => process.stdout.write(s),
