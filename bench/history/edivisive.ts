@@ -10,11 +10,11 @@
  * - Hierarchical: the segment whose candidate has the largest Q̂ is tested; if significant, it is
  *   split there and the search goes on; the first non-significant candidate ends it.
  * - Significance: a permutation test of that segment (its values shuffled, Q̂ maximised again);
- *   p = (1 + #{permuted ≥ observed}) / (1 + permutations). Sequential (Besag & Clifford 1991): the
- *   test stops once `stopAfterExceeding` permuted statistics reach the observed one, so a clearly
- *   null segment costs a few permutations; p stays valid (it is h/l for h exceedances in l draws).
- *   A candidate is significant when p < α (strictly: with 199 permutations and α = 0.05 the test's
- *   size is 9/200, never above α).
+ *   p = (1 + #{permuted ≥ observed}) / (1 + permutations), significant when p < α (strictly: with
+ *   199 permutations and α = 0.05 the test's size is 9/200, never above α). The test stops as soon
+ *   as enough permuted statistics reached the observed one that p can no longer fall below α
+ *   (then the p returned, (1 + exceeding) / (1 + drawn), is ≥ α too), so a null segment costs a
+ *   few permutations and the decision is the full test's.
  * - A candidate whose own segment's medians differ by less than `minMagnitude` (a relative change,
  *   the metric's threshold) is not tested: it could not be reported, and it ends that segment.
  *
@@ -36,8 +36,6 @@ export interface EDivisiveOptions {
   seed: number;
   /** Longest stretch searched at once [200]. */
   window: number;
-  /** Sequential stop: permuted statistics at or above the observed one before giving up [10]. */
-  stopAfterExceeding: number;
 }
 
 export const EDIVISIVE_DEFAULTS: EDivisiveOptions = {
@@ -47,7 +45,6 @@ export const EDIVISIVE_DEFAULTS: EDivisiveOptions = {
   minMagnitude: 0,
   seed: 1,
   window: 200,
-  stopAfterExceeding: 10,
 };
 
 export interface ChangePoint {
@@ -70,13 +67,14 @@ export interface Split {
  */
 export class DistanceSums {
   readonly n: number;
-  private readonly p: Float64Array;
+  /** (n + 1)² prefix sums, row-major: prefix[i·(n+1) + j] = Σ_{a<i, b<j} |x_a − x_b|. */
+  readonly prefix: Float64Array;
   constructor(x: ArrayLike<number>, lo: number, hi: number, buffer?: Float64Array) {
     const n = hi - lo;
     const w = n + 1;
     this.n = n;
-    this.p = buffer && buffer.length >= w * w ? buffer : new Float64Array(w * w);
-    const p = this.p;
+    this.prefix = buffer && buffer.length >= w * w ? buffer : new Float64Array(w * w);
+    const p = this.prefix;
     for (let j = 0; j < w; j++) p[j] = 0;
     for (let i = 0; i < n; i++) {
       const xi = x[lo + i]!;
@@ -90,7 +88,7 @@ export class DistanceSums {
   }
   sum(a0: number, a1: number, b0: number, b1: number): number {
     const w = this.n + 1;
-    const p = this.p;
+    const p = this.prefix;
     return p[a1 * w + b1]! - p[a0 * w + b1]! - p[a1 * w + b0]! + p[a0 * w + b0]!;
   }
   /** Σ over unordered pairs within [a, b). */
@@ -125,13 +123,30 @@ export function bestSplit(
   const minSide = Math.max(2, minSegment);
   if (n < 2 * minSide) return null;
   const d = new DistanceSums(x, lo, hi, buffer);
-  let best: Split | null = null;
-  for (let tau = minSide; tau <= n - minSide; tau++)
+  // With row 0 of the prefix sums zero and the distances symmetric, for A = [0, τ), B = [τ, κ):
+  // Σ_A×B = P[τ][κ] − P[τ][τ], Σ pairs in A = P[τ][τ] / 2, Σ pairs in B = (P[κ][κ] − 2P[τ][κ] + P[τ][τ]) / 2.
+  const p = d.prefix;
+  const w = n + 1;
+  let bestQ = -Infinity;
+  let bestTau = -1;
+  for (let tau = minSide; tau <= n - minSide; tau++) {
+    const m = tau;
+    const ptt = p[tau * w + tau]!;
+    const withinA = ptt / 2 / ((m * (m - 1)) / 2);
+    const row = tau * w;
     for (let kappa = tau + minSide; kappa <= n; kappa++) {
-      const q = d.q(tau, kappa);
-      if (best === null || q > best.q) best = { index: lo + tau, q };
+      const k = kappa - tau;
+      const ptk = p[row + kappa]!;
+      const between = ptk - ptt;
+      const withinB = (p[kappa * w + kappa]! - 2 * ptk + ptt) / 2;
+      const q = ((m * k) / (m + k)) * ((2 * between) / (m * k) - withinA - withinB / ((k * (k - 1)) / 2));
+      if (q > bestQ) {
+        bestQ = q;
+        bestTau = tau;
+      }
     }
-  return best;
+  }
+  return { index: lo + bestTau, q: bestQ };
 }
 
 export function median(values: ArrayLike<number>, lo = 0, hi = values.length): number {
@@ -159,6 +174,8 @@ function permutationP(
 ): number {
   const seg = Float64Array.from(Array.prototype.slice.call(x, lo, hi) as number[]);
   const buffer = new Float64Array((seg.length + 1) ** 2);
+  // p = (1 + exceeding) / (1 + permutations) < alpha needs fewer exceedances than this.
+  const hopeless = o.alpha * (o.permutations + 1) - 1;
   let exceeding = 0;
   let drawn = 0;
   while (drawn < o.permutations) {
@@ -170,10 +187,7 @@ function permutationP(
     }
     drawn++;
     const s = bestSplit(seg, 0, seg.length, o.minSegment, buffer);
-    if (s && s.q >= observed) {
-      exceeding++;
-      if (exceeding >= o.stopAfterExceeding) return exceeding / drawn;
-    }
+    if (s && s.q >= observed && ++exceeding >= hopeless) break;
   }
   return (exceeding + 1) / (drawn + 1);
 }

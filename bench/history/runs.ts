@@ -165,14 +165,18 @@ export interface StoredRun {
   source: string | null;
 }
 
-/** Every run, in subject order (time, then the order they were recorded). */
-export async function listRuns(store: Sql): Promise<StoredRun[]> {
+/** Every run, in subject order (time, then the order they were recorded); counts: its metrics and samples. */
+export async function listRuns(
+  store: Sql,
+  opts: { counts?: boolean } = { counts: true },
+): Promise<StoredRun[]> {
+  const counts = opts.counts !== false;
   return store.query<StoredRun & Record<string, unknown>>(
     `SELECT r.id, r.subject, r.subject_kind, (extract(epoch FROM r.run_time) * 1000)::double precision AS time_ms,
-            r.machine_class, r.source,
-            (SELECT count(*)::int FROM cowbench_samples s WHERE s.run_id = r.id) AS metrics,
-            (SELECT coalesce(sum(cardinality(s.samples)), 0)::int FROM cowbench_samples s WHERE s.run_id = r.id) AS samples
-       FROM cowbench_runs r ORDER BY r.run_time, r.id`,
+            r.machine_class, r.source, ${counts ? 'coalesce(a.metrics, 0) AS metrics, coalesce(a.samples, 0) AS samples' : '0 AS metrics, 0 AS samples'}
+       FROM cowbench_runs r
+       ${counts ? 'LEFT JOIN (SELECT run_id, count(*)::int AS metrics, sum(cardinality(samples))::int AS samples FROM cowbench_samples GROUP BY run_id) a ON a.run_id = r.id' : ''}
+      ORDER BY r.run_time, r.id`,
   );
 }
 
@@ -199,29 +203,45 @@ export async function loadSeries(
   store: Sql,
   opts: { metric?: string[]; since?: number; acrossMachines?: boolean } = {},
 ): Promise<{ runs: StoredRun[]; series: SeriesData[] }> {
-  const runs = (await listRuns(store)).filter((r) => opts.since === undefined || r.time_ms >= opts.since);
-  const order = new Map(runs.map((r, i) => [r.id, i]));
-  const byId = new Map(runs.map((r) => [r.id, r]));
+  const runs = (await listRuns(store, { counts: false })).filter(
+    (r) => opts.since === undefined || r.time_ms >= opts.since,
+  );
+  const kept = new Set(runs.map((r) => r.id));
+  // One row per metric and machine class, its points aggregated in subject order by the database:
+  // a history of 10,000 runs × 50 metrics is 50 rows of arrays, not 500,000 rows.
   const rows = await store.query<{
-    run_id: number;
     metric: string;
     unit: string | null;
-    median: number;
-    lo: number;
-    hi: number;
-  }>('SELECT run_id, metric, unit, median, lo, hi FROM cowbench_samples');
+    machine_class: string;
+    runs: number[];
+    medians: number[];
+    los: number[];
+    his: number[];
+  }>(
+    `SELECT s.metric, min(s.unit) AS unit, ${opts.acrossMachines ? "'all machines'" : 'r.machine_class'} AS machine_class,
+            array_agg(r.id ORDER BY r.run_time, r.id) AS runs,
+            array_agg(s.median ORDER BY r.run_time, r.id) AS medians,
+            array_agg(s.lo ORDER BY r.run_time, r.id) AS los,
+            array_agg(s.hi ORDER BY r.run_time, r.id) AS his
+       FROM cowbench_samples s JOIN cowbench_runs r ON r.id = s.run_id
+      GROUP BY 1, 3`,
+  );
   const wanted = (m: string) => !opts.metric?.length || opts.metric.some((w) => m.includes(w));
   const series = new Map<string, SeriesData>();
   for (const row of rows) {
-    const run = byId.get(row.run_id);
-    if (!run || !wanted(row.metric)) continue;
-    const cls = opts.acrossMachines ? 'all machines' : run.machine_class;
-    const id = `${row.metric}\u0000${cls}`;
-    let s = series.get(id);
-    if (!s) series.set(id, (s = { metric: row.metric, unit: row.unit, machineClass: cls, points: [] }));
-    s.points.push({ run: row.run_id, median: row.median, lo: row.lo, hi: row.hi });
+    if (!wanted(row.metric)) continue;
+    const points: Point[] = [];
+    row.runs.forEach((run, i) => {
+      if (kept.has(run)) points.push({ run, median: row.medians[i]!, lo: row.los[i]!, hi: row.his[i]! });
+    });
+    if (points.length)
+      series.set(`${row.metric}\u0000${row.machine_class}`, {
+        metric: row.metric,
+        unit: row.unit,
+        machineClass: row.machine_class,
+        points,
+      });
   }
-  for (const s of series.values()) s.points.sort((a, b) => order.get(a.run)! - order.get(b.run)!);
   return {
     runs,
     series: [...series.values()].sort(
