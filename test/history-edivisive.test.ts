@@ -132,17 +132,18 @@ test('two steps in one series are both found: a staircase, and a step up then ba
 });
 
 test('1,000 seeded series without a step: the false-alarm rate is at most the significance level', (t) => {
-  const alpha = 0.05;
-  let alarms = 0;
-  for (let seed = 1; seed <= 1000; seed++) {
-    const x = series(40, [], seed % 2 ? 'normal' : 'heavy', seed);
-    if (eDivisive(x, { alpha, seed }).length > 0) alarms++;
+  for (const alpha of [0.05, EDIVISIVE_DEFAULTS.alpha]) {
+    let alarms = 0;
+    for (let seed = 1; seed <= 1000; seed++) {
+      const x = series(40, [], seed % 2 ? 'normal' : 'heavy', seed);
+      if (eDivisive(x, { alpha, seed }).length > 0) alarms++;
+    }
+    const rate = alarms / 1000;
+    t.log(`alpha ${alpha}: ${alarms} false alarms in 1000 null series (40 runs of 10 samples): rate ${rate}`);
+    t.true(rate <= alpha, `alpha ${alpha}: rate ${rate}`);
+    // Not vacuous at 0.05: the test does raise alarms at about its level.
+    if (alpha === 0.05) t.true(alarms > 0.5 * alpha * 1000, String(alarms));
   }
-  const rate = alarms / 1000;
-  t.log(`false alarms: ${alarms} of 1000 null series (40 runs of 10 samples, alpha ${alpha}): rate ${rate}`);
-  t.true(rate <= alpha, `rate ${rate}`);
-  // The test is not vacuous: it does raise alarms at about its level.
-  t.true(alarms > 0);
 });
 
 test('the minimum magnitude keeps a significant but small step out', (t) => {
