@@ -18,8 +18,10 @@
  * - A candidate whose own segment's medians differ by less than `minMagnitude` (a relative change,
  *   the metric's threshold) is not tested: it could not be reported, and it ends that segment.
  *
- * Q̂ for every (τ, κ) of a segment of n points costs O(n²) (a 2-D prefix sum of the distances). Series longer than `window` are searched in windows of that length overlapping
- * by half; a change point found in two windows is kept once (the smaller p).
+ * Q̂ for every (τ, κ) of a segment of n points costs O(n²) (a 2-D prefix sum of the distances).
+ * Series longer than `window` are searched in windows of that length overlapping by half; a
+ * change point found in two windows is kept once (the smaller p), and a candidate at a step an
+ * earlier window already found significant is not tested again.
  */
 import { seededRandom } from '../stats.js';
 
@@ -34,7 +36,7 @@ export interface EDivisiveOptions {
   minMagnitude: number;
   /** Seed of the permutations (deterministic) [1]. */
   seed: number;
-  /** Longest stretch searched at once [200]. */
+  /** Longest stretch searched at once [100]. */
   window: number;
 }
 
@@ -44,7 +46,7 @@ export const EDIVISIVE_DEFAULTS: EDivisiveOptions = {
   minSegment: 3,
   minMagnitude: 0,
   seed: 1,
-  window: 200,
+  window: 100,
 };
 
 export interface ChangePoint {
@@ -199,6 +201,7 @@ function searchStretch(
   hi: number,
   o: EDivisiveOptions,
   rand: () => number,
+  known: (index: number) => ChangePoint | undefined = () => undefined,
 ): ChangePoint[] {
   const found: ChangePoint[] = [];
   // Open segments with their candidate (null: nothing left to split there).
@@ -219,7 +222,7 @@ function searchStretch(
     if (at < 0) break;
     const seg = segments[at]!;
     const cand = seg.cand!;
-    const p = permutationP(x, seg.lo, seg.hi, cand.q, o, rand);
+    const p = known(cand.index)?.p ?? permutationP(x, seg.lo, seg.hi, cand.q, o, rand);
     if (!(p < o.alpha)) break;
     found.push({ index: cand.index, q: cand.q, p });
     segments.splice(at, 1);
@@ -242,13 +245,18 @@ export function eDivisive(x: ArrayLike<number>, options: Partial<EDivisiveOption
   const window = Math.max(o.window, 4 * Math.max(2, o.minSegment));
   if (n <= window) return searchStretch(x, 0, n, o, rand);
   const byIndex = new Map<number, ChangePoint>();
+  const nearby = (index: number) => {
+    let near: ChangePoint | undefined;
+    for (let d = -o.minSegment + 1; d < o.minSegment; d++) near ??= byIndex.get(index + d);
+    return near;
+  };
   const stride = Math.floor(window / 2);
   for (let lo = 0; ; lo += stride) {
     const hi = Math.min(n, lo + window);
-    for (const c of searchStretch(x, lo, hi, o, rand)) {
+    // A step the previous window found significant is not tested again.
+    for (const c of searchStretch(x, lo, hi, o, rand, nearby)) {
       // The same step seen from two windows may land a run apart: keep the smaller p.
-      let near: ChangePoint | undefined;
-      for (let d = -o.minSegment + 1; d < o.minSegment; d++) near ??= byIndex.get(c.index + d);
+      const near = nearby(c.index);
       if (near === undefined) byIndex.set(c.index, c);
       else if (c.p < near.p) {
         byIndex.delete(near.index);
