@@ -12,7 +12,8 @@ import {
   median,
   qHatBruteForce,
 } from '../bench/history/edivisive.js';
-import { seededRandom } from '../bench/stats.js';
+import { ratioOfMediansCI, seededRandom } from '../bench/stats.js';
+import { bootstrapRatio } from '../bench/history/changes.js';
 
 /** Standard normal (Box–Muller) and Student's t with 3 degrees of freedom (heavy tails). */
 function noise(kind: 'normal' | 'heavy', rand: () => number): () => number {
@@ -164,4 +165,18 @@ test('options are checked', (t) => {
   t.throws(() => eDivisive([1, 2, 3], { alpha: 0 }), { instanceOf: RangeError });
   t.throws(() => eDivisive([1, 2, 3], { permutations: 0.5 }), { instanceOf: RangeError });
   t.is(EDIVISIVE_DEFAULTS.alpha, 0.01);
+});
+
+test("the change's bootstrap interval is stats.ts's ratio-of-medians interval, computed without allocations", (t) => {
+  const rand = seededRandom(3);
+  for (const [n1, n2] of [
+    [5, 4],
+    [30, 20],
+    [101, 60],
+  ] as const) {
+    const a = Array.from({ length: n1 }, () => 10 + rand());
+    const b = Array.from({ length: n2 }, () => 20 + 3 * rand());
+    const ref = ratioOfMediansCI(a, b, { resamples: 1000 });
+    t.deepEqual(bootstrapRatio(a, b), [ref.lo, ref.hi], `${n1}+${n2}`);
+  }
 });

@@ -8,7 +8,7 @@
  */
 import { thresholdFor } from '../compare.js';
 import { lookupMetric } from '../metrics.js';
-import { ratioOfMediansCI } from '../stats.js';
+import { seededRandom } from '../stats.js';
 import { columns } from '../../src/table.js';
 import { badInput } from '../results.js';
 import { EDIVISIVE_DEFAULTS, eDivisive, magnitude, median, type EDivisiveOptions } from './edivisive.js';
@@ -97,7 +97,9 @@ export function seriesChanges(s: SeriesData, runs: Map<number, StoredRun>, o: Ch
     const hi = i === cps.length - 1 ? x.length : cps[i + 1]!.index;
     const before = x.slice(lo, c.index);
     const after = x.slice(c.index, hi);
-    const ci = ratioOfMediansCI(before, after, { resamples: 1000 });
+    const [lo95, hi95] = bootstrapRatio(before, after);
+    const mb = median(before);
+    const ma = median(after);
     const point = s.points[c.index]!;
     return {
       metric: s.metric,
@@ -107,15 +109,69 @@ export function seriesChanges(s: SeriesData, runs: Map<number, StoredRun>, o: Ch
       subject: runs.get(point.run)?.subject ?? '?',
       position: c.index,
       length: x.length,
-      before: { median: median(before), n: before.length },
-      after: { median: median(after), n: after.length },
-      change: ci.ratio - 1,
-      ci: [ci.lo - 1, ci.hi - 1],
+      before: { median: mb, n: before.length },
+      after: { median: ma, n: after.length },
+      change: mb === 0 ? (ma === 0 ? 0 : Infinity) : ma / mb - 1,
+      ci: [lo95 - 1, hi95 - 1],
       p: c.p,
       threshold,
-      direction: directionOf(s.metric, median(before), median(after)),
+      direction: directionOf(s.metric, mb, ma),
     };
   });
+}
+
+/** The k-th smallest of a[0, n) (rearranges a). */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+function medianOf(a: Float64Array, n: number): number {
+  const upper = select(a, n, n >> 1);
+  if (n % 2) return upper;
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
+}
+
+/**
+ * 95 % percentile-bootstrap interval of median(after) / median(before): both sides resampled with
+ * replacement, seeded. As bench/stats.ts's ratioOfMediansCI, without an allocation per resample
+ * (a side of a long history holds thousands of runs).
+ */
+export function bootstrapRatio(before: number[], after: number[], resamples = 1000): [number, number] {
+  const rand = seededRandom(0x5eed);
+  const a = new Float64Array(before.length);
+  const b = new Float64Array(after.length);
+  const ratios = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < a.length; i++) a[i] = before[Math.floor(rand() * before.length)]!;
+    for (let i = 0; i < b.length; i++) b[i] = after[Math.floor(rand() * after.length)]!;
+    const mb = medianOf(a, a.length);
+    const ma = medianOf(b, b.length);
+    ratios[r] = mb === 0 ? (ma === 0 ? 1 : Infinity) : ma / mb;
+  }
+  ratios.sort();
+  const at = (q: number) => ratios[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
+  return [at(0.025), at(0.975)];
 }
 
 const rank: Record<Direction, number> = { regression: 0, change: 1, improvement: 2 };
