@@ -2,8 +2,8 @@
  * Where the history lives: an embedded PostgreSQL (PGlite, a directory beside the results) or a
  * PostgreSQL server (`postgres://…`, shared by many runners). Both speak the same SQL, so the
  * schema (schema.ts) and every query (runs.ts) are written once; this module only opens,
- * migrates and closes. The drivers are imported when a store is opened, so nothing that only
- * takes snapshots loads them.
+ * migrates and closes. The drivers are optional packages imported when a store is opened, so
+ * nothing that only takes snapshots installs or loads them.
  *
  * PGlite is one process's database: the embedded store is held under an exclusive lock file
  * (`DIR.lock`, created with O_EXCL and holding the owner's pid) from open to close, so runners on
@@ -12,6 +12,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { CowbenchError } from '../../src/errors.js';
 import { badInput } from '../results.js';
 import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -77,10 +78,27 @@ export async function schemaVersion(store: Sql): Promise<number> {
   return rows[0]?.version ?? 0;
 }
 
+/**
+ * A database driver, an optional package: not installed for a user who only takes snapshots; a
+ * clear EUNSUPPORTED (exit 2) naming what to install when missing.
+ */
+async function driver<T>(name: '@electric-sql/pglite' | 'pg', load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new CowbenchError(
+      'EUNSUPPORTED',
+      `the history database needs the optional package ${name}, which is not installed: run \`npm install ${name === 'pg' ? 'pg@8' : '@electric-sql/pglite@0.6'}\` where cowbench is installed`,
+      { exitCode: 2, cause: e },
+    );
+  }
+}
+
 const redact = (url: string) => url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
 
 async function openServer(url: string): Promise<HistoryStore> {
-  const pg = (await import('pg')).default;
+  const pg = (await driver('pg', () => import('pg'))).default;
   const client = new pg.Client({ connectionString: url });
   try {
     await client.connect();
@@ -117,7 +135,7 @@ async function openEmbedded(dir: string): Promise<HistoryStore> {
   mkdirSync(path.dirname(where), { recursive: true });
   const unlock = await lockDir(`${where}.lock`);
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGlite } = await driver('@electric-sql/pglite', () => import('@electric-sql/pglite'));
     let db: InstanceType<typeof PGlite>;
     try {
       db = await PGlite.create(where);

@@ -29,7 +29,11 @@ export const coreCommands: readonly CliPlugin[] = [
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
   process.exitCode = undefined;
-  let parser = yargs(argv).scriptName('cowbench').usage('$0 <command> [options]');
+  // An array option takes one value per flag: `--threshold K=5 BASE NEW` keeps BASE and NEW.
+  let parser = yargs(argv)
+    .scriptName('cowbench')
+    .usage('$0 <command> [options]')
+    .parserConfiguration({ 'greedy-arrays': false });
   for (const add of [...coreCommands, ...plugins]) parser = add(parser);
   // The README's examples: `cowbench` is ./bin/cowbench.js in a checkout.
   parser = parser
@@ -40,6 +44,7 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
     .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
     .strict()
+    .completion('completion', 'print a bash/zsh completion script (cowbench completion >> ~/.bashrc)')
     .help()
     .version(environment().cowbench_version)
     .fail((msg, err) => {
