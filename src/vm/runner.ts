@@ -585,7 +585,10 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
           for (const line of d.toString().split('\n').filter(Boolean)) {
             stderrLines.push(line);
             if (/KVM internal error|emulation failure|failed to initialize kvm|Could not access KVM/i.test(line))
-              finish({ kind: 'kvm-failed', detail: line.replace(/^qemu-system-x86_64:\s*/, '') });
+              finish({
+                kind: 'kvm-failed',
+                detail: `${line.replace(/^qemu-system-x86_64:\s*/, '')}, ${since(tBoot).toFixed(1)} s after QEMU started`,
+              });
           }
         });
         if (accel === 'kvm')
