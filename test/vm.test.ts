@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { native, packageRoot } from '../src/native.js';
@@ -118,10 +118,12 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
       const dir = tempDir(t);
       const { lines, labels } = script();
       writeFileSync(path.join(dir, 'checks.txt'), lines.join('\n') + '\n');
+      mkdirSync(path.join(dir, 'out')); // run --out needs its directory, on the host as in the guest
       const r = await vm(
         ['--kernel', name, '--accel', 'tcg', '--script', 'checks.txt', '--transcript', 'transcript.json', '--timeout', '15m'],
         dir,
       );
+      t.true(existsSync(path.join(dir, 'transcript.json')), r.stderr);
       const tr = JSON.parse(readFileSync(path.join(dir, 'transcript.json'), 'utf8')) as Transcript;
       t.is(tr.error, null, r.stderr.slice(-3000));
       t.is(tr.accel, 'tcg');
