@@ -31,7 +31,11 @@ export const coreCommands: readonly CliPlugin[] = [
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
   process.exitCode = undefined;
-  let parser = yargs(argv).scriptName('cowbench').usage('$0 <command> [options]');
+  // An array option takes one value per flag: `--threshold K=5 BASE NEW` keeps BASE and NEW.
+  let parser = yargs(argv)
+    .scriptName('cowbench')
+    .usage('$0 <command> [options]')
+    .parserConfiguration({ 'greedy-arrays': false });
   for (const add of [...coreCommands, ...plugins]) parser = add(parser);
   // The README's examples: `cowbench` is ./bin/cowbench.js in a checkout.
   parser = parser
