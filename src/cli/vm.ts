@@ -101,7 +101,7 @@ const NOT_FILES = /^\/(dev|proc|sys)(\/|$)/;
  * host as the inner command would check them: the guest cannot see that a `run --out` image is
  * already here.
  */
-export function outputRoots(commands: string[][], cwd: string): string[] {
+export function outputRoots(commands: string[][], cwd: string): { dirs: string[]; roots: string[] } {
   const roots = new Set<string>([cwd]);
   for (const argv of commands) {
     const command = argv.find((a) => !a.startsWith('-'));
@@ -113,8 +113,12 @@ export function outputRoots(commands: string[][], cwd: string): string[] {
       if (!NOT_FILES.test(dir)) roots.add(dir);
     }
   }
-  // A root inside another is walked with it.
-  return [...roots].filter((r) => ![...roots].some((o) => o !== r && (r + '/').startsWith(o.endsWith('/') ? o : o + '/')));
+  // Each exists in the guest as on the host; a root inside another is walked with it.
+  const dirs = [...roots];
+  return {
+    dirs,
+    roots: dirs.filter((r) => !dirs.some((o) => o !== r && (r + '/').startsWith(o.endsWith('/') ? o : o + '/'))),
+  };
 }
 
 export const vmCommand: CliPlugin = (y) =>
@@ -203,7 +207,7 @@ async function vmHandler(f: VmFlags): Promise<number> {
   for (const c of commands)
     if (c[0] === 'vm') throw new UsageError('vm', 'a command inside the VM cannot itself be vm');
   const cwd = process.cwd();
-  const roots = outputRoots(commands, cwd);
+  const { dirs, roots } = outputRoots(commands, cwd);
   requireQemu();
   const cached = isCachedKernelName(f.kernel) ? cachedKernel(f.kernel) : null;
   const kernel = identifyKernel(cached ? cached.image : f.kernel);
@@ -218,6 +222,7 @@ async function vmHandler(f: VmFlags): Promise<number> {
     keep: f.keep,
     commands,
     roots,
+    dirs,
     cwd,
     verbose: f.verbose,
     gitCommit: environment().git_commit,

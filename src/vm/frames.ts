@@ -88,6 +88,8 @@ export interface GuestJob {
   cwd: string;
   /** Directories whose new or changed files come back to the host after each command. */
   roots: string[];
+  /** Directories that exist on the host and must in the guest (the --out directories). */
+  dirs: string[];
   /** bin/cowbench.js of the package, at its host path. */
   cli: string;
   /** Environment of the inner commands (COWBENCH_VM: the facts env.ts records). */

@@ -214,7 +214,7 @@ export function writeBaseInitramfs(file: string, plan: GuestPlan, extras: GuestE
 export function writeJobInitramfs(file: string, job: GuestJob): number {
   return writeCpio(file, (w) => {
     w.dir(job.cwd);
-    for (const r of job.roots) w.dir(r);
+    for (const d of job.dirs) w.dir(d);
     w.file('cowbench/job.json', JSON.stringify(job));
   });
 }

@@ -54,7 +54,9 @@ export interface VmOptions {
   append: string;
   keep: boolean;
   commands: string[][];
-  /** Directories the commands write into (cwd, the parents of --out files). */
+  /** Directories the commands write into (cwd, the parents of --out files): created in the guest. */
+  dirs: string[];
+  /** The outermost of them: walked for new files after each command. */
   roots: string[];
   cwd: string;
   verbose: boolean;
@@ -342,6 +344,7 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
       commands: o.commands,
       cwd: o.cwd,
       roots: o.roots,
+      dirs: o.dirs,
       cli: CLI_SCRIPT,
       env: {
         COWBENCH_VM: JSON.stringify({ git_commit: o.gitCommit, kernel: o.kernelName }),
