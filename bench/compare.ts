@@ -578,9 +578,9 @@ export function renderTap(c: Comparison): string {
       const skip =
         !ch.gate &&
         (ch.verdict === 'only in base' ||
-        ch.verdict === 'only in new' ||
-        ch.verdict === 'too few samples' ||
-        ch.verdict === 'no timing verdict')
+          ch.verdict === 'only in new' ||
+          ch.verdict === 'too few samples' ||
+          ch.verdict === 'no timing verdict')
           ? ` # SKIP ${ch.verdict}`
           : '';
       tests.push(`${status} ${tests.length + 1} ${name}${skip}${skip ? '' : ` # ${desc}`}`);

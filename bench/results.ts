@@ -163,6 +163,7 @@ export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): 
   const r = data as BenchResults;
   if (!isObject(r.metrics)) r.metrics = {};
   // Timing verdicts of a run under an emulated CPU (cowbench vm --accel tcg) are not measurable.
-  for (const s of Object.values(r.suites)) if (s.verdicts) s.verdicts = s.verdicts.map((v) => underAccelerator(v, r.env?.accel));
+  for (const s of Object.values(r.suites))
+    if (s.verdicts) s.verdicts = s.verdicts.map((v) => underAccelerator(v, r.env?.accel));
   return r;
 }

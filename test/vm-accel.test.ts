@@ -70,7 +70,10 @@ for (const [base, next] of [
     const fault = c.rows.find((r) => r.key === FAULT)!.changes[0]!;
     t.is(fault.verdict, 'no timing verdict');
     t.false(fault.gate);
-    t.regex(fault.reason!, base === next ? /both under TCG/ : new RegExp(`accelerators differ \\(${base} vs ${next}\\)`));
+    t.regex(
+      fault.reason!,
+      base === next ? /both under TCG/ : new RegExp(`accelerators differ \\(${base} vs ${next}\\)`),
+    );
     const count = c.rows.find((r) => r.key === COUNT)!.changes[0]!;
     t.is(count.verdict, 'regressed', 'verified runs 8 -> 6 is still a regression');
     t.true(count.gate);
@@ -92,10 +95,16 @@ test('report: timing claims of a TCG run are not measurable here (emulated CPU);
   const verdicts = Object.fromEntries(tcg.suites['ci']!.verdicts!.map((v) => [v.claim, v]));
   t.true(TIMING_CLAIMS.has('C3') && !TIMING_CLAIMS.has('C7'));
   t.is(verdicts['C3']!.verdict, 'not measurable here');
-  t.regex(verdicts['C3']!.evidence, /^not measurable here \(emulated CPU: QEMU TCG.*as measured: confirmed, uffd fault/);
+  t.regex(
+    verdicts['C3']!.evidence,
+    /^not measurable here \(emulated CPU: QEMU TCG.*as measured: confirmed, uffd fault/,
+  );
   t.is(verdicts['target c']!.verdict, 'not measurable here');
   t.is(verdicts['C7']!.verdict, 'confirmed');
-  t.regex(renderReport(tcg as never), /\| C3 \|.*\| \*\*not measurable here\*\* \| not measurable here \(emulated CPU/);
+  t.regex(
+    renderReport(tcg as never),
+    /\| C3 \|.*\| \*\*not measurable here\*\* \| not measurable here \(emulated CPU/,
+  );
   const kvm = loadResults(path.join(dir, 'kvm'));
   t.is(kvm.suites['ci']!.verdicts!.find((v) => v.claim === 'C3')!.verdict, 'confirmed', 'KVM times are real');
   t.regex(hostFacts({ results: tcg } as never).kernel, / \(QEMU tcg\)$/);

@@ -22,8 +22,10 @@ const qemu = findQemu();
 const busybox = findBusybox();
 
 function kernelReady(name: string): { ok: boolean; reason: string; image: string } {
-  if (qemu === null) return { ok: false, reason: 'qemu-system-x86_64 not installed (Debian: qemu-system-x86)', image: '' };
-  if (busybox === null) return { ok: false, reason: 'busybox not installed (Debian: busybox-static)', image: '' };
+  if (qemu === null)
+    return { ok: false, reason: 'qemu-system-x86_64 not installed (Debian: qemu-system-x86)', image: '' };
+  if (busybox === null)
+    return { ok: false, reason: 'busybox not installed (Debian: busybox-static)', image: '' };
   try {
     const k = cachedKernel(name);
     return { ok: true, reason: '', image: k.image };
@@ -79,11 +81,7 @@ interface Transcript {
 
 const SIZE = '16M';
 /** The shared suite's cases, as command lines, for each backend the issue names. */
-const BACKENDS = [
-  ['softdirty', '--engine', 'clear-refs'],
-  ['uffd'],
-  ['mprotect'],
-] as const;
+const BACKENDS = [['softdirty', '--engine', 'clear-refs'], ['uffd'], ['mprotect']] as const;
 const CASES = [
   { name: 'random writers', flags: [] as string[] },
   { name: 'sparse region', flags: ['--fill', 'none'] },
@@ -96,16 +94,33 @@ function script(): { lines: string[]; labels: string[] } {
   const labels: string[] = ['probe'];
   for (const [backend, ...flags] of BACKENDS)
     for (const c of CASES) {
-      lines.push(['run', '--backend', backend, ...flags, '--size', SIZE, '--baseline-ms', '100', ...c.flags, '--json'].join(' '));
+      lines.push(
+        [
+          'run',
+          '--backend',
+          backend,
+          ...flags,
+          '--size',
+          SIZE,
+          '--baseline-ms',
+          '100',
+          ...c.flags,
+          '--json',
+        ].join(' '),
+      );
       labels.push(`${[backend, ...flags].join(' ')}: ${c.name}`);
     }
   for (const backend of ['uffd', 'mprotect']) {
-    lines.push(`run --backend ${backend} --size ${SIZE} --baseline-ms 100 --inject-fault skip-copy-before-write --json`);
+    lines.push(
+      `run --backend ${backend} --size ${SIZE} --baseline-ms 100 --inject-fault skip-copy-before-write --json`,
+    );
     labels.push(`${backend}: injected fault`);
   }
   lines.push(`run --backend softdirty --engine wp-async --size ${SIZE} --baseline-ms 100 --json`);
   labels.push('softdirty wp-async');
-  lines.push(`run --backend softdirty --engine clear-refs --size ${SIZE} --baseline-ms 100 --out out/vm.img --json`);
+  lines.push(
+    `run --backend softdirty --engine clear-refs --size ${SIZE} --baseline-ms 100 --out out/vm.img --json`,
+  );
   labels.push('image brought back');
   return { lines, labels };
 }
@@ -120,7 +135,18 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
       writeFileSync(path.join(dir, 'checks.txt'), lines.join('\n') + '\n');
       mkdirSync(path.join(dir, 'out')); // run --out needs its directory, on the host as in the guest
       const r = await vm(
-        ['--kernel', name, '--accel', 'tcg', '--script', 'checks.txt', '--transcript', 'transcript.json', '--timeout', '15m'],
+        [
+          '--kernel',
+          name,
+          '--accel',
+          'tcg',
+          '--script',
+          'checks.txt',
+          '--transcript',
+          'transcript.json',
+          '--timeout',
+          '15m',
+        ],
         dir,
       );
       t.true(existsSync(path.join(dir, 'transcript.json')), r.stderr);
@@ -161,14 +187,18 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
           t.is(res.verification.checked_pages, 16 * 256, label);
           t.is(res['consistency_point'], backend === 'softdirty' ? 'end' : 'start', label);
           t.true(res.writers.snapshot_writes_per_s > 0, `${label}: writers kept writing`);
-          if ((flags as readonly string[]).includes('clear-refs')) t.is(res.backend_metrics['engine_clear_refs'], 1, label);
+          if ((flags as readonly string[]).includes('clear-refs'))
+            t.is(res.backend_metrics['engine_clear_refs'], 1, label);
           t.is((res['env'] as Json)['accel'], 'tcg');
           i++;
         }
       for (const backend of ['uffd', 'mprotect']) {
         const c = tr.commands[i]!;
         t.is(c.code, 1, `${backend}: a snapshot that failed verification exits 1`);
-        const res = json(i) as Json & { verification: { bad_pages: number }; pages_copied_before_write: number };
+        const res = json(i) as Json & {
+          verification: { bad_pages: number };
+          pages_copied_before_write: number;
+        };
         t.false(res['verified'], `${backend}: the injected fault fails verification`);
         t.true(res.verification.bad_pages > 0);
         t.true(res.verification.bad_pages <= res.pages_copied_before_write);
@@ -188,10 +218,16 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
       t.is(img.code, 0, img.stderr);
       const imagePath = path.join(dir, 'out', 'vm.img');
       t.deepEqual(img.files.sort(), [imagePath, `${imagePath}.json`]);
-      const manifest = JSON.parse(readFileSync(`${imagePath}.json`, 'utf8')) as { checksum: string; pages: number };
+      const manifest = JSON.parse(readFileSync(`${imagePath}.json`, 'utf8')) as {
+        checksum: string;
+        pages: number;
+      };
       const host = await native.verifyImage(imagePath, new Uint32Array(manifest.pages));
       t.is(host.checksum, manifest.checksum);
-      t.is(host.checksum, (JSON.parse(img.stdout) as { verification: { checksum: string } }).verification.checksum);
+      t.is(
+        host.checksum,
+        (JSON.parse(img.stdout) as { verification: { checksum: string } }).verification.checksum,
+      );
       // The script's exit code is the first failing command's (the injected fault's 1).
       t.is(r.code, 1);
       t.is(tr.exit_code, 1);
@@ -200,7 +236,9 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
         readdirSync(dir).filter((n) => n.includes('.cowbench-')),
         [],
       );
-      t.log(`boot to agent ${tr.timings['boot_to_agent_s']} s, initramfs ${tr.timings['initramfs_bytes']} bytes`);
+      t.log(
+        `boot to agent ${tr.timings['boot_to_agent_s']} s, initramfs ${tr.timings['initramfs_bytes']} bytes`,
+      );
     },
   );
 }
@@ -239,10 +277,14 @@ test.serial('bad flags exit 2 with one line', async (t) => {
 test.serial('missing qemu-system-x86_64: a named refusal naming the Debian package', async (t) => {
   const dir = tempDir(t);
   const r = await new Promise<Cli>((resolve) => {
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'cowbench.js'), 'vm', '--kernel', 'x', '--', 'probe'], {
-      cwd: dir,
-      env: { ...process.env, PATH: dir },
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(packageRoot, 'bin', 'cowbench.js'), 'vm', '--kernel', 'x', '--', 'probe'],
+      {
+        cwd: dir,
+        env: { ...process.env, PATH: dir },
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code, stdout: '', stderr }));
@@ -251,66 +293,84 @@ test.serial('missing qemu-system-x86_64: a named refusal naming the Debian packa
   t.regex(r.stderr, /qemu-system-x86_64 is not installed; .*package qemu-system-x86/);
 });
 
-testIf(k61.ok, k61.reason).serial('a kernel that panics at boot: its panic line, the console tail, exit 1, nothing left', async (t) => {
-  const dir = tempDir(t);
-  const r = await vm(['--kernel', 'debian-6.1', '--accel', 'tcg', '--append', 'rdinit=/nonexistent', '--', 'probe'], dir);
-  t.is(r.code, 1, r.stderr);
-  t.regex(r.stderr, /cowbench: vm: the guest kernel panicked: Kernel panic - not syncing: VFS: Unable to mount root fs/);
-  t.regex(r.stderr, /last console lines:\n {2}\| /);
-  t.deepEqual(qemuOf(lastPid), []);
-  t.deepEqual(scratchOf(lastPid), []);
-});
-
-testIf(k61.ok, k61.reason).serial('a guest that outlives --timeout is stopped: exit 1, nothing left', async (t) => {
-  const dir = tempDir(t);
-  const r = await vm(['--kernel', 'debian-6.1', '--accel', 'tcg', '--timeout', '8', '--', 'probe'], dir);
-  t.is(r.code, 1, r.stderr);
-  t.regex(r.stderr, /cowbench: vm: the guest outlived --timeout 8 s \(still booting: the agent never started\); stopped it/);
-  t.deepEqual(qemuOf(lastPid), []);
-  t.deepEqual(scratchOf(lastPid), []);
-});
-
-for (const when of ['boot', 'snapshot'] as const) {
-  testIf(k61.ok, k61.reason).serial(`SIGINT during ${when}: the VM stopped, exit 130, no QEMU and no temporary left`, async (t) => {
+testIf(k61.ok, k61.reason).serial(
+  'a kernel that panics at boot: its panic line, the console tail, exit 1, nothing left',
+  async (t) => {
     const dir = tempDir(t);
     const r = await vm(
-      [
-        '--kernel',
-        'debian-6.1',
-        '--accel',
-        'tcg',
-        '--',
-        'run',
-        '--backend',
-        'uffd',
-        '--size',
-        '256M',
-        '--rate',
-        '2000',
-        '--out',
-        'snap.img',
-        '--verbose',
-      ],
+      ['--kernel', 'debian-6.1', '--accel', 'tcg', '--append', 'rdinit=/nonexistent', '--', 'probe'],
       dir,
-      (child) => {
-        if (when === 'boot') setTimeout(() => child.kill('SIGINT'), 4000);
-        else {
-          // run --verbose names each protocol step as it starts, live through the VM.
-          let seen = '';
-          child.stderr!.on('data', (d: Buffer) => {
-            seen += d.toString();
-            if (/cowbench: copy/.test(seen) && !child.killed) child.kill('SIGINT');
-          });
-        }
-      },
     );
-    if (when === 'snapshot') t.regex(r.stderr, /cowbench: copy/);
-    t.is(r.code, 130, r.stderr);
-    t.regex(r.stderr, /cowbench: SIGINT: stopping the VM/);
-    t.regex(r.stderr, /cowbench: vm: interrupted: the VM was stopped/);
-    t.false(existsSync(path.join(dir, 'snap.img')));
-    t.deepEqual(readdirSync(dir), [], 'no image, manifest or temporary');
+    t.is(r.code, 1, r.stderr);
+    t.regex(
+      r.stderr,
+      /cowbench: vm: the guest kernel panicked: Kernel panic - not syncing: VFS: Unable to mount root fs/,
+    );
+    t.regex(r.stderr, /last console lines:\n {2}\| /);
     t.deepEqual(qemuOf(lastPid), []);
     t.deepEqual(scratchOf(lastPid), []);
-  });
+  },
+);
+
+testIf(k61.ok, k61.reason).serial(
+  'a guest that outlives --timeout is stopped: exit 1, nothing left',
+  async (t) => {
+    const dir = tempDir(t);
+    const r = await vm(['--kernel', 'debian-6.1', '--accel', 'tcg', '--timeout', '8', '--', 'probe'], dir);
+    t.is(r.code, 1, r.stderr);
+    t.regex(
+      r.stderr,
+      /cowbench: vm: the guest outlived --timeout 8 s \(still booting: the agent never started\); stopped it/,
+    );
+    t.deepEqual(qemuOf(lastPid), []);
+    t.deepEqual(scratchOf(lastPid), []);
+  },
+);
+
+for (const when of ['boot', 'snapshot'] as const) {
+  testIf(k61.ok, k61.reason).serial(
+    `SIGINT during ${when}: the VM stopped, exit 130, no QEMU and no temporary left`,
+    async (t) => {
+      const dir = tempDir(t);
+      const r = await vm(
+        [
+          '--kernel',
+          'debian-6.1',
+          '--accel',
+          'tcg',
+          '--',
+          'run',
+          '--backend',
+          'uffd',
+          '--size',
+          '256M',
+          '--rate',
+          '2000',
+          '--out',
+          'snap.img',
+          '--verbose',
+        ],
+        dir,
+        (child) => {
+          if (when === 'boot') setTimeout(() => child.kill('SIGINT'), 4000);
+          else {
+            // run --verbose names each protocol step as it starts, live through the VM.
+            let seen = '';
+            child.stderr!.on('data', (d: Buffer) => {
+              seen += d.toString();
+              if (/cowbench: copy/.test(seen) && !child.killed) child.kill('SIGINT');
+            });
+          }
+        },
+      );
+      if (when === 'snapshot') t.regex(r.stderr, /cowbench: copy/);
+      t.is(r.code, 130, r.stderr);
+      t.regex(r.stderr, /cowbench: SIGINT: stopping the VM/);
+      t.regex(r.stderr, /cowbench: vm: interrupted: the VM was stopped/);
+      t.false(existsSync(path.join(dir, 'snap.img')));
+      t.deepEqual(readdirSync(dir), [], 'no image, manifest or temporary');
+      t.deepEqual(qemuOf(lastPid), []);
+      t.deepEqual(scratchOf(lastPid), []);
+    },
+  );
 }

@@ -32,7 +32,11 @@ async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => 
     options = runOptionsFromFlags(flags);
     if (flags.injectFault !== undefined) {
       const fault = INJECT_FAULTS.find((f) => f === flags.injectFault);
-      if (!fault) throw new UsageError('--inject-fault', `'${flags.injectFault}' is not one of ${INJECT_FAULTS.join(', ')}`);
+      if (!fault)
+        throw new UsageError(
+          '--inject-fault',
+          `'${flags.injectFault}' is not one of ${INJECT_FAULTS.join(', ')}`,
+        );
       options.injectFault = fault;
     }
   } catch (e) {

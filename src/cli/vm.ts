@@ -40,7 +40,8 @@ export function splitWords(line: string): string[] {
       else word += c;
     } else if (quote === '"') {
       if (c === '"') quote = null;
-      else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) word = (word ?? '') + line[++i]!;
+      else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!))
+        word = (word ?? '') + line[++i]!;
       else word += c;
     } else if (c === "'" || c === '"') {
       quote = c;
@@ -117,7 +118,9 @@ export function outputRoots(commands: string[][], cwd: string): { dirs: string[]
   const dirs = [...roots];
   return {
     dirs,
-    roots: dirs.filter((r) => !dirs.some((o) => o !== r && (r + '/').startsWith(o.endsWith('/') ? o : o + '/'))),
+    roots: dirs.filter(
+      (r) => !dirs.some((o) => o !== r && (r + '/').startsWith(o.endsWith('/') ? o : o + '/')),
+    ),
   };
 }
 
@@ -130,12 +133,14 @@ export const vmCommand: CliPlugin = (y) =>
         .positional('command', { type: 'string', array: true, describe: 'the cowbench command, after --' })
         .option('kernel', {
           type: 'string',
-          describe: 'a bzImage/vmlinuz (or a vmlinux with the PVH entry), or a fetched name: debian-6.1, debian-6.12',
+          describe:
+            'a bzImage/vmlinuz (or a vmlinux with the PVH entry), or a fetched name: debian-6.1, debian-6.12',
         })
         .option('accel', {
           type: 'string',
           default: 'auto',
-          describe: 'auto (KVM when it can boot the kernel, else TCG), kvm, tcg (emulated CPU: times not comparable)',
+          describe:
+            'auto (KVM when it can boot the kernel, else TCG), kvm, tcg (emulated CPU: times not comparable)',
         })
         .option('cpus', { type: 'string', default: '2', describe: "the guest's CPUs" })
         .option('memory', { type: 'string', default: '4G', describe: "the guest's memory" })
@@ -144,18 +149,28 @@ export const vmCommand: CliPlugin = (y) =>
         .option('keep', {
           type: 'boolean',
           default: false,
-          describe: 'keep the generated initramfs in the cache and reuse it while node, the package and the kernel are unchanged',
+          describe:
+            'keep the generated initramfs in the cache and reuse it while node, the package and the kernel are unchanged',
         })
-        .option('script', { type: 'string', describe: 'a file of cowbench command lines, all run in one boot' })
+        .option('script', {
+          type: 'string',
+          describe: 'a file of cowbench command lines, all run in one boot',
+        })
         .option('transcript', {
           type: 'string',
-          describe: "write a JSON record of the run here: each command's exit code, output and files, and the timings",
+          describe:
+            "write a JSON record of the run here: each command's exit code, output and files, and the timings",
         })
         .option('fetch', {
           type: 'string',
-          describe: "fetch a Debian kernel into the cache (debian-6.1, debian-6.12) with apt-get download; verified, not installed",
+          describe:
+            'fetch a Debian kernel into the cache (debian-6.1, debian-6.12) with apt-get download; verified, not installed',
         })
-        .option('verbose', { type: 'boolean', default: false, describe: 'show the QEMU command line and the kernel console' })
+        .option('verbose', {
+          type: 'boolean',
+          default: false,
+          describe: 'show the QEMU command line and the kernel console',
+        })
         .parserConfiguration({ 'populate--': true }),
     ),
     async (args) => {
@@ -184,24 +199,34 @@ const say = (line: string) => writeStderr(`cowbench vm: ${line}\n`);
 async function vmHandler(f: VmFlags): Promise<number> {
   const inner = [...(f.command ?? []), ...(f['--'] ?? [])].map(String);
   if (f.fetch !== undefined) {
-    if (inner.length || f.script !== undefined) throw new UsageError('--fetch', 'fetches a kernel; run commands in a separate call');
+    if (inner.length || f.script !== undefined)
+      throw new UsageError('--fetch', 'fetches a kernel; run commands in a separate call');
     const k = fetchKernel(f.fetch, say);
     say(`boot it with: cowbench vm --kernel ${k.name} -- probe   (image ${k.image})`);
     return 0;
   }
-  if (f.kernel === undefined) throw new UsageError('--kernel', 'name the kernel to boot (an image, or debian-6.1 after --fetch)');
-  if (!ACCELS.includes(f.accel as Accel)) throw new UsageError('--accel', `'${f.accel}' is not one of ${ACCELS.join(', ')}`);
+  if (f.kernel === undefined)
+    throw new UsageError('--kernel', 'name the kernel to boot (an image, or debian-6.1 after --fetch)');
+  if (!ACCELS.includes(f.accel as Accel))
+    throw new UsageError('--accel', `'${f.accel}' is not one of ${ACCELS.join(', ')}`);
   const cpus = Number(f.cpus);
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new UsageError('--cpus', `'${f.cpus}' is not a count from 1 to 64`);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
+    throw new UsageError('--cpus', `'${f.cpus}' is not a count from 1 to 64`);
   const memoryBytes = parseSize('--memory', f.memory);
-  if (memoryBytes < 512 * 2 ** 20) throw new UsageError('--memory', 'the guest needs at least 512M (node and the package live in its RAM)');
+  if (memoryBytes < 512 * 2 ** 20)
+    throw new UsageError('--memory', 'the guest needs at least 512M (node and the package live in its RAM)');
   const timeoutS = f.timeout === undefined ? null : parseDuration('--timeout', f.timeout);
   let commands: string[][];
   if (f.script !== undefined) {
-    if (inner.length) throw new UsageError('--script', 'runs the commands in the file; give no command after --');
+    if (inner.length)
+      throw new UsageError('--script', 'runs the commands in the file; give no command after --');
     commands = readScript(f.script);
   } else {
-    if (inner.length === 0) throw new UsageError('vm', 'name the cowbench command to run after --, e.g. cowbench vm --kernel IMAGE -- probe');
+    if (inner.length === 0)
+      throw new UsageError(
+        'vm',
+        'name the cowbench command to run after --, e.g. cowbench vm --kernel IMAGE -- probe',
+      );
     commands = [inner[0] === 'cowbench' ? inner.slice(1) : inner];
   }
   for (const c of commands)
@@ -236,17 +261,26 @@ async function vmHandler(f: VmFlags): Promise<number> {
         stdout: (b) => process.stdout.write(b),
         stderr: (b) => process.stderr.write(b),
         note: say,
-        onStart: script ? (i, argv) => say(`[${i + 1}/${commands.length}] cowbench ${argv.join(' ')}`) : undefined,
-        onExit: script ? (i, code, s) => say(`[${i + 1}/${commands.length}] exit ${code} (${s.toFixed(1)} s)`) : undefined,
+        onStart: script
+          ? (i, argv) => say(`[${i + 1}/${commands.length}] cowbench ${argv.join(' ')}`)
+          : undefined,
+        onExit: script
+          ? (i, code, s) => say(`[${i + 1}/${commands.length}] exit ${code} (${s.toFixed(1)} s)`)
+          : undefined,
       },
       signals.signal,
     );
     if (f.transcript !== undefined) writeTranscript(f.transcript, options, out);
     if (out.error !== null) {
-      const tail = out.consoleTail.filter((l) => l.trim() !== '').slice(-15);
+      const lines = out.consoleTail.filter((l) => l.trim() !== '');
+      // A panic: the lines that led to it, not its call trace.
+      const at = lines.findIndex((l) => /Kernel panic - not syncing/.test(l));
+      const tail = at >= 0 ? lines.slice(Math.max(0, at - 10), at + 2) : lines.slice(-15);
       writeStderr(
         `cowbench: vm: ${out.error}\n` +
-          (tail.length && out.exitCode < 128 ? `last console lines:\n${tail.map((l) => `  | ${l}`).join('\n')}\n` : ''),
+          (tail.length && out.exitCode < 128
+            ? `last console lines:\n${tail.map((l) => `  | ${l}`).join('\n')}\n`
+            : ''),
       );
     }
     return out.exitCode;

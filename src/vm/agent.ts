@@ -5,7 +5,16 @@
  * builtins and frames.js: it must start fast and never loads the addon itself.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, closeSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  closeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { encodeFrame, FRAME, MAX_PAYLOAD, type FrameKind, type GuestJob } from './frames.js';
@@ -67,6 +76,9 @@ function snapshot(roots: string[]): Map<string, string> {
   return seen;
 }
 
+/** Set once the channel is open: the last word of an agent that cannot go on. */
+let sendFatal: ((message: string) => Promise<void>) | null = null;
+
 async function main(): Promise<number> {
   const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as GuestJob;
   const device = await findChannel(3000);
@@ -81,6 +93,7 @@ async function main(): Promise<number> {
     if (!channel.write(encodeFrame(kind, payload)))
       await new Promise<void>((resolve) => channel.once('drain', resolve));
   };
+  sendFatal = (message) => send(FRAME.fatal, { message });
   await send(FRAME.hello, { channel: device, uptime_s: uptime() });
   // The host decides the accelerator after writing the job (auto may fall back): it is on the
   // kernel command line, and goes into every result's fingerprint through COWBENCH_VM.
@@ -143,8 +156,9 @@ async function sendFile(file: string, send: (k: FrameKind, p: Buffer | object) =
 
 main().then(
   (code) => process.exit(code),
-  (e: unknown) => {
+  async (e: unknown) => {
     say(`failed: ${(e as Error)?.stack ?? String(e)}`);
+    await sendFatal?.((e as Error)?.message ?? String(e)).catch(() => {});
     process.exit(1);
   },
 );

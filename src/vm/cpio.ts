@@ -19,7 +19,7 @@ export class CpioWriter {
   constructor(private readonly fd: number) {}
 
   private write(buf: Buffer): void {
-    for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length;) off += writeSync(this.fd, buf, off, buf.length - off);
     this.offset += buf.length;
   }
 
@@ -30,8 +30,24 @@ export class CpioWriter {
 
   private header(name: string, mode: number, size: number, rdev: [number, number] = [0, 0]): void {
     const rel = name.replace(/^\/+/, '');
-    const fields = [this.ino++, mode, 0, 0, 1, 0, size, 0, 0, rdev[0], rdev[1], Buffer.byteLength(rel) + 1, 0];
-    this.write(Buffer.from('070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('') + rel + '\0'));
+    const fields = [
+      this.ino++,
+      mode,
+      0,
+      0,
+      1,
+      0,
+      size,
+      0,
+      0,
+      rdev[0],
+      rdev[1],
+      Buffer.byteLength(rel) + 1,
+      0,
+    ];
+    this.write(
+      Buffer.from('070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('') + rel + '\0'),
+    );
     this.pad();
   }
 

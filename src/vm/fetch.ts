@@ -6,7 +6,7 @@
  * (nothing is installed) and records what it found in kernel.json. `--kernel debian-6.1` then
  * boots it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -67,16 +67,26 @@ function run(cmd: string, args: string[], cwd?: string): string {
       { exitCode: 2 },
     );
   if (r.status !== 0)
-    throw new CowbenchError('EFETCH', `vm --fetch: ${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+    throw new CowbenchError(
+      'EFETCH',
+      `vm --fetch: ${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`,
+    );
   return r.stdout;
 }
 
 /** The newest `linux-image-<major>.<minor>…-cloud-amd64-unsigned` apt can download. */
 export function resolvePackage(name: string): { pkg: string; version: string; sha256: string } {
   const m = NAME.exec(name);
-  if (!m) throw new CowbenchError('EUSAGE', `--fetch: '${name}' is not debian-<major>.<minor> (debian-6.1, debian-6.12)`, { exitCode: 2 });
+  if (!m)
+    throw new CowbenchError(
+      'EUSAGE',
+      `--fetch: '${name}' is not debian-<major>.<minor> (debian-6.1, debian-6.12)`,
+      { exitCode: 2 },
+    );
   const prefix = `linux-image-${m[1]}.${m[2]}`;
-  const pattern = new RegExp(`^linux-image-${m[1]}\\.${m[2]}(\\.\\d+)?(-\\d+|\\+deb\\d+)*-cloud-amd64-unsigned$`);
+  const pattern = new RegExp(
+    `^linux-image-${m[1]}\\.${m[2]}(\\.\\d+)?(-\\d+|\\+deb\\d+)*-cloud-amd64-unsigned$`,
+  );
   const names = run('apt-cache', ['pkgnames', prefix])
     .split('\n')
     .filter((n) => pattern.test(n));
@@ -124,10 +134,16 @@ export function fetchKernel(name: string, log: (line: string) => void): CachedKe
     const debPath = path.join(work, deb);
     const sha256 = createHash('sha256').update(readFileSync(debPath)).digest('hex');
     if (sha256 !== want.sha256)
-      throw new CowbenchError('EFETCH', `vm --fetch ${name}: ${deb} has SHA-256 ${sha256}, the archive index says ${want.sha256}; not used`);
+      throw new CowbenchError(
+        'EFETCH',
+        `vm --fetch ${name}: ${deb} has SHA-256 ${sha256}, the archive index says ${want.sha256}; not used`,
+      );
     const fields = run('dpkg-deb', ['-f', debPath, 'Package', 'Version']);
     if (!fields.includes(`Package: ${want.pkg}`) || !fields.includes(`Version: ${want.version}`))
-      throw new CowbenchError('EFETCH', `vm --fetch ${name}: ${deb} is not ${want.pkg} ${want.version}: ${fields.trim()}`);
+      throw new CowbenchError(
+        'EFETCH',
+        `vm --fetch ${name}: ${deb} is not ${want.pkg} ${want.version}: ${fields.trim()}`,
+      );
     const tree = path.join(work, 'tree');
     run('dpkg', ['-x', debPath, tree]);
     rmSync(debPath);
@@ -136,7 +152,9 @@ export function fetchKernel(name: string, log: (line: string) => void): CachedKe
     if (!image) throw new CowbenchError('EFETCH', `vm --fetch ${name}: ${deb} holds no boot/vmlinuz-*`);
     const release = image.slice('vmlinuz-'.length);
     const config = boot.includes(`config-${release}`) ? `tree/boot/config-${release}` : null;
-    const modules = existsSync(path.join(tree, 'lib', 'modules', release)) ? `tree/lib/modules/${release}` : null;
+    const modules = existsSync(path.join(tree, 'lib', 'modules', release))
+      ? `tree/lib/modules/${release}`
+      : null;
     const entry: CachedKernel = {
       name,
       package: want.pkg,
@@ -151,19 +169,11 @@ export function fetchKernel(name: string, log: (line: string) => void): CachedKe
     writeFileSync(path.join(work, 'kernel.json'), JSON.stringify(entry, null, 2) + '\n');
     rmSync(dest, { recursive: true, force: true });
     renameSync(work, dest);
-    log(`${name}: ${want.pkg} ${want.version} (sha256 ${sha256.slice(0, 16)}…, checked) unpacked into ${dest}`);
+    log(
+      `${name}: ${want.pkg} ${want.version} (sha256 ${sha256.slice(0, 16)}…, checked) unpacked into ${dest}`,
+    );
     return cachedKernel(name);
   } finally {
     rmSync(work, { recursive: true, force: true });
-  }
-}
-
-/** For `execFileSync` users elsewhere: whether apt is here at all. */
-export function hasApt(): boolean {
-  try {
-    execFileSync('apt-cache', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
   }
 }

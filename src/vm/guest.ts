@@ -52,8 +52,7 @@ export function sharedLibraries(binary: string): string[] {
   for (const line of out.split('\n')) {
     const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
     if (m) libs.push(m[1]!);
-    else if (/=>\s*not found/.test(line))
-      throw new CowbenchError('EVMHOST', `ldd ${binary}: ${line.trim()}`);
+    else if (/=>\s*not found/.test(line)) throw new CowbenchError('EVMHOST', `ldd ${binary}: ${line.trim()}`);
   }
   return libs;
 }
@@ -193,14 +192,27 @@ export interface GuestExtras {
 /** Writes the large archive: everything but the job. Returns its size in bytes. */
 export function writeBaseInitramfs(file: string, plan: GuestPlan, extras: GuestExtras): number {
   return writeCpio(file, (w: CpioWriter) => {
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'cowbench'])
+    for (const d of [
+      'bin',
+      'sbin',
+      'usr/bin',
+      'usr/sbin',
+      'dev',
+      'proc',
+      'sys',
+      'tmp',
+      'root',
+      'etc',
+      'cowbench',
+    ])
       w.dir(d);
     w.charDevice('dev/console', 5, 1);
     w.file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
     w.file('etc/group', 'root:x:0:\n');
     for (const f of plan.files) w.copy(f.guest, f.host, f.size, f.mode);
     // env.ts reads /boot/config-<release> where the kernel has no /proc/config.gz.
-    if (extras.config !== null && extras.release !== null) w.file(`boot/config-${extras.release}`, extras.config);
+    if (extras.config !== null && extras.release !== null)
+      w.file(`boot/config-${extras.release}`, extras.config);
     for (const m of extras.modules) w.file(`cowbench/modules/${m.name}.ko`, m.data);
     w.file(
       'init',

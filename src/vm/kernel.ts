@@ -74,7 +74,11 @@ export function identifyKernel(image: string): KernelImage {
   const head = readHead(image, 64 * 1024);
   let format: KernelImage['format'];
   let version: string | null = null;
-  if (head.length >= 0x210 && head.readUInt16LE(0x1fe) === 0xaa55 && head.toString('latin1', 0x202, 0x206) === 'HdrS') {
+  if (
+    head.length >= 0x210 &&
+    head.readUInt16LE(0x1fe) === 0xaa55 &&
+    head.toString('latin1', 0x202, 0x206) === 'HdrS'
+  ) {
     format = 'bzImage';
     // setup header: kernel_version (0x20e) points at the version string, relative to 0x200.
     const ptr = head.readUInt16LE(0x20e) + 0x200;
@@ -108,7 +112,15 @@ export function identifyKernel(image: string): KernelImage {
   const configPath = findConfig(dir, release);
   let config: string | null = null;
   if (configPath) config = readFileSync(configPath, 'utf8');
-  return { image: path.resolve(image), format, release, version, configPath, config, modulesDir: findModules(dir, release) };
+  return {
+    image: path.resolve(image),
+    format,
+    release,
+    version,
+    configPath,
+    config,
+    modulesDir: findModules(dir, release),
+  };
 }
 
 /** config-<release> beside the image (/boot, a dpkg -x tree), a build tree's .config, /boot. */
@@ -129,7 +141,9 @@ function findModules(dir: string, release: string | null): string | null {
   ];
   return (
     candidates.find(
-      (d) => existsSync(path.join(d, 'kernel', 'drivers', 'virtio')) || existsSync(path.join(d, 'drivers', 'virtio')),
+      (d) =>
+        existsSync(path.join(d, 'kernel', 'drivers', 'virtio')) ||
+        existsSync(path.join(d, 'drivers', 'virtio')),
     ) ?? null
   );
 }

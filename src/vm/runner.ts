@@ -165,7 +165,8 @@ export function virtioPlan(k: KernelImage): { modules: GuestModule[]; note: stri
           : `the virtio console is a module and no modules were found beside the image: ${slow}`,
     };
   const found = modulesFor(k.modulesDir, roots);
-  if ('missing' in found) return { modules: [], note: `module ${found.missing} not found in ${k.modulesDir}: ${slow}` };
+  if ('missing' in found)
+    return { modules: [], note: `module ${found.missing} not found in ${k.modulesDir}: ${slow}` };
   return { modules: found.modules, note: null };
 }
 
@@ -177,7 +178,8 @@ function tmpRoot(): string {
 /** Receives files into temporaries beside their destinations; commits them per command. */
 class Receiver {
   private staged: { tmp: string; final: string }[] = [];
-  private current: { fd: number; tmp: string; final: string; size: number; crc: number; got: number } | null = null;
+  private current: { fd: number; tmp: string; final: string; size: number; crc: number; got: number } | null =
+    null;
   private createdDirs: string[] = [];
   bytes = 0;
   seconds = 0;
@@ -191,7 +193,11 @@ class Receiver {
       throw new Error(`the guest sent ${final}, outside the directories it may write`);
     this.mkdirs(path.dirname(final));
     const tmp = tempNameBeside(final);
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, meta.mode & 0o777);
+    const fd = openSync(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      meta.mode & 0o777,
+    );
     this.current = { fd, tmp, final, size: meta.size, crc: 0, got: 0 };
     this.began = performance.now();
   }
@@ -199,7 +205,7 @@ class Receiver {
   data(b: Buffer): void {
     const c = this.current;
     if (!c) throw new Error('file data outside a file');
-    for (let off = 0; off < b.length; ) off += writeSync(c.fd, b, off, b.length - off);
+    for (let off = 0; off < b.length;) off += writeSync(c.fd, b, off, b.length - off);
     c.crc = crc32(b, c.crc);
     c.got += b.length;
   }
@@ -211,7 +217,9 @@ class Receiver {
     this.current = null;
     if (c.got !== meta.size || c.crc !== meta.crc32) {
       rmSync(c.tmp, { force: true });
-      throw new Error(`${c.final} came back damaged (${c.got} of ${meta.size} bytes, crc ${c.crc} vs ${meta.crc32})`);
+      throw new Error(
+        `${c.final} came back damaged (${c.got} of ${meta.size} bytes, crc ${c.crc} vs ${meta.crc32})`,
+      );
     }
     this.bytes += c.got;
     this.seconds += (performance.now() - this.began) / 1000;
@@ -286,7 +294,15 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
     accel: null,
     accelReason: '',
     channel: null,
-    commands: o.commands.map((argv) => ({ argv, code: null, signal: null, seconds: null, stdout: '', stderr: '', files: [] })),
+    commands: o.commands.map((argv) => ({
+      argv,
+      code: null,
+      signal: null,
+      seconds: null,
+      stdout: '',
+      stderr: '',
+      files: [],
+    })),
     timings: {
       initramfs_build_s: 0,
       initramfs_bytes: 0,
@@ -324,7 +340,11 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
     const extras = { hostname, release: o.kernel.release, config: o.kernel.config, modules: virtio.modules };
     const initrd = path.join(dir, 'initrd.cpio');
     const kernelKey = `${o.kernel.release ?? 'x'}-${virtio.modules.map((m) => m.name).join('+') || 'nomod'}-${o.kernel.config?.length ?? 0}`;
-    const keptPath = path.join(cacheDir(), 'initramfs', `${plan.key}-${kernelKey}.cpio`.replace(/[^A-Za-z0-9._+-]/g, '_'));
+    const keptPath = path.join(
+      cacheDir(),
+      'initramfs',
+      `${plan.key}-${kernelKey}.cpio`.replace(/[^A-Za-z0-9._+-]/g, '_'),
+    );
     if (o.keep) {
       let reused = false;
       try {
@@ -357,7 +377,7 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
     const fd = openSync(initrd, 'a');
     try {
       const data = readFileSync(jobFile);
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+      for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
     } finally {
       closeSync(fd);
     }
@@ -528,8 +548,12 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
           consoleTail.push(line);
           if (consoleTail.length > CONSOLE_LINES) consoleTail.shift();
           if (o.verbose) hooks.note(`console: ${line}`);
-          if (!alive && /Linux version /.test(line)) alive = true;
-          if (panic === null && /Kernel panic - not syncing/.test(line)) panic = line.replace(/^\[[^\]]*\]\s*/, '');
+          if (!alive && /Linux version /.test(line)) {
+            alive = true;
+            if (accel === 'kvm' && o.accel === 'auto') hooks.note('accel kvm: /dev/kvm runs this kernel');
+          }
+          if (panic === null && /Kernel panic - not syncing/.test(line))
+            panic = line.replace(/^\[[^\]]*\]\s*/, '');
         };
 
         const append = [
@@ -587,7 +611,9 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
         child.stderr!.on('data', (d: Buffer) => {
           for (const line of d.toString().split('\n').filter(Boolean)) {
             stderrLines.push(line);
-            if (/KVM internal error|emulation failure|failed to initialize kvm|Could not access KVM/i.test(line))
+            if (
+              /KVM internal error|emulation failure|failed to initialize kvm|Could not access KVM/i.test(line)
+            )
               finish({
                 kind: 'kvm-failed',
                 detail: `${line.replace(/^qemu-system-x86_64:\s*/, '')}, ${since(tBoot).toFixed(1)} s after QEMU started`,
@@ -619,10 +645,13 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
               Math.max(0, deadline - performance.now()),
             ),
           );
-        const onAbort = () => finish({ kind: 'signal', detail: String(128 + signalNumber(String(abort.reason))) });
+        const onAbort = () =>
+          finish({ kind: 'signal', detail: String(128 + signalNumber(String(abort.reason))) });
         if (abort.aborted) onAbort();
         else abort.addEventListener('abort', onAbort, { once: true });
-        child.on('error', (e) => finish({ kind: 'qemu-failed', detail: `could not start QEMU: ${e.message}` }));
+        child.on('error', (e) =>
+          finish({ kind: 'qemu-failed', detail: `could not start QEMU: ${e.message}` }),
+        );
         child.on('close', (code, sig) => {
           for (const t of timers) clearTimeout(t);
           abort.removeEventListener('abort', onAbort);
@@ -634,7 +663,8 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
           outcome.timings.copy_back_s = receiver.seconds;
           if (!settled) {
             if (outcome.timings.commands_s !== null) settled = { kind: 'done', detail: '' };
-            else if (panic !== null) settled = { kind: 'guest-ended', detail: `the guest kernel panicked: ${panic}` };
+            else if (panic !== null)
+              settled = { kind: 'guest-ended', detail: `the guest kernel panicked: ${panic}` };
             else if (code !== 0 && stderrLines.length)
               settled = {
                 kind: 'qemu-failed',
@@ -647,7 +677,11 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
                   ? 'the guest stopped before its agent started (see the console lines)'
                   : 'the guest stopped without printing on the serial console (no serial console? a kernel this QEMU cannot boot?)',
               };
-            else settled = { kind: 'guest-ended', detail: 'the guest stopped before its commands ended (see the console lines)' };
+            else
+              settled = {
+                kind: 'guest-ended',
+                detail: 'the guest stopped before its commands ended (see the console lines)',
+              };
           }
           // Under KVM, a guest that never came alive is the accelerator's failure too.
           if (settled.kind === 'guest-ended' && accel === 'kvm' && !alive && channelName === null)
