@@ -7,15 +7,15 @@
  * left. Skipped, with the reason, where QEMU, busybox or a kernel cannot be had.
  */
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { native, packageRoot } from '../src/native.js';
+import { native } from '../src/native.js';
 import { cachedKernel } from '../src/vm/fetch.js';
 import { findBusybox } from '../src/vm/guest.js';
 import { findQemu } from '../src/vm/runner.js';
-import { tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 import { testIf } from './skip.js';
 
 const qemu = findQemu();
@@ -34,28 +34,17 @@ function kernelReady(name: string): { ok: boolean; reason: string; image: string
   }
 }
 
-interface Cli {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 let lastPid = 0;
 
-function vm(args: string[], cwd: string, onSpawn?: (c: ReturnType<typeof spawn>) => void): Promise<Cli> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'cowbench.js'), 'vm', ...args], {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    lastPid = child.pid ?? 0;
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    onSpawn?.(child);
+/** `cowbench vm ARGS` in `cwd`; remembers the child's pid (its scratch directory and QEMU carry it). */
+function vm(args: string[], cwd: string, onSpawn?: (c: ChildProcess) => void, env?: NodeJS.ProcessEnv) {
+  return runCli(['vm', ...args], {
+    cwd,
+    ...(env ? { env } : {}),
+    onSpawn: (child) => {
+      lastPid = child.pid ?? 0;
+      onSpawn?.(child);
+    },
   });
 }
 
@@ -112,14 +101,14 @@ function script(): { lines: string[]; labels: string[] } {
     }
   for (const backend of ['uffd', 'mprotect']) {
     lines.push(
-      `run --backend ${backend} --size ${SIZE} --baseline-ms 100 --inject-fault skip-copy-before-write --json`,
+      `run --backend ${backend} --size ${SIZE} --baseline-ms 50 --inject-fault skip-copy-before-write --json`,
     );
     labels.push(`${backend}: injected fault`);
   }
-  lines.push(`run --backend softdirty --engine wp-async --size ${SIZE} --baseline-ms 100 --json`);
+  lines.push(`run --backend softdirty --engine wp-async --size ${SIZE} --baseline-ms 50 --json`);
   labels.push('softdirty wp-async');
   lines.push(
-    `run --backend softdirty --engine clear-refs --size ${SIZE} --baseline-ms 100 --out out/vm.img --json`,
+    `run --backend softdirty --engine clear-refs --size ${SIZE} --baseline-ms 50 --out out/vm.img --json`,
   );
   labels.push('image brought back');
   return { lines, labels };
@@ -276,19 +265,7 @@ test.serial('bad flags exit 2 with one line', async (t) => {
 
 test.serial('missing qemu-system-x86_64: a named refusal naming the Debian package', async (t) => {
   const dir = tempDir(t);
-  const r = await new Promise<Cli>((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(packageRoot, 'bin', 'cowbench.js'), 'vm', '--kernel', 'x', '--', 'probe'],
-      {
-        cwd: dir,
-        env: { ...process.env, PATH: dir },
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout: '', stderr }));
-  });
+  const r = await vm(['--kernel', 'x', '--', 'probe'], dir, undefined, { PATH: dir });
   t.is(r.code, 2);
   t.regex(r.stderr, /qemu-system-x86_64 is not installed; .*package qemu-system-x86/);
 });
