@@ -6,7 +6,7 @@
  * A handler's exit code goes to process.exitCode (the CLI's main returns it when its own
  * commands set none); errors are thrown and become one line with their exit code.
  */
-import type { CliPlugin } from '../src/cli/main.js';
+import type { CliPlugin } from '../src/cli/plugin.js';
 import { withValues } from '../src/argv.js';
 import { UsageError } from '../src/errors.js';
 import { runOptionsFromFlags } from '../src/options.js';
@@ -221,7 +221,7 @@ export const benchCommands: CliPlugin = (y) =>
           buffer: String(Math.min(pages * 4096, 1 << 20)),
         });
         const delay = parseCount('--inject-sink-delay-us', args['inject-sink-delay-us'], 0, 1_000_000);
-        const trial = await faultLatencyTrial({ ...options, injectSinkDelayUs: delay });
+        const trial = await faultLatencyTrial({ ...options, inject: { sinkDelayUs: delay } });
         const s = trial.fault_us;
         process.stdout.write(
           args.json

@@ -38,7 +38,7 @@ export const SAMPLES_SUFFIX = '_samples';
 
 export type Verdict = 'confirmed' | 'refuted' | 'partly confirmed' | 'not measurable here';
 
-/** A claim of DESIGN.md (C1–C8) or a performance target (a–e), judged from this run's figures. */
+/** A claim (C1–C8, README "Benchmarks") or a performance target (a–e), judged from this run's figures. */
 export interface ClaimVerdict {
   claim: string;
   verdict: Verdict | 'met' | 'missed';

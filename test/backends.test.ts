@@ -7,11 +7,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BackendOption } from '../src/backend.js';
-import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { probeRow } from '../src/probe.js';
 import { backendNames, backends, type BackendName } from '../src/registry.js';
 import { MiB, tempDir, testOptions } from './helpers.js';
 import { testIf, testIfSupported } from './skip.js';
+import { probeFor } from '../src/run-options.js';
 
 interface Case {
   name: string;
@@ -28,13 +29,11 @@ const cases: Case[] = [
   { name: 'THP region', options: { hugepage: true, sizeBytes: 64 * MiB } },
 ];
 
-const probe = (o: RunOptions) => backends[o.backend].probe(backendOptions(o));
-
 for (const name of backendNames) {
   const backend = backends[name];
   for (const c of cases) {
     const options = testOptions({ backend: name, ...c.options });
-    testIfSupported(probe(options)).serial(
+    testIfSupported(probeFor(options)).serial(
       `${name}: ${c.name} -> image verified at the consistency point`,
       async (t) => {
         const result = await runSnapshot(options);
@@ -83,8 +82,8 @@ for (const v of backendNames.flatMap(variantsOf)) {
     testOptions({ backend: v.backend, writerKinds: ['cpu', 'cpu'], ...v.options, ...o });
 
   if (caps.copyBeforeWrite) {
-    const o = options({ injectFault: 'skip-copy-before-write' });
-    testIfSupported(probe(o)).serial(
+    const o = options({ inject: { fault: 'skip-copy-before-write' } });
+    testIfSupported(probeFor(o)).serial(
       `${v.label}: verification catches a snapshot that skips copy-before-write, naming the pages`,
       async (t) => {
         const result = await runSnapshot(o);
@@ -99,8 +98,8 @@ for (const v of backendNames.flatMap(variantsOf)) {
   }
 
   if (caps.copyBuffer) {
-    const o = options({ bufferBytes: 8192, bufferPolicy: 'fail', injectSinkDelayUs: 20000 });
-    testIfSupported(probe(o)).serial(
+    const o = options({ bufferBytes: 8192, bufferPolicy: 'fail', inject: { sinkDelayUs: 20000 } });
+    testIfSupported(probeFor(o)).serial(
       `${v.label}: a full buffer under the fail policy fails cleanly: named cause, writers released, no image`,
       async (t) => {
         const dir = tempDir(t);
@@ -116,7 +115,7 @@ for (const v of backendNames.flatMap(variantsOf)) {
 
   if (caps.granularities.includes(2 * MiB)) {
     const o = options({ hugepage: true, granularityBytes: 2 * MiB, sizeBytes: 64 * MiB });
-    const support = probe(o);
+    const support = probeFor(o);
     testIf(
       support.ok && thp?.ok === true,
       support.ok ? `transparent hugepages unavailable (${thp?.detail ?? 'not probed'})` : support.reason,

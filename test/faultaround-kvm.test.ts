@@ -55,7 +55,7 @@ test.serial('kvm, paced: a snapshot that skips copy-before-write fails verificat
         ratePagesPerSec: 65536,
         sizeBytes: 64 * MiB,
         faultAroundPages: 0,
-        injectFault: 'skip-copy-before-write',
+        inject: { fault: 'skip-copy-before-write' },
       }),
     );
     if (r.pages_copied_before_write === 0) {

@@ -82,7 +82,7 @@ for (const d of deliveries) {
   test.serial(`${d.name}: a fault-around run that skips one page fails verification`, async (t) => {
     for (let attempt = 1; attempt <= 4; attempt++) {
       const r = await runSnapshot(
-        testOptions({ ...d.options, faultAroundPages: 16, injectFault: 'skip-fault-around-page' }),
+        testOptions({ ...d.options, faultAroundPages: 16, inject: { fault: 'skip-fault-around-page' } }),
       );
       if (fa(r).runs === 0) {
         t.log(`attempt ${attempt}: no fault took a neighbour along; again`);
@@ -99,7 +99,7 @@ for (const d of deliveries) {
 
   test.serial(`${d.name}: the skip-page fault is harmless with fault-around off (control)`, async (t) => {
     const r = await runSnapshot(
-      testOptions({ ...d.options, faultAroundPages: 0, injectFault: 'skip-fault-around-page' }),
+      testOptions({ ...d.options, faultAroundPages: 0, inject: { fault: 'skip-fault-around-page' } }),
     );
     t.is(fa(r).runs, 0);
     assertCopiedOnce(t, r);
@@ -120,8 +120,7 @@ for (const d of deliveries) {
             faultAroundPages: 512,
             sizeBytes: 8 * MiB,
             bufferBytes: 256 * 1024,
-            injectSinkDelayUs: 500,
-            injectCopierDelayUs: 200_000, // the writers fault first, whatever the load
+            inject: { sinkDelayUs: 500, copierDelayUs: 200_000 }, // the writers fault first, whatever the load
           }),
         );
         assertCopiedOnce(t, r);

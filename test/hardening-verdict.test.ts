@@ -7,16 +7,15 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { backendOptions } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
-import { runCli, tempDir, testOptions } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
+import { probeFor } from '../src/run-options.js';
 
 const isRoot = process.getuid?.() === 0;
 
 test.serial(
   'mprotect with a read(2) writer: lost writes fail the run (exit 1), named in summary and JSON',
   async (t) => {
-    const support = backends.mprotect.probe(backendOptions(testOptions({ backend: 'mprotect' })));
+    const support = probeFor({ backend: 'mprotect' });
     if (!support.ok) return t.pass(`skipped: ${support.reason}`);
     const dir = tempDir(t);
     const out = path.join(dir, 'snap.img');

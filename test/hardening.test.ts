@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSnapshot } from '../src/orchestrator.js';
-import { backendNames, backends } from '../src/registry.js';
-import { backendOptions } from '../src/orchestrator.js';
+import { backendNames } from '../src/registry.js';
+import { probeFor } from '../src/run-options.js';
 import { MiB, runCli, tempDir, testOptions } from './helpers.js';
 import { canMountTmpfs, isRoot, NO_TMPFS, testIf, unprivilegedUserfaultfd } from './skip.js';
 
@@ -29,7 +29,7 @@ function mountTmpfs(t: Parameters<typeof tempDir>[0], sizeBytes: number): string
 
 for (const name of backendNames) {
   const options = testOptions({ backend: name, sizeBytes: 64 * MiB, writerKinds: ['cpu', 'cpu'] });
-  const support = backends[name].probe(backendOptions(options));
+  const support = probeFor(options);
   testIf(support.ok && canMountTmpfs, support.ok ? NO_TMPFS : support.reason).serial(
     `${name}: disk full mid-snapshot fails with ENOSPC named, no partial image, writers released`,
     async (t) => {

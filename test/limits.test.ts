@@ -21,9 +21,9 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/native.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
+import { DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
 import { tempDir } from './helpers.js';
+import { probeFor } from '../src/run-options.js';
 
 const isRoot = process.getuid?.() === 0;
 // An otherwise unused uid: RLIMIT_NPROC counts every task of the real uid on the machine.
@@ -205,7 +205,7 @@ test.serial(
   'pids cgroup (root): handler, arm and drain thread failures are named, nothing left behind',
   async (t) => {
     const options = { ...DEFAULT_RUN_OPTIONS, backend: 'uffd' as const };
-    const probe = backends.uffd.probe(backendOptions(options));
+    const probe = probeFor(options);
     if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
     const pidsRoot = '/sys/fs/cgroup/pids';
     if (!isRoot || !existsSync(path.join(pidsRoot, 'cgroup.procs')))
@@ -248,7 +248,7 @@ test.serial(
   'RLIMIT_AS: thread stacks and allocations that do not fit are named errors, nothing left behind',
   async (t) => {
     const backend = isRoot ? 'uffd' : 'mprotect';
-    const probe = backends[backend].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend }));
+    const probe = probeFor({ backend });
     if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
     const dir = outDirFor(t);
     const cli = path.join(packageRoot, 'bin', 'cowbench.js');

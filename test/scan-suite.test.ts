@@ -5,14 +5,13 @@
 import test from 'ava';
 import { suites } from '../bench/index.js';
 import type { MicroFigure } from '../bench/suites/scan.js';
-import { backendOptions } from '../src/orchestrator.js';
 import { native, type ScanTrialRep } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
-import { backends } from '../src/registry.js';
-import { runCli, testOptions } from './helpers.js';
+import { runCli } from './helpers.js';
 import { testIf } from './skip.js';
+import { probeFor } from '../src/run-options.js';
 
-const wpAsyncWorks = backends.softdirty.probe(backendOptions(testOptions({ engine: 'wp-async' }))).ok;
+const wpAsyncWorks = probeFor({ backend: 'softdirty', engine: 'wp-async' }).ok;
 const softDirtyWorks = probeRow('soft_dirty')?.ok === true;
 const withWpAsync = testIf(wpAsyncWorks, 'the wp-async engine is unavailable on this kernel (Linux 6.7+)');
 

@@ -13,10 +13,10 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { backendOptions, DEFAULT_RUN_OPTIONS, type RunOptions } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
+import { type RunOptions } from '../src/orchestrator.js';
 import { packageRoot } from '../src/native.js';
 import { tempDir } from './helpers.js';
+import { probeFor } from '../src/run-options.js';
 
 const PAGE = 4096;
 const CASE_TIMEOUT_MS = 10_000;
@@ -49,7 +49,7 @@ function grid(): { cases: StressCase[]; skipped: string[] } {
   const skipped: string[] = [];
   const drainWakes = ['early', 'late', 'batch'] as const;
   const add = (name: string, options: Partial<RunOptions>) => {
-    const probe = backends[options.backend!].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, ...options }));
+    const probe = probeFor({ ...options, backend: options.backend! });
     if (!probe.ok) {
       if (!skipped.includes(probe.reason)) skipped.push(probe.reason);
       return;
@@ -202,7 +202,7 @@ for (const c of stuck) {
       async (t) => {
         const backend = c.args[1] as 'uffd' | 'mprotect';
         const delivery = c.args.includes('sigbus') ? 'sigbus' : 'thread';
-        const probe = backends[backend].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend, delivery }));
+        const probe = probeFor({ backend, delivery });
         if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
         const dir = tempDir(t);
         const args = [

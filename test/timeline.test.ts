@@ -5,13 +5,12 @@
 import test from 'ava';
 import { native } from '../src/native.js';
 import { runSnapshot } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
-import { backendOptions } from '../src/orchestrator.js';
+import { probeFor } from '../src/run-options.js';
 import { summarizeTimeline, timelineLine, type WriterTimeline } from '../src/timeline.js';
 import { MiB, runCli, testOptions } from './helpers.js';
 
 for (const name of ['uffd', 'mprotect', 'forkcow', 'softdirty'] as const) {
-  const probe = backends[name].probe(backendOptions(testOptions({ backend: name })));
+  const probe = probeFor({ backend: name });
   const register = probe.ok ? test.serial : test.skip;
   register(
     `${name}: run carries the writer timeline with its phases in order${probe.ok ? '' : ` (skipped: ${probe.reason})`}`,

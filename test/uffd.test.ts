@@ -12,7 +12,7 @@ test.serial('a small buffer with the block policy throttles writers and still ve
       sizeBytes: 64 * MiB,
       bufferBytes: 8192,
       bufferPolicy: 'block',
-      injectSinkDelayUs: 10000,
+      inject: { sinkDelayUs: 10000 },
       writerKinds: ['cpu', 'cpu'],
     }),
   );
@@ -53,7 +53,7 @@ for (const k of knobs) {
       testOptions({
         backend: 'uffd',
         writerKinds: ['cpu', 'cpu'],
-        injectCopierDelayUs: 200_000,
+        inject: { copierDelayUs: 200_000 },
         ...k.options,
       }),
     );
@@ -76,7 +76,7 @@ for (const backend of ['uffd', 'mprotect'] as const) {
           bufferBytes: 64 * 1024,
           bufferPolicy: 'block',
           drainWake: 'batch',
-          injectSinkDelayUs: 500,
+          inject: { sinkDelayUs: 500 },
           writerKinds: ['cpu', 'cpu'],
         }),
       );

@@ -11,9 +11,7 @@
  * commands): userfaultfd registrations and clear_refs are process-wide.
  */
 import { Bench } from 'tinybench';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../../src/orchestrator.js';
 import { native, type NativeScanMicro, type ScanTrialRep } from '../../src/native.js';
-import { backends } from '../../src/registry.js';
 import { CowbenchError } from '../../src/errors.js';
 import {
   GiB,
@@ -29,6 +27,7 @@ import {
   type Summary,
   type Verdict,
 } from '../runner.js';
+import { probeFor } from '../../src/run-options.js';
 
 /** 0: a pass over a region where nothing changed, the floor of each engine. */
 const FRACTIONS = [0, 0.001, 0.01, 0.1, 0.5];
@@ -153,8 +152,7 @@ export function scanMicroChild(timeMs: number): string {
 
 /** The engines to time here, or the reason none can be. */
 function planEngines(): { plans: EnginePlan[]; skipped: string[] } {
-  const probe = (engine: 'wp-async' | 'clear-refs') =>
-    backends.softdirty.probe({ ...backendOptions(DEFAULT_RUN_OPTIONS), engine });
+  const probe = (engine: 'wp-async' | 'clear-refs') => probeFor({ backend: 'softdirty', engine });
   const plans: EnginePlan[] = [];
   const skipped: string[] = [];
   const wp = probe('wp-async');

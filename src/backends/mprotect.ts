@@ -21,9 +21,4 @@ export const mprotectBackend = {
     if (!maxMap?.ok) return { ok: false, reason: 'vm.max_map_count is unreadable (no /proc/sys/vm)' };
     return { ok: true, detail: `vm.max_map_count=${maxMap.detail}` };
   },
-  validate(options, region) {
-    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
-      return '--granularity: 2m needs a hugepage region (add --hugepage)';
-    return undefined;
-  },
 } satisfies CowBackend;

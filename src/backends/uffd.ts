@@ -87,9 +87,4 @@ export const uffdBackend = {
       };
     return { ok: true };
   },
-  validate(options, region) {
-    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
-      return '--granularity: 2m needs a hugepage region (add --hugepage)';
-    return undefined;
-  },
 } satisfies CowBackend;

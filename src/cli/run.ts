@@ -4,14 +4,14 @@ import { removeOwnTemporaries } from '../clean.js';
 import { runOptionsFromFlags, withRunOptions, type RunFlags } from '../options.js';
 import { runSnapshot, NULL_SINK, type RunOptions } from '../orchestrator.js';
 import type { RunResult } from '../result.js';
-import { UsageError } from '../errors.js';
+import { cliError, UsageError } from '../errors.js';
 import { parseCount } from '../units.js';
 import { mean, min, max, sampleStandardDeviation } from 'simple-statistics';
 import { num } from '../report.js';
 import { failedRunJson, renderRun, runVerdict } from '../report.js';
 import { handleSignals } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
-import type { CliPlugin } from './main.js';
+import type { CliPlugin } from './plugin.js';
 import { runProgress } from './progress.js';
 import { columns } from '../table.js';
 
@@ -22,7 +22,8 @@ async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => 
   let options: RunOptions;
   try {
     options = runOptionsFromFlags(flags);
-  } catch (e) {
+  } catch (thrown) {
+    const e = cliError(thrown);
     if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
     throw e;
   }
@@ -61,8 +62,10 @@ async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => 
       return 1;
     }
     return 0;
-  } catch (e) {
+  } catch (thrown) {
     bar?.stop();
+    // A refused option names its flag on the command line.
+    const e = cliError(thrown);
     if (flags.json)
       writeStdout(JSON.stringify(failedRunJson(e, { ...options }, signals.received), null, 2) + '\n');
     if (signals.received) {

@@ -13,8 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { native, packageRoot } from '../../src/native.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot, type RunOptions } from '../../src/orchestrator.js';
-import { backendNames, backends, type BackendName } from '../../src/registry.js';
+import { DEFAULT_RUN_OPTIONS, runSnapshot, type RunOptions } from '../../src/orchestrator.js';
+import { backendNames, type BackendName } from '../../src/registry.js';
+import { probeFor } from '../../src/run-options.js';
 
 const MiB = 1024 * 1024;
 
@@ -34,7 +35,7 @@ const VARIANTS: Partial<Record<BackendName, Case[]>> = {
     { label: '2 handlers, 2 arm threads, no prearm', options: { handlers: 2, armThreads: 2, prearm: false } },
     {
       label: 'buffer full (fail policy)',
-      options: { bufferBytes: 8192, bufferPolicy: 'fail', injectSinkDelayUs: 2000 },
+      options: { bufferBytes: 8192, bufferPolicy: 'fail', inject: { sinkDelayUs: 2000 } },
       mayFail: true,
     },
   ],
@@ -90,7 +91,7 @@ async function workload(): Promise<number> {
   const note = (line: string) => process.stderr.write(`leakcheck: ${line}\n`);
   native.probe();
   for (const backend of backendNames) {
-    const p = backends[backend].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend }));
+    const p = probeFor({ backend });
     if (!p.ok) {
       note(`${backend}: skipped (${p.reason})`);
       continue;
