@@ -11,6 +11,7 @@ import type { RunResult } from '../src/result.js';
 
 export { summarize, type Summary } from './stats.js';
 import type { Summary } from './stats.js';
+import { MiB } from '../src/page.js';
 
 export interface Calibration {
   memcpy_MBps: number;
@@ -169,4 +170,5 @@ export function available(ctx: BenchContext, backend: string): boolean {
 }
 
 export const GiB = 1024 ** 3;
-export const MiB = 1024 ** 2;
+
+export { MiB };

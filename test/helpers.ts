@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/native.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../src/orchestrator.js';
+import { MiB } from '../src/page.js';
 
-export const MiB = 1024 * 1024;
 
 export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
   return { ...DEFAULT_RUN_OPTIONS, sizeBytes: 64 * MiB, bufferBytes: 16 * MiB, baselineMs: 50, ...overrides };
@@ -88,3 +88,5 @@ export function checkoutReadableBy(uid: number, gid: number): string {
   readableCopies.set(uid, copy);
   return copy;
 }
+
+export { MiB };

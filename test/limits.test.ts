@@ -24,11 +24,11 @@ import { packageRoot } from '../src/native.js';
 import { DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
 import { tempDir } from './helpers.js';
 import { probeFor } from '../src/run-options.js';
+import { MiB } from '../src/page.js';
 
 const isRoot = process.getuid?.() === 0;
 // An otherwise unused uid: RLIMIT_NPROC counts every task of the real uid on the machine.
 const testUid = 60000 + (process.pid % 5000);
-const MiB = 1024 * 1024;
 
 interface Outcome {
   code: number | null;

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { formatBytes } from '../../src/units.js';
+import { MiB } from '../../src/page.js';
 
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
@@ -133,5 +134,6 @@ export function humanBytes(bytes: number): string {
   return formatBytes(bytes, { trim: true });
 }
 
-export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
+
+export { MiB };

@@ -16,8 +16,8 @@ import { native, packageRoot } from '../../src/native.js';
 import { DEFAULT_RUN_OPTIONS, runSnapshot, type RunOptions } from '../../src/orchestrator.js';
 import { backendNames, type BackendName } from '../../src/registry.js';
 import { probeFor } from '../../src/run-options.js';
+import { MiB } from '../../src/page.js';
 
-const MiB = 1024 * 1024;
 
 interface Case {
   label: string;
