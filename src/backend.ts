@@ -15,6 +15,8 @@ export interface BackendCapabilities {
   copyBeforeWrite: boolean;
   /** Pages copied before a write go through the bounded copy buffer (--buffer, --buffer-policy). */
   copyBuffer: boolean;
+  /** Write faults are served by the backend's handler threads (--handlers), not the faulting thread. */
+  handlerThreads: boolean;
 }
 
 interface OptionBase<K extends string> {
@@ -73,11 +75,13 @@ export type ProbeOptions = NativeSessionOptions & {
   readonly [key: string]: string | number | boolean | undefined;
 };
 
-/** One configuration of a backend worth its own row in `cowbench compat` (e.g. a tracking engine). */
+/** One configuration of a backend: a compat row (a tracking engine), or a fault delivery. */
 export interface BackendVariant {
   name: string;
   /** Options that select it; same names in RunOptions and ProbeOptions. */
   options: Partial<ProbeOptions>;
+  /** Where this configuration's capabilities differ from the backend's. */
+  capabilities?: Partial<BackendCapabilities>;
 }
 
 export interface CowBackend {
@@ -91,6 +95,11 @@ export interface CowBackend {
   probe(options: ProbeOptions): ProbeOutcome;
   /** Configurations shown as separate compat rows; absent = one row for the backend. */
   readonly variants?: readonly BackendVariant[];
+  /**
+   * How write faults reach the copy path, each a configuration the shared tests run (uffd:
+   * handler threads or the faulting thread's SIGBUS); absent = one way.
+   */
+  readonly deliveries?: readonly BackendVariant[];
   /**
    * Rules only this backend has, run by the preflight after the shared ones: the option refused
    * (its key and flag) and why, or undefined.

@@ -114,6 +114,65 @@ export function runOptionsFromFlags(f: RunFlags): RunOptions {
   return resolveRunOptions(given as Partial<RunOptions>);
 }
 
+/** The `--writers` word for a list of kinds: `2`, or `cpu:2,read:1`. */
+function writersFlag(kinds: readonly string[]): string {
+  if (kinds.every((k) => k === 'cpu')) return String(kinds.length);
+  const runs: [string, number][] = [];
+  for (const k of kinds) {
+    const last = runs.at(-1);
+    if (last?.[0] === k) last[1]++;
+    else runs.push([k, 1]);
+  }
+  return runs.map(([k, n]) => `${k}:${n}`).join(',');
+}
+
+/** A boolean flag as argv: `--flag` or `--no-flag`. */
+const booleanFlag = (flag: string, on: unknown) => [on === true ? `--${flag}` : `--no-${flag}`];
+
+/** How each shared option's value is written as `cowbench run` flags (SHARED_PARSERS read them back). */
+const SHARED_WRITERS: { [K in keyof SharedRunOptions]-?: (v: NonNullable<SharedRunOptions[K]>) => string[] } = {
+  backend: (v) => ['--backend', v],
+  sizeBytes: (v) => ['--size', String(v)],
+  hugepage: (v) => booleanFlag('hugepage', v),
+  fill: (v) => ['--fill', v],
+  writerKinds: (v) => ['--writers', writersFlag(v)],
+  pattern: (v) => ['--pattern', v],
+  ratePagesPerSec: (v) => ['--rate', v === 0 ? 'max' : String(v)],
+  seed: (v) => ['--seed', String(v)],
+  bufferBytes: (v) => ['--buffer', String(v)],
+  bufferPolicy: (v) => ['--buffer-policy', v],
+  granularityBytes: (v) => [
+    '--granularity',
+    Object.entries(GRANULARITIES).find(([, b]) => b === v)?.[0] ?? String(v),
+  ],
+  out: (v) => ['--out', v],
+  force: (v) => (v ? ['--force'] : []),
+  baselineMs: (v) => ['--baseline-ms', String(v)],
+  inject: () => {
+    throw new Error('the test hooks (inject) have no command-line flags');
+  },
+};
+
+/**
+ * The `cowbench run` argv that asks for `o`: each option given, as its flag (the backend
+ * options' from their declarations). runOptionsFromFlags(parsed flagsOf(o)) gives `o` back.
+ */
+export function flagsOf(o: Partial<RunOptions>): string[] {
+  const argv: string[] = [];
+  for (const [key, value] of Object.entries(o)) {
+    if (value === undefined || (key === 'out' && value === null)) continue;
+    const shared = SHARED_WRITERS[key as keyof SharedRunOptions] as ((v: unknown) => string[]) | undefined;
+    if (shared) {
+      argv.push(...shared(value));
+      continue;
+    }
+    const spec = declaredOptions.find((s) => s.key === key);
+    if (!spec) throw new Error(`'${key}' is not a run option`);
+    argv.push(...(spec.type === 'boolean' ? booleanFlag(spec.flag, value) : [`--${spec.flag}`, String(value)]));
+  }
+  return argv;
+}
+
 /** The help group a backend option is listed under: the backends that have it. */
 function groupOf(spec: BackendOption): string {
   return `${optionOwners(spec.key).join(', ')} options:`;

@@ -6,11 +6,10 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { BackendOption } from '../src/backend.js';
 import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { probeRow } from '../src/probe.js';
-import { backendNames, backends, type BackendName } from '../src/registry.js';
-import { MiB, tempDir, testOptions } from './helpers.js';
+import { backendNames, backends } from '../src/registry.js';
+import { configurations, MiB, tempDir, testOptions } from './helpers.js';
 import { testIf, testIfSupported } from './skip.js';
 import { probeFor } from '../src/run-options.js';
 
@@ -49,37 +48,12 @@ for (const name of backendNames) {
   }
 }
 
-/** One configuration of a backend: each of its compat variants, and each fault delivery it declares. */
-interface Variant {
-  label: string;
-  backend: BackendName;
-  options: Partial<RunOptions>;
-}
-
-function variantsOf(name: BackendName): Variant[] {
-  const b = backends[name];
-  const base: Variant[] = b.variants?.map((v) => ({
-    label: `${name}/${v.name}`,
-    backend: name,
-    options: v.options as Partial<RunOptions>,
-  })) ?? [{ label: name, backend: name, options: {} }];
-  const delivery = (b.options as readonly BackendOption[]).find((s) => s.key === 'delivery');
-  if (delivery?.type !== 'choice') return base;
-  return base.flatMap((v) =>
-    delivery.choices.map((d) => ({
-      ...v,
-      label: `${v.label} ${d}`,
-      options: { ...v.options, delivery: d } as Partial<RunOptions>,
-    })),
-  );
-}
-
 const thp = probeRow('thp');
 
-for (const v of backendNames.flatMap(variantsOf)) {
-  const caps = backends[v.backend].capabilities;
+for (const v of configurations()) {
+  const caps = v.capabilities;
   const options = (o: Partial<RunOptions>) =>
-    testOptions({ backend: v.backend, writerKinds: ['cpu', 'cpu'], ...v.options, ...o });
+    testOptions({ writerKinds: ['cpu', 'cpu'], ...v.options, ...o });
 
   if (caps.copyBeforeWrite) {
     const o = options({ inject: { fault: 'skip-copy-before-write' } });

@@ -10,15 +10,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../src/native.js';
 import { type RunOptions } from '../src/orchestrator.js';
-import { MiB, tempDir, testOptions } from './helpers.js';
+import { configurations, MiB, tempDir, testOptions } from './helpers.js';
 import { canMountTmpfs, NO_TMPFS, testIf, testIfSupported } from './skip.js';
 import { probeFor, probeOptions, ownOptionsOf } from '../src/run-options.js';
 
-const cases: { name: string; options: Partial<RunOptions> }[] = [
-  { name: 'uffd', options: { backend: 'uffd' } },
-  { name: 'uffd sigbus', options: { backend: 'uffd', delivery: 'sigbus' } },
-  { name: 'mprotect', options: { backend: 'mprotect' } },
-];
+/** Every configuration that protects pages until it has copied them. */
+const cases = configurations({ capability: 'copyBeforeWrite' });
 const causes = [
   {
     name: 'a full buffer (fail policy)',
@@ -43,7 +40,7 @@ for (const c of cases) {
     const support = probeFor(options);
     const needsTmpfs = cause.code === 'ESYS';
     testIf(support.ok && (!needsTmpfs || canMountTmpfs), support.ok ? NO_TMPFS : support.reason).serial(
-      `${c.name}: after ${cause.name}, writers run again before release()`,
+      `${c.label}: after ${cause.name}, writers run again before release()`,
       async (t) => {
         let out = path.join(tempDir(t), 'snap.img');
         if (needsTmpfs) {
@@ -105,7 +102,7 @@ for (const c of cases) {
     writerKinds: ['cpu', 'cpu'],
   });
   testIfSupported(probeFor(options)).serial(
-    `${c.name}: a full buffer in the fault path releases writers before the copier notices`,
+    `${c.label}: a full buffer in the fault path releases writers before the copier notices`,
     async (t) => {
       const region = new native.Region({ bytes: options.sizeBytes, hugepage: false, fill: 'all' });
       await region.init();

@@ -12,6 +12,8 @@ export const mprotectBackend = {
     granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
+    // The faulting writer's SIGSEGV handler copies the page.
+    handlerThreads: false,
   },
   /** native/mprotect/mprotect_options.h reads the same keys. */
   options: [drainWakeOption, faultAroundOption, copyOrderOption] as const,
