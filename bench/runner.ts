@@ -12,6 +12,8 @@ import type { RunResult } from '../src/result.js';
 export { summarize, type Summary } from './stats.js';
 import type { Summary } from './stats.js';
 import { MiB } from '../src/page.js';
+import { flagsOf } from '../src/options.js';
+import type { RunOptions } from '../src/run-options.js';
 
 export interface Calibration {
   memcpy_MBps: number;
@@ -85,13 +87,35 @@ export async function runCowbenchChild(
   };
 }
 
+/** What a suite asks of one run: typed options (a backend from ctx.backends); flagsOf makes its argv. */
+export type RunRequest = Omit<Partial<RunOptions>, 'backend'> & { backend?: string };
+
+/** The line of a failed child's stderr that says why (not the trailing "Node.js vX" of a crash). */
+export function childError(stderr: string, code: number | null): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^Node\.js v/.test(l));
+  return (
+    lines.find((l) => l.startsWith('cowbench:')) ??
+    lines.find((l) => /Error\b/.test(l)) ??
+    lines[lines.length - 1] ??
+    `exit ${code}`
+  );
+}
+
 /** One snapshot in a child process. An unverified run is an error, not a data point. */
 export async function runSnapshotChild(
   ctx: BenchContext,
-  flags: string[],
+  options: RunRequest,
   label: string,
 ): Promise<ChildOutcome> {
-  const r = await runCowbenchChild(['run', '--json', '--no-progress', ...flags]);
+  const r = await runCowbenchChild([
+    'run',
+    '--json',
+    '--no-progress',
+    ...flagsOf(options as Partial<RunOptions>),
+  ]);
   ctx.tick(label);
   if (r.code !== 0) {
     const error = r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
@@ -117,13 +141,13 @@ export async function runSnapshotChild(
 /** Repeats a run and returns the verified results (failures logged and dropped). */
 export async function repeatRuns(
   ctx: BenchContext,
-  flags: string[],
+  options: RunRequest,
   label: string,
 ): Promise<{ results: RunResult[]; failures: string[] }> {
   const results: RunResult[] = [];
   const failures: string[] = [];
   for (let i = 0; i < ctx.repeat; i++) {
-    const o = await runSnapshotChild(ctx, flags, `${label} #${i + 1}`);
+    const o = await runSnapshotChild(ctx, options, `${label} #${i + 1}`);
     if (o.ok && o.result) results.push(o.result);
     else failures.push(o.error ?? 'failed');
   }

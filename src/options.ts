@@ -130,28 +130,29 @@ function writersFlag(kinds: readonly string[]): string {
 const booleanFlag = (flag: string, on: unknown) => [on === true ? `--${flag}` : `--no-${flag}`];
 
 /** How each shared option's value is written as `cowbench run` flags (SHARED_PARSERS read them back). */
-const SHARED_WRITERS: { [K in keyof SharedRunOptions]-?: (v: NonNullable<SharedRunOptions[K]>) => string[] } = {
-  backend: (v) => ['--backend', v],
-  sizeBytes: (v) => ['--size', String(v)],
-  hugepage: (v) => booleanFlag('hugepage', v),
-  fill: (v) => ['--fill', v],
-  writerKinds: (v) => ['--writers', writersFlag(v)],
-  pattern: (v) => ['--pattern', v],
-  ratePagesPerSec: (v) => ['--rate', v === 0 ? 'max' : String(v)],
-  seed: (v) => ['--seed', String(v)],
-  bufferBytes: (v) => ['--buffer', String(v)],
-  bufferPolicy: (v) => ['--buffer-policy', v],
-  granularityBytes: (v) => [
-    '--granularity',
-    Object.entries(GRANULARITIES).find(([, b]) => b === v)?.[0] ?? String(v),
-  ],
-  out: (v) => ['--out', v],
-  force: (v) => (v ? ['--force'] : []),
-  baselineMs: (v) => ['--baseline-ms', String(v)],
-  inject: () => {
-    throw new Error('the test hooks (inject) have no command-line flags');
-  },
-};
+const SHARED_WRITERS: { [K in keyof SharedRunOptions]-?: (v: NonNullable<SharedRunOptions[K]>) => string[] } =
+  {
+    backend: (v) => ['--backend', v],
+    sizeBytes: (v) => ['--size', String(v)],
+    hugepage: (v) => booleanFlag('hugepage', v),
+    fill: (v) => ['--fill', v],
+    writerKinds: (v) => ['--writers', writersFlag(v)],
+    pattern: (v) => ['--pattern', v],
+    ratePagesPerSec: (v) => ['--rate', v === 0 ? 'max' : String(v)],
+    seed: (v) => ['--seed', String(v)],
+    bufferBytes: (v) => ['--buffer', String(v)],
+    bufferPolicy: (v) => ['--buffer-policy', v],
+    granularityBytes: (v) => [
+      '--granularity',
+      Object.entries(GRANULARITIES).find(([, b]) => b === v)?.[0] ?? String(v),
+    ],
+    out: (v) => ['--out', v],
+    force: (v) => (v ? ['--force'] : []),
+    baselineMs: (v) => ['--baseline-ms', String(v)],
+    inject: () => {
+      throw new Error('the test hooks (inject) have no command-line flags');
+    },
+  };
 
 /**
  * The `cowbench run` argv that asks for `o`: each option given, as its flag (the backend
@@ -168,7 +169,9 @@ export function flagsOf(o: Partial<RunOptions>): string[] {
     }
     const spec = declaredOptions.find((s) => s.key === key);
     if (!spec) throw new Error(`'${key}' is not a run option`);
-    argv.push(...(spec.type === 'boolean' ? booleanFlag(spec.flag, value) : [`--${spec.flag}`, String(value)]));
+    argv.push(
+      ...(spec.type === 'boolean' ? booleanFlag(spec.flag, value) : [`--${spec.flag}`, String(value)]),
+    );
   }
   return argv;
 }
@@ -180,7 +183,7 @@ function groupOf(spec: BackendOption): string {
 
 /** The `run` flags: the shared ones, then each backend's declared options (grouped by backend). */
 export function withRunOptions(y: Argv): Argv {
-  let out = y
+  const out = y
     .option('backend', {
       alias: 'b',
       type: 'string',
@@ -241,6 +244,15 @@ export function withRunOptions(y: Argv): Argv {
       describe: 'keep the image here (0600; /dev/null for overhead runs)',
     })
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' });
+  return withDeclaredOptions(out);
+}
+
+/**
+ * Every backend option's flag, from the declarations, grouped by the backends that have it (for
+ * `run` and the bench's fault-latency child alike).
+ */
+export function withDeclaredOptions(y: Argv): Argv {
+  let out = y;
   const groups = new Map<string, string[]>();
   for (const spec of declaredOptions) {
     // No yargs default: an unset flag stays undefined, so only a flag the user gave is refused.

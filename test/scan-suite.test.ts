@@ -3,7 +3,7 @@
  * single-operation hook its micro-benchmarks call. Counts and behaviour only, never timing.
  */
 import test from 'ava';
-import type { MicroFigure } from '../bench/suites/scan.js';
+import type { MicroFigure } from '../bench/scan_children.js';
 import { native, type ScanTrialRep } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
 import { runCli } from './helpers.js';
