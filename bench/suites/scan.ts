@@ -10,8 +10,7 @@
  * Every trial runs in a fresh child (`cowbench scan-trial` / `cowbench scan-micro`, hidden
  * commands): userfaultfd registrations and clear_refs are process-wide.
  */
-import { native, type NativeScanMicro, type ScanTrialRep } from '../../src/native.js';
-import { CowbenchError } from '../../src/errors.js';
+import type { ScanTrialRep } from '../../src/native.js';
 import {
   childError,
   GiB,
