@@ -204,6 +204,8 @@ export interface NativeAddon {
   /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
   probeWriter(kind: string): Promise<{ ok: boolean; code?: string; detail?: string }>;
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
+  /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false while another process holds it. */
+  tryLockExclusive(fd: number): boolean;
   calibrate(
     bytes: number,
     dir: string,

@@ -64,6 +64,11 @@ export const badInputs: BadInput[] = [
     library: { options: { bufferBytes: 'lots' } },
   },
   {
+    args: ['run', '--out', '-'],
+    flag: /--out: '-' \(stdout\) is not supported/,
+    library: { options: { out: '-' } },
+  },
+  {
     args: ['run', '--buffer-policy', 'maybe'],
     flag: /--buffer-policy: 'maybe' is not one of/,
     library: { options: { bufferPolicy: 'maybe' } },

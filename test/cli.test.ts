@@ -5,6 +5,14 @@ import path from 'node:path';
 import { badInputs } from './bad-inputs.js';
 import { runCli, tempDir } from './helpers.js';
 
+test('cowbench completion prints a shell completion script that completes run flags', async (t) => {
+  const script = await runCli(['completion']);
+  t.is(script.code, 0, script.stderr);
+  t.regex(script.stdout, /_cowbench_yargs_completions/);
+  const words = await runCli(['--get-yargs-completions', 'run', '--']);
+  t.regex(words.stdout, /^--backend$/m);
+});
+
 for (const { args, flag } of badInputs) {
   test(`bad input: cowbench ${args.join(' ')}`, async (t) => {
     const dir = tempDir(t);

@@ -4,6 +4,7 @@ import { withValues } from '../../src/argv.js';
 import { UsageError } from '../../src/errors.js';
 import { parseCount } from '../../src/units.js';
 import { runBench, suites } from '../index.js';
+import { CI_REPEAT } from '../suites/ci.js';
 
 const setExit = (code: number) => {
   process.exitCode = code;
@@ -27,10 +28,12 @@ export const benchCommand: CliPlugin = (y) =>
           .option('ci', {
             type: 'boolean',
             default: false,
-            describe:
-              'the fixed CI preset (headline figure of every backend, ≥ 8 samples each, a few minutes); compare its results with `cowbench compare`',
+            describe: `the fixed CI preset (headline figure of every backend, ${CI_REPEAT} samples each, a few minutes); compare its results with \`cowbench compare\``,
           })
-          .option('repeat', { type: 'string', describe: 'runs per figure [default: 5, quick 2, ci 8]' })
+          .option('repeat', {
+            type: 'string',
+            describe: `runs per figure [default: 5, quick 2, ci ${CI_REPEAT}]`,
+          })
           .option('out', { type: 'string', describe: 'results directory [default: results/<date>-<host>]' })
           .option('label', {
             type: 'string',

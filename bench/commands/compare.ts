@@ -30,11 +30,47 @@ export const compareCliCommand: CliPlugin = (y) =>
         .option('fail-on-regression', {
           type: 'boolean',
           default: false,
-          describe: 'exit 1 when a metric regresses significantly beyond its threshold',
+          describe:
+            'exit 1 when a metric regresses significantly beyond its threshold, or a base metric is missing from NEW or has too few samples to judge',
+        })
+        .option('allow-missing', {
+          type: 'boolean',
+          default: false,
+          describe: 'the gate accepts base metrics missing from NEW or too thin to judge (each still listed)',
+        })
+        .option('only-changed', {
+          type: 'boolean',
+          default: false,
+          describe: 'table and markdown: only metrics with a verdict or a gate failure (for PR comments)',
+        })
+        .option('export-markdown', {
+          type: 'string',
+          requiresArg: true,
+          alias: 'markdown',
+          describe: 'also write the markdown to FILE',
+        })
+        .option('export-junit', {
+          type: 'string',
+          requiresArg: true,
+          alias: 'junit',
+          describe: 'also write JUnit XML to FILE',
+        })
+        .option('export-tap', {
+          type: 'string',
+          requiresArg: true,
+          alias: 'tap',
+          describe: 'also write KTAP to FILE',
+        })
+        .option('export-json', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'also write the JSON object to FILE',
         })
         .option('threshold', {
           type: 'string',
           array: true,
+          requiresArg: true,
+          nargs: 1,
           describe:
             'override a regression threshold: KEY=PCT (KEY: suite/case/metric, suite/metric or metric)',
         })
@@ -49,6 +85,14 @@ export const compareCliCommand: CliPlugin = (y) =>
             inputs: [String(args.base), ...(Array.isArray(args.new) ? args.new : [args.new]).map(String)],
             format: (args.json === true ? 'json' : String(args.format)) as Format,
             failOnRegression: args.failOnRegression === true,
+            allowMissing: args.allowMissing === true,
+            onlyChanged: args.onlyChanged === true,
+            exports: Object.fromEntries(
+              FORMATS.flatMap((f) => {
+                const file = (args as Record<string, unknown>)[`export-${f}`];
+                return typeof file === 'string' ? [[f, file]] : [];
+              }),
+            ),
             // Not split on ',': case names hold commas.
             thresholds:
               args.threshold === undefined

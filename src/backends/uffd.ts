@@ -1,7 +1,7 @@
 import { booleanOption, choiceOption, countOption, type CowBackend } from '../backend.js';
 import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
-import { copyOrderOption, drainWakeOption, faultAroundOption } from './shared-options.js';
+import { copyPathOptions } from './shared-options.js';
 
 const deliveryOption = choiceOption({
   flag: 'delivery',
@@ -45,9 +45,7 @@ const options = [
     default: false,
     description: 'un-protect all faults of one read with DONTWAKE, then one UFFDIO_WAKE',
   }),
-  drainWakeOption,
-  faultAroundOption,
-  copyOrderOption,
+  ...copyPathOptions,
   booleanOption({
     flag: 'prearm',
     key: 'prearm',
