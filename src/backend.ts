@@ -17,6 +17,11 @@ export interface BackendCapabilities {
   copyBuffer: boolean;
   /** Write faults are served by the backend's handler threads (--handlers), not the faulting thread. */
   handlerThreads: boolean;
+  /**
+   * The kernel copies each page the writers write during the snapshot (fork's copy-on-write):
+   * up to the whole region again, charged to this process's memory cgroup, not bounded by --buffer.
+   */
+  kernelCopies: boolean;
 }
 
 interface OptionBase<K extends string> {

@@ -6,6 +6,7 @@
  * the flag instead (errors.ts cliError).
  */
 import type { BackendOption, CowBackend, ProbeOptions } from './backend.js';
+import { availableMemory } from './cgroup.js';
 import { memAvailableBytes } from './env.js';
 import { CowbenchError, InvalidOptionError, UsageError, type OptionProblem } from './errors.js';
 import type { NativeOwnOptions } from './native.js';
@@ -234,12 +235,15 @@ export function checkOptions(o: RunOptions): CowBackend {
  */
 export function preflight(o: RunOptions): RunPlan {
   const backend = checkOptions(o);
-  const available = memAvailableBytes();
-  if (o.sizeBytes + o.bufferBytes > available)
+  const available = availableMemory(memAvailableBytes());
+  const [extra, what] = backend.capabilities.kernelCopies
+    ? [o.sizeBytes, 'copy-on-write copies']
+    : [o.bufferBytes, 'buffer'];
+  if (o.sizeBytes + extra > available.bytes)
     throw new InvalidOptionError(
       problem(
         'sizeBytes',
-        `${formatBytes(o.sizeBytes)} region + ${formatBytes(o.bufferBytes)} buffer exceed available memory (MemAvailable ${formatBytes(available)})`,
+        `${formatBytes(o.sizeBytes)} region + ${formatBytes(extra)} ${what} exceed available memory (${available.source})`,
       ),
     );
   if (o.out !== null) {

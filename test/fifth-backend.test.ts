@@ -22,6 +22,7 @@ const fifth = {
     copyBeforeWrite: true,
     copyBuffer: true,
     handlerThreads: true,
+    kernelCopies: false,
   },
   options: copyPathOptions,
   deliveries: [

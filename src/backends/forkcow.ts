@@ -11,6 +11,7 @@ export const forkcowBackend = {
     copyBeforeWrite: false,
     copyBuffer: false,
     handlerThreads: false,
+    kernelCopies: true,
   },
   /** None beyond the shared ones (native/forkcow/forkcow_options.h). */
   options: [] as const,

@@ -14,6 +14,7 @@ export const mprotectBackend = {
     copyBuffer: true,
     // The faulting writer's SIGSEGV handler copies the page.
     handlerThreads: false,
+    kernelCopies: false,
   },
   /** native/mprotect/mprotect_options.h reads the same keys. */
   options: copyPathOptions,

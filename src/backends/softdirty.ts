@@ -76,6 +76,7 @@ export const softdirtyBackend = {
     copyBeforeWrite: false,
     copyBuffer: false,
     handlerThreads: false,
+    kernelCopies: false,
   },
   options,
   variants: [

@@ -72,6 +72,7 @@ export const uffdBackend = {
     copyBeforeWrite: true,
     copyBuffer: true,
     handlerThreads: true,
+    kernelCopies: false,
   },
   options,
   // Each delivery of --delivery: with sigbus the faulting writer serves its own fault.
