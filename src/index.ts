@@ -20,18 +20,26 @@ import {
   type RunHooks,
   type RunOptions,
 } from './orchestrator.js';
+import { AbortError } from './errors.js';
 import { resolveRunOptions } from './preflight.js';
 import { probeKernel, type ProbeRow } from './probe.js';
 import { backendNames, backends, type BackendName } from './registry.js';
 import type { RunResult } from './result.js';
 
-export { CowbenchError, InvalidOptionError, UsageError } from './errors.js';
+export { AbortError, CowbenchError, ERROR_CODES, InvalidOptionError, UsageError } from './errors.js';
+export type { CowbenchErrorCode } from './errors.js';
 export { backendNames };
 export type { BackendName, BackendCapabilities, BackendOption, ProbeOutcome, ProbeRow };
 export type { RunOptions, RunHooks, RunResult, CompatOptions, CompatResult };
 
-/** What to snapshot: any RunOptions field; the rest are the CLI's defaults. */
-export type SnapshotOptions = Partial<RunOptions>;
+/**
+ * What to snapshot: any RunOptions field (the rest are the CLI's defaults), and `signal` to abort
+ * it. The test-only hooks (`inject`) are not part of the public options.
+ */
+export type SnapshotOptions = Partial<Omit<RunOptions, 'inject'>> & {
+  /** Aborting disarms tracking, releases the writers, removes the temporary image and rejects with an AbortError. */
+  signal?: AbortSignal;
+};
 
 /** The defaults `snapshot()` fills in (the same as `cowbench run`'s). */
 export const defaults: Readonly<RunOptions> = DEFAULT_RUN_OPTIONS;
@@ -45,7 +53,18 @@ export const defaults: Readonly<RunOptions> = DEFAULT_RUN_OPTIONS;
  * missing kernel feature, …); the region is always left writable and every thread joined.
  */
 export async function snapshot(options: SnapshotOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
-  return runSnapshot(resolveRunOptions(options), hooks);
+  const { signal, ...runOptions } = (options ?? {}) as SnapshotOptions;
+  const withSignal: RunHooks = signal ? { ...hooks, signal } : hooks;
+  try {
+    if (withSignal.signal?.aborted)
+      throw new AbortError(
+        `aborted before it started (${String(withSignal.signal.reason)})`,
+        withSignal.signal.reason,
+      );
+    return await runSnapshot(resolveRunOptions(runOptions as Partial<RunOptions>), withSignal);
+  } catch (e) {
+    throw AbortError.from(e, withSignal.signal);
+  }
 }
 
 export interface ProbeReport {

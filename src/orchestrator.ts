@@ -282,7 +282,7 @@ function buildResult(
   const backendMeasured = metrics.extra_memory_peak_bytes >= 0;
   return {
     schema: RESULT_SCHEMA,
-    backend: plan.backend.name,
+    backend: o.backend,
     options: { ...o, out: o.out },
     region_bytes: o.sizeBytes,
     page_size: PAGE_SIZE,

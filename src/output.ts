@@ -18,7 +18,7 @@ import {
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { CowbenchError, UsageError } from './errors.js';
+import { CowbenchError, UsageError, errnoCode } from './errors.js';
 import { fileKind } from './files.js';
 import { native } from './native.js';
 
@@ -132,7 +132,7 @@ export function tempNameBeside(file: string): string {
 
 function errnoError(what: string, e: unknown): CowbenchError {
   const err = e as NodeJS.ErrnoException;
-  const code = typeof err?.code === 'string' ? err.code : 'EIO';
+  const code = errnoCode(typeof err?.code === 'string' ? err.code : undefined);
   const hint = code === 'ENOSPC' ? ' (the file system is full)' : '';
   return new CowbenchError(
     code,

@@ -11,6 +11,7 @@ import { native, packageRoot } from '../src/native.js';
 import { backendOptionsMarkdown, readmeWithBackendOptions } from '../src/options.js';
 import { backendNames, declaredOptions, backends, registryMismatch } from '../src/registry.js';
 import { runCli } from './helpers.js';
+import { ERROR_CODES, readmeWithErrorCodes } from '../src/errors.js';
 
 test('the README backend options table is what the declarations generate', (t) => {
   const readme = readFileSync(path.join(packageRoot, 'README.md'), 'utf8');
@@ -120,3 +121,9 @@ for (const { backend, spec } of refusals)
     );
     t.is(r.stdout, '');
   });
+
+test("README's error-code table is the one made from ERROR_CODES", (t) => {
+  const readme = readFileSync(path.join(packageRoot, 'README.md'), 'utf8');
+  t.is(readmeWithErrorCodes(readme), readme, 'run npm run docs:options');
+  for (const code of Object.keys(ERROR_CODES)) t.true(readme.includes(`| \`${code}\` |`), code);
+});

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fsError } from '../files.js';
 import { leftoversFor, leftoversIn, removeLeftovers, type Leftover } from '../clean.js';
-import { CowbenchError, UsageError } from '../errors.js';
+import { CowbenchError, UsageError, errnoCode } from '../errors.js';
 import { writeStdout } from '../stdout.js';
 import type { CliPlugin } from './plugin.js';
 
@@ -69,7 +69,7 @@ export const cleanCommand: CliPlugin = (y) =>
       if (failed > 0) throw new CowbenchError('ECLEAN', `${failed} leftover(s) could not be removed`);
       if (!printed.ok && printed.code !== 'EPIPE')
         throw new CowbenchError(
-          printed.code,
+          errnoCode(printed.code),
           `could not write to stdout: ${printed.code} (${printed.reason})`,
         );
     },
