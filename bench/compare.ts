@@ -101,11 +101,30 @@ export interface CompareOptions {
 }
 
 const FINGERPRINT_SKIP = new Set(['date', 'kernel_version']);
+/** Numeric fields that move a little between boots of one machine: equal within this fraction. */
+const FINGERPRINT_JITTER: Record<string, number> = { memory_bytes: 0.02 };
+
+/** Whether a field's values are equal within its jitter tolerance (numeric fields only). */
+function sameWithinJitter(field: string, values: (string | null)[]): boolean {
+  const tolerance = FINGERPRINT_JITTER[field];
+  if (tolerance === undefined || values.includes(null)) return false;
+  const nums = values.map(Number);
+  if (!nums.every(Number.isFinite)) return false;
+  return Math.max(...nums) - Math.min(...nums) <= tolerance * Math.max(...nums.map(Math.abs));
+}
 
 function fingerprint(results: BenchResults[]): FingerprintDiff[] {
-  const flat = results.map((r) => {
+  return fingerprintDifferences(results.map((r) => (r.env ?? {}) as unknown as Record<string, unknown>));
+}
+
+/**
+ * The fingerprint fields (nested ones as `a.b`) whose values differ between the inputs' envs
+ * (memory_bytes within 2%: the same machine reports a little more or less after a reboot).
+ */
+export function fingerprintDifferences(envs: Record<string, unknown>[]): FingerprintDiff[] {
+  const flat = envs.map((env) => {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.env ?? {})) {
+    for (const [k, v] of Object.entries(env)) {
       if (FINGERPRINT_SKIP.has(k)) continue;
       if (typeof v === 'object' && v !== null)
         for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) out[`${k}.${k2}`] = String(v2);
@@ -117,12 +136,12 @@ function fingerprint(results: BenchResults[]): FingerprintDiff[] {
   const diffs: FingerprintDiff[] = [];
   for (const field of fields) {
     const values = flat.map((f) => f[field] ?? null);
-    if (new Set(values).size > 1) diffs.push({ field, values });
+    if (new Set(values).size > 1 && !sameWithinJitter(field, values)) diffs.push({ field, values });
   }
   return diffs;
 }
 
-function thresholdFor(
+export function thresholdFor(
   key: string,
   def: MetricDef | undefined,
   overrides: Record<string, number>,

@@ -19,22 +19,13 @@ import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { CowbenchError, UsageError } from './errors.js';
+import { fileKind } from './files.js';
 import { native } from './native.js';
 
 export const NULL_SINK = '/dev/null';
 
 export function manifestPathFor(imagePath: string): string {
   return `${imagePath}.json`;
-}
-
-/** What a non-regular file is, in words. */
-function fileKind(st: import('node:fs').Stats): string {
-  if (st.isDirectory()) return 'directory';
-  if (st.isFIFO()) return 'FIFO';
-  if (st.isCharacterDevice()) return 'character device';
-  if (st.isBlockDevice()) return 'block device';
-  if (st.isSocket()) return 'socket';
-  return 'special file';
 }
 
 function checkTarget(flag: string, file: string, force: boolean): void {
@@ -70,6 +61,12 @@ export const MAX_OUT_NAME_BYTES = NAME_MAX - TEMP_NAME_OVERHEAD;
 /** Throws UsageError naming `flag` if the image (and its manifest) cannot be written at `out`. */
 export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   if (out === NULL_SINK) return;
+  // Not a file named "-": the image is verified by reading it back, so it cannot stream.
+  if (out === '-')
+    throw new UsageError(
+      flag,
+      "'-' (stdout) is not supported: the image is verified by reading it back from its file; name a file, or /dev/null for an unverified overhead run",
+    );
   const nameBytes = Buffer.byteLength(path.basename(out));
   if (nameBytes > MAX_OUT_NAME_BYTES)
     throw new UsageError(
@@ -80,8 +77,14 @@ export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   let st;
   try {
     st = statSync(dir);
-  } catch {
-    throw new UsageError(flag, `directory ${dir} does not exist`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      flag,
+      code === 'ENOENT'
+        ? `directory ${dir} does not exist`
+        : `directory ${dir} cannot be reached: ${code} (${(e as Error).message.replace(/^[A-Z]+: ([^,]+).*$/, '$1')})`,
+    );
   }
   if (!st.isDirectory()) throw new UsageError(flag, `${dir} is not a directory`);
   try {
