@@ -5,6 +5,7 @@ import { UsageError } from '../../src/errors.js';
 import { parseCount } from '../../src/units.js';
 import { runBench, suites } from '../index.js';
 import { CI_REPEAT } from '../suites/ci.js';
+import { addRuns, defaultDb } from '../history/command.js';
 
 const setExit = (code: number) => {
   process.exitCode = code;
@@ -38,6 +39,17 @@ export const benchCommand: CliPlugin = (y) =>
           .option('label', {
             type: 'string',
             describe: 'label for the results directory instead of the host name',
+          })
+          .option('record', {
+            type: 'boolean',
+            default: false,
+            describe: 'record the run in the history database (see cowbench history)',
+          })
+          .option('db', { type: 'string', describe: 'with --record: the history database (as history --db)' })
+          .option('subject', {
+            type: 'string',
+            default: 'commit',
+            describe: 'with --record: what was under test (as history add)',
           }),
       ),
       async (args) => {
@@ -55,6 +67,18 @@ export const benchCommand: CliPlugin = (y) =>
             repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
             out: typeof args.out === 'string' ? args.out : null,
             label: typeof args.label === 'string' ? args.label : null,
+            ...(args.record === true
+              ? {
+                  onResults: async (dir: string) => {
+                    await addRuns(
+                      typeof args.db === 'string' ? args.db : defaultDb(),
+                      [dir],
+                      String(args.subject),
+                      (s) => process.stdout.write(s),
+                    );
+                  },
+                }
+              : {}),
           }),
         );
       },

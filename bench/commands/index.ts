@@ -8,6 +8,7 @@
  * commands set none); errors are thrown and become one line with their exit code.
  */
 import type { CliPlugin } from '../../src/cli/plugin.js';
+import { historyCommands } from '../history/command.js';
 import { benchCommand } from './bench.js';
 import { compareCliCommand } from './compare.js';
 import { faultLatencyCommand } from './fault-latency.js';
@@ -17,6 +18,7 @@ import { scanTrialCommand } from './scan-trial.js';
 
 /** In help order; the hidden children last. */
 const commands: readonly CliPlugin[] = [
+  historyCommands,
   benchCommand,
   reportCliCommand,
   compareCliCommand,

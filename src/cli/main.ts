@@ -14,6 +14,7 @@ import { compatCommand } from './compat.js';
 import { probeCommand } from './probe.js';
 import { runCommand } from './run.js';
 import type { CliPlugin } from './plugin.js';
+import { vmCommand } from './vm.js';
 
 export type { CliPlugin };
 
@@ -24,6 +25,7 @@ export const coreCommands: readonly CliPlugin[] = [
   probeCommand,
   compatCommand,
   calibrateCommand,
+  vmCommand,
 ];
 
 /** Thrown once the command line parsed, in parse-only mode. */
@@ -45,7 +47,7 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .example('$0 run --backend uffd --runs 5 --out /dev/null', 'repeated runs: mean ± σ, min … max')
     .example('$0 probe', 'which kernel features this machine has, tested by behaviour')
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean, vm')
     .strict()
     .completion('completion', 'print a bash/zsh completion script (cowbench completion >> ~/.bashrc)')
     .help()

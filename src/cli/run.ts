@@ -15,7 +15,15 @@ import type { CliPlugin } from './plugin.js';
 import { runProgress } from './progress.js';
 import { columns } from '../table.js';
 
-type Flags = RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean; runs?: unknown };
+type Flags = RunFlags & {
+  json?: boolean;
+  progress?: boolean;
+  verbose?: boolean;
+  runs?: unknown;
+  injectFault?: string;
+};
+
+const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page'] as const;
 
 /** What `run --runs N` hands each run: its label, one signal scope for all runs, and sinks. */
 interface Repeat {
@@ -32,6 +40,15 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
   let options: RunOptions;
   try {
     options = runOptionsFromFlags(flags);
+    if (flags.injectFault !== undefined) {
+      const fault = INJECT_FAULTS.find((f) => f === flags.injectFault);
+      if (!fault)
+        throw new UsageError(
+          '--inject-fault',
+          `'${flags.injectFault}' is not one of ${INJECT_FAULTS.join(', ')}`,
+        );
+      options.inject = { ...options.inject, fault };
+    }
   } catch (thrown) {
     const e = cliError(thrown);
     if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
@@ -253,7 +270,9 @@ export const runCommand: CliPlugin = (y) =>
           type: 'boolean',
           default: false,
           describe: 'name each protocol step on stderr as it starts',
-        }),
+        })
+        // Test-only and hidden: the shared suite's injected fault, for runs inside `cowbench vm`.
+        .option('inject-fault', { type: 'string', hidden: true }),
     ),
     async (args) => {
       process.exitCode = await runFromFlags(args as Flags);
