@@ -34,7 +34,7 @@ export const reportCliCommand: CliPlugin = (y) =>
       const out = typeof args.out === 'string' ? args.out : null;
       if (dirs.length > 0) process.stdout.write(await reportCommand(dirs, out));
       if (db !== null) {
-        const { writeHistoryReport } = await import('./history/report.js');
+        const { writeHistoryReport } = await import('../history/report.js');
 
         const files = await writeHistoryReport(
           out ?? (dirs.length ? reportDir(dirs) : 'results/history-report'),
