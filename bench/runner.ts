@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { replaceFile } from '../src/files.js';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { runChild } from '../src/child.js';
+import { childFailure, runChild } from '../src/child.js';
 import type { RunResult } from '../src/result.js';
 
 export { summarize, type Summary } from './stats.js';
@@ -91,18 +91,9 @@ export async function runCowbenchChild(
 /** What a suite asks of one run: typed options (a backend from ctx.backends); flagsOf makes its argv. */
 export type RunRequest = Omit<Partial<RunOptions>, 'backend'> & { backend?: string };
 
-/** The line of a failed child's stderr that says why (not the trailing "Node.js vX" of a crash). */
+/** The line of a failed child's stderr that says why (src/child.ts childFailure). */
 export function childError(stderr: string, code: number | null): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^Node\.js v/.test(l));
-  return (
-    lines.find((l) => l.startsWith('cowbench:')) ??
-    lines.find((l) => /Error\b/.test(l)) ??
-    lines[lines.length - 1] ??
-    `exit ${code}`
-  );
+  return childFailure({ code, signal: null, stdout: '', stderr, timedOut: false, durationMs: 0 });
 }
 
 /** One snapshot in a child process. An unverified run is an error, not a data point. */

@@ -23,10 +23,6 @@ export function isBackendName(name: string): name is BackendName {
   return (backendNames as readonly string[]).includes(name);
 }
 
-export function getBackend(name: string): CowBackend | undefined {
-  return isBackendName(name) ? backends[name] : undefined;
-}
-
 type DeclaredOption = (typeof backends)[BackendName]['options'][number];
 /** Every backend option by key, typed from the declarations (RunOptions includes these). */
 export type DeclaredOptionValues = OptionValues<DeclaredOption>;

@@ -18,6 +18,7 @@ import { scanTrialCommand } from './scan-trial.js';
 
 /** In help order; the hidden children last. */
 const commands: readonly CliPlugin[] = [
+  historyCommands,
   benchCommand,
   reportCliCommand,
   compareCliCommand,
