@@ -50,7 +50,7 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   { args: ['compat', '--writers', 'gpu'], flag: /--writers: 'gpu' is not one of/ },
   { args: ['compat', '--backends', 'nope'], flag: /--backends: 'nope' is not one of/ },
   { args: ['calibrate', '--size', '0'], flag: /--size: must be a non-zero multiple of 4 KiB/ },
-  { args: ['report'], flag: /Not enough non-option arguments/ },
+  { args: ['report'], flag: /name results directories, or --db/ },
   { args: ['bench', 'nosuchsuite'], flag: /suite: unknown suite 'nosuchsuite'/ },
   { args: ['bench', '--backends', 'nope'], flag: /--backends: unknown backend 'nope'/ },
   { args: ['bench', '--repeat', '0'], flag: /--repeat: 0 is out of range/ },

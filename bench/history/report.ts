@@ -86,6 +86,7 @@ export function trendSpec(metric: string, results: SeriesResult[], runs: StoredR
             field: 'run',
             type: 'quantitative',
             title: 'run (subject order)',
+            axis: { format: 'd', tickMinStep: 1 },
             scale: { zero: false, nice: false },
           },
           y: { field: 'lo', type: 'quantitative' },
