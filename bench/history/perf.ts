@@ -82,7 +82,7 @@ async function timeChanges(store: HistoryStore, repeats: number) {
   let series = 0;
   for (let r = 0; r < repeats; r++) {
     let t0 = performance.now();
-    const { runs, series: s } = await loadSeries(store);
+    const { runs, series: s } = await loadSeries(store, { spread: false });
     load.push(ms(t0));
     t0 = performance.now();
     const results = findChanges(s, runs, CHANGE_DEFAULTS);
