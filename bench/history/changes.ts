@@ -100,8 +100,10 @@ export function seriesChanges(s: SeriesData, runs: Map<number, StoredRun>, o: Ch
   return cps.map((c, i) => {
     const lo = i === 0 ? 0 : cps[i - 1]!.index;
     const hi = i === cps.length - 1 ? x.length : cps[i + 1]!.index;
-    const before = x.slice(lo, c.index);
-    const after = x.slice(c.index, hi);
+    // The runs between the neighbouring change points, at most a search window on each side: in a
+    // long history the change is judged against the runs around it, as it was found.
+    const before = x.slice(Math.max(lo, c.index - EDIVISIVE_DEFAULTS.window), c.index);
+    const after = x.slice(c.index, Math.min(hi, c.index + EDIVISIVE_DEFAULTS.window));
     const [lo95, hi95] = bootstrapRatio(before, after);
     const mb = median(before);
     const ma = median(after);
