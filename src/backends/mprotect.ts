@@ -1,7 +1,7 @@
 import type { CowBackend } from '../backend.js';
 import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
-import { copyOrderOption, drainWakeOption, faultAroundOption } from './shared-options.js';
+import { copyPathOptions } from './shared-options.js';
 
 export const mprotectBackend = {
   name: 'mprotect',
@@ -12,18 +12,16 @@ export const mprotectBackend = {
     granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
+    // The faulting writer's SIGSEGV handler copies the page.
+    handlerThreads: false,
+    kernelCopies: false,
   },
   /** native/mprotect/mprotect_options.h reads the same keys. */
-  options: [drainWakeOption, faultAroundOption, copyOrderOption] as const,
+  options: copyPathOptions,
   probe() {
     // mprotect and SIGSEGV exist everywhere; what limits this backend is the mapping count.
     const maxMap = probeRow('vm.max_map_count');
     if (!maxMap?.ok) return { ok: false, reason: 'vm.max_map_count is unreadable (no /proc/sys/vm)' };
     return { ok: true, detail: `vm.max_map_count=${maxMap.detail}` };
-  },
-  validate(options, region) {
-    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
-      return '--granularity: 2m needs a hugepage region (add --hugepage)';
-    return undefined;
   },
 } satisfies CowBackend;

@@ -3,19 +3,20 @@
  * caller passes (bin/cowbench.js passes the bench's). Every error is one line on stderr and an
  * exit code; a command's handler sets process.exitCode.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { environment } from '../env.js';
 import { parseFailure } from '../argv.js';
-import { CowbenchError } from '../errors.js';
+import { cliError, CowbenchError } from '../errors.js';
 import { writeStderr } from '../stdout.js';
 import { calibrateCommand } from './calibrate.js';
 import { cleanCommand } from './clean.js';
 import { compatCommand } from './compat.js';
 import { probeCommand } from './probe.js';
 import { runCommand } from './run.js';
+import { vmCommand } from './vm.js';
+import type { CliPlugin } from './plugin.js';
 
-/** A set of commands registered on the parser (COORDINATION.md: one module per command). */
-export type CliPlugin = (y: Argv) => Argv;
+export type { CliPlugin };
 
 /** The core commands, in help order. */
 export const coreCommands: readonly CliPlugin[] = [
@@ -24,7 +25,11 @@ export const coreCommands: readonly CliPlugin[] = [
   probeCommand,
   compatCommand,
   calibrateCommand,
+  vmCommand,
 ];
+
+/** Thrown once the command line parsed, in parse-only mode. */
+class ParsedOnly extends Error {}
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
@@ -42,7 +47,7 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .example('$0 run --backend uffd --runs 5 --out /dev/null', 'repeated runs: mean ± σ, min … max')
     .example('$0 probe', 'which kernel features this machine has, tested by behaviour')
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean, vm')
     .strict()
     .completion('completion', 'print a bash/zsh completion script (cowbench completion >> ~/.bashrc)')
     .help()
@@ -50,10 +55,19 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .fail((msg, err) => {
       throw parseFailure(msg, err);
     });
+  // COWBENCH_PARSE_ONLY=1 (the docs test): the command, its flags and their arity are checked as
+  // for a real run, then nothing runs. Middleware runs after yargs' validation, before the handler.
+  if (process.env['COWBENCH_PARSE_ONLY'] === '1')
+    parser = parser.middleware(() => {
+      throw new ParsedOnly('parsed');
+    });
   try {
     await parser.parseAsync();
     return Number(process.exitCode ?? 0);
-  } catch (e) {
+  } catch (thrown) {
+    if (thrown instanceof ParsedOnly) return 0;
+    // A refused option names its flag here, its key in the library.
+    const e = cliError(thrown);
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
       writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
