@@ -3,10 +3,10 @@
  * caller passes (bin/cowbench.js passes the bench's). Every error is one line on stderr and an
  * exit code; a command's handler sets process.exitCode.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { environment } from '../env.js';
 import { parseFailure } from '../argv.js';
-import { CowbenchError } from '../errors.js';
+import { cliError, CowbenchError } from '../errors.js';
 import { writeStderr } from '../stdout.js';
 import { calibrateCommand } from './calibrate.js';
 import { cleanCommand } from './clean.js';
@@ -14,9 +14,9 @@ import { compatCommand } from './compat.js';
 import { probeCommand } from './probe.js';
 import { runCommand } from './run.js';
 import { vmCommand } from './vm.js';
+import type { CliPlugin } from './plugin.js';
 
-/** A set of commands registered on the parser (COORDINATION.md: one module per command). */
-export type CliPlugin = (y: Argv) => Argv;
+export type { CliPlugin };
 
 /** The core commands, in help order. */
 export const coreCommands: readonly CliPlugin[] = [
@@ -64,8 +64,10 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
   try {
     await parser.parseAsync();
     return Number(process.exitCode ?? 0);
-  } catch (e) {
-    if (e instanceof ParsedOnly) return 0;
+  } catch (thrown) {
+    if (thrown instanceof ParsedOnly) return 0;
+    // A refused option names its flag here, its key in the library.
+    const e = cliError(thrown);
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
       writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
