@@ -13,6 +13,7 @@ import { runOptionsFromFlags } from '../src/options.js';
 import { optionOwners, type BackendName } from '../src/registry.js';
 import { parseCount, parseSize } from '../src/units.js';
 import { compareCommand, FORMATS, type Format } from './compare.js';
+import { CI_REPEAT } from './suites/ci.js';
 import { faultLatencyTrial } from './fault_latency.js';
 import { runBench, suites } from './index.js';
 import { reportCommand } from './html.js';
@@ -40,10 +41,12 @@ export const benchCommands: CliPlugin = (y) =>
           .option('ci', {
             type: 'boolean',
             default: false,
-            describe:
-              'the fixed CI preset (headline figure of every backend, ≥ 8 samples each, a few minutes); compare its results with `cowbench compare`',
+            describe: `the fixed CI preset (headline figure of every backend, ${CI_REPEAT} samples each, a few minutes); compare its results with \`cowbench compare\``,
           })
-          .option('repeat', { type: 'string', describe: 'runs per figure [default: 5, quick 2, ci 8]' })
+          .option('repeat', {
+            type: 'string',
+            describe: `runs per figure [default: 5, quick 2, ci ${CI_REPEAT}]`,
+          })
           .option('out', { type: 'string', describe: 'results directory [default: results/<date>-<host>]' })
           .option('label', {
             type: 'string',
@@ -109,11 +112,48 @@ export const benchCommands: CliPlugin = (y) =>
           .option('fail-on-regression', {
             type: 'boolean',
             default: false,
-            describe: 'exit 1 when a metric regresses significantly beyond its threshold',
+            describe:
+              'exit 1 when a metric regresses significantly beyond its threshold, or a base metric is missing from NEW or has too few samples to judge',
+          })
+          .option('allow-missing', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'the gate accepts base metrics missing from NEW or too thin to judge (each still listed)',
+          })
+          .option('only-changed', {
+            type: 'boolean',
+            default: false,
+            describe: 'table and markdown: only metrics with a verdict or a gate failure (for PR comments)',
+          })
+          .option('export-markdown', {
+            type: 'string',
+            requiresArg: true,
+            alias: 'markdown',
+            describe: 'also write the markdown to FILE',
+          })
+          .option('export-junit', {
+            type: 'string',
+            requiresArg: true,
+            alias: 'junit',
+            describe: 'also write JUnit XML to FILE',
+          })
+          .option('export-tap', {
+            type: 'string',
+            requiresArg: true,
+            alias: 'tap',
+            describe: 'also write KTAP to FILE',
+          })
+          .option('export-json', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'also write the JSON object to FILE',
           })
           .option('threshold', {
             type: 'string',
             array: true,
+            requiresArg: true,
+            nargs: 1,
             describe:
               'override a regression threshold: KEY=PCT (KEY: suite/case/metric, suite/metric or metric)',
           })
@@ -128,6 +168,14 @@ export const benchCommands: CliPlugin = (y) =>
               inputs: [String(args.base), ...(Array.isArray(args.new) ? args.new : [args.new]).map(String)],
               format: (args.json === true ? 'json' : String(args.format)) as Format,
               failOnRegression: args.failOnRegression === true,
+              allowMissing: args.allowMissing === true,
+              onlyChanged: args.onlyChanged === true,
+              exports: Object.fromEntries(
+                FORMATS.flatMap((f) => {
+                  const file = (args as Record<string, unknown>)[`export-${f}`];
+                  return typeof file === 'string' ? [[f, file]] : [];
+                }),
+              ),
               // Not split on ',': case names hold commas.
               thresholds:
                 args.threshold === undefined

@@ -9,10 +9,18 @@
  *  - exact counts (registry `exact`): compared exactly, no test;
  *  - otherwise U-test, significant when p < alpha; the direction from the registry's polarity;
  *  - the gate (`--fail-on-regression`) fails on a significant regression whose change exceeds
- *    the metric's threshold (registry default, or --threshold KEY=PCT).
+ *    the metric's threshold (registry default, or --threshold KEY=PCT);
+ *  - it also fails on a base metric it cannot judge: missing from NEW, or with too few samples on
+ *    a side (registered metrics about the code only: context such as the calibration never gates). A metric that vanished is no evidence of "no regression" (`--allow-missing` accepts
+ *    that on purpose).
  */
-import Table from 'cli-table3';
-import { lookupMetric, type MetricDef, parseKey } from './metrics.js';
+import { closeSync, constants, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { columns } from '../src/table.js';
+import { formatBytes } from '../src/units.js';
+import { useColour } from '../src/stdout.js';
+import { closest } from 'fastest-levenshtein';
+import { isGated, lookupMetric, type MetricDef, parseKey } from './metrics.js';
 import { badInput, BENCH_SCHEMA, loadResults, resultsFileOf, type BenchResults } from './results.js';
 import {
   geomean,
@@ -39,7 +47,10 @@ export interface Change {
   p: number | null;
   ci: RatioCI | null;
   verdict: Verdict;
-  /** A significant regression beyond the threshold: fails --fail-on-regression. */
+  /**
+   * Fails --fail-on-regression: a significant regression beyond the threshold or, unless missing
+   * metrics are allowed, a base metric missing from NEW or too thin to judge (`reason` says which).
+   */
   gate: boolean;
   reason?: string;
 }
@@ -69,6 +80,8 @@ export interface Comparison {
   /** Per NEW side: geometric mean of the cost ratios (new/base for lower-is-better, base/new for higher), as % change; > 0 is worse. */
   geomean_cost_pct: (number | null)[];
   regressions: number;
+  /** Base metrics that could not be judged (missing from NEW, too few samples) were accepted. */
+  allow_missing: boolean;
   gate_failures: string[];
 }
 
@@ -76,14 +89,35 @@ export interface CompareOptions {
   alpha?: number;
   thresholds?: Record<string, number>;
   labels?: string[];
+  /** Do not fail the gate on base metrics missing from NEW or too thin to judge. */
+  allowMissing?: boolean;
 }
 
 const FINGERPRINT_SKIP = new Set(['date', 'kernel_version']);
+/** Numeric fields that move a little between boots of one machine: equal within this fraction. */
+const FINGERPRINT_JITTER: Record<string, number> = { memory_bytes: 0.02 };
+
+/** Whether a field's values are equal within its jitter tolerance (numeric fields only). */
+function sameWithinJitter(field: string, values: (string | null)[]): boolean {
+  const tolerance = FINGERPRINT_JITTER[field];
+  if (tolerance === undefined || values.includes(null)) return false;
+  const nums = values.map(Number);
+  if (!nums.every(Number.isFinite)) return false;
+  return Math.max(...nums) - Math.min(...nums) <= tolerance * Math.max(...nums.map(Math.abs));
+}
 
 function fingerprint(results: BenchResults[]): FingerprintDiff[] {
-  const flat = results.map((r) => {
+  return fingerprintDifferences(results.map((r) => (r.env ?? {}) as unknown as Record<string, unknown>));
+}
+
+/**
+ * The fingerprint fields (nested ones as `a.b`) whose values differ between the inputs' envs
+ * (memory_bytes within 2%: the same machine reports a little more or less after a reboot).
+ */
+export function fingerprintDifferences(envs: Record<string, unknown>[]): FingerprintDiff[] {
+  const flat = envs.map((env) => {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.env ?? {})) {
+    for (const [k, v] of Object.entries(env)) {
       if (FINGERPRINT_SKIP.has(k)) continue;
       if (typeof v === 'object' && v !== null)
         for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) out[`${k}.${k2}`] = String(v2);
@@ -95,7 +129,7 @@ function fingerprint(results: BenchResults[]): FingerprintDiff[] {
   const diffs: FingerprintDiff[] = [];
   for (const field of fields) {
     const values = flat.map((f) => f[field] ?? null);
-    if (new Set(values).size > 1) diffs.push({ field, values });
+    if (new Set(values).size > 1 && !sameWithinJitter(field, values)) diffs.push({ field, values });
   }
   return diffs;
 }
@@ -105,9 +139,8 @@ function thresholdFor(
   def: MetricDef | undefined,
   overrides: Record<string, number>,
 ): number | null {
-  const k = parseKey(key);
-  for (const candidate of [key, k ? `${k.suite}/${k.metric}` : '', k?.metric ?? ''])
-    if (candidate && overrides[candidate] !== undefined) return overrides[candidate]!;
+  for (const candidate of thresholdNames(key))
+    if (overrides[candidate] !== undefined) return overrides[candidate]!;
   return def ? def.threshold : null;
 }
 
@@ -177,7 +210,15 @@ function compareOne(
       reason: 'not in the metric registry',
     };
   const bad = worse(next.median - base.median);
-  return { pct, cost_pct, p: u.p, ci, verdict: bad ? 'regressed' : 'improved', gate: bad && beyond() };
+  return {
+    pct,
+    cost_pct,
+    p: u.p,
+    ci,
+    verdict: bad ? 'regressed' : 'improved',
+    gate: bad && beyond() && isGated(def),
+    ...(isGated(def) ? {} : { reason: 'context: describes the machine, not gated' }),
+  };
 }
 
 /** Loads every input; bad input (missing, damaged, mixed schema versions) is exit 2. */
@@ -201,6 +242,7 @@ export function compareResults(
       `incompatible results schemas: ${inputs.map((i) => `${i.label}: ${i.results.schema}`).join(', ')}`,
     );
   const keys = [...new Set(inputs.flatMap((i) => Object.keys(i.results.metrics)))].sort();
+  checkThresholdKeys(o.thresholds ?? {}, keys);
   const common = keys.filter((k) => inputs.every((i) => k in i.results.metrics));
   if (common.length === 0)
     throw badInput(`no metric in common between ${inputs.map((i) => i.label).join(' and ')}`);
@@ -233,11 +275,24 @@ export function compareResults(
     const g = geomean(ratios);
     return Number.isFinite(g) ? (g - 1) * 100 : null;
   });
+  const allowMissing = o.allowMissing === true;
+  if (!allowMissing)
+    for (const r of rows.filter((row) => isGated(lookupMetric(row.key))))
+      for (const c of r.changes)
+        if (c.verdict === 'only in base') {
+          c.gate = true;
+          c.reason = 'missing from NEW: no evidence either way (--allow-missing accepts it)';
+        } else if (c.verdict === 'too few samples') {
+          c.gate = true;
+          c.reason = `too few samples to judge: ${c.reason} (--allow-missing accepts it)`;
+        }
   const gate_failures = rows.flatMap((r) =>
     r.changes.flatMap((c, j) =>
       c.gate
         ? [
-            `${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)} (cost ${fmtPct(c.cost_pct)} > ${Math.round((r.threshold ?? 0) * 100)}%), p=${fmtP(c.p)}`,
+            c.verdict === 'regressed'
+              ? `${r.key} (${inputs[j + 1]!.label}): ${fmtPct(c.pct)} (cost ${fmtPct(c.cost_pct)} > ${Math.round((r.threshold ?? 0) * 100)}%), ${pText(c.p)}`
+              : `${r.key} (${inputs[j + 1]!.label}): ${c.reason}`,
           ]
         : [],
     ),
@@ -250,8 +305,29 @@ export function compareResults(
     rows,
     geomean_cost_pct,
     regressions: rows.reduce((n, r) => n + r.changes.filter((c) => c.verdict === 'regressed').length, 0),
+    allow_missing: allowMissing,
     gate_failures,
   };
+}
+
+/** The names a --threshold KEY may take for `key`: the full key, `suite/metric`, or the metric. */
+function thresholdNames(key: string): string[] {
+  const k = parseKey(key);
+  return k ? [key, `${k.suite}/${k.metric}`, k.metric] : [key];
+}
+
+/** A --threshold that matches no metric would silently not apply: refused, naming the closest. */
+function checkThresholdKeys(thresholds: Record<string, number>, keys: string[]): void {
+  const names = [...new Set(keys.flatMap(thresholdNames))];
+  for (const given of Object.keys(thresholds)) {
+    if (names.includes(given)) continue;
+    const near = [closest(given, names)];
+    const short = names.filter((n) => !n.includes('/') || n.split('/').length === 2);
+    if (short.length) near.push(closest(given, short));
+    throw badInput(
+      `--threshold: '${given}' matches no metric in these results; closest: ${[...new Set(near)].join(', ')}`,
+    );
+  }
 }
 
 /** `--threshold KEY=PCT` (PCT as `10%`, `10` or `0.1`? `10` and `10%` are percent). */
@@ -273,38 +349,77 @@ const num = (x: number) => {
   if (a !== 0 && (a >= 1e6 || a < 1e-3)) return x.toExponential(2);
   return String(Number(x.toPrecision(4)));
 };
+/** A value in its unit: bytes through the one byte formatter (`64 MiB`), others `12.3 µs`. */
+const inUnit = (x: number, unit: string | null) =>
+  unit === 'B' ? formatBytes(x, { trim: true }) : `${num(x)}${unit && unit !== '1' ? ` ${unit}` : ''}`;
 const fmtPct = (p: number | null) => (p === null ? 'n/a' : `${p >= 0 ? '+' : ''}${p.toFixed(1)}%`);
+/** The p column: `<0.001` or `0.123`. */
 const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '<0.001' : p.toFixed(3));
+/** p in running text: `p<0.001` or `p=0.123`, never `p=<0.001`. */
+const pText = (p: number | null) => (p === null ? 'no test' : p < 0.001 ? 'p<0.001' : `p=${p.toFixed(3)}`);
 const fmtSide = (s: Summary | null, unit: string | null) =>
   s
-    ? `${num(s.median)}${unit && unit !== '1' ? ` ${unit}` : ''} (${num(s.min)}…${num(s.max)}, n=${s.n})`
+    ? unit === 'B'
+      ? `${inUnit(s.median, unit)} (${inUnit(s.min, unit)}…${inUnit(s.max, unit)}, n=${s.n})`
+      : `${inUnit(s.median, unit)} (${num(s.min)}…${num(s.max)}, n=${s.n})`
     : '–';
+const ciBound = (ratio: number) => {
+  const pct = (ratio - 1) * 100;
+  if (!Number.isFinite(pct)) return 'n/a';
+  const r = Math.abs(pct) >= 10 ? Math.round(pct) : Number(pct.toFixed(1));
+  return `${r >= 0 ? '+' : ''}${r}`;
+};
+/** Δ of the medians with its bootstrap interval, as benchstat prints it: `+12.0% [+4, +21]`. */
 const fmtChange = (c: Change) =>
   c.verdict === 'only in base' || c.verdict === 'only in new' || c.pct === null
     ? '–'
-    : c.verdict === '~'
-      ? `~ (${fmtPct(c.pct)})`
-      : fmtPct(c.pct);
+    : `${fmtPct(c.pct)}${c.ci ? ` [${ciBound(c.ci.lo)}, ${ciBound(c.ci.hi)}]` : ''}`;
 const fmtVerdict = (c: Change) => (c.gate ? `${c.verdict} ✗` : c.verdict);
+
+/** A row worth a PR comment: a verdict other than `~`, or a gate failure. */
+const isChanged = (r: MetricRow) =>
+  r.changes.some(
+    (ch) => ch.gate || ch.verdict === 'regressed' || ch.verdict === 'improved' || ch.verdict === 'changed',
+  );
+
+export interface RenderOptions {
+  /** Only rows with a verdict (regressed, improved, changed) or a gate failure. */
+  onlyChanged?: boolean;
+  colour?: boolean;
+}
+
+/** Rows split into their case (`suite · case`) and metric, in key order. */
+function byCase(
+  c: Comparison,
+  o: RenderOptions,
+): { title: string; rows: { metric: string; row: MetricRow }[] }[] {
+  const groups = new Map<string, { metric: string; row: MetricRow }[]>();
+  for (const row of c.rows) {
+    if (o.onlyChanged && !isChanged(row)) continue;
+    const k = parseKey(row.key);
+    const title = k ? `${k.suite} · ${k.case}` : '(other)';
+    const metric = k ? k.metric : row.key;
+    groups.set(title, [...(groups.get(title) ?? []), { metric, row }]);
+  }
+  return [...groups].map(([title, rows]) => ({ title, rows }));
+}
 
 function header(c: Comparison): string[] {
   const cols = ['metric', c.inputs[0]!.label];
-  for (const i of c.inputs.slice(1)) cols.push(i.label, 'Δ', 'p', 'verdict');
+  for (const i of c.inputs.slice(1)) cols.push(i.label, 'Δ [95% CI]', 'p', 'verdict');
   return cols;
 }
 
-function cells(c: Comparison, r: MetricRow): string[] {
-  const out = [r.key, fmtSide(r.sides[0] ?? null, r.unit)];
+function cells(metric: string, r: MetricRow): string[] {
+  const out = [metric, fmtSide(r.sides[0] ?? null, r.unit)];
   r.changes.forEach((ch, j) =>
     out.push(fmtSide(r.sides[j + 1] ?? null, r.unit), fmtChange(ch), fmtP(ch.p), fmtVerdict(ch)),
   );
   return out;
 }
 
-function geomeanCells(c: Comparison): string[] {
-  const out = ['geomean (cost; + is worse)', ''];
-  for (const g of c.geomean_cost_pct) out.push('', fmtPct(g), '', '');
-  return out;
+function geomeanLine(c: Comparison): string {
+  return `geomean cost change (+ is worse): ${c.geomean_cost_pct.map((g, j) => `${c.inputs[j + 1]!.label} ${fmtPct(g)}`).join(', ')}`;
 }
 
 function fingerprintLines(c: Comparison): string[] {
@@ -317,45 +432,71 @@ function fingerprintLines(c: Comparison): string[] {
   ];
 }
 
-function summaryLine(c: Comparison): string {
+function summaryLine(c: Comparison, o: RenderOptions = {}): string {
   const n = c.rows.length;
-  return c.gate_failures.length
-    ? `${c.gate_failures.length} regression${c.gate_failures.length === 1 ? '' : 's'} beyond threshold (p < ${c.alpha}): ${c.gate_failures.join('; ')}`
-    : `no significant regression beyond threshold in ${n} metrics (p < ${c.alpha})`;
+  const failing = c.rows.flatMap((r) => r.changes.filter((ch) => ch.gate));
+  const regressed = failing.filter((ch) => ch.verdict === 'regressed').length;
+  const unjudged = failing.length - regressed;
+  const accepted = c.allow_missing
+    ? c.rows
+        .filter((r) => isGated(lookupMetric(r.key)))
+        .flatMap((r) => r.changes)
+        .filter((ch) => ch.verdict === 'only in base' || ch.verdict === 'too few samples').length
+    : 0;
+  const parts = [
+    regressed ? `${regressed} regression${regressed === 1 ? '' : 's'} beyond threshold (p < ${c.alpha})` : '',
+    unjudged
+      ? `${unjudged} base metric${unjudged === 1 ? '' : 's'} not judged (missing from NEW or too few samples)`
+      : '',
+  ].filter(Boolean);
+  const notes = [
+    accepted
+      ? `${accepted} base metric${accepted === 1 ? '' : 's'} not judged, accepted by --allow-missing`
+      : '',
+    o.onlyChanged ? `${c.rows.filter((r) => !isChanged(r)).length} unchanged metrics not shown` : '',
+  ].filter(Boolean);
+  const note = notes.length ? `; ${notes.join('; ')}` : '';
+  return parts.length
+    ? `gate fails: ${parts.join(', ')}: ${c.gate_failures.join('; ')}${note}`
+    : `no significant regression beyond threshold in ${n} metrics (p < ${c.alpha})${note}`;
 }
 
-export function renderTable(c: Comparison, colour: boolean): string {
-  const paint = (code: string, s: string) => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const table = new Table({
-    head: header(c),
-    style: { head: [], border: [], compact: true },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
-  for (const r of c.rows) {
-    const row = cells(c, r);
-    if (colour)
-      r.changes.forEach((ch, j) => {
+/** One table per case, metric by metric (benchstat's layout); the fingerprint above, the verdict below. */
+export function renderTable(c: Comparison, o: RenderOptions = {}): string {
+  const paint = (code: string, s: string) => (o.colour ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const out = [...fingerprintLines(c), ''];
+  for (const g of byCase(c, o)) {
+    const rows = g.rows.map(({ metric, row }) => {
+      const cellsOf = cells(metric, row);
+      row.changes.forEach((ch, j) => {
         const at = 2 + j * 4 + 3;
-        if (ch.verdict === 'regressed') row[at] = paint(ch.gate ? '1;31' : '31', row[at]!);
-        else if (ch.verdict === 'improved') row[at] = paint('32', row[at]!);
+        if (ch.gate) cellsOf[at] = paint('1;31', cellsOf[at]!);
+        else if (ch.verdict === 'regressed') cellsOf[at] = paint('31', cellsOf[at]!);
+        else if (ch.verdict === 'improved') cellsOf[at] = paint('32', cellsOf[at]!);
       });
-    table.push(row);
+      return cellsOf;
+    });
+    out.push(paint('1', g.title), columns(rows, { head: header(c), rule: true, indent: '  ' }));
   }
-  table.push(geomeanCells(c));
-  return [...fingerprintLines(c), '', table.toString(), '', summaryLine(c)].join('\n') + '\n';
+  out.push(geomeanLine(c), summaryLine(c, o));
+  return out.join('\n') + '\n';
 }
 
 const mdEscape = (s: string) => s.replaceAll('|', '\\|');
 
-export function renderMarkdown(c: Comparison): string {
+/** One table with case and metric columns: compact enough for a PR comment (with --only-changed). */
+export function renderMarkdown(c: Comparison, o: RenderOptions = {}): string {
   const out = ['## cowbench compare', ''];
   out.push(...fingerprintLines(c).map((l) => (l.startsWith('  ') ? `- ${l.trim()}` : `**${l}**`)), '');
-  const h = header(c);
+  const h = ['case', ...header(c)];
   out.push(`| ${h.map(mdEscape).join(' | ')} |`, `|${h.map(() => '---').join('|')}|`);
-  for (const r of c.rows) out.push(`| ${cells(c, r).map(mdEscape).join(' | ')} |`);
-  out.push(`| ${geomeanCells(c).map(mdEscape).join(' | ')} |`, '');
+  for (const g of byCase(c, o))
+    g.rows.forEach(({ metric, row }, i) =>
+      out.push(`| ${[i === 0 ? g.title : '', ...cells(metric, row)].map(mdEscape).join(' | ')} |`),
+    );
+  out.push('', `${geomeanLine(c)}.`, '');
   out.push(
-    `${summaryLine(c)}. Medians (min…max, n); Δ of medians; p: two-sided Mann–Whitney U; \`~\`: not significant; ✗: beyond the regression threshold.`,
+    `${summaryLine(c, o)}. Medians (min…max, n); Δ of medians with its 95% bootstrap interval; p: two-sided Mann–Whitney U; \`~\`: not significant; ✗: fails the gate.`,
   );
   return out.join('\n') + '\n';
 }
@@ -373,12 +514,12 @@ export function renderJunit(c: Comparison): string {
       const name = xml(r.key);
       const cls = xml(`cowbench.compare.${c.inputs[j + 1]!.label}`);
       const detail = xml(
-        `base ${fmtSide(r.sides[0] ?? null, r.unit)}; new ${fmtSide(r.sides[j + 1] ?? null, r.unit)}; change ${fmtPct(ch.pct)}; p=${fmtP(ch.p)}; verdict ${ch.verdict}${ch.reason ? ` (${ch.reason})` : ''}`,
+        `base ${fmtSide(r.sides[0] ?? null, r.unit)}; new ${fmtSide(r.sides[j + 1] ?? null, r.unit)}; change ${fmtChange(ch)}; ${pText(ch.p)}; verdict ${ch.verdict}${ch.reason ? ` (${ch.reason})` : ''}`,
       );
       if (ch.gate) {
         failures++;
         cases.push(
-          `    <testcase classname="${cls}" name="${name}"><failure message="regressed ${xml(fmtPct(ch.pct))} beyond ${Math.round((r.threshold ?? 0) * 100)}%, p=${xml(fmtP(ch.p))}">${detail}</failure></testcase>`,
+          `    <testcase classname="${cls}" name="${name}"><failure message="${ch.verdict === 'regressed' ? `regressed ${xml(fmtPct(ch.pct))} beyond ${Math.round((r.threshold ?? 0) * 100)}%, ${xml(pText(ch.p))}` : xml(`${ch.verdict}: ${ch.reason ?? ''}`)}">${detail}</failure></testcase>`,
         );
       } else if (
         ch.verdict === 'only in base' ||
@@ -415,10 +556,11 @@ export function renderTap(c: Comparison): string {
         /[#\s]/g,
         '_',
       );
-      const desc = `${fmtPct(ch.pct)} p=${fmtP(ch.p)} ${ch.verdict}`;
+      const desc = `${fmtChange(ch)} ${pText(ch.p)} ${ch.verdict}`;
       const status = ch.gate ? 'not ok' : 'ok';
       const skip =
-        ch.verdict === 'only in base' || ch.verdict === 'only in new' || ch.verdict === 'too few samples'
+        !ch.gate &&
+        (ch.verdict === 'only in base' || ch.verdict === 'only in new' || ch.verdict === 'too few samples')
           ? ` # SKIP ${ch.verdict}`
           : '';
       tests.push(`${status} ${tests.length + 1} ${name}${skip}${skip ? '' : ` # ${desc}`}`);
@@ -428,18 +570,18 @@ export function renderTap(c: Comparison): string {
   return lines.join('\n') + '\n';
 }
 
-export function renderComparison(c: Comparison, format: Format, colour: boolean): string {
+export function renderComparison(c: Comparison, format: Format, o: RenderOptions = {}): string {
   switch (format) {
     case 'json':
       return JSON.stringify(c, null, 2) + '\n';
     case 'markdown':
-      return renderMarkdown(c);
+      return renderMarkdown(c, o);
     case 'junit':
       return renderJunit(c);
     case 'tap':
       return renderTap(c);
     default:
-      return renderTable(c, colour);
+      return renderTable(c, o);
   }
 }
 
@@ -447,8 +589,40 @@ export interface CompareCommandOptions {
   inputs: string[];
   format: Format;
   failOnRegression: boolean;
+  allowMissing?: boolean;
+  onlyChanged?: boolean;
   thresholds: string[];
   alpha?: number;
+  /** More formats written in the same pass, each to its file (hyperfine's --export-*). */
+  exports?: Partial<Record<Format, string>>;
+}
+
+/**
+ * Writes `text` to `file` whole or not at all: a temporary beside it (O_EXCL|O_NOFOLLOW) renamed
+ * into place, so a planted symlink is replaced, never written through.
+ */
+function writeFileWhole(flag: string, file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.cowbench-${process.pid}.tmp`);
+  try {
+    const fd = openSync(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      const bytes = Buffer.from(text);
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off, off);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw badInput(
+      `${flag}: could not write ${file}: ${err.code ?? ''} ${err.message ?? String(e)}`.replace(/\s+/g, ' '),
+    );
+  }
 }
 
 /** Exit 1 on a gate failure with --fail-on-regression, 0 otherwise; bad input throws (exit 2). */
@@ -458,8 +632,17 @@ export function compareCommand(o: CompareCommandOptions, write: (s: string) => v
   const thresholds = parseThresholds(o.thresholds);
   const comparison = compareResults(loadInputs(o.inputs), {
     thresholds,
+    allowMissing: o.allowMissing === true,
     ...(o.alpha !== undefined ? { alpha: o.alpha } : {}),
   });
-  write(renderComparison(comparison, o.format, process.stdout.isTTY === true && o.format === 'table'));
+  const render = { onlyChanged: o.onlyChanged === true };
+  for (const [format, file] of Object.entries(o.exports ?? {}) as [Format, string][])
+    writeFileWhole(`--export-${format}`, file, renderComparison(comparison, format, render));
+  write(
+    renderComparison(comparison, o.format, {
+      ...render,
+      colour: o.format === 'table' && useColour(process.stdout.isTTY === true),
+    }),
+  );
   return o.failOnRegression && comparison.gate_failures.length > 0 ? 1 : 0;
 }

@@ -23,6 +23,8 @@ export interface MetricDef {
   threshold: number;
   /** Deterministic for its case: compared exactly (no statistical test). */
   exact?: boolean;
+  /** Describes the machine the run was on, not the code under test: compared, never gated. */
+  context?: boolean;
   description: string;
 }
 
@@ -146,7 +148,7 @@ const perSuite: Record<string, Def[]> = {
     rate('memcpy_MBps', 'MB/s', 'same-run calibration (repeated through the run): memcpy bandwidth'),
     time('page_fault_ns', 'ns', 'same-run calibration: one plain page fault'),
     rate('sink_MBps', 'MB/s', 'same-run calibration: sequential file write bandwidth'),
-  ],
+  ].map((d) => ({ ...d, context: true })),
   latency: [
     time('fault_us', 'µs', 'per-fault round trip (median of per-trial medians)'),
     time('fault_p99_us', 'µs', 'per-fault round trip p99 per trial'),
@@ -235,6 +237,11 @@ export function metricKey(suite: string, caseName: string, metric: string): stri
 }
 
 /** The registry entry of a key, or undefined for a figure the registry does not know. */
+/** Whether a metric can fail the gate: registered, and about the code under test (not context). */
+export function isGated(def: MetricDef | undefined): def is MetricDef {
+  return def !== undefined && def.context !== true;
+}
+
 export function lookupMetric(key: string): MetricDef | undefined {
   const k = parseKey(key);
   return k ? index.get(`${k.suite}/${k.metric}`) : undefined;

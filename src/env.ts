@@ -4,7 +4,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from './native.js';
+import { native, packageRoot } from './native.js';
 
 export interface Environment {
   hostname: string;
@@ -18,6 +18,12 @@ export interface Environment {
   thp_defrag: string;
   vm_max_map_count: number | null;
   vm_unprivileged_userfaultfd: number | null;
+  /**
+   * Which userfaultfd this process gets, probed by opening one: `full` (faults raised in the kernel
+   * are served too), `user-mode-only` (unprivileged with vm.unprivileged_userfaultfd=0: kernel-side
+   * writers fail with EFAULT), or `unavailable`.
+   */
+  uffd_mode: 'full' | 'user-mode-only' | 'unavailable';
   virtualized: string;
   node_version: string;
   cowbench_version: string;
@@ -91,8 +97,34 @@ export function gitCommitOf(root: string): string {
   }
 }
 
+/**
+ * The checkout's commit; without a checkout (an installed package, a CI cache), the commit the CI
+ * says it is building (GitHub's GITHUB_SHA, GitLab's CI_COMMIT_SHA), marked as such.
+ */
+export function commitFor(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromCheckout = gitCommitOf(root);
+  if (fromCheckout !== 'not a git checkout') return fromCheckout;
+  for (const name of ['GITHUB_SHA', 'CI_COMMIT_SHA']) {
+    const sha = env[name];
+    if (sha && /^[0-9a-f]{7,40}$/i.test(sha)) return `${sha} (from ${name})`;
+  }
+  return fromCheckout;
+}
+
 function gitCommit(): string {
-  return gitCommitOf(packageRoot);
+  return commitFor(packageRoot);
+}
+
+/** The userfaultfd mode, from the native probe (it opens one, as a run would). */
+function uffdMode(): Environment['uffd_mode'] {
+  try {
+    const entries = native.probe();
+    const opens = entries.find((e) => e.name === 'userfaultfd')?.ok === true;
+    if (!opens) return 'unavailable';
+    return entries.find((e) => e.name === 'uffd.kernel_faults')?.ok === true ? 'full' : 'user-mode-only';
+  } catch {
+    return 'unavailable';
+  }
 }
 
 /** The recorded kernel config options, or {} where the kernel exposes no config. */
@@ -136,6 +168,7 @@ export function environment(): Environment {
     thp_defrag: bracketed('/sys/kernel/mm/transparent_hugepage/defrag'),
     vm_max_map_count: readInt('/proc/sys/vm/max_map_count'),
     vm_unprivileged_userfaultfd: readInt('/proc/sys/vm/unprivileged_userfaultfd'),
+    uffd_mode: uffdMode(),
     virtualized: virtualization(),
     node_version: process.version,
     cowbench_version: pkg.version,

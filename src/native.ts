@@ -200,6 +200,8 @@ export interface NativeAddon {
   regionWritable(region: NativeRegion): { ok: boolean; detail: string };
   probeWriter(kind: string): Promise<{ ok: boolean; code?: string; detail?: string }>;
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
+  /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false while another process holds it. */
+  tryLockExclusive(fd: number): boolean;
   calibrate(
     bytes: number,
     dir: string,

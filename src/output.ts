@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CowbenchError, UsageError } from './errors.js';
 import { fileKind } from './files.js';
+import { native } from './native.js';
 
 export const NULL_SINK = '/dev/null';
 
@@ -60,6 +61,12 @@ export const MAX_OUT_NAME_BYTES = NAME_MAX - TEMP_NAME_OVERHEAD;
 /** Throws UsageError naming `flag` if the image (and its manifest) cannot be written at `out`. */
 export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   if (out === NULL_SINK) return;
+  // Not a file named "-": the image is verified by reading it back, so it cannot stream.
+  if (out === '-')
+    throw new UsageError(
+      flag,
+      "'-' (stdout) is not supported: the image is verified by reading it back from its file; name a file, or /dev/null for an unverified overhead run",
+    );
   const nameBytes = Buffer.byteLength(path.basename(out));
   if (nameBytes > MAX_OUT_NAME_BYTES)
     throw new UsageError(
@@ -199,12 +206,53 @@ function placeNoReplace(tmp: string, file: string): void {
   unlinkSync(tmp);
 }
 
+/** How long a commit waits for another cowbench's commit into the same directory. */
+const COMMIT_LOCK_WAIT_MS = 60_000;
+
+/**
+ * Runs `fn` holding an exclusive flock(2) on `dir`: commits into one directory are serialised, so
+ * two runs never interleave their image and manifest renames. The lock dies with its fd (and
+ * with the process), so a killed run leaves no stale lock behind.
+ */
+function withDirectoryLock<T>(dir: string, fn: () => T): T {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    throw errnoError(`could not open ${dir} to lock it for the commit`, e);
+  }
+  try {
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + COMMIT_LOCK_WAIT_MS;
+    while (!native.tryLockExclusive(fd)) {
+      if (Date.now() > deadline)
+        throw new CowbenchError(
+          'ETIMEDOUT',
+          `another process held the commit lock on ${dir} for ${COMMIT_LOCK_WAIT_MS / 1000} s; image not kept`,
+        );
+      Atomics.wait(sleeper, 0, 0, 2);
+    }
+    return fn();
+  } finally {
+    closeSync(fd); // drops the lock
+  }
+}
+
+/** Removes `file` only if it is still the file identified by `id` (st_dev, st_ino). */
+function unlinkIfSame(file: string, id: { dev: number; ino: number } | undefined): void {
+  if (!id) return;
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (st && st.dev === id.dev && st.ino === id.ino) unlinkSync(file);
+}
+
 /**
  * Commits a verified image and its manifest together, or neither: the manifest is written to a
- * temporary and fsynced first (a full disk fails here, before anything is visible); the manifest
- * slot is emptied (a leftover, or with --force the old manifest); the image is renamed into place
- * (`commitImage`), then the manifest. An image is therefore never seen beside a manifest that is
- * not its own, and a failure at any step removes what this commit created.
+ * temporary and fsynced first (a full disk fails here, before anything is visible); then, holding
+ * the directory's commit lock, the manifest slot is emptied (a leftover, or with --force the old
+ * manifest), the image is renamed into place (`commitImage`), then the manifest. An image is
+ * therefore never seen beside a manifest that is not its own, concurrent runs on one path commit
+ * one after the other (the last one wins whole), and a failure removes only what this commit
+ * created: the image it renamed into place, identified by (st_dev, st_ino), never by its path.
  */
 export function commitWithManifest(
   out: string,
@@ -213,6 +261,7 @@ export function commitWithManifest(
   commitImage: () => void,
 ): void {
   const manifest = manifestPathFor(out);
+  const dir = path.dirname(path.resolve(out));
   let tmp: string;
   try {
     tmp = writeTempBeside(manifest, manifestText);
@@ -220,35 +269,38 @@ export function commitWithManifest(
     throw errnoError(`could not write the manifest ${manifest}; image and manifest removed`, e);
   }
   try {
-    try {
-      if (force || isOrphanManifest(manifest, out)) {
-        const st = lstatSync(manifest, { throwIfNoEntry: false });
-        if (st?.isFile()) unlinkSync(manifest);
+    withDirectoryLock(dir, () => {
+      try {
+        if (force || isOrphanManifest(manifest, out)) {
+          const st = lstatSync(manifest, { throwIfNoEntry: false });
+          if (st?.isFile()) unlinkSync(manifest);
+        }
+      } catch (e) {
+        throw errnoError(`could not replace the manifest ${manifest}; image and manifest removed`, e);
       }
-    } catch (e) {
-      throw errnoError(`could not replace the manifest ${manifest}; image and manifest removed`, e);
-    }
-    // Checked up front too; again here, as the run took a while: --force replaces regular files only.
-    const existing = lstatSync(out, { throwIfNoEntry: false });
-    if (existing && !existing.isFile())
-      throw new CowbenchError(
-        'EEXIST',
-        `${out} became a ${fileKind(existing)} during the run; not replaced`,
-        {
-          exitCode: 2,
-        },
-      );
-    commitImage();
-    try {
-      placeNoReplace(tmp, manifest);
-    } catch (e) {
-      rmSync(out, { force: true }); // an image without its manifest does not pass for complete
-      throw errnoError(`could not put the manifest at ${manifest}; image and manifest removed`, e);
-    }
+      // Checked up front too; again here, as the run took a while: --force replaces regular files only.
+      const existing = lstatSync(out, { throwIfNoEntry: false });
+      if (existing && !existing.isFile())
+        throw new CowbenchError(
+          'EEXIST',
+          `${out} became a ${fileKind(existing)} during the run; not replaced`,
+          { exitCode: 2 },
+        );
+      commitImage();
+      // Ours: renamed into place under the lock, which every cowbench commit here takes.
+      const placed = lstatSync(out, { throwIfNoEntry: false });
+      const ours = placed ? { dev: placed.dev, ino: placed.ino } : undefined;
+      try {
+        placeNoReplace(tmp, manifest);
+      } catch (e) {
+        unlinkIfSame(out, ours); // an image without its manifest does not pass for complete
+        throw errnoError(`could not put the manifest at ${manifest}; image and manifest removed`, e);
+      }
+    });
   } finally {
     rmSync(tmp, { force: true });
   }
-  fsyncDir(path.dirname(path.resolve(out)));
+  fsyncDir(dir);
 }
 
 /** A private (0700) scratch directory for runs that do not keep their image. */

@@ -92,3 +92,14 @@ export function onStdoutError(err: NodeJS.ErrnoException): void {
   const exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
   process.exit(afterStdout({ ok: false, code, reason }, exitCode));
 }
+
+/**
+ * Whether to colour output for a terminal: `NO_COLOR` (any non-empty value) turns colour off,
+ * `FORCE_COLOR` (anything but `0` or `false`) turns it on even into a pipe; otherwise only a TTY.
+ */
+export function useColour(isTTY: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  return isTTY;
+}

@@ -14,6 +14,7 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   { args: ['run', '--size', '64M', '--buffer', '128M'], flag: /--buffer: is larger than the region/ },
   { args: ['run', '--size', '64M', '--buffer', '1k'], flag: /--buffer: must hold at least one/ },
   { args: ['run', '--buffer', 'lots'], flag: /--buffer: 'lots' is not a size/ },
+  { args: ['run', '--out', '-'], flag: /--out: '-' \(stdout\) is not supported/ },
   { args: ['run', '--buffer-policy', 'maybe'], flag: /--buffer-policy: 'maybe' is not one of/ },
   { args: ['run', '--writers', '0'], flag: /--writers: 0 is out of range/ },
   { args: ['run', '--writers', 'gpu:2'], flag: /--writers: 'gpu' is not one of/ },
@@ -74,6 +75,14 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
     flag: /--dir: directory \/nonexistent-dir does not exist/,
   },
 ];
+
+test('cowbench completion prints a shell completion script that completes run flags', async (t) => {
+  const script = await runCli(['completion']);
+  t.is(script.code, 0, script.stderr);
+  t.regex(script.stdout, /_cowbench_yargs_completions/);
+  const words = await runCli(['--get-yargs-completions', 'run', '--']);
+  t.regex(words.stdout, /^--backend$/m);
+});
 
 for (const { args, flag } of badInputs) {
   test(`bad input: cowbench ${args.join(' ')}`, async (t) => {

@@ -1,7 +1,7 @@
 /** The packed tarball holds what runs, and installs into a fresh prefix without a compiler. */
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../src/native.js';
 import { tempDir } from './helpers.js';
@@ -27,6 +27,12 @@ test.serial('npm pack ships the CLI, library, addon and sources, and no tests or
   t.true(files.includes(`prebuilt/linux-${process.arch}/cowbench.node`), 'the prebuilt addon is packed');
   const stray = files.filter((f) => /^(test|dist\/test|results)\/|\.map$|\.test\.|^build\//.test(f));
   t.deepEqual(stray, [], 'no tests, compiled tests, source maps, results or build tree');
+  t.deepEqual(
+    files.filter((f) => f.startsWith('dist/bench/') && f.endsWith('.d.ts')),
+    [],
+    'bench is the CLI plugin, not API: no declarations',
+  );
+  t.true(files.includes('LICENSE'));
   t.false(existsSync(path.join(packageRoot, 'prebuilt')), 'postpack leaves no prebuilt/ in the checkout');
 
   // Installed globally into a fresh prefix: npm 11 runs no install scripts there, so this is the
@@ -50,4 +56,27 @@ test.serial('npm pack ships the CLI, library, addon and sources, and no tests or
   const probe = spawnSync(path.join(prefix, 'bin', 'cowbench'), ['probe', '--json'], { encoding: 'utf8' });
   t.is(probe.status, 0, probe.stderr);
   t.true(Array.isArray((JSON.parse(probe.stdout) as { probes: unknown[] }).probes));
+
+  // vega and vega-lite are optional peers: not installed for a user who only takes snapshots, and
+  // a report without them says what to install, in one line.
+  const installed = path.join(prefix, 'lib', 'node_modules', 'cowbench');
+  t.false(existsSync(path.join(installed, 'node_modules', 'vega')), 'vega is not installed');
+  t.false(existsSync(path.join(installed, 'node_modules', 'vega-lite')), 'vega-lite is not installed');
+  // A copy: report writes beside its input.
+  const input = path.join(dir, 'results-in');
+  cpSync(path.join(packageRoot, 'results', '2026-12-01-vm-quick'), input, { recursive: true });
+  {
+    const report = spawnSync(
+      path.join(prefix, 'bin', 'cowbench'),
+      ['report', input, '--out', path.join(dir, 'report')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    t.not(report.status, 0);
+    t.regex(
+      report.stderr,
+      /optional packages vega and vega-lite, which are not installed: run `npm install vega@6 vega-lite@6`/,
+    );
+  }
 });

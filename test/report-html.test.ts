@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CHARTS } from '../bench/charts/index.js';
-import { reportCommand } from '../bench/html.js';
+import { CITATION_TITLE, reportCommand } from '../bench/html.js';
+import { SEED_ARCHIVE } from '../bench/charts/seed.js';
 import { packageRoot } from '../src/native.js';
 
 const CANDIDATES = [
@@ -109,7 +110,12 @@ register(`report.html of one results directory in headless Chromium${reason}`, a
   // Self-contained: no script, no external reference.
   const text = readFileSync(html, 'utf8');
   t.notRegex(text, /<script/i);
-  t.notRegex(text, /(src|href)="https?:/i);
+  t.notRegex(text, /src="https?:/i);
+  // The one outside link: the 2016 thread in the list archive (a link, nothing loaded).
+  t.deepEqual(
+    [...new Set([...text.matchAll(/href="(https?:[^"]+)"/gi)].map((m) => m[1]!.replaceAll('&amp;', '&')))],
+    [SEED_ARCHIVE],
+  );
   const page = await openReport(html, shots, 'report-one');
   t.deepEqual(page.errors, []);
   t.deepEqual(
@@ -154,5 +160,92 @@ register(
     for (const c of page.charts) t.true(c.marks > 0, `${c.id}: data marks`);
     t.true(existsSync(path.join(out, 'charts', 'timeline.svg')));
     t.regex(readFileSync(path.join(out, 'REPORT.md'), 'utf8'), /!\[[^\]]+\]\(charts\/timeline\.svg\)/);
+  },
+);
+
+register(
+  `report.html for researchers: methodology, cite-as, data links, dark mode, print, disagreements${reason}`,
+  async (t) => {
+    const { root, shots } = fixture(t);
+    const dirs = [FULL, WITH_TRACES].map((d) => path.join(root, path.basename(d)));
+    const out = path.join(root, 'both');
+    await reportCommand(dirs, out);
+    const html = path.join(out, 'report.html');
+    // The cite-as box and CITATION.cff name the same software and version.
+    const cff = readFileSync(path.join(packageRoot, 'CITATION.cff'), 'utf8');
+    const version = (
+      JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+    t.true(cff.includes(`title: "${CITATION_TITLE}"`));
+    t.regex(cff, new RegExp(`^version: ${version.replaceAll('.', '\\.')}$`, 'm'));
+    const { chromium } = await import('playwright-core');
+    const profile = mkdtempSync(path.join(os.tmpdir(), 'cowbench-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: browserPath!,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1280, height: 1000 },
+    });
+    t.teardown(async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    });
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+    const found = await page.evaluate(() => ({
+      cite: document.querySelector('#cite')?.textContent ?? '',
+      method: document.querySelector('#methodology')?.textContent ?? '',
+      links: [...document.querySelectorAll('table.facts a')].map((a) => a.getAttribute('href') ?? ''),
+      disagree: [...document.querySelectorAll('[data-disagree]')].map((e) => e.getAttribute('data-disagree')),
+      folded: document.querySelectorAll('details.long').length,
+    }));
+    t.regex(found.cite, new RegExp(`version ${version.replaceAll('.', '\\.')} \\[software\\]`));
+    for (const word of [
+      'Trials',
+      'Effect and interval',
+      'Verdicts',
+      'Not measurable here',
+      'Noise',
+      'Thresholds',
+    ])
+      t.true(found.method.includes(word), `methodology names ${word}`);
+    // results.json and every CSV of both runs, each link resolving to its file.
+    for (const d of dirs)
+      t.true(found.links.some((l) => path.resolve(out, l) === path.join(d, 'results.json')));
+    t.true(found.links.filter((l) => l.endsWith('.csv')).length >= 2);
+    for (const l of found.links) t.true(existsSync(path.resolve(out, l)), `${l} exists`);
+    // A note exactly where the two runs' verdicts differ (read here from their results.json).
+    const first = (d: string, claim: string) => {
+      const r = JSON.parse(readFileSync(path.join(d, 'results.json'), 'utf8')) as {
+        suites: Record<string, { verdicts?: { claim: string; verdict: string }[] }>;
+      };
+      return Object.values(r.suites)
+        .flatMap((su) => su.verdicts ?? [])
+        .find((v) => v.claim === claim)?.verdict;
+    };
+    const claims = (await page.evaluate(() =>
+      [...document.querySelectorAll('section[data-claim]')].map((e) => e.getAttribute('data-claim') ?? ''),
+    )) as string[];
+    const expected = claims.filter((c) => {
+      const [a, b] = dirs.map((d) => first(d, c));
+      return a !== undefined && b !== undefined && a !== b;
+    });
+    t.true(expected.length > 0, 'the fixture runs disagree somewhere');
+    t.deepEqual(found.disagree, expected);
+    t.regex(
+      await page.locator(`[data-disagree="${expected[0]}"]`).innerText(),
+      /What differs in their fingerprints/,
+    );
+    // Long tables fold on screen and print whole; the page follows the reader's colour scheme.
+    t.true(found.folded > 0);
+    const folded = page.locator('details.long').first();
+    const screenHeight = (await folded.boundingBox())!.height;
+    await page.emulateMedia({ media: 'print' });
+    t.true((await folded.boundingBox())!.height > screenHeight * 5, 'a folded table prints whole');
+    t.false(await page.locator('nav').isVisible(), 'no contents list on paper');
+    await page.emulateMedia({ media: 'screen', colorScheme: 'dark' });
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    t.not(bg, 'rgb(255, 255, 255)');
+    await page.screenshot({ path: path.join(shots, 'report-dark-top.png') });
   },
 );

@@ -1,7 +1,34 @@
-/** vega-lite → vega → SVG, headless in Node (no canvas, no browser). */
-import { compile, type TopLevelSpec } from 'vega-lite';
-import * as vega from 'vega';
-import { logger, None, parse, View } from 'vega';
+/**
+ * vega-lite → vega → SVG, headless in Node (no canvas, no browser). vega and vega-lite are
+ * optional peers, loaded on the first chart: a library user who only takes snapshots does not
+ * install them (32 MB); without them a report says what to install.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { CowbenchError } from '../../src/errors.js';
+
+type Vega = typeof import('vega');
+type VegaLite = typeof import('vega-lite');
+let chartLibraries: Promise<{ vega: Vega; vl: VegaLite }> | undefined;
+
+/** vega and vega-lite, imported once; a clear EUNSUPPORTED when they are not installed. */
+function loadChartLibraries(): Promise<{ vega: Vega; vl: VegaLite }> {
+  chartLibraries ??= Promise.all([import('vega'), import('vega-lite')]).then(
+    ([vega, vl]) => {
+      // vega exports textMetrics (the hook vl-convert uses too) without declaring it.
+      (vega as unknown as { textMetrics: { width: typeof textWidth } }).textMetrics.width = textWidth;
+      return { vega, vl };
+    },
+    (e: unknown) => {
+      if ((e as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+      throw new CowbenchError(
+        'EUNSUPPORTED',
+        'charts need the optional packages vega and vega-lite, which are not installed: run `npm install vega@6 vega-lite@6` where cowbench is installed',
+        { exitCode: 2, cause: e },
+      );
+    },
+  );
+  return chartLibraries;
+}
 
 /** Look shared by every chart. */
 export const CHART_CONFIG = {
@@ -41,16 +68,15 @@ function textWidth(
   const w = em * size * bold;
   return item.limit && item.limit > 0 ? Math.min(w, item.limit) : w;
 }
-// vega exports textMetrics (the hook vl-convert uses too) without declaring it.
-(vega as unknown as { textMetrics: { width: typeof textWidth } }).textMetrics.width = textWidth;
 
 /** Renders one vega-lite spec to an SVG string whose ids are unique in a page of several charts. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const { vega, vl } = await loadChartLibraries();
   // vega-lite's notes on how it resolved a scale are not the reader's business.
-  const vg = compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec, {
-    logger: logger(None),
+  const vg = vl.compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec, {
+    logger: vega.logger(vega.None),
   }).spec;
-  const view = new View(parse(vg), { renderer: 'none', logLevel: None });
+  const view = new vega.View(vega.parse(vg), { renderer: 'none', logLevel: vega.None });
   try {
     const svg = await view.toSVG();
     const prefix = `c${++ids}-`;

@@ -7,6 +7,9 @@ export interface SeedQuote {
 }
 
 export const SEED_THREAD = '“Async savevm using userfaultfd(2)”, qemu-devel, October 2016';
+/** The thread in the qemu-devel archive (a search on its subject: the archive has no thread URL). */
+export const SEED_ARCHIVE =
+  'https://www.mail-archive.com/search?l=qemu-devel@nongnu.org&q=subject:%22Async+savevm+using+userfaultfd%22';
 
 export const SEED_QUOTES: Record<string, SeedQuote> = {
   C1: {

@@ -4,6 +4,8 @@
 #include <memory>
 #include <vector>
 
+#include <sys/file.h>
+
 #include "../common/calibrate.h"
 #include "../common/fault_latency.h"
 #include "../common/probe.h"
@@ -93,6 +95,17 @@ Napi::Value ProbeWriterJs(const Napi::CallbackInfo& info) {
       });
 }
 
+// tryLockExclusive(fd) -> boolean: flock(fd, LOCK_EX|LOCK_NB); false while another process holds it.
+// The lock goes with the open file description: closing the fd, or the process dying, drops it.
+Napi::Value TryLockExclusiveJs(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(info.Env(), true);
+  int err = errno;
+  if (err == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+  ThrowIf(info.Env(), Status::Sys("flock", "flock", err));
+  return info.Env().Undefined();
+}
+
 // calibrate(bytes, dir) -> Promise<{memcpy_Bps, page_fault_ns, sink_Bps, sink_bytes}>
 Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
   size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
@@ -179,6 +192,7 @@ void ExportFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("regionWritable", Napi::Function::New(env, RegionWritableJs));
   exports.Set("plainCopy", Napi::Function::New(env, PlainCopyJs));
   exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
+  exports.Set("tryLockExclusive", Napi::Function::New(env, TryLockExclusiveJs));
   exports.Set("measureFaultLatency", Napi::Function::New(env, MeasureFaultLatencyJs));
 }
 

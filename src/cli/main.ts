@@ -26,10 +26,17 @@ export const coreCommands: readonly CliPlugin[] = [
   calibrateCommand,
 ];
 
+/** Thrown once the command line parsed, in parse-only mode. */
+class ParsedOnly extends Error {}
+
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
   process.exitCode = undefined;
-  let parser = yargs(argv).scriptName('cowbench').usage('$0 <command> [options]');
+  // An array option takes one value per flag: `--threshold K=5 BASE NEW` keeps BASE and NEW.
+  let parser = yargs(argv)
+    .scriptName('cowbench')
+    .usage('$0 <command> [options]')
+    .parserConfiguration({ 'greedy-arrays': false });
   for (const add of [...coreCommands, ...plugins]) parser = add(parser);
   // The README's examples: `cowbench` is ./bin/cowbench.js in a checkout.
   parser = parser
@@ -40,15 +47,23 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
     .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
     .strict()
+    .completion('completion', 'print a bash/zsh completion script (cowbench completion >> ~/.bashrc)')
     .help()
     .version(environment().cowbench_version)
     .fail((msg, err) => {
       throw parseFailure(msg, err);
     });
+  // COWBENCH_PARSE_ONLY=1 (the docs test): the command, its flags and their arity are checked as
+  // for a real run, then nothing runs. Middleware runs after yargs' validation, before the handler.
+  if (process.env['COWBENCH_PARSE_ONLY'] === '1')
+    parser = parser.middleware(() => {
+      throw new ParsedOnly('parsed');
+    });
   try {
     await parser.parseAsync();
     return Number(process.exitCode ?? 0);
   } catch (e) {
+    if (e instanceof ParsedOnly) return 0;
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
       writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
