@@ -19,7 +19,6 @@ import {
 import { headline } from './charts/headlines.js';
 import { SEED_ARCHIVE, SEED_QUOTES, SEED_THREAD, SHORT_TITLES } from './charts/seed.js';
 import { esc, suiteTables } from './charts/tables.js';
-import { UsageError } from '../src/errors.js';
 import { packageRoot } from '../src/native.js';
 import { fingerprintDifferences } from './compare.js';
 import { MIN_SAMPLES } from './stats.js';
