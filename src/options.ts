@@ -42,10 +42,10 @@ function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly
   return text as T;
 }
 
-/** "4" → four cpu writers; "cpu:2,kernel-read:1" → a mix. */
+/** "4" → four cpu writers ("0": none, an idle region); "cpu:2,kernel-read:1" → a mix. */
 export function parseWriters(value: unknown): string[] {
   const text = String(value).trim();
-  if (/^\d+$/.test(text)) return Array<string>(parseCount('--writers', text, 1, 256)).fill('cpu');
+  if (/^\d+$/.test(text)) return Array<string>(parseCount('--writers', text, 0, 256)).fill('cpu');
   const kinds: string[] = [];
   for (const part of text.split(',')) {
     const m = /^([a-z][a-z0-9_-]*)(?::(\d+))?$/.exec(part.trim());

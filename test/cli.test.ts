@@ -16,7 +16,7 @@ const badInputs: { args: string[]; flag: RegExp }[] = [
   { args: ['run', '--buffer', 'lots'], flag: /--buffer: 'lots' is not a size/ },
   { args: ['run', '--out', '-'], flag: /--out: '-' \(stdout\) is not supported/ },
   { args: ['run', '--buffer-policy', 'maybe'], flag: /--buffer-policy: 'maybe' is not one of/ },
-  { args: ['run', '--writers', '0'], flag: /--writers: 0 is out of range/ },
+  { args: ['run', '--writers', '257'], flag: /--writers: 257 is out of range/ },
   { args: ['run', '--writers', 'gpu:2'], flag: /--writers: 'gpu' is not one of/ },
   { args: ['run', '--writers', '999'], flag: /--writers: 999 is out of range/ },
   { args: ['run', '--pattern', 'zigzag'], flag: /--pattern: 'zigzag' is not one of/ },
