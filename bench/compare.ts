@@ -134,7 +134,7 @@ export function fingerprintDifferences(envs: Record<string, unknown>[]): Fingerp
   return diffs;
 }
 
-function thresholdFor(
+export function thresholdFor(
   key: string,
   def: MetricDef | undefined,
   overrides: Record<string, number>,

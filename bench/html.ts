@@ -105,7 +105,7 @@ function chartFigure(c: RenderedChart): string {
   );
 }
 
-const CSS = `
+export const CSS = `
 :root { color-scheme: light dark; --fg:#1b1b1b; --bg:#fff; --muted:#666; --line:#ddd; --strong-line:#bbb; --text2:#333;
   --link:#0b5cad; --quote-bg:#f6f8fb; --quote-line:#b8c7dd; --code-bg:#f4f4f4; --note-bg:#fff8e6; --note-line:#e0b44c;
   --yes:#1a7f37; --no:#c62828; --partly:#b26a00; --na:#777; }
@@ -525,6 +525,16 @@ export async function writeResearchReport(dirs: string[], outDir: string = dirs[
   return { dir: outDir, files, chartMs: r.chartMs, htmlBytes: Buffer.byteLength(r.html) };
 }
 
+/** Where a report of these directories goes without --out: the one DIR, or report-<names> beside the first. */
+export function reportDir(dirs: string[]): string {
+  return dirs.length === 1
+    ? dirs[0]!
+    : path.join(
+        path.dirname(path.resolve(dirs[0]!)),
+        `report-${dirs.map((d) => path.basename(path.resolve(d))).join('+')}`,
+      );
+}
+
 /**
  * `cowbench report DIR [DIR…]`: REPORT.md, charts/ and report.html. One directory: into it. Several:
  * into --out (default: report-<names> beside the first), the per-directory REPORT.md refreshed too.
@@ -532,14 +542,7 @@ export async function writeResearchReport(dirs: string[], outDir: string = dirs[
 export async function reportCommand(dirs: string[], out: string | null): Promise<string> {
   // Each input is read (and refused in one line) before anything is written.
   for (const d of dirs) loadResults(d);
-  const outDir =
-    out ??
-    (dirs.length === 1
-      ? dirs[0]!
-      : path.join(
-          path.dirname(path.resolve(dirs[0]!)),
-          `report-${dirs.map((d) => path.basename(path.resolve(d))).join('+')}`,
-        ));
+  const outDir = out ?? reportDir(dirs);
   // Every output goes under outDir: an existing directory or one made now (its parent must exist).
   outputDirectory('--out', outDir);
   // One directory: its REPORT.md afresh into outDir (then with chart links). Several: the inputs stay as they are.

@@ -67,6 +67,8 @@ export interface BenchOptions {
   repeat: number | null;
   out: string | null;
   label: string | null;
+  /** Called with the results directory once results.json and the reports are written (--record). */
+  onResults?: (outDir: string) => Promise<void>;
 }
 
 function selectSuites(names: string[]): Suite[] {
@@ -409,6 +411,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
   await writeResearchReport([outDir]).catch((e: unknown) =>
     process.stderr.write(`report.html not written: ${(e as Error).message}\n`),
   );
+  await o.onResults?.(outDir);
   signals.dispose();
   return failedSuites > 0 ? 1 : 0;
 }

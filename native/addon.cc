@@ -1,8 +1,7 @@
-// Node-API module init: the classes and functions of native/glue/ and softdirty's internals.
+// Node-API module init: the classes and functions of native/glue/ (softdirty's internals included).
 #include <napi.h>
 
 #include "glue/glue.h"
-#include "softdirty/softdirty_exports.h"
 
 namespace {
 

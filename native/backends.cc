@@ -1,5 +1,6 @@
 // The native backend registry: the one place that lists the backend folders.
-#include "common/backend.h"
+#include "backends.h"
+
 #include "common/no_throw_backend.h"
 #include "forkcow/forkcow_backend.h"
 #include "mprotect/mprotect_backend.h"

@@ -16,7 +16,7 @@
 #include "region.h"
 #include "sink.h"
 #include "status.h"
-#include "writers.h"
+#include "workload.h"
 
 namespace cowbench {
 
@@ -111,12 +111,5 @@ class Backend {
   // after a failure at any step.
   virtual void release(SnapshotContext& ctx) = 0;
 };
-
-// Constructs the backend registered under `name` (backends.cc lists them), converting its own
-// options from `options`: an unknown key or a bad value is EINVAL.
-Status CreateBackend(const std::string& name, const OptionBag& options, std::unique_ptr<Backend>* out);
-
-// Each registered backend's option keys, in declaration order (checked against TypeScript's).
-std::vector<std::pair<std::string, std::vector<std::string>>> BackendOptionKeys();
 
 }  // namespace cowbench

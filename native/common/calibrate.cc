@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "clock.h"
 #include "fd.h"
 #include "region.h"
 #include "sink.h"
-#include "writers.h"
 
 namespace cowbench {
 namespace {

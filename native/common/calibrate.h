@@ -11,9 +11,9 @@
 namespace cowbench {
 
 struct Calibration {
-  double memcpyBytesPerSec = 0;    // one thread copying a buffer larger than the caches
-  double pageFaultNs = 0;          // first write to a fresh anonymous 4 KiB page
-  double sinkBytesPerSec = 0;      // plain sequential write of `sinkBytes` to a file in `dir`
+  double memcpyBytesPerSec = 0;  // one thread copying a buffer larger than the caches
+  double pageFaultNs = 0;        // first write to a fresh anonymous 4 KiB page
+  double sinkBytesPerSec = 0;    // plain sequential write of `sinkBytes` to a file in `dir`
   uint64_t sinkBytes = 0;
 };
 

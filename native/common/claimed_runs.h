@@ -1,5 +1,6 @@
-// The copier's inner loop and the fault path's run claiming, shared by the copy-before-write
-// backends (uffd, mprotect). Everything here except CopyClaimedRuns is async-signal-safe.
+// The claim bitmap's operations, the fault path's run claiming (common/fault_path.h) and the
+// copier's inner loop, shared by the copy-before-write backends (uffd, mprotect). Everything here
+// except ForEachExtent and CopyClaimedRuns is async-signal-safe.
 #pragma once
 
 #include <algorithm>
@@ -21,7 +22,7 @@ inline bool ClaimGranule(std::atomic<uint64_t>* claimed, size_t g) {
 // The 2 MiB extent fault-around stays inside (and the hot-first copier visits).
 constexpr size_t kExtentBytes = 2u << 20;
 
-// --fault-around K (common/fault_around.h) as granules per run (at least 1), capped at half the
+// --fault-around K (common/copy_path_options.h) as granules per run (at least 1), capped at half the
 // copy buffer's slots so one fault cannot fill the buffer.
 inline size_t FaultAroundGranules(unsigned faultAroundPages, size_t bufferBytes, size_t granuleBytes) {
   const size_t slots = std::max<size_t>(1, bufferBytes / granuleBytes);
@@ -51,10 +52,10 @@ inline GranuleRun ClaimAround(std::atomic<uint64_t>* claimed, size_t g, size_t g
 
 // Fault-around copies neighbours only into free slots of the copy buffer: a writer never waits
 // for room for its neighbours. Without this rule a whole run per fault outran the sink, filled the
-// buffer and throttled every writer (a guest paced at 65,536 writes/s kept 0.14 of its rate with a
-// 64 MiB buffer, 0.45 with 512 MiB). The neighbours left out wait for the copier like any page.
-// The counts are what both fault paths report (backend_metrics.fault_around_*); lock-free, so the
-// signal-context path may use them.
+// buffer and throttled every writer (a paced KVM guest; the A/B of this rule against the others
+// tried is in results/2026-12-01-vm-targets/NOTE.md). The neighbours left out wait for the copier
+// like any page. The counts are what the fault path reports (backend_metrics.fault_around_*);
+// lock-free, so a signal handler may update them.
 class FaultAroundCounts {
  public:
   // The most granules a fault may take now: `maxGranules`, cut to the free slots (counted).
@@ -69,10 +70,10 @@ class FaultAroundCounts {
     runs_.fetch_add(1, std::memory_order_relaxed);
     pages_.fetch_add(run.size() - 1, std::memory_order_relaxed);
   }
-  void addTo(SnapshotMetrics& m) const {
-    m.extra["fault_around_runs"] += static_cast<double>(runs_.load());
-    m.extra["fault_around_pages"] += static_cast<double>(pages_.load());
-    m.extra["fault_around_trimmed"] += static_cast<double>(trimmed_.load());
+  void reportTo(SnapshotMetrics& m) const {
+    m.extra["fault_around_runs"] = static_cast<double>(runs_.load());
+    m.extra["fault_around_pages"] = static_cast<double>(pages_.load());
+    m.extra["fault_around_trimmed"] = static_cast<double>(trimmed_.load());
   }
 
  private:
@@ -144,8 +145,8 @@ void ForEachExtent(size_t extents, HotExtents* hot, Visit&& visit) {
 // this copier is written straight from the (still protected) region, then `release(off, len)`
 // re-enables writes on exactly that run. Granules claimed by a fault handler are skipped.
 template <typename Claim, typename Release>
-Status CopyClaimedRuns(SnapshotContext& ctx, const char* base, size_t bytes, size_t granule, size_t first,
-                       size_t end, Claim&& claim, Release&& release) {
+Status CopyClaimedRuns(SnapshotContext& ctx, const char* base, size_t bytes, size_t granule, size_t first, size_t end,
+                       Claim&& claim, Release&& release) {
   size_t runStart = first;
   for (size_t i = first; i <= end; ++i) {
     if (i < end && claim(i)) continue;

@@ -1,15 +1,29 @@
-// The bounded copy buffer: fault handlers copy a page into a slot and return at once; a drain
-// thread (the sink's writer) writes slots to the sink. When every slot is in use the `block`
-// policy makes the copier wait (the faulting writer stays blocked: throttling), `fail` fails.
+// The bounded copy buffer every copy-before-write fault path fills (uffd's handler threads, and
+// the writer's own signal handler under mprotect's SIGSEGV and uffd's SIGBUS): a fault copies a
+// page into a slot and returns at once; a drain thread (the sink's writer) writes slots to the
+// sink. When every slot is in use the `block` policy makes the producer wait (the faulting writer
+// stays blocked: throttling), `fail` fails. The producer side is async-signal-safe, since a signal
+// handler may take no lock (the interrupted thread could hold it): slots travel between two
+// lock-free bounded queues of slot indices (free and ready; Vyukov's MPMC ring), the drain is
+// woken by write(2) on an eventfd, and a producer waiting for a free slot sleeps in futex(2). No
+// allocation after start(). (A mutex-and-condition-variable buffer served the handler threads
+// until the latency suite showed this one does its job at no measured cost: results/2026-12-06-vm-one-buffer.)
+//
+// Wake-up protocol (no timeouts hide a lost wake-up): the drain sleeps in poll(2) on the eventfd
+// once the ready queue looks empty. A producer wakes it after publishing a slot when asked to
+// (wakeDrain), and always while someone waits on the drain (drainWaiters_: a producer waiting for
+// a free slot, a flush) or the buffer is stopping; a waiter counts itself in before its last
+// look, then wakes the drain itself. The drain bumps freeGeneration_ (the futex word) after each
+// slot it frees and FUTEX_WAKEs when a producer waits; cancel() sets failed_, bumps it too and
+// wakes everyone.
 #pragma once
 
-#include <string>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #include "fd.h"
 #include "sink.h"
@@ -19,70 +33,92 @@ namespace cowbench {
 
 enum class BufferPolicy { kBlock, kFail };
 
-// When a fault handler wakes the buffer's drain thread (--drain-wake): before the faulting writer
-// is released (early), after it (late), or once per kDrainWakeBatch queued pages (batch; a full
-// buffer and the final flush wake it too). Off the writer's path, the wake-up of a sleeping drain
-// on another CPU (a cross-CPU IPI, costly under nested virtualisation) stops adding to each fault.
-enum class DrainWake { kEarly, kLate, kBatch };
-constexpr size_t kDrainWakeBatch = 32;
-inline DrainWake DrainWakeFrom(const std::string& s) {
-  return s == "late" ? DrainWake::kLate : s == "batch" ? DrainWake::kBatch : DrainWake::kEarly;
-}
-// The kick() threshold for a mode that does not wake at push time.
-inline size_t DrainKickMin(DrainWake w) { return w == DrainWake::kBatch ? kDrainWakeBatch : 1; }
+// A bounded multi-producer multi-consumer queue of slot indices; lock-free, no allocation after
+// init(), usable from a signal handler.
+class SlotQueue {
+ public:
+  void init(size_t capacityPow2);
+  bool push(uint32_t value);
+  bool pop(uint32_t* value);
 
-// Wake-up protocol (all state under mutex_): the drain sleeps while the queue is empty. A push
-// wakes it when asked to (wakeDrain), and always while anyone waits on the drain's progress (a
-// pusher waiting for a free slot, a flush): that waiter may have found the queue empty only
-// because the slots it waits for were still being copied. cancel() and stop() wake every wait.
+ private:
+  struct Cell {
+    std::atomic<size_t> seq;
+    uint32_t value;
+  };
+  std::unique_ptr<Cell[]> cells_;
+  size_t mask_ = 0;
+  alignas(64) std::atomic<size_t> enqueue_{0};
+  alignas(64) std::atomic<size_t> dequeue_{0};
+};
+
+// The free slots: a lock-free LIFO stack (Treiber, with a tag against ABA) so recently freed,
+// already-touched slots are reused first and memory is spent only on slots in use at once.
+class SlotStack {
+ public:
+  void init(size_t slots);
+  void push(uint32_t slot);
+  bool pop(uint32_t* slot);
+
+ private:
+  static constexpr uint32_t kNil = 0xFFFFFFFFu;
+  std::unique_ptr<std::atomic<uint32_t>[]> next_;
+  std::atomic<uint64_t> head_{kNil};  // (tag << 32) | index
+};
+
 class CopyBuffer {
  public:
+  // What push() reports; 0 is success. Kept as plain ints so a signal handler can store them.
+  enum PushError : int { kPushOk = 0, kPushFull = 1, kPushFailed = 2 };
+
   ~CopyBuffer() { stop(); }
   Status start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink, unsigned sinkDelayUs = 0);
-  // Copies `len` (<= slotBytes) bytes from `src` into a slot queued for the sink at `offset`.
-  // wakeDrain=false leaves the drain asleep so a fault handler can wake its writer first; the
-  // caller then kick()s (the drain is woken anyway while a pusher or flush waits on it).
-  Status push(const char* src, size_t len, uint64_t offset, bool wakeDrain = true);
-  // Wakes the drain if at least `minUnwoken` slots were queued without waking it.
+  // Async-signal-safe: copies `len` (<= slotBytes) bytes into a slot queued for the sink at
+  // `offset`. Under the block policy waits for a free slot (throttling the faulting writer).
+  // wakeDrain=false: the caller kick()s later (see DrainWake).
+  int push(const char* src, size_t len, uint64_t offset, bool wakeDrain = true);
+  // Async-signal-safe: wakes the drain if at least `minUnwoken` slots were queued without a wake.
   void kick(size_t minUnwoken = 1);
   // Waits until every pushed slot is written; returns the first sink error or the cancellation.
   Status flush();
-  // Fails pending and future pushes and flushes with `why`; queued slots are dropped unwritten.
+  // Not signal-safe (takes the drain's mutex): fails pending and future pushes and flushes with
+  // `why`; slots still queued are dropped unwritten.
   void cancel(const Status& why);
   void stop();
+  // Not signal-safe: the Status of a push() error (kPushFull, kPushFailed), naming `who`.
+  Status failureOf(int pushError, const char* who);
 
   uint64_t peakBytes() const { return peakSlots_.load() * slotBytes_; }
   uint64_t throttledNs() const { return throttledNs_.load(); }
   size_t capacityBytes() const { return slots_ * slotBytes_; }
-  // Bytes of free slots now (a relaxed snapshot, for fault-around's pressure check).
+  // Bytes of free slots now (a relaxed snapshot, for fault-around's pressure check). Signal-safe.
   size_t freeBytes() const { return (slots_ - used_.load(std::memory_order_relaxed)) * slotBytes_; }
 
  private:
-  struct Item {
-    size_t slot;
-    size_t len;
-    uint64_t offset;
-  };
   void drainLoop();
+  void wake();
+  void wakeFreeWaiters();
+  void sinkDelay();
 
   Mapping memory_;
   Sink* sink_ = nullptr;
   size_t slotBytes_ = 0, slots_ = 0;
   unsigned sinkDelayUs_ = 0;
   BufferPolicy policy_ = BufferPolicy::kBlock;
-  std::mutex mutex_;
-  std::condition_variable freeCv_, queueCv_, idleCv_;
-  std::vector<size_t> free_;
-  // The queue: a ring of slots_ entries allocated by start(), so push() never allocates.
-  std::vector<Item> ring_;
-  size_t head_ = 0, queued_ = 0;
-  size_t inFlight_ = 0;       // slots taken and not yet written (being copied, queued, or draining)
-  size_t drainWaiters_ = 0;   // pushers waiting for a free slot, plus flushes waiting for idle
-  std::atomic<size_t> unwoken_{0};  // slots queued with wakeDrain=false since the last wake
-  bool stopping_ = false;
-  Status error_;
+  std::unique_ptr<size_t[]> lengths_;
+  std::unique_ptr<uint64_t[]> offsets_;
+  SlotStack free_;
+  SlotQueue ready_;
+  UniqueFd wakeFd_;                          // eventfd: a slot is ready, or stop
+  std::atomic<uint32_t> freeGeneration_{0};  // futex word: bumped whenever a slot is freed
+  std::atomic<uint64_t> reserved_{0}, written_{0}, used_{0};
   std::atomic<uint64_t> peakSlots_{0}, throttledNs_{0};
-  std::atomic<size_t> used_{0};  // slots_ - free_.size(), readable without the mutex
+  std::atomic<bool> failed_{false}, stopping_{false};
+  std::atomic<size_t> unwoken_{0};
+  std::atomic<int> drainWaiters_{0};  // producers waiting for a free slot, plus flushes
+  std::mutex mutex_;                  // never taken in signal context: error_ and the flush wait
+  std::condition_variable writtenCv_;
+  Status error_;
   std::thread drain_;
 };
 

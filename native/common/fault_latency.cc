@@ -3,10 +3,11 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "snapshot_session.h"
 #include "stamp.h"
-#include "writers.h"
+#include "workload.h"
 
 namespace cowbench {
 namespace {
@@ -40,13 +41,13 @@ class PinToCurrentCpu {
 
 }  // namespace
 
-Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options, const OptionBag& backendOptions,
+Status MeasureFaultLatency(std::unique_ptr<Backend> backend, Region& region, Sink& sink, const SnapshotOptions& options,
                            std::vector<double>* samplesNs, SnapshotMetrics* metrics) {
   PinToCurrentCpu pin;
   if (pin.cpu() < 0) return Status::Sys("fault latency: pin the measuring thread", "sched_setaffinity", pin.error());
-  Workload idle(region);  // no writer threads: the measuring thread is the only writer
+  Workload idle(region, nullptr);  // no writer threads: the measuring thread is the only writer
   std::unique_ptr<SnapshotSession> session;
-  Status st = SnapshotSession::Create(backend, backendOptions, region, idle, sink, options, &session);
+  Status st = SnapshotSession::Create(std::move(backend), region, idle, sink, options, &session);
   if (!st.ok()) return st;
   SnapshotContext& ctx = session->context();
   // The same protocol as a snapshot (uffd pre-arm protects in arm's beforeArm), without copy().

@@ -4,17 +4,18 @@
 // sample is one full fault: delivery, the backend's copy into its buffer, un-protection, return.
 #pragma once
 
-#include <string>
+#include <memory>
 #include <vector>
 
+#include "backend.h"
 #include "region.h"
 #include "sink.h"
 #include "status.h"
-#include "backend.h"
 
 namespace cowbench {
 
-Status MeasureFaultLatency(const std::string& backend, Region& region, Sink& sink, const SnapshotOptions& options, const OptionBag& backendOptions,
+// `backend` is created by the caller (native/backends.h).
+Status MeasureFaultLatency(std::unique_ptr<Backend> backend, Region& region, Sink& sink, const SnapshotOptions& options,
                            std::vector<double>* samplesNs, SnapshotMetrics* metrics);
 
 }  // namespace cowbench

@@ -80,8 +80,8 @@ void OnFaultSignal(int signo, siginfo_t* info, void* uctx) {
   for (int wanted : {kActive, kRetired}) {
     for (FaultRange& r : s.ranges) {
       r.inflight.fetch_add(1);
-      const bool inside = r.state.load() == wanted && addr >= r.begin.load() && addr < r.end.load() &&
-                          r.signo.load() == signo;
+      const bool inside =
+          r.state.load() == wanted && addr >= r.begin.load() && addr < r.end.load() && r.signo.load() == signo;
       if (inside && wanted == kActive) {
         owned = true;
         retry = r.fn.load()(r.self.load(), reinterpret_cast<char*>(addr));
@@ -107,7 +107,8 @@ void OnFaultSignal(int signo, siginfo_t* info, void* uctx) {
 // Installs OnFaultSignal for `signo` unless it is already the handler. Caller holds installMutex.
 Status InstallLocked(FaultSignalState& s, int signo) {
   struct sigaction current {};
-  if (sigaction(signo, nullptr, &current) != 0) return Status::Sys("fault signals: sigaction(query)", "sigaction", errno);
+  if (sigaction(signo, nullptr, &current) != 0)
+    return Status::Sys("fault signals: sigaction(query)", "sigaction", errno);
   if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == OnFaultSignal) return Status::Ok();
   struct sigaction ours {};
   ours.sa_sigaction = OnFaultSignal;

@@ -14,11 +14,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "userfaultfd.h"
 #include "compat.h"
 #include "fd.h"
 #include "stamp.h"
 #include "status.h"
+#include "userfaultfd.h"
 
 namespace cowbench {
 namespace {
@@ -195,8 +195,9 @@ ProbeResult ProbeSoftDirty() {
   if (r.ok)
     r.detail = "clear_refs 4 clears and a write sets pagemap bit 55";
   else if (!setOk)
-    r.detail = "clear_refs accepted 4 but a written page never shows pagemap bit 55: kernel built without "
-               "CONFIG_MEM_SOFT_DIRTY";
+    r.detail =
+        "clear_refs accepted 4 but a written page never shows pagemap bit 55: kernel built without "
+        "CONFIG_MEM_SOFT_DIRTY";
   else
     r.detail = "clear_refs 4 did not clear pagemap bit 55";
   return r;
@@ -209,7 +210,7 @@ std::vector<ProbeResult> ProbeAll() {
   out.push_back(ProbeUserfaultfd(&features, &userModeOnly));
   const bool haveUffd = out.back().ok;
   out.push_back({"uffd.kernel_faults", haveUffd && !userModeOnly,
-                 !haveUffd       ? "userfaultfd unavailable"
+                 !haveUffd      ? "userfaultfd unavailable"
                  : userModeOnly ? "no: only a user-mode-only userfaultfd opens here (unprivileged, "
                                   "vm.unprivileged_userfaultfd=0): writes by the kernel fail with EFAULT"
                                 : "yes: faults raised inside the kernel are served too"});
@@ -218,7 +219,8 @@ std::vector<ProbeResult> ProbeAll() {
     r.detail = !haveUffd ? "userfaultfd unavailable" : r.ok ? "offered by UFFDIO_API" : "not offered by this kernel";
     out.push_back(r);
   }
-  out.push_back(haveUffd ? ProbeUffdWriteProtect() : ProbeResult{"uffd.wp_behaviour", false, "userfaultfd unavailable"});
+  out.push_back(haveUffd ? ProbeUffdWriteProtect()
+                         : ProbeResult{"uffd.wp_behaviour", false, "userfaultfd unavailable"});
   out.push_back(ProbePagemapScan());
   out.push_back(ProbeSoftDirty());
 
@@ -254,7 +256,8 @@ std::vector<ProbeResult> ProbeAll() {
   std::string unpriv = ReadFirstLine("/proc/sys/vm/unprivileged_userfaultfd");
   std::string priv = "euid " + std::to_string(::geteuid());
   if (!unpriv.empty()) priv += ", vm.unprivileged_userfaultfd=" + unpriv;
-  priv += ::access("/dev/userfaultfd", R_OK | W_OK) == 0 ? ", /dev/userfaultfd accessible" : ", /dev/userfaultfd not accessible";
+  priv += ::access("/dev/userfaultfd", R_OK | W_OK) == 0 ? ", /dev/userfaultfd accessible"
+                                                         : ", /dev/userfaultfd not accessible";
   out.push_back({"privileges", ::geteuid() == 0 || unpriv == "1", priv});
   return out;
 }

@@ -27,11 +27,10 @@ Status Region::create(size_t bytes, bool hugepage, FillMode fill) {
   // it. Holding a PROT_NONE reserve while the region is mapped keeps kNodeHeadroom free after.
   struct rlimit as {};
   const bool limited = ::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY;
-  const std::string advice =
-      limited ? "the address-space limit (ulimit -v) is " + std::to_string(as.rlim_cur >> 20) + " MiB and " +
-                    std::to_string(kNodeHeadroom >> 20) +
-                    " MiB of it is kept for node itself; raise the limit or use a smaller --size"
-              : "";
+  const std::string advice = limited ? "the address-space limit (ulimit -v) is " + std::to_string(as.rlim_cur >> 20) +
+                                           " MiB and " + std::to_string(kNodeHeadroom >> 20) +
+                                           " MiB of it is kept for node itself; raise the limit or use a smaller --size"
+                                     : "";
   Mapping reserve;
   if (limited) {
     void* r = ::mmap(nullptr, kNodeHeadroom, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -5,8 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <random>
 
 #include "compat.h"
@@ -28,10 +28,9 @@ Status Sink::open(const std::string& finalPath, const std::string& testFirstTemp
   if (base.empty()) return Status::Fail("EINVAL", "sink: output path '" + finalPath + "' names a directory");
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
-    std::string tmp = (slash == std::string::npos ? "" : dir) + "." + base + ".cowbench-" +
-                      std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000) + ".tmp";
-    if (attempt == 0 && !testFirstTempName.empty())
-      tmp = (slash == std::string::npos ? "" : dir) + testFirstTempName;
+    std::string tmp = (slash == std::string::npos ? "" : dir) + "." + base + ".cowbench-" + std::to_string(::getpid()) +
+                      "-" + std::to_string(rd() % 1000000) + ".tmp";
+    if (attempt == 0 && !testFirstTempName.empty()) tmp = (slash == std::string::npos ? "" : dir) + testFirstTempName;
     // O_EXCL|O_NOFOLLOW: never write through a planted symlink; memory contents stay 0600.
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) continue;
@@ -92,8 +91,8 @@ Status Sink::commit(bool force) {
     return Status::Sys("sink: close " + tempPath_, "close", err);
   }
   int rc = force ? ::rename(tempPath_.c_str(), finalPath_.c_str())
-                 : static_cast<int>(::syscall(SYS_renameat2, AT_FDCWD, tempPath_.c_str(), AT_FDCWD,
-                                              finalPath_.c_str(), RENAME_NOREPLACE));
+                 : static_cast<int>(::syscall(SYS_renameat2, AT_FDCWD, tempPath_.c_str(), AT_FDCWD, finalPath_.c_str(),
+                                              RENAME_NOREPLACE));
   if (rc != 0) {
     int err = errno;
     discard();

@@ -2,12 +2,9 @@
 
 namespace cowbench {
 
-Status SnapshotSession::Create(const std::string& name, const OptionBag& backendOptions, Region& region,
-                               Workload& workload, Sink& sink, const SnapshotOptions& options,
-                               std::unique_ptr<SnapshotSession>* out) {
-  std::unique_ptr<Backend> backend;
-  Status st = CreateBackend(name, backendOptions, &backend);
-  if (!st.ok()) return st;
+Status SnapshotSession::Create(std::unique_ptr<Backend> backend, Region& region, Workload& workload, Sink& sink,
+                               const SnapshotOptions& options, std::unique_ptr<SnapshotSession>* out) {
+  if (!backend) return Status::Internal("a snapshot session without a backend");
   out->reset(new SnapshotSession(std::move(backend), region, workload, sink, options));
   return Status::Ok();
 }

@@ -1,21 +1,20 @@
-// One snapshot of one backend: the protocol steps of DESIGN.md in order over a SnapshotContext,
-// with the backend released exactly once (also when the session is dropped without release()).
-// The Node glue and the fault-latency probe both drive a backend through this type.
+// One snapshot of one backend: the protocol steps (prepare, arm inside the pause, copy, release;
+// README's "The snapshot protocol") in order over a SnapshotContext, with the backend released
+// exactly once (also when the session is dropped without release()). The Node glue and the
+// fault-latency probe both drive a backend through this type.
 #pragma once
 
 #include <memory>
-#include <string>
 
 #include "backend.h"
-#include "options.h"
 
 namespace cowbench {
 
 class SnapshotSession {
  public:
-  // Creates backend `name` (its own options converted from `backendOptions`) over the context.
-  static Status Create(const std::string& name, const OptionBag& backendOptions, Region& region, Workload& workload,
-                       Sink& sink, const SnapshotOptions& options, std::unique_ptr<SnapshotSession>* out);
+  // A session of `backend` (created by the caller: native/backends.h) over the context.
+  static Status Create(std::unique_ptr<Backend> backend, Region& region, Workload& workload, Sink& sink,
+                       const SnapshotOptions& options, std::unique_ptr<SnapshotSession>* out);
   // Released here if release() never ran (a dropped session must not leave threads or protection).
   ~SnapshotSession();
 

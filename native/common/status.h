@@ -26,8 +26,7 @@ struct Status {
     return s;
   }
   // `what` names the operation, e.g. "uffd: UFFDIO_WRITEPROTECT"; errno is read by the caller.
-  static Status Sys(const std::string& what, const std::string& syscall, int err,
-                    const std::string& advice = "") {
+  static Status Sys(const std::string& what, const std::string& syscall, int err, const std::string& advice = "") {
     Status s;
     s.code = "ESYS";
     s.syscall = syscall;
@@ -35,6 +34,11 @@ struct Status {
     s.message = what + " failed: " + ErrnoName(err) + " (" + std::strerror(err) + ")";
     if (!advice.empty()) s.message += "; " + advice;
     return s;
+  }
+  // EINVAL for a broken precondition that the TypeScript preflight owns (with its user-facing
+  // message): reaching it means a caller skipped the preflight, so it reads as an internal error.
+  static Status Internal(const std::string& what) {
+    return Fail("EINVAL", "internal: " + what + " (a caller skipped the option preflight)");
   }
   static std::string ErrnoName(int err);
 };

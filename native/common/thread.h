@@ -23,18 +23,20 @@ inline Status ThreadStartFailure(const std::string& what, int err) {
   st.code = err == ENOMEM ? "ENOMEM" : err == EAGAIN ? "EAGAIN" : "ESYS";
   st.syscall = "pthread_create";
   st.err = err;
-  st.message = Status::ErrnoName(err) + ": could not start " + what + " thread (pthread_create: " +
-               std::strerror(err) + ")";
+  st.message =
+      Status::ErrnoName(err) + ": could not start " + what + " thread (pthread_create: " + std::strerror(err) + ")";
   if (err == EAGAIN)
-    st.message += "; raise the task limit (ulimit -u, a container's pids limit, systemd TasksMax) or the "
-                  "address-space limit (ulimit -v), or use fewer --handlers/--writers";
+    st.message +=
+        "; raise the task limit (ulimit -u, a container's pids limit, systemd TasksMax) or the "
+        "address-space limit (ulimit -v), or use fewer --handlers/--writers";
   return st;
 }
 
 // The Status of an allocation that failed (std::bad_alloc); `what` says where.
 inline Status OutOfMemory(const std::string& what) {
-  Status st = Status::Fail("ENOMEM", "ENOMEM: out of memory (" + what +
-                                         "); raise the address-space limit (ulimit -v) or use a smaller --size/--buffer");
+  Status st =
+      Status::Fail("ENOMEM", "ENOMEM: out of memory (" + what +
+                                 "); raise the address-space limit (ulimit -v) or use a smaller --size/--buffer");
   st.err = ENOMEM;
   return st;
 }

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "../common/compat.h"
 
@@ -23,8 +24,8 @@ namespace cowbench {
 namespace {
 
 constexpr size_t kChildChunkBytes = 2u << 20;
-constexpr int kChildWriteFailed = 3;  // exit status: a write failed, errno in the ChildReport
-constexpr int kChildOrphaned = 4;     // exit status: the parent died before the child started
+constexpr int kChildWriteFailed = 3;               // exit status: a write failed, errno in the ChildReport
+constexpr int kChildOrphaned = 4;                  // exit status: the parent died before the child started
 constexpr uint64_t kSampleIntervalNs = 100000000;  // smaps_rollup walks page tables: sparingly
 
 // Runs in the forked child of a multi-threaded process: only async-signal-safe calls, no
@@ -63,8 +64,7 @@ constexpr uint64_t kSampleIntervalNs = 100000000;  // smaps_rollup walks page ta
   }
   report->done = 1;
   timespec ackTimeout{2, 0};
-  if (!report->ack)
-    syscall(SYS_futex, const_cast<uint32_t*>(&report->ack), FUTEX_WAIT, 0, &ackTimeout, nullptr, 0);
+  if (!report->ack) syscall(SYS_futex, const_cast<uint32_t*>(&report->ack), FUTEX_WAIT, 0, &ackTimeout, nullptr, 0);
   _exit(0);
 }
 
@@ -85,16 +85,15 @@ int64_t ReadPssBytes(pid_t pid) {
 }
 
 std::string SignalName(int sig) {
-  switch (sig) {
 #define S(x) \
-  case x:    \
-    return #x;
-    S(SIGKILL) S(SIGTERM) S(SIGINT) S(SIGSEGV) S(SIGBUS) S(SIGABRT) S(SIGHUP) S(SIGQUIT) S(SIGPIPE)
-    S(SIGXFSZ) S(SIGUSR1) S(SIGUSR2) S(SIGILL) S(SIGFPE) S(SIGSYS)
+  { x, #x }
+  static const std::pair<int, const char*> kNames[] = {S(SIGKILL), S(SIGTERM), S(SIGINT),  S(SIGSEGV), S(SIGBUS),
+                                                       S(SIGABRT), S(SIGHUP),  S(SIGQUIT), S(SIGPIPE), S(SIGXFSZ),
+                                                       S(SIGUSR1), S(SIGUSR2), S(SIGILL),  S(SIGFPE),  S(SIGSYS)};
 #undef S
-    default:
-      return "signal " + std::to_string(sig);
-  }
+  for (const auto& [value, name] : kNames)
+    if (value == sig) return name;
+  return "signal " + std::to_string(sig);
 }
 
 }  // namespace
@@ -201,7 +200,8 @@ Status ForkcowBackend::copy(SnapshotContext& ctx) {
     }
     if (NowNs() >= nextSampleNs) {
       sampleExtraMemory();
-      nextSampleNs = NowNs() + std::max<uint64_t>(kSampleIntervalNs, 10 * (sampleNs_ / std::max<uint64_t>(samples_, 1)));
+      nextSampleNs =
+          NowNs() + std::max<uint64_t>(kSampleIntervalNs, 10 * (sampleNs_ / std::max<uint64_t>(samples_, 1)));
     }
     if (ctx.cancelled() && !killed) {
       ::kill(child_, SIGKILL);

@@ -12,9 +12,9 @@
 // sample is taken while the finished child waits for it (ChildReport::done/ack).
 #pragma once
 
-#include "forkcow_options.h"
 #include <signal.h>
 #include <sys/types.h>
+#include "forkcow_options.h"
 
 #include <cstdint>
 

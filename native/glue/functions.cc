@@ -1,16 +1,18 @@
 // The free functions of the module: verification, probes, plain copy, calibration, fault latency.
+#include <sys/file.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
 
-#include <sys/file.h>
-
+#include "../backends.h"
 #include "../common/calibrate.h"
 #include "../common/fault_latency.h"
 #include "../common/probe.h"
 #include "../common/thread.h"
 #include "../common/verify.h"
+#include "../writers/writer_kinds.h"
 #include "glue.h"
 
 namespace cowbench {
@@ -139,7 +141,11 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
   keep.Set("sink", s);
   return PromiseWorker::Run(
       "measureFaultLatency", keep,
-      [=] { return MeasureFaultLatency(backend, *region, *sink, opts, backendOpts, samples.get(), metrics.get()); },
+      [=] {
+        std::unique_ptr<Backend> b;
+        Status st = CreateBackend(backend, backendOpts, &b);
+        return st.ok() ? MeasureFaultLatency(std::move(b), *region, *sink, opts, samples.get(), metrics.get()) : st;
+      },
       [samples, metrics](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         auto arr = Napi::Float64Array::New(env, samples->size());

@@ -15,7 +15,7 @@
 #include "../common/sink.h"
 #include "../common/status.h"
 #include "../common/thread.h"
-#include "../common/writers.h"
+#include "../common/workload.h"
 
 namespace cowbench {
 
@@ -112,6 +112,9 @@ Napi::Function SnapshotClass(Napi::Env env);
 // The shared snapshot options, and one backend's own options as the bag its factory converts.
 SnapshotOptions SnapshotOptionsFrom(Napi::Object o);
 OptionBag OptionBagFrom(Napi::Env env, Napi::Value v);
+
+// `softdirty`: the softdirty backend's internals for tests and the scan suite (glue/softdirty.cc).
+Napi::Object SoftdirtyExports(Napi::Env env);
 
 // verifyImage, probe, probeWriter, regionWritable, plainCopy, calibrate, measureFaultLatency,
 // backendOptionKeys (glue/functions.cc).

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "../backends.h"
 #include "../common/snapshot_session.h"
 #include "glue.h"
 
@@ -83,8 +84,9 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     refs_[0] = Napi::Persistent(r);
     refs_[1] = Napi::Persistent(w);
     refs_[2] = Napi::Persistent(s);
-    ThrowIf(env, SnapshotSession::Create(info[0].As<Napi::String>().Utf8Value(), OptionBagFrom(env, info[5]),
-                                         RegionOf(r), WorkloadOf(w), SinkOf(s),
+    std::unique_ptr<Backend> backend;
+    ThrowIf(env, CreateBackend(info[0].As<Napi::String>().Utf8Value(), OptionBagFrom(env, info[5]), &backend));
+    ThrowIf(env, SnapshotSession::Create(std::move(backend), RegionOf(r), WorkloadOf(w), SinkOf(s),
                                          SnapshotOptionsFrom(info[4].As<Napi::Object>()), &session_));
   }
 

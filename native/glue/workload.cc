@@ -1,6 +1,7 @@
 // The Workload class: the writer threads over a region.
 #include <algorithm>
 
+#include "../writers/writer_kinds.h"
 #include "glue.h"
 
 namespace cowbench {
@@ -21,7 +22,7 @@ class WorkloadWrap : public Napi::ObjectWrap<WorkloadWrap> {
   explicit WorkloadWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WorkloadWrap>(info) {
     Napi::Object r = info[0].As<Napi::Object>();
     regionRef_ = Napi::Persistent(r);
-    workload = std::make_unique<Workload>(RegionOf(r));
+    workload = std::make_unique<Workload>(RegionOf(r), &CreateWriterThread);
   }
   std::unique_ptr<Workload> workload;
 

@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include "../common/claimed_runs.h"
 #include "../common/fault_signals.h"
@@ -46,33 +46,30 @@ long CountMappings() {
   return lines;
 }
 
-MprotectBackend::~MprotectBackend() { path_.stop(); }
+MprotectBackend::~MprotectBackend() {
+  signal_.stop();
+  path_.stop();
+}
 
 Status MprotectBackend::prepare(SnapshotContext& ctx) {
   base_ = ctx.region.base();
   bytes_ = ctx.region.bytes();
   granule_ = ctx.options.granularityBytes;
-  if (granule_ != 4096 && granule_ != Region::kHugePageSize)
-    return Status::Fail("EINVAL", "mprotect: granularity must be 4k or 2m");
-  if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
-    return Status::Fail("EINVAL", "mprotect: --granularity 2m needs a hugepage region (--hugepage)");
   maxMapCount_ = ReadMaxMapCount();
   ctx.metrics.extra["max_map_count"] = static_cast<double>(maxMapCount_);
 
-  const size_t granules = (bytes_ + granule_ - 1) / granule_;
-  claimed_.reset(new std::atomic<uint64_t>[(granules + 63) / 64]());
-  Status st = path_.start(ctx, SIGSEGV, base_, bytes_, granule_, claimed_.get(), &MprotectBackend::Reenable, this,
-                           options_.drainWake, options_.faultAroundPages, options_.copyOrder);
+  Status st = path_.start(ctx, base_, bytes_, granule_, options_.copyPath);
+  if (st.ok()) st = signal_.start(SIGSEGV, base_, bytes_, granule_, &path_, &MprotectBackend::Reenable, this);
   if (!st.ok()) return st;
   sampleVmaCount(ctx);
   return Status::Ok();
 }
 
 Status MprotectBackend::arm(SnapshotContext& ctx) {
-  path_.arm();
+  signal_.arm();
   if (::mprotect(base_, bytes_, PROT_READ) != 0) {
     const int err = errno;
-    path_.disarm();
+    signal_.disarm();
     ::mprotect(base_, bytes_, kReadWrite);
     if (err == ENOMEM) return vmaLimitStatus("write-protecting the region", err, 0, bytes_);
     return Status::Sys("mprotect: mprotect(PROT_READ) of the region", "mprotect", err);
@@ -87,8 +84,8 @@ int MprotectBackend::Reenable(void* /*self*/, char* addr, size_t len) {
 
 Status MprotectBackend::vmaLimitStatus(const std::string& what, int err, uint64_t offset, size_t len) {
   const long now = CountMappings();
-  std::string msg = "mprotect: " + what + " (" + std::to_string(len) + " bytes at offset " + std::to_string(offset) +
-                    ")";
+  std::string msg =
+      "mprotect: " + what + " (" + std::to_string(len) + " bytes at offset " + std::to_string(offset) + ")";
   return Status::Sys(msg, "mprotect", err,
                      "the process ran out of memory mappings: every page re-enabled ahead of the copier splits the "
                      "region's mapping, and the count reached vm.max_map_count=" +
@@ -98,11 +95,13 @@ Status MprotectBackend::vmaLimitStatus(const std::string& what, int err, uint64_
 }
 
 Status MprotectBackend::recordedFailure(SnapshotContext& ctx) {
-  if (path_.failure() != SignalCopyPath::kUnprotect) return path_.bufferFailure("mprotect");
-  const int err = path_.failureErrno();
-  if (err == ENOMEM) return vmaLimitStatus("re-enabling writes on a faulting page", err, path_.failureOffset(), granule_);
-  return Status::Sys("mprotect: re-enabling writes on a faulting page at offset " + std::to_string(path_.failureOffset()),
-                     "mprotect", err);
+  if (signal_.failure() != SignalCopyPath::kUnprotect) return signal_.bufferFailure("mprotect");
+  const int err = signal_.failureErrno();
+  if (err == ENOMEM)
+    return vmaLimitStatus("re-enabling writes on a faulting page", err, signal_.failureOffset(), granule_);
+  return Status::Sys(
+      "mprotect: re-enabling writes on a faulting page at offset " + std::to_string(signal_.failureOffset()),
+      "mprotect", err);
 }
 
 void MprotectBackend::sampleVmaCount(SnapshotContext& ctx) {
@@ -114,7 +113,7 @@ void MprotectBackend::sampleVmaCount(SnapshotContext& ctx) {
 }
 
 void MprotectBackend::unprotectAll() {
-  path_.disarm();
+  signal_.disarm();
   // Unchecked on purpose: making the whole region writable only merges mappings (its ends are
   // already mapping boundaries), so it cannot hit ENOMEM; there is no better recovery to try.
   ::mprotect(base_, bytes_, kReadWrite);
@@ -124,7 +123,7 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
   // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
   if (ctx.options.injectCopierDelayUs)
     std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
-  const size_t granules = (bytes_ + granule_ - 1) / granule_;
+  const size_t granules = path_.granules();
   const size_t perExtent = std::max<size_t>(1, kExtentBytes / granule_);
   // Reading /proc/self/maps walks every mapping: sample at most ~10% of the copier's time.
   uint64_t nextSampleNs = 0;
@@ -142,16 +141,15 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
       nextSampleNs = NowNs() + std::max<uint64_t>(20000000, 10 * (NowNs() - t0));
     }
     const size_t g = e * perExtent, end = std::min(granules, g + perExtent);
-    Status st = CopyClaimedRuns(ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return claim(i); },
-                                [this](size_t off, size_t len) {
-                                  if (::mprotect(base_ + off, len, kReadWrite) == 0) return Status::Ok();
-                                  const int err = errno;
-                                  path_.fail(SignalCopyPath::kUnprotect, err, off);  // records it; region writable
-                                  return err == ENOMEM
-                                             ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
-                                             : Status::Sys("mprotect: re-enabling writes on a saved run",
-                                                           "mprotect", err);
-                                });
+    Status st = CopyClaimedRuns(
+        ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return path_.claim(i); },
+        [this](size_t off, size_t len) {
+          if (::mprotect(base_ + off, len, kReadWrite) == 0) return Status::Ok();
+          const int err = errno;
+          signal_.fail(SignalCopyPath::kUnprotect, err, off);  // records it; region writable
+          return err == ENOMEM ? vmaLimitStatus("re-enabling writes on a saved run", err, off, len)
+                               : Status::Sys("mprotect: re-enabling writes on a saved run", "mprotect", err);
+        });
     if (!st.ok()) ctx.fail(st);
     return true;
   });
@@ -162,7 +160,7 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
   path_.waitIdle();
   Status failed = recordedFailure(ctx);
   if (!failed.ok()) ctx.fail(failed);
-  Status st = path_.buffer().flush();
+  Status st = path_.flush();
   if (!st.ok()) ctx.fail(st);
   if (ctx.cancelled()) unprotectAll();
   return ctx.firstError();
@@ -170,17 +168,12 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
 
 void MprotectBackend::release(SnapshotContext& ctx) {
   if (base_) unprotectAll();
+  signal_.stop();
   path_.stop();
   if (base_) sampleVmaCount(ctx);
-  SnapshotMetrics fault;  // assigned, not added: release() may run twice
-  path_.addMetrics(fault);
-  ctx.metrics.wpFaults = fault.wpFaults;
-  ctx.metrics.pagesCopiedBeforeWrite = fault.pagesCopiedBeforeWrite;
-  ctx.metrics.bufferPeakBytes = fault.bufferPeakBytes;
-  ctx.metrics.throttledNs = fault.throttledNs;
-  for (const auto& [name, value] : fault.extra) ctx.metrics.extra[name] = value;
+  path_.reportTo(ctx.metrics);
   ctx.metrics.vmaCountPeak = vmaPeak_;
-  if (path_.failure() == SignalCopyPath::kUnprotect && path_.failureErrno() == ENOMEM) {
+  if (signal_.failure() == SignalCopyPath::kUnprotect && signal_.failureErrno() == ENOMEM) {
     // mprotect's ENOMEM on a split means the count stood at the limit: samples may miss it.
     ctx.metrics.vmaCountPeak = std::max<uint64_t>(vmaPeak_, static_cast<uint64_t>(std::max(0L, maxMapCount_)));
     ctx.metrics.extra["vma_limit_hit"] = 1;

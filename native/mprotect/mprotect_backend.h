@@ -1,15 +1,14 @@
 // mprotect backend: mprotect(PROT_READ) over the region at arm time; a SIGSEGV handler on the
-// writing thread copies the faulting page into a signal-safe staging buffer and re-enables
-// writes on that page; a background copier streams the rest and re-enables writes per saved run.
-// Every page written ahead of the copier splits the mapping: the process's mapping count is
+// writing thread serves the fault through the shared fault path (common/fault_path.h: copy the
+// page into the signal-safe copy buffer, re-enable writes on it); a background copier streams the rest and re-enables
+// writes per saved run. Every page written ahead of the copier splits the mapping: the process's mapping count is
 // tracked, and mprotect's ENOMEM at vm.max_map_count fails the snapshot cleanly.
 #pragma once
 
-#include <atomic>
-#include <memory>
+#include <string>
 
 #include "../common/backend.h"
-#include "../common/claimed_runs.h"
+#include "../common/fault_path.h"
 #include "../common/signal_copy_path.h"
 #include "mprotect_options.h"
 
@@ -27,7 +26,6 @@ class MprotectBackend final : public Backend {
 
  private:
   static int Reenable(void* self, char* addr, size_t len);  // signal context
-  bool claim(size_t g) { return ClaimGranule(claimed_.get(), g); }
   Status recordedFailure(SnapshotContext& ctx);
   Status vmaLimitStatus(const std::string& what, int err, uint64_t offset, size_t len);
   void sampleVmaCount(SnapshotContext& ctx);
@@ -38,8 +36,8 @@ class MprotectBackend final : public Backend {
   size_t bytes_ = 0;
   size_t granule_ = 4096;
   long maxMapCount_ = -1;
-  std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
-  SignalCopyPath path_;  // the SIGSEGV handler's copy-before-write (declared after claimed_)
+  FaultPath path_;         // the claim bitmap, the copy buffer and serve()
+  SignalCopyPath signal_;  // routes SIGSEGV to path_ (declared after it: stops routing first)
   uint64_t vmaPeak_ = 0, vmaSamples_ = 0, vmaSampleNs_ = 0;
 };
 

@@ -1,21 +1,15 @@
 // Options of the mprotect backend: the same keys, in the same order, as src/backends/mprotect.ts declares.
 #pragma once
 
-#include "../common/drain_wake.h"
-#include "../common/fault_around.h"
+#include "../common/copy_path_options.h"
 #include "../common/options.h"
 
 namespace cowbench {
 
 struct MprotectOptions {
-  DrainWake drainWake = DrainWake::kBatch;
-  unsigned faultAroundPages = kDefaultFaultAroundPages;  // --fault-around (common/fault_around.h)
-  CopyOrder copyOrder = CopyOrder::kSequential;
+  CopyPathOptions copyPath;  // --drain-wake, --fault-around, --copy-order: the shared fault path's
 
-  void read(OptionReader& r) {
-    ReadDrainWake(r, &drainWake);
-    ReadFaultAround(r, &faultAroundPages, &copyOrder);
-  }
+  void read(OptionReader& r) { copyPath.read(r); }
 };
 
 }  // namespace cowbench

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "../common/clock.h"
 #include "../common/compat.h"
 #include "../common/probe.h"
-#include "../common/writers.h"
 
 namespace cowbench {
 namespace {

@@ -38,7 +38,8 @@ class DirtyTracker {
   virtual const char* name() const = 0;
   // Outside the pause: check the kernel by behaviour, open fds, register the region.
   virtual Status open(char* base, size_t bytes) = 0;
-  // Inside the arm pause: from now on every page counts as clean until written.
+  // Before the arm pause, writers running (the backend's beforeArm): from now on every page counts
+  // as clean until written. A write racing the start is simply tracked: the image is of the end.
   virtual Status start() = 0;
   // Appends the pages written since start() or the previous collect() to `runs` (in page order)
   // and makes them clean again.

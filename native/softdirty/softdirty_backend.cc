@@ -63,7 +63,8 @@ Status SoftdirtyBackend::prepare(SnapshotContext& ctx) {
     st = openEngine(options_.engine == Engine::kWpAsync ? "wp-async" : "clear-refs");
   }
   if (!st.ok()) return st;
-  ctx.metrics.extra[std::string("engine_") + (tracker_->name() == std::string("wp-async") ? "wp_async" : "clear_refs")] = 1;
+  ctx.metrics
+      .extra[std::string("engine_") + (tracker_->name() == std::string("wp-async") ? "wp_async" : "clear_refs")] = 1;
   return Status::Ok();
 }
 

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "../common/clock.h"
 #include "../common/probe.h"
-#include "../common/writers.h"
 #include "../common/userfaultfd.h"
 
 namespace cowbench {
@@ -27,8 +27,10 @@ Status WpAsyncTracker::open(char* base, size_t bytes) {
   Status st = OpenUserfaultfd(wanted, nullptr, &uffd_);
   if (!st.ok()) {
     if (st.code == "EUNSUPPORTED")
-      st.message = "softdirty wp-async: the kernel lacks UFFD_FEATURE_WP_ASYNC / UFFD_FEATURE_WP_UNPOPULATED "
-                   "(Linux 6.7+): " + st.message;
+      st.message =
+          "softdirty wp-async: the kernel lacks UFFD_FEATURE_WP_ASYNC / UFFD_FEATURE_WP_UNPOPULATED "
+          "(Linux 6.7+): " +
+          st.message;
     return st;
   }
   int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -43,8 +45,9 @@ Status WpAsyncTracker::writeProtectPages(uint64_t first, uint64_t count, bool pr
     return Status::Fail("EINVAL", "softdirty wp-async: write-protect range outside the region");
   const int err = UffdWriteProtect(uffd_.get(), base_ + first * kPageSize, count * kPageSize, protect);
   if (err == 0) return Status::Ok();
-  return Status::Sys(std::string("softdirty wp-async: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")",
-                     "ioctl", err);
+  return Status::Sys(
+      std::string("softdirty wp-async: UFFDIO_WRITEPROTECT(") + (protect ? "protect" : "unprotect") + ")", "ioctl",
+      err);
 }
 
 Status WpAsyncTracker::start() { return writeProtectPages(0, bytes_ / kPageSize, true); }
@@ -89,7 +92,8 @@ Status WpAsyncTracker::collect(std::vector<PageRun>* runs, ScanStats* stats) {
       break;
     }
     const uint64_t next = std::max<uint64_t>(arg.walk_end, lastEnd);
-    if (next <= from) return Status::Fail("ESYS", "softdirty wp-async: PAGEMAP_SCAN made no progress (walk_end did not advance)");
+    if (next <= from)
+      return Status::Fail("ESYS", "softdirty wp-async: PAGEMAP_SCAN made no progress (walk_end did not advance)");
     from = next;
   }
   stats->ns += NowNs() - t0;

@@ -27,7 +27,6 @@ class WpAsyncTracker final : public DirtyTracker {
   Status writeProtectPages(uint64_t first, uint64_t count, bool protect);
 
  private:
-
   UniqueFd uffd_;
   UniqueFd pagemap_;
   std::vector<page_region> vec_;

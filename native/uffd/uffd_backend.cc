@@ -10,18 +10,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 
 #include "../common/claimed_runs.h"
+#include "../common/compat.h"
 #include "../common/thread.h"
 #include "../common/userfaultfd.h"
-#include "../common/compat.h"
 
 namespace cowbench {
 namespace {
@@ -118,10 +118,6 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   base_ = ctx.region.base();
   bytes_ = ctx.region.bytes();
   granule_ = ctx.options.granularityBytes;
-  if (granule_ != 4096 && granule_ != Region::kHugePageSize)
-    return Status::Fail("EINVAL", "uffd: granularity must be 4k or 2m");
-  if (granule_ == Region::kHugePageSize && !ctx.region.hugepage())
-    return Status::Fail("EINVAL", "uffd: --granularity 2m needs a hugepage region (--hugepage)");
 
   const uint64_t delivery = options_.delivery == Delivery::kSigbus ? UFFD_FEATURE_SIGBUS : 0;
   // Handler placement needs the faulting thread's id in each message.
@@ -131,9 +127,11 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   Status st = OpenUserfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &available, &uffd_, &userModeOnly);
   if (!st.ok()) return st;
   if ((available & delivery) != delivery)
-    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus");
+    return Status::Fail("EUNSUPPORTED",
+                        "uffd: the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus");
   if ((available & threadId) != threadId)
-    return Status::Fail("EUNSUPPORTED", "uffd: the kernel lacks UFFD_FEATURE_THREAD_ID (Linux 4.14+) for --handler-cpu");
+    return Status::Fail("EUNSUPPORTED",
+                        "uffd: the kernel lacks UFFD_FEATURE_THREAD_ID (Linux 4.14+) for --handler-cpu");
   // Re-open with WP_UNPOPULATED where the kernel has it; else pre-fault so no page escapes.
   if (available & UFFD_FEATURE_WP_UNPOPULATED) {
     features_ = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED | delivery | threadId;
@@ -146,8 +144,7 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
       if (!st.ok()) return st;
     }
     if (::madvise(base_, bytes_, MADV_POPULATE_WRITE) != 0)
-      return Status::Sys("uffd: pre-fault (MADV_POPULATE_WRITE) without UFFD_FEATURE_WP_UNPOPULATED",
-                         "madvise", errno);
+      return Status::Sys("uffd: pre-fault (MADV_POPULATE_WRITE) without UFFD_FEATURE_WP_UNPOPULATED", "madvise", errno);
   }
   ctx.metrics.extra["wp_unpopulated"] = (features_ & UFFD_FEATURE_WP_UNPOPULATED) ? 1 : 0;
   // Unprivileged: faults of kernel-side writes are not served (they fail with EFAULT: lost writes).
@@ -157,18 +154,12 @@ Status UffdBackend::prepare(SnapshotContext& ctx) {
   if (!st.ok()) return st;
 
   granules_ = (bytes_ + granule_ - 1) / granule_;
-  faultAround_ = FaultAroundGranules(options_.faultAroundPages, ctx.options.bufferBytes, granule_);
-  hotOrder_ = options_.copyOrder == CopyOrder::kHot;
-  claimed_.reset(new std::atomic<uint64_t>[(granules_ + 63) / 64]());
+  st = path_.start(ctx, base_, bytes_, granule_, options_.copyPath);
+  if (!st.ok()) return st;
   if (delivery) {
     sigbus_ = std::make_unique<UffdSigbusDelivery>();
-    return sigbus_->start(ctx, uffd_.get(), base_, bytes_, granule_, claimed_.get(), options_.drainWake,
-                          options_.faultAroundPages, options_.copyOrder);
+    return sigbus_->start(uffd_.get(), base_, bytes_, granule_, &path_);
   }
-  st = buffer_.start(ctx.options.bufferBytes, granule_, ctx.options.bufferPolicy, &ctx.sink,
-                     ctx.options.injectSinkDelayUs);
-  if (!st.ok()) return st;
-  ctx.onCancel([this](const Status& why) { buffer_.cancel(why); });  // a failure or abort ends its waits
 
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return Status::Sys("uffd: eventfd", "eventfd", errno);
@@ -257,13 +248,6 @@ Status UffdBackend::arm(SnapshotContext& ctx) {
 }
 
 bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow, GranuleRun* served) {
-  // Counted busy from before the claim until the page is queued: copy() waits for zero before
-  // its final flush, so no claimed page can miss the image.
-  busyHandlers_.fetch_add(1, std::memory_order_acq_rel);
-  struct Done {
-    std::atomic<int>& n;
-    ~Done() { n.fetch_sub(1, std::memory_order_acq_rel); }
-  } done{busyHandlers_};
   if (address < reinterpret_cast<uint64_t>(base_) || address >= reinterpret_cast<uint64_t>(base_) + bytes_)
     return false;
   const size_t g = (address - reinterpret_cast<uint64_t>(base_)) / granule_;
@@ -281,38 +265,26 @@ bool UffdBackend::serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNo
       return false;
     }
   }
-  faults_.fetch_add(1, std::memory_order_relaxed);
-  // Someone else claimed it: the copier or another handler un-protects it and wakes us.
-  if (!claim(g)) return false;
-  // Fault-around: the unsaved neighbours in g's extent are copied and un-protected with it.
-  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_,
-                                     around_.limit(faultAround_, buffer_.freeBytes(), granule_));
-  const size_t skip =
-      ctx.options.injectSkipFaultAroundPage && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
-  const bool wakeDrain = options_.drainWake == DrainWake::kEarly;
-  for (size_t i = run.first; i < run.end && !ctx.options.injectSkipCopyBeforeWrite; ++i) {
-    if (i == skip) continue;  // test-only fault: un-protected below without a copy
-    const size_t at = i * granule_, len = std::min(granule_, bytes_ - at);
-    Status st = buffer_.push(base_ + at, len, at, wakeDrain);
-    if (!st.ok()) {
+  // The kick waits for the batch's wake-up (serveBatch).
+  const FaultPath::Served s = path_.serve(
+      g, [this, wakeNow](char* addr, size_t len) { return UffdWriteProtect(uffd_.get(), addr, len, false, wakeNow); },
+      /*kickNow=*/false);
+  switch (s.outcome) {
+    case FaultPath::Outcome::kOwnedElsewhere:
+      return false;  // the copier or another handler un-protects it and wakes us
+    case FaultPath::Outcome::kCopyFailed:
       // Release every writer: the snapshot is lost, the writers are not.
-      ctx.fail(st);
+      ctx.fail(path_.copyFailure(s.error, "uffd"));
       unprotectAll();
       return false;
-    }
-    ctx.addCopied(len);
+    case FaultPath::Outcome::kUnprotectFailed:
+      ctx.fail(Status::Sys("uffd: UFFDIO_WRITEPROTECT(unprotect)", "ioctl", s.error));
+      unprotectAll();
+      return false;
+    case FaultPath::Outcome::kServed:
+      break;
   }
-  copiedBeforeWrite_.fetch_add(run.size(), std::memory_order_relaxed);
-  around_.served(run);
-  if (hotOrder_) hot_.note(g * granule_ / kExtentBytes);
-  const size_t off = run.first * granule_;
-  Status st = writeProtect(base_ + off, std::min(run.end * granule_, bytes_) - off, false, wakeNow);
-  if (!st.ok()) {
-    ctx.fail(st);
-    unprotectAll();
-    return false;
-  }
-  *served = run;
+  *served = s.run;
   return !wakeNow;
 }
 
@@ -334,22 +306,17 @@ void UffdBackend::serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t 
     }
   }
   if (deferred == 0) {
-    kickDrain(ctx);
+    path_.kick();
     return;
   }
   wakeBatches_.fetch_add(1, std::memory_order_relaxed);
   batchedFaults_.fetch_add(deferred, std::memory_order_relaxed);
   Status st = wake(lo, hi);
-  kickDrain(ctx);
+  path_.kick();
   if (!st.ok()) {
     ctx.fail(st);
     unprotectAll();
   }
-}
-
-void UffdBackend::kickDrain(const SnapshotContext& ctx) {
-  const DrainWake mode = options_.drainWake;
-  if (mode != DrainWake::kEarly) buffer_.kick(DrainKickMin(mode));
 }
 
 void UffdBackend::handlerLoop(SnapshotContext* ctx) {
@@ -394,8 +361,7 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
   if (ctx.options.injectCopierDelayUs)
     std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
   const size_t perExtent = std::max<size_t>(1, kExtentBytes / granule_);
-  HotExtents* hot = sigbus_ ? sigbus_->hotExtents() : hotOrder_ ? &hot_ : nullptr;
-  ForEachExtent((granules_ + perExtent - 1) / perExtent, hot, [&](size_t e) {
+  ForEachExtent((granules_ + perExtent - 1) / perExtent, path_.hotExtents(), [&](size_t e) {
     if (ctx.cancelled()) return false;
     if (sigbus_) {
       Status failed = sigbus_->failure();
@@ -403,14 +369,16 @@ Status UffdBackend::copy(SnapshotContext& ctx) {
     }
     const size_t g = e * perExtent, end = std::min(granules_, g + perExtent);
     Status st = CopyClaimedRuns(
-        ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return claim(i); },
+        ctx, base_, bytes_, granule_, g, end, [this](size_t i) { return path_.claim(i); },
         [this](size_t off, size_t len) { return writeProtect(base_ + off, len, false); });
     if (!st.ok()) ctx.fail(st);
     return true;
   });
   if (ctx.cancelled()) unprotectAll();  // writers first: they may be waiting on runs never saved
-  while (busyHandlers_.load(std::memory_order_acquire) != 0) ::usleep(50);
-  Status st = sigbus_ ? sigbus_->flush() : buffer_.flush();
+  // Every granule is claimed now; wait for faults still copying the ones they claimed.
+  path_.waitIdle();
+  Status st = sigbus_ ? sigbus_->failure() : Status::Ok();
+  if (st.ok()) st = path_.flush();
   if (!st.ok()) ctx.fail(st);
   if (ctx.cancelled()) unprotectAll();
   return ctx.firstError();
@@ -436,19 +404,12 @@ void UffdBackend::release(SnapshotContext& ctx) {
       registered_ = false;
     }
   }
-  buffer_.stop();
-  ctx.metrics.wpFaults = faults_.load();
-  ctx.metrics.pagesCopiedBeforeWrite = copiedBeforeWrite_.load();
-  ctx.metrics.bufferPeakBytes = buffer_.peakBytes();
-  ctx.metrics.throttledNs = buffer_.throttledNs();
+  if (sigbus_) sigbus_->stop();  // after unprotectAll: no write-protected page is left to fault
+  path_.stop();
+  path_.reportTo(ctx.metrics);
   ctx.metrics.extra["handler_repins"] = static_cast<double>(handlerRepins_.load());
   ctx.metrics.extra["wake_batches"] = static_cast<double>(wakeBatches_.load());
   ctx.metrics.extra["batched_faults"] = static_cast<double>(batchedFaults_.load());
-  around_.addTo(ctx.metrics);
-  if (sigbus_) {
-    sigbus_->stop();  // after unprotectAll: no write-protected page is left to fault
-    sigbus_->addMetrics(ctx.metrics);
-  }
   uffd_.reset();
   stopFd_.reset();
 }

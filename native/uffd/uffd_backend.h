@@ -1,6 +1,7 @@
 // userfaultfd write-protect backend: one UFFDIO_WRITEPROTECT over the region at arm time, a
-// background copier streaming pages in order, and handler threads that copy a faulting page
-// into the bounded buffer, un-protect it and so wake the blocked writer.
+// background copier streaming pages in order, and handler threads that serve a fault through the
+// shared fault path (common/fault_path.h: copy the page into the bounded buffer, un-protect it and
+// so wake the blocked writer), or with --delivery sigbus the writer's own SIGBUS handler does.
 #pragma once
 
 #include <atomic>
@@ -10,9 +11,9 @@
 #include <vector>
 
 #include "../common/backend.h"
-#include "../common/claimed_runs.h"
-#include "../common/fd.h"
 #include "../common/compat.h"
+#include "../common/fault_path.h"
+#include "../common/fd.h"
 #include "uffd_options.h"
 #include "uffd_sigbus.h"
 
@@ -30,8 +31,6 @@ class UffdBackend final : public Backend {
   void release(SnapshotContext& ctx) override;
 
  private:
-  // Claims granule g for copying; true if this caller is the one that must copy it.
-  bool claim(size_t g) { return ClaimGranule(claimed_.get(), g); }
   Status writeProtect(char* addr, size_t len, bool protect, bool wake = true);
   Status wake(uint64_t start, uint64_t end);
   Status protectAll(unsigned threads);
@@ -41,31 +40,23 @@ class UffdBackend final : public Backend {
   // Returns true when it un-protected the run it copied (`served`) without waking (batch mode):
   // the caller wakes.
   bool serveFault(SnapshotContext& ctx, uint64_t address, bool wakeNow, GranuleRun* served);
-  void kickDrain(const SnapshotContext& ctx);
   void serveBatch(SnapshotContext& ctx, const uffd_msg* msgs, size_t count);
 
   const UffdOptions options_;
   UniqueFd uffd_;
   UniqueFd stopFd_;  // eventfd: tells handler threads to exit
   std::vector<std::thread> handlers_;
-  std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
-  CopyBuffer buffer_;
+  FaultPath path_;  // the claim bitmap, the copy buffer and serve() (both deliveries)
   char* base_ = nullptr;
   size_t bytes_ = 0;
   size_t granule_ = 4096, granules_ = 0;
-  size_t faultAround_ = 1;  // granules per fault-around run, the faulting one included
-  bool hotOrder_ = false;
-  HotExtents hot_;  // --copy-order hot, thread delivery
   bool registered_ = false;
   std::atomic<bool> armed_{false};
   std::atomic<bool> stopping_{false};
-  std::atomic<int> busyHandlers_{0};  // spinning handlers exit on it
-  std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
-  FaultAroundCounts around_;
   // Pre-arm: the region is protected before the pause; a fault then is a write before the
   // consistency point: un-protect without copying and remember the page for re-protection.
   std::mutex prearmMutex_;
-  bool prearmTracking_ = false;  // guarded by prearmMutex_
+  bool prearmTracking_ = false;              // guarded by prearmMutex_
   std::atomic<bool> prearmPossible_{false};  // fast path: skip the mutex when never pre-armed
   std::atomic<uint64_t> prearmFaults_{0};
   std::vector<size_t> prearmWritten_;

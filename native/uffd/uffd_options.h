@@ -1,8 +1,7 @@
 // Options of the uffd backend: the same keys, in the same order, as src/backends/uffd.ts declares.
 #pragma once
 
-#include "../common/drain_wake.h"
-#include "../common/fault_around.h"
+#include "../common/copy_path_options.h"
 #include "../common/options.h"
 
 namespace cowbench {
@@ -17,12 +16,9 @@ struct UffdOptions {
   HandlerWait handlerWait = HandlerWait::kPoll;
   HandlerCpu handlerCpu = HandlerCpu::kAny;
   bool handlerBatch = false;  // un-protect a batch of faults with DONTWAKE, then one UFFDIO_WAKE
-  // batch by default: the latency suite measured 16.1 -> 7.6 µs per uffd fault on this machine.
-  DrainWake drainWake = DrainWake::kBatch;
-  unsigned faultAroundPages = kDefaultFaultAroundPages;  // --fault-around (common/fault_around.h)
-  CopyOrder copyOrder = CopyOrder::kSequential;
-  bool prearm = true;       // write-protect before the pause, re-protect the few pages written since
-  unsigned armThreads = 1;  // threads splitting the arm-time write-protect
+  CopyPathOptions copyPath;   // --drain-wake, --fault-around, --copy-order: the shared fault path's
+  bool prearm = true;         // write-protect before the pause, re-protect the few pages written since
+  unsigned armThreads = 1;    // threads splitting the arm-time write-protect
 
   void read(OptionReader& r) {
     r.count("handlers", &handlers, 1, 64);
@@ -31,8 +27,7 @@ struct UffdOptions {
     r.choice("handlerCpu", &handlerCpu,
              {{"any", HandlerCpu::kAny}, {"same", HandlerCpu::kSame}, {"other", HandlerCpu::kOther}});
     r.flag("handlerBatch", &handlerBatch);
-    ReadDrainWake(r, &drainWake);
-    ReadFaultAround(r, &faultAroundPages, &copyOrder);
+    copyPath.read(r);
     r.flag("prearm", &prearm);
     r.count("armThreads", &armThreads, 1, 64);
   }

@@ -6,12 +6,9 @@
 
 namespace cowbench {
 
-Status UffdSigbusDelivery::start(SnapshotContext& ctx, int uffd, char* base, size_t bytes, size_t granule,
-                                 std::atomic<uint64_t>* claimed, DrainWake drainWake,
-                                 unsigned faultAroundPages, CopyOrder copyOrder) {
+Status UffdSigbusDelivery::start(int uffd, char* base, size_t bytes, size_t granule, FaultPath* path) {
   uffd_ = uffd;
-  return path_.start(ctx, SIGBUS, base, bytes, granule, claimed, &UffdSigbusDelivery::Unprotect, this, drainWake,
-                     faultAroundPages, copyOrder);
+  return signal_.start(SIGBUS, base, bytes, granule, path, &UffdSigbusDelivery::Unprotect, this);
 }
 
 // Nobody sleeps on the fd in SIGBUS mode, so un-protecting wakes no one.
@@ -20,15 +17,8 @@ int UffdSigbusDelivery::Unprotect(void* self, char* addr, size_t len) {
 }
 
 Status UffdSigbusDelivery::failure() {
-  if (path_.failure() != SignalCopyPath::kUnprotect) return path_.bufferFailure("uffd");
-  return Status::Sys("uffd: UFFDIO_WRITEPROTECT(unprotect) in the SIGBUS handler", "ioctl", path_.failureErrno());
-}
-
-Status UffdSigbusDelivery::flush() {
-  path_.waitIdle();
-  Status st = failure();
-  if (!st.ok()) return st;
-  return path_.buffer().flush();
+  if (signal_.failure() != SignalCopyPath::kUnprotect) return signal_.bufferFailure("uffd");
+  return Status::Sys("uffd: UFFDIO_WRITEPROTECT(unprotect) in the SIGBUS handler", "ioctl", signal_.failureErrno());
 }
 
 }  // namespace cowbench

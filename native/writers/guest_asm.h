@@ -44,14 +44,14 @@ class Assembler {
   void imulImm(Reg dst, Reg src, uint32_t imm) { b(0x69), b(0xC0 | dst << 3 | src), d(imm); }
   void imulLoad(Reg dst, uint32_t abs) { b(0x0F), b(0xAF), absolute(dst, abs); }
   void imulLoadImm(Reg dst, uint32_t abs, uint32_t imm) { b(0x69), absolute(dst, abs), d(imm); }
-  void mul(Reg r) { b(0xF7), b(0xE0 | r); }  // edx:eax = eax * r
+  void mul(Reg r) { b(0xF7), b(0xE0 | r); }                 // edx:eax = eax * r
   void decMem(uint32_t abs) { b(0xFF), absolute(1, abs); }  // dec dword [abs]
   void shl(Reg r, uint8_t n) { b(0xC1), b(0xE0 | r), b(n); }
   void shr(Reg r, uint8_t n) { b(0xC1), b(0xE8 | r), b(n); }
   void inc(Reg r) { b(0xFF), b(0xC0 | r); }  // FF /0 (0x40+r is a REX prefix in 64-bit mode)
   void div(Reg r) { b(0xF7), b(0xF0 | r); }  // edx:eax / r -> eax, remainder edx
   void rdtsc() { b(0x0F), b(0x31); }
-  void movupsLoad(uint32_t abs) { b(0x0F), b(0x10), absolute(0, abs); }  // movups xmm0, [abs]
+  void movupsLoad(uint32_t abs) { b(0x0F), b(0x10), absolute(0, abs); }                         // movups xmm0, [abs]
   void movupsStoreBase(Reg base, uint32_t disp) { b(0x0F), b(0x11), b(0x80 | base), d(disp); }  // [base+disp], xmm0
   void out(uint8_t port) { b(0xE7), b(port); }  // out imm8, eax (at CPL 3 it needs IOPL 3)
   void jmp(int label) { b(0xE9), ref(label); }

@@ -107,7 +107,7 @@ class IoUringWriter final : public PageWriter {
     if (fd < 0) {
       const int err = errno;
       Status s = Status::Sys("io_uring writer: io_uring_setup", "io_uring_setup", err,
-                             err == EPERM   ? "io_uring is disabled for this process (sysctl kernel.io_uring_disabled)"
+                             err == EPERM    ? "io_uring is disabled for this process (sysctl kernel.io_uring_disabled)"
                              : err == ENOSYS ? "the kernel is built without io_uring (CONFIG_IO_URING)"
                                              : "");
       if (err == EPERM || err == ENOSYS) s.code = "EUNSUPPORTED";
@@ -142,9 +142,10 @@ class IoUringWriter final : public PageWriter {
     std::memset(scratch, 0, sizeof scratch);
     int err = write(scratch, 7, 42);
     if (err != 0 || ReadStampVersion(scratch, 7) != 42) {
-      Status s = Status::Fail("EUNSUPPORTED", "io_uring writer: IORING_OP_READV with IOSQE_ASYNC from a pipe did not deliver (" +
-                                                  (err ? Status::ErrnoName(err) : std::string("wrong bytes")) +
-                                                  "); needs Linux 5.6+ io_uring");
+      Status s = Status::Fail("EUNSUPPORTED",
+                              "io_uring writer: IORING_OP_READV with IOSQE_ASYNC from a pipe did not deliver (" +
+                                  (err ? Status::ErrnoName(err) : std::string("wrong bytes")) +
+                                  "); needs Linux 5.6+ io_uring");
       return s;
     }
     return Status::Ok();

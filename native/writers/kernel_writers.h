@@ -13,7 +13,7 @@
 
 #include "../common/region.h"
 #include "../common/status.h"
-#include "../common/writers.h"
+#include "../common/workload.h"
 
 namespace cowbench {
 

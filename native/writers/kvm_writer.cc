@@ -45,15 +45,15 @@ using namespace guest;
 // stop it for a pause, and drains the log at every exit.
 constexpr uint32_t kCtrl = 0xC0000000u;  // the region must end below this
 constexpr uint32_t kCode = kCtrl + 0x1000;
-constexpr uint32_t kStackTop = kCtrl + 0x3000;  // unused by the guest; a sane RSP anyway
+constexpr uint32_t kStackTop = kCtrl + 0x3000;    // unused by the guest; a sane RSP anyway
 constexpr uint32_t kPageTables = kCtrl + 0x4000;  // PML4, 2 PDPTs, 4 PDs: 7 pages
 constexpr uint32_t kLog = kCtrl + 0x10000;
 constexpr uint32_t kLogEntryBytes = 16;  // {TSC cycles of the stores, page, version, check}
 constexpr uint32_t kLogEntries = 65536;  // a ring (a power of two); one budget grants fewer writes
 constexpr uint32_t kVersions = kLog + kLogEntries * kLogEntryBytes;  // uint32 per owned slot
-constexpr uint64_t kEntryNs = 1000000;  // the guest leaves the vCPU about this often
-constexpr uint8_t kDonePort = 0xCB;     // OUT here: the budget is spent
-constexpr uint8_t kWarmPort = 0xCC;     // OUT here: the warm-up pass is done
+constexpr uint64_t kEntryNs = 1000000;                               // the guest leaves the vCPU about this often
+constexpr uint8_t kDonePort = 0xCB;                                  // OUT here: the budget is spent
+constexpr uint8_t kWarmPort = 0xCC;                                  // OUT here: the warm-up pass is done
 
 // Control block fields (guest-physical addresses).
 constexpr uint32_t kBudget = kCtrl + 0x00;           // host -> guest: writes left (signed); <= 0: leave
@@ -258,9 +258,9 @@ class KvmWriter final : public WriterThread {
   uint32_t abortRip_ = 0;
   double nsPerCycle_ = 0;
   uint64_t intervalNs_ = 0;
-  uint32_t grantMin_ = 1;  // paced: writes due before the host lets the guest run again
-  uint32_t logTail_ = 0;    // bytes of the guest's log ring the host has read
-  uint32_t perEntry_ = 64;  // writes the guest does in about kEntryNs, as last seen
+  uint32_t grantMin_ = 1;                            // paced: writes due before the host lets the guest run again
+  uint32_t logTail_ = 0;                             // bytes of the guest's log ring the host has read
+  uint32_t perEntry_ = 64;                           // writes the guest does in about kEntryNs, as last seen
   std::vector<std::pair<uint32_t, uint32_t>> lost_;  // (page, version) whose stores were dropped
   std::atomic<bool> started_{false};
   pthread_t thread_{};
@@ -288,7 +288,8 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   if (vm < 0) return Status::Sys("kvm writer: KVM_CREATE_VM", "ioctl", errno);
   vm_.reset(vm);
   // Only Intel needs it (a TSS for real-mode emulation); placed above every memslot.
-  if (::ioctl(vm, KVM_SET_TSS_ADDR, 0xFFFBD000ul) != 0) return Status::Sys("kvm writer: KVM_SET_TSS_ADDR", "ioctl", errno);
+  if (::ioctl(vm, KVM_SET_TSS_ADDR, 0xFFFBD000ul) != 0)
+    return Status::Sys("kvm writer: KVM_SET_TSS_ADDR", "ioctl", errno);
 
   const size_t threads = config.kinds.size();
   regionPages_ = region.pages();
@@ -360,9 +361,9 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   seg.l = 1;      // 64-bit code (L=1 needs D=0)
   sregs.cs = seg;
   sregs.cr3 = kPageTables;
-  sregs.cr4 = 1ull << 5 | 1ull << 9;   // PAE; OSFXSR (with CR0.EM off): the guest stores stamps with SSE
+  sregs.cr4 = 1ull << 5 | 1ull << 9;  // PAE; OSFXSR (with CR0.EM off): the guest stores stamps with SSE
   sregs.cr0 = (sregs.cr0 | 1ull << 31 | 1ull << 1 | 1) & ~(1ull << 2);  // PG, MP, PE; not EM
-  sregs.efer = 1ull << 8 | 1ull << 10;  // LME, LMA
+  sregs.efer = 1ull << 8 | 1ull << 10;                                  // LME, LMA
   if (::ioctl(vcpu, KVM_SET_SREGS, &sregs) != 0) return Status::Sys("kvm writer: KVM_SET_SREGS", "ioctl", errno);
   const uint32_t seed = static_cast<uint32_t>(config.seed * 2654435761u + index * 40503u + 1);
   const GuestShape shape{config.pattern, static_cast<uint32_t>(index), static_cast<uint32_t>(threads),
@@ -383,7 +384,8 @@ Status KvmWriter::open(const WriterConfig& config, size_t index, Region& region)
   const double perThreadRate = config.ratePagesPerSec / static_cast<double>(threads);
   intervalNs_ = perThreadRate > 0 ? static_cast<uint64_t>(1e9 / perThreadRate) : 0;
   if (intervalNs_) grantMin_ = static_cast<uint32_t>(std::clamp<uint64_t>(kEntryNs / intervalNs_, 1, kLogEntries / 2));
-  for (size_t s = 0; s < owned_; ++s) store(kVersions + static_cast<uint32_t>(4 * s), region.initialVersion(s * threads + index));
+  for (size_t s = 0; s < owned_; ++s)
+    store(kVersions + static_cast<uint32_t>(4 * s), region.initialVersion(s * threads + index));
 
   // Guest TSC ticks -> ns for the per-write latency the guest measures.
   const long khz = ::ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
@@ -409,7 +411,8 @@ Status KvmWriter::warmUp() {
       return Status::Sys("kvm writer: KVM_RUN (warm-up pass)", "ioctl", errno);
     }
     if (run->exit_reason == KVM_EXIT_IO && run->io.port == kWarmPort) return Status::Ok();
-    return Status::Fail("EUNSUPPORTED", "kvm writer: the guest's warm-up pass left with exit " + ExitName(run->exit_reason) +
+    return Status::Fail("EUNSUPPORTED", "kvm writer: the guest's warm-up pass left with exit " +
+                                            ExitName(run->exit_reason) +
                                             "; this KVM cannot run a 64-bit guest at CPL 3");
   }
 }
@@ -576,8 +579,7 @@ void KvmWriter::run(WriterContext& ctx) {
 
 }  // namespace
 
-Status CreateKvmWriter(const WriterConfig& config, size_t index, Region& region,
-                       std::unique_ptr<WriterThread>* out) {
+Status CreateKvmWriter(const WriterConfig& config, size_t index, Region& region, std::unique_ptr<WriterThread>* out) {
   auto w = std::make_unique<KvmWriter>();
   Status st = w->open(config, index, region);
   if (st.ok()) *out = std::move(w);

@@ -12,13 +12,12 @@
 
 #include "../common/region.h"
 #include "../common/status.h"
-#include "../common/writers.h"
+#include "../common/workload.h"
 
 namespace cowbench {
 
 // Fails with EUNSUPPORTED where /dev/kvm is absent or unusable, or the region does not fit the
 // guest's 32-bit physical address space.
-Status CreateKvmWriter(const WriterConfig& config, size_t index, Region& region,
-                       std::unique_ptr<WriterThread>* out);
+Status CreateKvmWriter(const WriterConfig& config, size_t index, Region& region, std::unique_ptr<WriterThread>* out);
 
 }  // namespace cowbench

@@ -1,11 +1,12 @@
 // The writer-kind registry: how one write reaches a page. The one list of the kinds; each kind
 // other than cpu lives beside it in native/writers/.
+#include "writer_kinds.h"
+
 #include <time.h>
 
 #include <memory>
 
 #include "../common/stamp.h"
-#include "../common/writers.h"
 #include "kernel_writers.h"
 #include "kvm_writer.h"
 
@@ -22,10 +23,8 @@ class CpuWriter final : public PageWriter {
   }
 };
 
-}  // namespace
-
-Status CreatePageWriter(const std::string& kind, size_t /*index*/, Region& region,
-                        std::unique_ptr<PageWriter>* out) {
+// The PageWriter of a kind driven by the default page loop.
+Status CreatePageWriter(const std::string& kind, Region& region, std::unique_ptr<PageWriter>* out) {
   if (kind == "cpu") {
     *out = std::make_unique<CpuWriter>();
     return Status::Ok();
@@ -36,6 +35,8 @@ Status CreatePageWriter(const std::string& kind, size_t /*index*/, Region& regio
   return Status::Fail("EINVAL", "unknown writer kind '" + kind + "'");
 }
 
+}  // namespace
+
 Status CreateWriterThread(const WriterConfig& config, size_t index, Region& region,
                           std::unique_ptr<WriterThread>* out) {
   const std::string& kind = config.kinds[index];
@@ -43,7 +44,7 @@ Status CreateWriterThread(const WriterConfig& config, size_t index, Region& regi
   if (kind == "kvm") return CreateKvmWriter(config, index, region, out);
   // Kinds driven by the default page loop.
   std::unique_ptr<PageWriter> writer;
-  Status st = CreatePageWriter(kind, index, region, &writer);
+  Status st = CreatePageWriter(kind, region, &writer);
   if (st.ok()) *out = MakePageLoop(std::move(writer));
   return st;
 }
@@ -52,7 +53,7 @@ Status ProbeWriterKind(const std::string& kind) {
   Region scratch;
   Status st = scratch.create(64 * kPageSize, false, FillMode::kAll);
   if (!st.ok()) return st;
-  Workload workload(scratch);
+  Workload workload(scratch, &CreateWriterThread);
   WriterConfig config;
   config.kinds = {kind};
   config.pattern = Pattern::kSequential;
@@ -61,7 +62,9 @@ Status ProbeWriterKind(const std::string& kind) {
   const uint64_t deadline = NowNs() + 5000000000ull;
   PhaseStats s;
   do {
-    struct timespec ms{0, 1000000};
+    struct timespec ms {
+      0, 1000000
+    };
     nanosleep(&ms, nullptr);
     s = workload.phaseStats();
   } while (s.writes + s.failedWrites < 16 && NowNs() < deadline);
@@ -80,7 +83,8 @@ Status ProbeWriterKind(const std::string& kind) {
   if (bad || s.failedWrites || advanced == 0)
     return Status::Fail("ESYS", "writer '" + kind + "' on a scratch region: " + std::to_string(s.writes) + " writes, " +
                                     std::to_string(s.failedWrites) + " failed, " + std::to_string(bad) +
-                                    " pages not holding the version written" + (exits.empty() ? "" : "; exits:" + exits));
+                                    " pages not holding the version written" +
+                                    (exits.empty() ? "" : "; exits:" + exits));
   return Status::Ok();
 }
 

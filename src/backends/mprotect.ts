@@ -1,7 +1,7 @@
 import type { CowBackend } from '../backend.js';
 import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
-import { copyOrderOption, drainWakeOption, faultAroundOption } from './shared-options.js';
+import { copyPathOptions } from './shared-options.js';
 
 export const mprotectBackend = {
   name: 'mprotect',
@@ -15,7 +15,7 @@ export const mprotectBackend = {
     kernelCopies: false,
   },
   /** native/mprotect/mprotect_options.h reads the same keys. */
-  options: [drainWakeOption, faultAroundOption, copyOrderOption] as const,
+  options: copyPathOptions,
   probe() {
     // mprotect and SIGSEGV exist everywhere; what limits this backend is the mapping count.
     const maxMap = probeRow('vm.max_map_count');

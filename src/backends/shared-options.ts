@@ -13,7 +13,7 @@ export const drainWakeOption = choiceOption({
 
 /**
  * Fault-around, for every backend whose write faults copy before the write: uffd (both
- * deliveries) and mprotect. The default is the K sweep's (0, 4, 16, 64, 512; native/common/fault_around.h).
+ * deliveries) and mprotect. The default is the K sweep's (0, 4, 16, 64, 512; native/common/copy_path_options.h).
  */
 export const faultAroundOption = countOption({
   flag: 'fault-around',
@@ -34,3 +34,10 @@ export const copyOrderOption = choiceOption({
   description:
     'the background copier walks the region in address order (sequential), or visits the 2 MiB extents where faults were served most recently first (hot)',
 });
+
+/**
+ * The copy-before-write fault path's options, in the order native/common/copy_path_options.h's
+ * CopyPathOptions reads them: every backend with that fault path (uffd, mprotect) lists them all,
+ * so a knob added here reaches both.
+ */
+export const copyPathOptions = [drainWakeOption, faultAroundOption, copyOrderOption] as const;

@@ -1,7 +1,7 @@
 import { booleanOption, choiceOption, countOption, type CowBackend } from '../backend.js';
 import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
-import { copyOrderOption, drainWakeOption, faultAroundOption } from './shared-options.js';
+import { copyPathOptions } from './shared-options.js';
 
 /** The uffd backend's options; native/uffd/uffd_options.h reads the same keys. */
 const options = [
@@ -43,9 +43,7 @@ const options = [
     default: false,
     description: 'un-protect all faults of one read with DONTWAKE, then one UFFDIO_WAKE',
   }),
-  drainWakeOption,
-  faultAroundOption,
-  copyOrderOption,
+  ...copyPathOptions,
   booleanOption({
     flag: 'prearm',
     key: 'prearm',

@@ -13,14 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "clock.h"
 #include "histogram.h"
 #include "region.h"
 #include "status.h"
 #include "throughput_timeline.h"
 
 namespace cowbench {
-
-uint64_t NowNs();
 
 enum class Pattern { kSequential, kRandom, kHotset };
 
@@ -33,11 +32,6 @@ class PageWriter {
   // else the errno that stopped it (the write did not happen).
   virtual int write(char* page, uint32_t pageIndex, uint32_t version) = 0;
 };
-
-// Creates the PageWriter of thread `index` for a writer kind ("cpu", ...), or fails with
-// EUNSUPPORTED naming what the machine lacks. Defined in native/writers/writer_kinds.cc, which lists the kinds.
-Status CreatePageWriter(const std::string& kind, size_t index, Region& region,
-                        std::unique_ptr<PageWriter>* out);
 
 struct WriterConfig {
   std::vector<std::string> kinds;  // one entry per writer thread, e.g. {"cpu","cpu"}
@@ -64,17 +58,13 @@ class WriterThread {
   virtual void kick() {}
 };
 
-// Runs a writer kind alone on a small scratch region and checks its stamps really land: the
-// behavioural probe behind `cowbench compat`'s "unsupported". Fails with EUNSUPPORTED (and the
-// reason) where the machine lacks what the kind needs.
-Status ProbeWriterKind(const std::string& kind);
-
-// The default body: pick a page by pattern and rate, time `writer`'s write of it (writers.cc).
+// The default body: pick a page by pattern and rate, time `writer`'s write of it (workload.cc).
 std::unique_ptr<WriterThread> MakePageLoop(std::unique_ptr<PageWriter> writer);
 
-// Creates the body of thread `index` of `config` for its kind (native/writers/writer_kinds.cc lists the kinds).
-Status CreateWriterThread(const WriterConfig& config, size_t index, Region& region,
-                          std::unique_ptr<WriterThread>* out);
+// Creates the body of thread `index` of `config` for its kind, config.kinds[index]. The Workload's
+// caller supplies it (native/writers/writer_kinds.h's CreateWriterThread lists the kinds).
+using WriterFactory = Status (*)(const WriterConfig& config, size_t index, Region& region,
+                                 std::unique_ptr<WriterThread>* out);
 
 class Workload;
 
@@ -130,7 +120,9 @@ struct PhaseStats {
 
 class Workload {
  public:
-  explicit Workload(Region& region) : region_(region) {}
+  // `createWriter` null: a workload that is never start()ed with writers (the measuring thread of
+  // the fault-latency probe is its only writer).
+  Workload(Region& region, WriterFactory createWriter) : region_(region), createWriter_(createWriter) {}
   ~Workload() { stop(); }
 
   Status start(const WriterConfig& config);
@@ -165,6 +157,7 @@ class Workload {
   Totals totals() const;
 
   Region& region_;
+  WriterFactory createWriter_;
   WriterConfig config_;
   std::vector<uint32_t> versions_;
   std::vector<std::unique_ptr<WriterContext>> writers_;

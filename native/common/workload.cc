@@ -1,4 +1,4 @@
-#include "writers.h"
+#include "workload.h"
 
 #include <time.h>
 
@@ -9,12 +9,6 @@
 #include "thread.h"
 
 namespace cowbench {
-
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 namespace {
 
@@ -107,9 +101,7 @@ size_t WriterContext::threads() const { return workload_.writers_.size(); }
 const WriterConfig& WriterContext::config() const { return workload_.config_; }
 Region& WriterContext::region() const { return workload_.region_; }
 bool WriterContext::stopRequested() const { return workload_.stopRequested_.load(std::memory_order_relaxed); }
-bool WriterContext::pauseRequested() const {
-  return workload_.pauseRequested_.load(std::memory_order_acquire);
-}
+bool WriterContext::pauseRequested() const { return workload_.pauseRequested_.load(std::memory_order_acquire); }
 void WriterContext::park() { workload_.park(); }
 
 void WriterContext::idleUntilStop() {
@@ -162,7 +154,8 @@ Status Workload::start(const WriterConfig& config) {
       return OutOfMemory("allocating writer " + std::to_string(i));
     }
     w->kind_ = config.kinds[i];
-    Status st = CreateWriterThread(config_, i, region_, &w->body_);
+    Status st = createWriter_ ? createWriter_(config_, i, region_, &w->body_)
+                              : Status::Internal("a workload without a writer factory started writers");
     if (!st.ok()) {
       writers_.clear();
       return st;
@@ -250,8 +243,7 @@ void Workload::park() {
 bool Workload::waitPaced(uint64_t deadlineNs) {
   std::unique_lock<std::mutex> lock(mutex_);
   auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadlineNs));
-  return !resumeCv_.wait_until(lock, deadline,
-                               [&] { return pauseRequested_.load() || stopRequested_.load(); });
+  return !resumeCv_.wait_until(lock, deadline, [&] { return pauseRequested_.load() || stopRequested_.load(); });
 }
 
 Workload::Totals Workload::totals() const {

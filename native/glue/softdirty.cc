@@ -1,14 +1,12 @@
 // `softdirty` on the module: the backend's internals for tests and the scan suite (scanTrial,
 // decodePagemap, ScanMicro).
-#include "softdirty_exports.h"
-
 #include <memory>
 #include <vector>
 
-#include "../glue/glue.h"
-#include "clear_refs_tracker.h"
-#include "scan_micro.h"
-#include "scan_trial.h"
+#include "../softdirty/clear_refs_tracker.h"
+#include "../softdirty/scan_micro.h"
+#include "../softdirty/scan_trial.h"
+#include "glue.h"
 
 namespace cowbench {
 namespace {

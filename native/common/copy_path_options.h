@@ -1,0 +1,48 @@
+// The options of the copy-before-write fault path (common/fault_path.h), shared by every backend
+// whose write faults copy before the write: uffd (both deliveries) and mprotect. One struct, read
+// once when the backend is created and held by each backend's options struct; its keys are
+// src/backends/shared-options.ts's copy-path declarations, in the same order.
+#pragma once
+
+#include <cstddef>
+
+#include "options.h"
+
+namespace cowbench {
+
+// When a fault handler wakes the copy buffer's drain thread (--drain-wake): before the faulting
+// writer is released (early), after it (late), or once per kDrainWakeBatch queued pages (batch; a
+// full buffer and the final flush wake it too). Off the writer's path, the wake-up of a sleeping
+// drain on another CPU (a cross-CPU IPI, costly under nested virtualisation) stops adding to each
+// fault. Batch is the default from the latency suite's drain-wake rows
+// (results/2026-12-01-vm-latency-quick).
+enum class DrainWake { kEarly, kLate, kBatch };
+constexpr size_t kDrainWakeBatch = 32;
+// The CopyBuffer::kick() threshold for a mode that does not wake at push time.
+inline size_t DrainKickMin(DrainWake w) { return w == DrainWake::kBatch ? kDrainWakeBatch : 1; }
+
+// The copier's order: address order, or the 2 MiB extents where faults were served most recently
+// first (common/claimed_runs.h's HotExtents).
+enum class CopyOrder { kSequential, kHot };
+
+// A write fault copies up to this many not-yet-saved granules of its 2 MiB extent, the faulting
+// one included, and un-protects them with one call; 0: only it. The default (the whole extent)
+// and its trade-off, a paced KVM guest that keeps more of its rate with 0, come from the K sweeps
+// in results/2026-12-01-vm-targets and results/2026-12-02-vm-kvm-native (their NOTE.md).
+constexpr unsigned kDefaultFaultAroundPages = 512;
+constexpr unsigned kMaxFaultAroundPages = 512;
+
+struct CopyPathOptions {
+  DrainWake drainWake = DrainWake::kBatch;               // --drain-wake
+  unsigned faultAroundPages = kDefaultFaultAroundPages;  // --fault-around
+  CopyOrder copyOrder = CopyOrder::kSequential;          // --copy-order
+
+  void read(OptionReader& r) {
+    r.choice("drainWake", &drainWake,
+             {{"early", DrainWake::kEarly}, {"late", DrainWake::kLate}, {"batch", DrainWake::kBatch}});
+    r.count("faultAroundPages", &faultAroundPages, 0, kMaxFaultAroundPages);
+    r.choice("copyOrder", &copyOrder, {{"sequential", CopyOrder::kSequential}, {"hot", CopyOrder::kHot}});
+  }
+};
+
+}  // namespace cowbench
