@@ -37,7 +37,14 @@ export const FORMATS = ['table', 'markdown', 'json', 'junit', 'tap'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type Verdict =
-  'improved' | 'regressed' | '~' | 'only in base' | 'only in new' | 'too few samples' | 'changed';
+  | 'improved'
+  | 'regressed'
+  | '~'
+  | 'only in base'
+  | 'only in new'
+  | 'too few samples'
+  | 'changed'
+  | 'no timing verdict';
 
 export interface Change {
   /** (new − base) / base of the medians, in %. */
@@ -221,6 +228,29 @@ function compareOne(
   };
 }
 
+/** Kinds of figure an emulated CPU makes meaningless (times, rates, ratios of times). */
+const TIMING_KINDS: ReadonlySet<string> = new Set(['time', 'rate', 'ratio']);
+
+/**
+ * No timing verdict across accelerators or under TCG (`cowbench vm`: an emulated CPU): times
+ * compare with nothing there. Counts and bytes still compare.
+ */
+function acceleratorBlock(def: MetricDef | undefined, base: string, next: string): Change | null {
+  if (!def || !TIMING_KINDS.has(def.kind) || (base === next && base !== 'tcg')) return null;
+  return {
+    pct: null,
+    cost_pct: null,
+    p: null,
+    ci: null,
+    gate: false,
+    verdict: 'no timing verdict',
+    reason:
+      base === next
+        ? 'both under TCG (an emulated CPU): times compare with nothing'
+        : `accelerators differ (${base} vs ${next}): times compare with nothing`,
+  };
+}
+
 /** Loads every input; bad input (missing, damaged, mixed schema versions) is exit 2. */
 export function loadInputs(args: string[]): { label: string; file: string; results: BenchResults }[] {
   if (args.length < 2) throw badInput('compare needs a BASE and at least one NEW results directory or file');
@@ -246,6 +276,7 @@ export function compareResults(
   const common = keys.filter((k) => inputs.every((i) => k in i.results.metrics));
   if (common.length === 0)
     throw badInput(`no metric in common between ${inputs.map((i) => i.label).join(' and ')}`);
+  const accels = inputs.map((i) => String(i.results.env?.accel ?? 'none'));
   const rows: MetricRow[] = keys.map((key) => {
     const def = lookupMetric(key);
     const threshold = thresholdFor(key, def, o.thresholds ?? {});
@@ -261,7 +292,11 @@ export function compareResults(
       threshold,
       exact: def?.exact === true,
       sides,
-      changes: sides.slice(1).map((s) => compareOne(sides[0] ?? null, s, def, threshold, alpha)),
+      changes: sides.slice(1).map((s, j) => {
+        const ch = compareOne(sides[0] ?? null, s, def, threshold, alpha);
+        if (ch.verdict === 'only in base' || ch.verdict === 'only in new') return ch;
+        return acceleratorBlock(def, accels[0]!, accels[j + 1]!) ?? ch;
+      }),
     };
   });
   const geomean_cost_pct = inputs.slice(1).map((_, j) => {
@@ -524,7 +559,8 @@ export function renderJunit(c: Comparison): string {
       } else if (
         ch.verdict === 'only in base' ||
         ch.verdict === 'only in new' ||
-        ch.verdict === 'too few samples'
+        ch.verdict === 'too few samples' ||
+        ch.verdict === 'no timing verdict'
       ) {
         skipped++;
         cases.push(
@@ -560,7 +596,10 @@ export function renderTap(c: Comparison): string {
       const status = ch.gate ? 'not ok' : 'ok';
       const skip =
         !ch.gate &&
-        (ch.verdict === 'only in base' || ch.verdict === 'only in new' || ch.verdict === 'too few samples')
+        (ch.verdict === 'only in base' ||
+          ch.verdict === 'only in new' ||
+          ch.verdict === 'too few samples' ||
+          ch.verdict === 'no timing verdict')
           ? ` # SKIP ${ch.verdict}`
           : '';
       tests.push(`${status} ${tests.length + 1} ${name}${skip}${skip ? '' : ` # ${desc}`}`);

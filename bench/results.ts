@@ -4,6 +4,7 @@
  * suite/case/metric keys, and a loader for report and compare that turns any damaged or
  * mis-shaped file into one line naming the file and what is wrong (exit 2).
  */
+import { underAccelerator } from './verdicts.js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../src/errors.js';
@@ -225,5 +226,8 @@ export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): 
   if (problem) throw badInput(`${file} ${problem}`);
   const r = data as BenchResults;
   if (!isObject(r.metrics)) r.metrics = {};
+  // Timing verdicts of a run under an emulated CPU (cowbench vm --accel tcg) are not measurable.
+  for (const s of Object.values(r.suites))
+    if (s.verdicts) s.verdicts = s.verdicts.map((v) => underAccelerator(v, r.env?.accel));
   return r;
 }

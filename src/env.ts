@@ -32,6 +32,8 @@ export interface Environment {
   kernel_config: Record<string, string>;
   /** The CPU frequency governor of cpu0, where cpufreq exists. */
   cpu_governor: string;
+  /** none: this kernel ran the command; kvm or tcg: `cowbench vm` ran it in QEMU (tcg: emulated CPU, times not comparable). */
+  accel?: 'none' | 'kvm' | 'tcg';
   date: string;
 }
 
@@ -151,11 +153,21 @@ function virtualization(): string {
     : 'bare metal or unknown';
 }
 
+/** What `cowbench vm` tells the guest it runs in (COWBENCH_VM): the accelerator, the host's commit. */
+function vmFacts(): { accel?: string; git_commit?: string } {
+  try {
+    return JSON.parse(process.env['COWBENCH_VM'] ?? '{}') as { accel?: string; git_commit?: string };
+  } catch {
+    return {};
+  }
+}
+
 let cached: Environment | undefined;
 
 export function environment(): Environment {
   if (cached) return cached;
   const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  const vm = vmFacts();
   cached = {
     hostname: os.hostname(),
     kernel: os.release(),
@@ -172,9 +184,10 @@ export function environment(): Environment {
     virtualized: virtualization(),
     node_version: process.version,
     cowbench_version: pkg.version,
-    git_commit: gitCommit(),
+    git_commit: vm.git_commit ?? gitCommit(),
     kernel_config: kernelConfig(),
     cpu_governor: readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor') ?? 'unavailable',
+    accel: vm.accel === 'kvm' || vm.accel === 'tcg' ? vm.accel : 'none',
     date: new Date().toISOString(),
   };
   return cached;

@@ -53,10 +53,47 @@ export class CowbenchError extends Error {
   }
 }
 
-/** Bad input: names the flag; exit code 2. */
+/** Bad input on the command line: names the flag; exit code 2. */
 export class UsageError extends CowbenchError {
+  /** The flag (`--buffer`) and what is wrong with its value, apart. */
+  readonly flag: string;
+  readonly problem: string;
   constructor(flag: string, message: string) {
     super('EUSAGE', `${flag}: ${message}`, { exitCode: 2 });
     this.name = 'UsageError';
+    this.flag = flag;
+    this.problem = message;
   }
+}
+
+/** One option value a rule refuses: the option's key and flag, and the rule's message. */
+export interface OptionProblem {
+  /** The RunOptions key: `bufferBytes`. */
+  key: string;
+  /** The command-line flag: `--buffer`. */
+  flag: string;
+  message: string;
+}
+
+/**
+ * Bad options given to the library: names the option key (`bufferBytes: …`), code EINVAL, exit
+ * code 2. The CLI prints the same message naming the flag instead (cliError).
+ */
+export class InvalidOptionError extends CowbenchError {
+  readonly problem: OptionProblem;
+  constructor(problem: OptionProblem, phase?: string) {
+    super('EINVAL', `${problem.key}: ${problem.message}`, { exitCode: 2 });
+    this.name = 'InvalidOptionError';
+    this.problem = problem;
+    this.phase = phase;
+  }
+}
+
+/** An error as the command line says it: a refused option names its flag (a UsageError). */
+export function cliError(e: unknown): unknown {
+  if (!(e instanceof InvalidOptionError)) return e;
+  const usage = new UsageError(e.problem.flag, e.problem.message);
+  usage.phase = e.phase;
+  usage.cleanup = e.cleanup;
+  return usage;
 }

@@ -14,17 +14,18 @@
 import type { BackendCapabilities, BackendOption, ProbeOutcome } from './backend.js';
 import { runCompat, type CompatOptions, type CompatResult } from './compat.js';
 import {
-  backendOptions,
   DEFAULT_RUN_OPTIONS,
+  probeFor,
   runSnapshot,
   type RunHooks,
   type RunOptions,
 } from './orchestrator.js';
+import { resolveRunOptions } from './preflight.js';
 import { probeKernel, type ProbeRow } from './probe.js';
 import { backendNames, backends, type BackendName } from './registry.js';
 import type { RunResult } from './result.js';
 
-export { CowbenchError, UsageError } from './errors.js';
+export { CowbenchError, InvalidOptionError, UsageError } from './errors.js';
 export { backendNames };
 export type { BackendName, BackendCapabilities, BackendOption, ProbeOutcome, ProbeRow };
 export type { RunOptions, RunHooks, RunResult, CompatOptions, CompatResult };
@@ -38,18 +39,13 @@ export const defaults: Readonly<RunOptions> = DEFAULT_RUN_OPTIONS;
 /**
  * Allocates a region, starts its writers, takes one snapshot with the chosen backend, verifies
  * the image page by page and resolves with the result (`verified`, `pause_us`, `write_stall`, …).
- * With `out` set the verified image is kept there; otherwise it is removed. Rejects with a
- * CowbenchError (`code` EUSAGE for bad options, EUNSUPPORTED for a missing kernel feature, …);
- * the region is always left writable and every thread joined.
+ * With `out` set the verified image is kept there; otherwise it is removed. The options are
+ * checked by the same rules as `cowbench run`'s flags, with the same messages. Rejects with a
+ * CowbenchError (`code` EINVAL for a bad option, the message naming its key; EUNSUPPORTED for a
+ * missing kernel feature, …); the region is always left writable and every thread joined.
  */
-export function snapshot(options: SnapshotOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
-  const sizeBytes = options.sizeBytes ?? DEFAULT_RUN_OPTIONS.sizeBytes;
-  const o: RunOptions = {
-    ...DEFAULT_RUN_OPTIONS,
-    bufferBytes: Math.min(DEFAULT_RUN_OPTIONS.bufferBytes, sizeBytes),
-    ...options,
-  };
-  return runSnapshot(o, hooks);
+export async function snapshot(options: SnapshotOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
+  return runSnapshot(resolveRunOptions(options), hooks);
 }
 
 export interface ProbeReport {
@@ -61,10 +57,9 @@ export interface ProbeReport {
 
 /** What this machine's kernel can do, and which backends can run on it. Never throws. */
 export function probe(): ProbeReport {
-  const defaultsSeen = backendOptions(DEFAULT_RUN_OPTIONS);
   return {
     kernel: probeKernel(),
-    backends: Object.fromEntries(backendNames.map((n) => [n, backends[n].probe(defaultsSeen)])) as Record<
+    backends: Object.fromEntries(backendNames.map((n) => [n, probeFor({ backend: n })])) as Record<
       BackendName,
       ProbeOutcome
     >,

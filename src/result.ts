@@ -1,4 +1,4 @@
-/** The result schema: DESIGN.md's metric names are the keys. */
+/** The result of one run: its metric names (pause_us, total_ms, wp_faults, …) are the JSON keys. */
 import type { ConsistencyPoint } from './backend.js';
 import type { Environment } from './env.js';
 import type { LatencySummary } from './native.js';

@@ -64,6 +64,7 @@ function invocations(text: string): string[][] {
   for (const t of tokens) {
     if (typeof t === 'string') segments.at(-1)!.push(t);
     else if ('comment' in t) break;
+    else if (t.op === 'glob') segments.at(-1)!.push(t.pattern);
     else if ('op' in t) {
       // A redirection's target is not a command.
       if (t.op === '>' || t.op === '>>' || t.op === '<') segments.push(['<redirect>']);

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { backendNames, backends } from '../src/registry.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
+import { backendNames } from '../src/registry.js';
+import { probeFor } from '../src/run-options.js';
 import { runCli, tempDir } from './helpers.js';
 import { testIfSupported } from './skip.js';
 
 for (const name of backendNames)
-  testIfSupported(backends[name].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend: name }))).serial(
+  testIfSupported(probeFor({ backend: name })).serial(
     `${name}: --writers 0 takes a verified snapshot of an idle region; no writer figures in the summary`,
     async (t) => {
       const out = path.join(tempDir(t), 'idle.img');

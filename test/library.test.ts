@@ -46,7 +46,7 @@ console.log(JSON.stringify({
   t.true(out.forkcow);
   t.true(out.verified);
   t.is(out.backend, 'forkcow');
-  t.is(out.refused, 'EUSAGE');
+  t.is(out.refused, 'EINVAL');
   t.is(out.deep, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
   t.is(out.compat, 'function');
   t.is(out.size, 256 << 20);

@@ -3,19 +3,20 @@
  * caller passes (bin/cowbench.js passes the bench's). Every error is one line on stderr and an
  * exit code; a command's handler sets process.exitCode.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { environment } from '../env.js';
 import { parseFailure, refuseRepeatedFlags } from '../argv.js';
-import { CowbenchError } from '../errors.js';
+import { cliError, CowbenchError } from '../errors.js';
 import { afterStdout, writeStderr, writeStdout, type WriteOutcome } from '../stdout.js';
 import { calibrateCommand } from './calibrate.js';
 import { cleanCommand } from './clean.js';
 import { compatCommand } from './compat.js';
 import { probeCommand } from './probe.js';
 import { runCommand } from './run.js';
+import { vmCommand } from './vm.js';
+import type { CliPlugin } from './plugin.js';
 
-/** A set of commands registered on the parser (COORDINATION.md: one module per command). */
-export type CliPlugin = (y: Argv) => Argv;
+export type { CliPlugin };
 
 /** The core commands, in help order. */
 export const coreCommands: readonly CliPlugin[] = [
@@ -24,6 +25,7 @@ export const coreCommands: readonly CliPlugin[] = [
   probeCommand,
   compatCommand,
   calibrateCommand,
+  vmCommand,
 ];
 
 /** Thrown once the command line parsed, in parse-only mode. */
@@ -47,7 +49,7 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
     // Help and --version return here (not process.exit) so a failed write of them is an exit code.
     .exitProcess(false)
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean, vm')
     .strict()
     .completion('completion', 'print a bash/zsh completion script (cowbench completion >> ~/.bashrc)')
     .help()
@@ -75,8 +77,10 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     await parser.parseAsync();
     if (unwritten) return afterStdout(unwritten, Number(process.exitCode ?? 0));
     return Number(process.exitCode ?? 0);
-  } catch (e) {
-    if (e instanceof ParsedOnly) return 0;
+  } catch (thrown) {
+    if (thrown instanceof ParsedOnly) return 0;
+    // A refused option names its flag here, its key in the library.
+    const e = cliError(thrown);
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
       writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

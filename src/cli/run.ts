@@ -4,18 +4,26 @@ import { removeOwnTemporaries } from '../clean.js';
 import { runOptionsFromFlags, withRunOptions, type RunFlags } from '../options.js';
 import { runSnapshot, NULL_SINK, type RunOptions } from '../orchestrator.js';
 import type { RunResult } from '../result.js';
-import { CowbenchError, UsageError } from '../errors.js';
+import { cliError, CowbenchError, UsageError } from '../errors.js';
 import { parseCount } from '../units.js';
 import { mean, min, max, sampleStandardDeviation } from 'simple-statistics';
 import { num } from '../report.js';
 import { failedRunJson, renderRun, runVerdict } from '../report.js';
 import { handleSignals, type SignalScope } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
-import type { CliPlugin } from './main.js';
+import type { CliPlugin } from './plugin.js';
 import { runProgress } from './progress.js';
 import { columns } from '../table.js';
 
-type Flags = RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean; runs?: unknown };
+type Flags = RunFlags & {
+  json?: boolean;
+  progress?: boolean;
+  verbose?: boolean;
+  runs?: unknown;
+  injectFault?: string;
+};
+
+const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page'] as const;
 
 /** What `run --runs N` hands each run: its label, one signal scope for all runs, and sinks. */
 interface Repeat {
@@ -32,7 +40,17 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
   let options: RunOptions;
   try {
     options = runOptionsFromFlags(flags);
-  } catch (e) {
+    if (flags.injectFault !== undefined) {
+      const fault = INJECT_FAULTS.find((f) => f === flags.injectFault);
+      if (!fault)
+        throw new UsageError(
+          '--inject-fault',
+          `'${flags.injectFault}' is not one of ${INJECT_FAULTS.join(', ')}`,
+        );
+      options.inject = { ...options.inject, fault };
+    }
+  } catch (thrown) {
+    const e = cliError(thrown);
     if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
     throw e;
   }
@@ -79,8 +97,10 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
       return 1;
     }
     return 0;
-  } catch (e) {
+  } catch (thrown) {
     bar?.stop();
+    // A refused option names its flag on the command line.
+    const e = cliError(thrown);
     if (flags.json) {
       const failure = failedRunJson(e, { ...options }, signals.received);
       if (repeat) repeat.fail(failure);
@@ -250,7 +270,9 @@ export const runCommand: CliPlugin = (y) =>
           type: 'boolean',
           default: false,
           describe: 'name each protocol step on stderr as it starts',
-        }),
+        })
+        // Test-only and hidden: the shared suite's injected fault, for runs inside `cowbench vm`.
+        .option('inject-fault', { type: 'string', hidden: true }),
     ),
     async (args) => {
       process.exitCode = await runFromFlags(args as Flags);
