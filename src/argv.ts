@@ -48,7 +48,8 @@ export function usageErrorFromYargs(message: string, argv: string[] = []): Usage
 export function refuseRepeatedFlags(argv: Record<string, unknown>, y: Argv): void {
   const arrays = new Set((y as unknown as { getOptions(): { array: string[] } }).getOptions().array);
   for (const [key, value] of Object.entries(argv)) {
-    if (key === '_' || key === '$0' || !Array.isArray(value) || arrays.has(key)) continue;
+    // '_' holds the positionals and '--' the words after a `--` (vm passes them on as a command).
+    if (key === '_' || key === '$0' || key === '--' || !Array.isArray(value) || arrays.has(key)) continue;
     // yargs keeps both spellings (handler-wait, handlerWait): name the flag as typed.
     const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     if (arrays.has(flag)) continue;
