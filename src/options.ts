@@ -31,10 +31,10 @@ export function flagKey(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** "4" → four cpu writers; "cpu:2,kernel-read:1" → a mix (the kinds are checked by the preflight). */
+/** "4" → four cpu writers ("0": none, an idle region); "cpu:2,kernel-read:1" → a mix (the kinds are checked by the preflight). */
 export function parseWriters(value: unknown): string[] {
   const text = String(value).trim();
-  if (/^\d+$/.test(text)) return Array<string>(parseCount('--writers', text, 1, 256)).fill('cpu');
+  if (/^\d+$/.test(text)) return Array<string>(parseCount('--writers', text, 0, 256)).fill('cpu');
   const kinds: string[] = [];
   for (const part of text.split(',')) {
     const m = /^([a-z][a-z0-9_-]*)(?::(\d+))?$/.exec(part.trim());

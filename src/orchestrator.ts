@@ -199,7 +199,8 @@ async function measure(o: RunOptions, run: Opened, hooks: RunHooks, track: RunTr
     enter('baseline');
     workload.beginPhase();
     workload.mark('baseline_start');
-    await sleep(o.baselineMs);
+    // An abort ends the baseline at once (throwIfAborted below says so).
+    await sleep(o.baselineMs, undefined, { signal: hooks.signal }).catch(() => {});
     baseline = workload.phaseStats();
     workload.beginPhase();
     rssBefore = rssBytes();

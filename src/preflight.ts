@@ -106,8 +106,9 @@ function writers(kinds: unknown): OptionProblem | undefined {
     const bad = oneOf('writerKinds', kind, WRITER_KINDS);
     if (bad) return bad;
   }
-  if (kinds.length < 1 || kinds.length > MAX_WRITERS)
-    return problem('writerKinds', `${kinds.length} is out of range (1..${MAX_WRITERS})`);
+  // No writer at all is the idle reference case (the copy cost alone): allowed for every backend.
+  if (kinds.length > MAX_WRITERS)
+    return problem('writerKinds', `${kinds.length} is out of range (0..${MAX_WRITERS})`);
   return undefined;
 }
 

@@ -74,9 +74,9 @@ export const badInputs: BadInput[] = [
     library: { options: { bufferPolicy: 'maybe' } },
   },
   {
-    args: ['run', '--writers', '0'],
-    flag: /--writers: 0 is out of range/,
-    library: { options: { writerKinds: [] } },
+    args: ['run', '--writers', '257'],
+    flag: /--writers: 257 is out of range/,
+    library: { options: { writerKinds: Array<string>(257).fill('cpu') } },
   },
   {
     args: ['run', '--writers', 'gpu:2'],
@@ -188,7 +188,7 @@ export const badInputs: BadInput[] = [
   {
     args: ['run', '--writers', 'kvm:0'],
     flag: /--writers: 0 is out of range/,
-    library: { options: { writerKinds: [] } },
+    // No library twin: writerKinds [] is the idle region (--writers 0), a valid snapshot.
   },
   {
     args: ['run', '--backend', 'softdirty', '--hugepage', '--size', '64M', '--granularity', '2m'],

@@ -23,7 +23,8 @@ export const compareCliCommand: CliPlugin = (y) =>
         })
         .option('format', {
           type: 'string',
-          default: 'table',
+          // No default here: --json with an explicit other --format is a conflict to refuse.
+          defaultDescription: 'table',
           describe: `output: ${FORMATS.join(', ')}`,
         })
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
@@ -77,13 +78,18 @@ export const compareCliCommand: CliPlugin = (y) =>
         .option('alpha', { type: 'string', default: '0.05', describe: 'significance level of the U test' }),
     ),
     (args) => {
+      if (args.json === true && args.format !== undefined && args.format !== 'json')
+        throw new UsageError(
+          '--json',
+          `conflicts with --format ${String(args.format)} (--json is --format json): give one of them`,
+        );
       const alpha = Number(args.alpha);
       if (!(alpha > 0 && alpha < 1)) throw new UsageError('--alpha', 'must be within (0, 1)');
       setExit(
         compareCommand(
           {
             inputs: [String(args.base), ...(Array.isArray(args.new) ? args.new : [args.new]).map(String)],
-            format: (args.json === true ? 'json' : String(args.format)) as Format,
+            format: (args.json === true ? 'json' : String(args.format ?? 'table')) as Format,
             failOnRegression: args.failOnRegression === true,
             allowMissing: args.allowMissing === true,
             onlyChanged: args.onlyChanged === true,
