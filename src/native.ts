@@ -60,6 +60,8 @@ export type FillMode = 'all' | 'none' | 'half';
 
 export interface NativeRegion {
   init(): Promise<void>;
+  /** Stops an init() in progress (it then rejects with EABORTED, nothing mapped). */
+  cancelInit(): void;
   /** Unmaps now; only after the workload is stopped and the snapshot released. */
   release(): void;
   readonly bytes: number;

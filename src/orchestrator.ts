@@ -131,9 +131,22 @@ async function openRun(
   const imagePath = o.out ?? run.scratch!.file;
   const region = new native.Region({ bytes: o.sizeBytes, hugepage: o.hugepage, fill: o.fill });
   run.region = region;
-  await region.init().catch((e: unknown) => {
-    throw CowbenchError.fromNative(e);
-  });
+  // An abort during a long fill stops it within 2 MiB, not at its end.
+  const cancelFill = () => region.cancelInit();
+  hooks.signal?.addEventListener('abort', cancelFill, { once: true });
+  try {
+    await region.init().catch((e: unknown) => {
+      const err = CowbenchError.fromNative(e);
+      if (hooks.signal?.aborted && err.code === 'EABORTED')
+        throw new CowbenchError(
+          'EABORTED',
+          `interrupted (${String(hooks.signal.reason ?? 'aborted')}): ${err.message}`,
+        );
+      throw err;
+    });
+  } finally {
+    hooks.signal?.removeEventListener('abort', cancelFill);
+  }
   throwIfAborted(hooks.signal);
   try {
     const workload = new native.Workload(region);

@@ -130,3 +130,23 @@ test('an AbortSignal stops the baseline, not only between steps', async (t) => {
   // Liveness, not performance: a baseline that ignored the signal would run its 30 s.
   t.true(Date.now() - aborted < 20_000, `${Date.now() - aborted} ms`);
 });
+
+test('an AbortSignal stops the fill of a large region, not only after it', async (t) => {
+  const controller = new AbortController();
+  // snapshot() runs synchronously up to the fill (queued on a worker thread) before it returns:
+  // an abort now lands during the fill.
+  const pending = snapshot({
+    backend: 'uffd',
+    sizeBytes: 4 * 2 ** 30,
+    bufferBytes: 1 << 20,
+    baselineMs: 0,
+    signal: controller.signal,
+  });
+  controller.abort('test');
+  const err = await t.throwsAsync(pending);
+  t.is((err as { code?: string }).code, 'EABORTED');
+  // The fill itself stopped part-way (it checks every 2 MiB), and says where.
+  const m = /the fill was aborted at page (\d+) of (\d+)/.exec(err?.message ?? '');
+  t.truthy(m, err?.message);
+  t.true(Number(m?.[1]) < Number(m?.[2]));
+});

@@ -67,7 +67,13 @@ Status Region::create(size_t bytes, bool hugepage, FillMode fill) {
   hugepage_ = hugepage;
   fill_ = fill;
   size_t n = pages();
+  constexpr size_t kPagesPerCheck = kHugePageSize / kPageSize;
   for (size_t p = 0; p < n; ++p) {
+    if (p % kPagesPerCheck == 0 && cancelCreate_.load(std::memory_order_relaxed)) {
+      map_.reset();
+      return Status::Fail("EABORTED",
+                          "region: the fill was aborted at page " + std::to_string(p) + " of " + std::to_string(n));
+    }
     if (initialVersion(p) != 0) WriteStamp(base + p * kPageSize, static_cast<uint32_t>(p), 1);
   }
   return Status::Ok();

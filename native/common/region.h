@@ -2,6 +2,7 @@
 // with version-1 stamps (or left sparse: untouched pages read as zero, version 0).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,8 +23,11 @@ class Region {
   // (measured: with under 8 MiB left, node aborts in V8 or ICU).
   static constexpr size_t kNodeHeadroom = size_t{64} << 20;
 
-  // Maps `bytes` (a multiple of 4 KiB; of 2 MiB when hugepage) and fills it.
+  // Maps `bytes` (a multiple of 4 KiB; of 2 MiB when hugepage) and fills it. EABORTED (and
+  // nothing mapped) once cancelCreate() was called: the fill checks it every 2 MiB.
   Status create(size_t bytes, bool hugepage, FillMode fill);
+  // From another thread: stop a create() in progress (an AbortSignal during a long fill).
+  void cancelCreate() { cancelCreate_.store(true, std::memory_order_relaxed); }
 
   char* base() const { return map_.data(); }
   size_t bytes() const { return map_.size(); }
@@ -42,6 +46,7 @@ class Region {
   Mapping map_;
   bool hugepage_ = false;
   FillMode fill_ = FillMode::kAll;
+  std::atomic<bool> cancelCreate_{false};
 };
 
 }  // namespace cowbench

@@ -10,7 +10,7 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
     return DefineClass(
         env, "Region",
         {InstanceMethod("init", &RegionWrap::InitRegion), InstanceMethod("release", &RegionWrap::ReleaseRegion),
-         InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
+         InstanceMethod("cancelInit", &RegionWrap::CancelInit), InstanceAccessor("bytes", &RegionWrap::Bytes, nullptr),
          InstanceAccessor("pages", &RegionWrap::Pages, nullptr)});
   }
   // new Region({bytes, hugepage, fill: 'all'|'none'|'half'})
@@ -26,6 +26,10 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
  private:
   Napi::Value InitRegion(const Napi::CallbackInfo& info) {
     return PromiseWorker::Run("region init", Value(), [this] { return region.create(bytes_, hugepage_, fill_); });
+  }
+  Napi::Value CancelInit(const Napi::CallbackInfo& info) {
+    region.cancelCreate();
+    return info.Env().Undefined();
   }
   Napi::Value ReleaseRegion(const Napi::CallbackInfo& info) {
     region.release();
