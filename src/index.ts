@@ -53,7 +53,11 @@ export const defaults: Readonly<RunOptions> = DEFAULT_RUN_OPTIONS;
  * missing kernel feature, …); the region is always left writable and every thread joined.
  */
 export async function snapshot(options: SnapshotOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
-  const { signal, ...runOptions } = (options ?? {}) as SnapshotOptions;
+  // Not an object (null, a string): left whole for resolveRunOptions to refuse, by the same rule.
+  const given: unknown = options;
+  const isObject = typeof given === 'object' && given !== null && !Array.isArray(given);
+  const { signal, ...rest } = isObject ? (given as SnapshotOptions) : {};
+  const runOptions = isObject ? rest : given;
   const withSignal: RunHooks = signal ? { ...hooks, signal } : hooks;
   try {
     if (withSignal.signal?.aborted)
