@@ -36,7 +36,9 @@ export interface CountOption<K extends string = string> extends OptionBase<K> {
   type: 'count';
   min: number;
   max: number;
-  default: number;
+  /** A word the option also takes instead of a number (`--fault-around auto`). */
+  word?: string;
+  default: number | string;
 }
 export interface BooleanOption<K extends string = string> extends OptionBase<K> {
   type: 'boolean';
@@ -59,7 +61,13 @@ export function booleanOption<const K extends string>(o: Omit<BooleanOption<K>, 
 
 /** The value type of one declared option. */
 export type OptionValue<O> =
-  O extends ChoiceOption<string, infer C> ? C[number] : O extends CountOption ? number : boolean;
+  O extends ChoiceOption<string, infer C>
+    ? C[number]
+    : O extends CountOption
+      ? O['word'] extends string
+        ? number | O['word']
+        : number
+      : boolean;
 /** `{ key: value }` for a union of declared options. */
 export type OptionValues<O extends BackendOption> = { [S in O as S['key']]: OptionValue<S> };
 

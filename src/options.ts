@@ -119,7 +119,8 @@ function parseBackendOption(spec: BackendOption, value: unknown): string | numbe
     case 'choice':
       return oneOf(flag, value, spec.choices);
     case 'count':
-      return parseCount(flag, value, spec.min, spec.max);
+      if (spec.word !== undefined && value === spec.word) return value;
+      return parseCount(flag, value, spec.min, spec.max, spec.word);
     case 'boolean':
       if (typeof value !== 'boolean') throw new UsageError(flag, `'${String(value)}' is not true or false`);
       return value;

@@ -46,11 +46,12 @@ export function parseRate(flag: string, value: unknown): number {
 }
 
 /** A whole number within [min, max]. */
-export function parseCount(flag: string, value: unknown, min: number, max: number): number {
+export function parseCount(flag: string, value: unknown, min: number, max: number, word?: string): number {
   const text = String(value ?? '').trim();
-  if (!/^\d+$/.test(text)) throw new UsageError(flag, `'${text}' is not a whole number`);
+  const or = word === undefined ? '' : ` or ${word}`;
+  if (!/^\d+$/.test(text)) throw new UsageError(flag, `'${text}' is not a whole number${or}`);
   const n = Number(text);
-  if (n < min || n > max) throw new UsageError(flag, `${n} is out of range (${min}..${max})`);
+  if (n < min || n > max) throw new UsageError(flag, `${n} is out of range (${min}..${max}${or})`);
   return n;
 }
 
