@@ -9,24 +9,37 @@ namespace cowbench {
 Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn) {
   const uint64_t t0 = NowNs();
   const uint64_t quiesceNs = workload.quiesce();
+  const uint64_t held = NowNs();
+  uint64_t armed = held, captured = held;
   Status st;
-  bool captured = false;
+  bool ok = false;
   // The writers are held: whatever happens here (even running out of memory), they resume.
   try {
     st = fn();
+    armed = NowNs();
     if (st.ok()) {
       if (!expected.empty() && startVersions_.empty()) startVersions_ = expected;
       expected = workload.versions();
-      captured = true;
+      ok = true;
     }
+    captured = NowNs();
   } catch (const std::bad_alloc&) {
     st = OutOfMemory("in the pause, writers held");
   }
   workload.resume();
-  metrics.pausesNs.push_back(NowNs() - t0);
+  const uint64_t end = NowNs();
+  if (metrics.pausesNs.empty()) {
+    // The arm pause, step by step: holding the writers, the backend's arm, recording the expected
+    // state, releasing the writers.
+    metrics.extra["arm_pause_quiesce_us"] = quiesceNs / 1e3;
+    metrics.extra["arm_pause_backend_us"] = (armed - held) / 1e3;
+    metrics.extra["arm_pause_expected_us"] = (captured - armed) / 1e3;
+    metrics.extra["arm_pause_resume_us"] = (end - captured) / 1e3;
+  }
+  metrics.pausesNs.push_back(end - t0);
   metrics.quiescesNs.push_back(quiesceNs);
   // A later consistency point than the arm: how many pages the image holds newer than the arm's.
-  if (captured && !startVersions_.empty()) {
+  if (ok && !startVersions_.empty()) {
     uint64_t differing = 0;
     for (size_t p = 0; p < expected.size(); ++p) differing += expected[p] != startVersions_[p];
     metrics.extra["pages_differing_from_start"] = static_cast<double>(differing);
