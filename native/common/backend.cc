@@ -6,20 +6,33 @@
 
 namespace cowbench {
 
-Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn) {
-  const uint64_t t0 = NowNs();
+Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn, const std::function<Status()>& before) {
+  // Writers running: the expected state copied whole, and a log of what they write from now on;
+  // then `before`. Precapturing first keeps the window `before` leaves to the pause (pages
+  // written after a pre-arm are re-protected in the pause, an ioctl per run) as short as it was.
+  uint64_t t0 = NowNs();
+  Status st = workload.precapture(&next_);
+  if (!st.ok()) return st;
+  const uint64_t precaptureNs = NowNs() - t0;
+  if (before) {
+    st = before();
+    if (!st.ok()) return st;
+  }
+  t0 = NowNs();
   const uint64_t quiesceNs = workload.quiesce();
   const uint64_t held = NowNs();
   uint64_t armed = held, captured = held;
-  Status st;
-  bool ok = false;
+  size_t updated = 0;
+  bool whole = false, ok = false;
   // The writers are held: whatever happens here (even running out of memory), they resume.
   try {
     st = fn();
     armed = NowNs();
     if (st.ok()) {
-      if (!expected.empty() && startVersions_.empty()) startVersions_ = expected;
-      expected = workload.versions();
+      // Only the pages written since the precapture are read again here.
+      updated = workload.capture(&next_, &whole);
+      if (!expected.empty() && startVersions_.empty()) startVersions_.swap(expected);
+      expected.swap(next_);
       ok = true;
     }
     captured = NowNs();
@@ -30,11 +43,14 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn) {
   const uint64_t end = NowNs();
   if (metrics.pausesNs.empty()) {
     // The arm pause, step by step: holding the writers, the backend's arm, recording the expected
-    // state, releasing the writers.
+    // state, releasing the writers; and the part of the expected state recorded before it.
     metrics.extra["arm_pause_quiesce_us"] = quiesceNs / 1e3;
     metrics.extra["arm_pause_backend_us"] = (armed - held) / 1e3;
     metrics.extra["arm_pause_expected_us"] = (captured - armed) / 1e3;
     metrics.extra["arm_pause_resume_us"] = (end - captured) / 1e3;
+    metrics.extra["arm_expected_precapture_us"] = precaptureNs / 1e3;
+    metrics.extra["arm_expected_pages_in_pause"] = static_cast<double>(updated);
+    metrics.extra["arm_expected_whole_in_pause"] = whole ? 1 : 0;
   }
   metrics.pausesNs.push_back(end - t0);
   metrics.quiescesNs.push_back(quiesceNs);

@@ -1,7 +1,12 @@
 #include "workload.h"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <new>
 
@@ -118,7 +123,15 @@ uint32_t WriterContext::version(size_t page) const { return workload_.versions_[
 void WriterContext::landed(size_t page, uint32_t version, uint64_t latencyNs, uint64_t endNs) {
   latency_.record(latencyNs);
   timeline_.count(endNs ? endNs : NowNs());
-  workload_.versions_[page] = version;
+  // Stored, then the log flag loaded, in this order (Workload::precapture's barrier pairs with it).
+  __atomic_store_n(&workload_.versions_[page], version, __ATOMIC_RELAXED);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (workload_.logging_.load(std::memory_order_acquire) && !logOverflow_) {
+    if (log_.size() < log_.capacity())
+      log_.push_back(static_cast<uint32_t>(page));
+    else
+      logOverflow_ = true;  // capture() copies the whole vector instead
+  }
   writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
@@ -245,6 +258,69 @@ bool Workload::waitPaced(uint64_t deadlineNs) {
   std::unique_lock<std::mutex> lock(mutex_);
   auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadlineNs));
   return !resumeCv_.wait_until(lock, deadline, [&] { return pauseRequested_.load() || stopRequested_.load(); });
+}
+
+namespace {
+
+// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): a full memory barrier on every running thread of
+// this process before it returns. Registered once per process; false where the kernel lacks it
+// (Linux 4.14+).
+bool MembarrierPrivateExpedited() {
+  static const bool registered =
+      ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  return registered && ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+}  // namespace
+
+// The log and the copy race with writers on purpose. A writer stores a page's version, then loads
+// logging_ (a compiler barrier between them, no fence: the write path stays a plain store). This
+// thread stores logging_, then membarrier() runs a full barrier on every writer's CPU, then it
+// reads the versions. The barrier lands on each writer either after its store (then the store is
+// visible to the reads below) or before it (then its load sees logging_ set and logs the page,
+// which capture() rereads with the writers held). Either way no write is missed.
+Status Workload::precapture(std::vector<uint32_t>* out) {
+  precaptured_ = false;
+  if (threads_.empty()) return Status::Ok();
+  try {
+    out->resize(versions_.size());
+    // A log longer than this (per writer) is not worth replaying: capture() copies everything.
+    const size_t cap = std::max<size_t>(16384, versions_.size() / 16 / writers_.size());
+    for (auto& w : writers_) {
+      w->log_.clear();
+      w->log_.reserve(cap);
+      w->logOverflow_ = false;
+    }
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory("allocating the expected state before the pause");
+  }
+  logging_.store(true, std::memory_order_seq_cst);
+  if (!MembarrierPrivateExpedited()) {
+    logging_.store(false, std::memory_order_relaxed);
+    return Status::Ok();  // capture() copies the whole vector in the pause
+  }
+  uint32_t* to = out->data();
+  for (size_t p = 0; p < versions_.size(); ++p) to[p] = __atomic_load_n(&versions_[p], __ATOMIC_RELAXED);
+  precaptured_ = true;
+  return Status::Ok();
+}
+
+size_t Workload::capture(std::vector<uint32_t>* out, bool* whole) {
+  logging_.store(false, std::memory_order_relaxed);  // writers are held: none is between store and load
+  bool overflow = false;
+  for (auto& w : writers_) overflow = overflow || w->logOverflow_;
+  *whole = !precaptured_ || overflow || out->size() != versions_.size();
+  precaptured_ = false;
+  if (*whole) {
+    *out = versions_;
+    return versions_.size();
+  }
+  size_t n = 0;
+  for (auto& w : writers_) {
+    for (uint32_t p : w->log_) (*out)[p] = versions_[p];
+    n += w->log_.size();
+  }
+  return n;
 }
 
 Workload::Totals Workload::totals() const {
