@@ -66,7 +66,7 @@ export interface SharedRunOptions {
   /** How long writers run before the snapshot to measure their undisturbed rate. */
   baselineMs: number;
   /** Test-only fault injection. */
-  injectFault?: 'skip-copy-before-write' | 'skip-fault-around-page';
+  injectFault?: 'skip-copy-before-write' | 'skip-fault-around-page' | 'skip-expected-log';
   /** Test-only: the sink writer sleeps this long before each buffered write. */
   injectSinkDelayUs?: number;
   /** Test-only: forkcow's child sleeps this long before writing (so it can be killed mid-way). */
@@ -122,6 +122,7 @@ export function backendOptions(o: RunOptions): BackendOptions {
     granularityBytes: o.granularityBytes,
     injectSkipCopyBeforeWrite: o.injectFault === 'skip-copy-before-write',
     injectSkipFaultAroundPage: o.injectFault === 'skip-fault-around-page',
+    injectSkipExpectedLog: o.injectFault === 'skip-expected-log',
     injectSinkDelayUs: o.injectSinkDelayUs ?? 0,
     injectChildDelayMs: o.injectChildDelayMs ?? 0,
     injectCopierDelayUs: o.injectCopierDelayUs ?? 0,

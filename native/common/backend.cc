@@ -30,7 +30,7 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn, const st
     armed = NowNs();
     if (st.ok()) {
       // Only the pages written since the precapture are read again here.
-      updated = workload.capture(&next_, &whole);
+      updated = workload.capture(&next_, &whole, options.injectSkipExpectedLog);
       if (!expected.empty() && startVersions_.empty()) startVersions_.swap(expected);
       expected.swap(next_);
       ok = true;

@@ -33,6 +33,9 @@ struct SnapshotOptions {
   bool injectSkipCopyBeforeWrite = false;
   // Test-only fault: fault-around leaves one page of each run uncopied (still un-protected).
   bool injectSkipFaultAroundPage = false;
+  // Test-only fault: the arm pause ignores the log of pages written since the expected state was
+  // copied (Workload::precapture), so their versions in it are older than the image's.
+  bool injectSkipExpectedLog = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
   unsigned injectSinkDelayUs = 0;
   // Test-only: forkcow's child sleeps this long before writing (so a test can kill it mid-way).

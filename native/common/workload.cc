@@ -127,10 +127,17 @@ void WriterContext::landed(size_t page, uint32_t version, uint64_t latencyNs, ui
   __atomic_store_n(&workload_.versions_[page], version, __ATOMIC_RELAXED);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (workload_.logging_.load(std::memory_order_acquire) && !logOverflow_) {
-    if (log_.size() < log_.capacity())
-      log_.push_back(static_cast<uint32_t>(page));
-    else
-      logOverflow_ = true;  // capture() copies the whole vector instead
+    // Each page once (the bitmap), so the log never outgrows the pages this writer owns.
+    std::atomic<uint64_t>& word = workload_.logged_[page >> 6];
+    const uint64_t bit = 1ull << (page & 63);
+    if (!(word.load(std::memory_order_relaxed) & bit)) {
+      word.fetch_or(bit, std::memory_order_relaxed);
+      try {
+        log_.push_back(static_cast<uint32_t>(page));
+      } catch (const std::bad_alloc&) {
+        logOverflow_ = true;  // capture() copies the whole vector instead
+      }
+    }
   }
   writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
@@ -178,6 +185,10 @@ Status Workload::start(const WriterConfig& config) {
   }
   stopRequested_ = false;
   pauseRequested_ = false;
+  logging_ = false;
+  logPending_ = precaptured_ = false;
+  logged_.reset();
+  loggedWords_ = 0;
   parked_ = 0;
   startNs_ = NowNs();
   marks_.clear();
@@ -262,14 +273,15 @@ bool Workload::waitPaced(uint64_t deadlineNs) {
 
 namespace {
 
-// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): a full memory barrier on every running thread of
-// this process before it returns. Registered once per process; false where the kernel lacks it
-// (Linux 4.14+).
-bool MembarrierPrivateExpedited() {
+// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) (Linux 4.14+) needs registering once per process.
+bool MembarrierRegistered() {
   static const bool registered =
       ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-  return registered && ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+  return registered;
 }
+
+// A full memory barrier on every running thread of this process before it returns.
+bool MembarrierPrivateExpedited() { return ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0; }
 
 }  // namespace
 
@@ -280,47 +292,57 @@ bool MembarrierPrivateExpedited() {
 // visible to the reads below) or before it (then its load sees logging_ set and logs the page,
 // which capture() rereads with the writers held). Either way no write is missed.
 Status Workload::precapture(std::vector<uint32_t>* out) {
+  // An earlier precapture whose pause never came (its `before` step failed): its copy and its
+  // log, still on, hold everything since, so they serve this pause as well.
+  if (logPending_) return Status::Ok();
   precaptured_ = false;
-  if (threads_.empty()) return Status::Ok();
+  // No writers (nothing changes), or no membarrier: capture() copies the whole vector.
+  if (threads_.empty() || !MembarrierRegistered()) return Status::Ok();
   try {
     out->resize(versions_.size());
-    // A log longer than this (per writer) is not worth replaying: capture() copies everything.
-    const size_t cap = std::max<size_t>(16384, versions_.size() / 16 / writers_.size());
+    const size_t words = (versions_.size() + 63) / 64;
+    if (loggedWords_ != words) {
+      logged_.reset(new std::atomic<uint64_t>[words]());  // zero; capture() clears what it sets
+      loggedWords_ = words;
+    }
     for (auto& w : writers_) {
       w->log_.clear();
-      w->log_.reserve(cap);
+      w->log_.reserve(4096);
       w->logOverflow_ = false;
     }
   } catch (const std::bad_alloc&) {
     return OutOfMemory("allocating the expected state before the pause");
   }
   logging_.store(true, std::memory_order_seq_cst);
-  if (!MembarrierPrivateExpedited()) {
-    logging_.store(false, std::memory_order_relaxed);
-    return Status::Ok();  // capture() copies the whole vector in the pause
-  }
+  logPending_ = true;  // writers may touch their logs now: only capture(), in a pause, resets them
+  if (!MembarrierPrivateExpedited()) return Status::Ok();  // capture() copies the whole vector
   uint32_t* to = out->data();
   for (size_t p = 0; p < versions_.size(); ++p) to[p] = __atomic_load_n(&versions_[p], __ATOMIC_RELAXED);
   precaptured_ = true;
   return Status::Ok();
 }
 
-size_t Workload::capture(std::vector<uint32_t>* out, bool* whole) {
+size_t Workload::capture(std::vector<uint32_t>* out, bool* whole, bool skipLog) {
   logging_.store(false, std::memory_order_relaxed);  // writers are held: none is between store and load
   bool overflow = false;
   for (auto& w : writers_) overflow = overflow || w->logOverflow_;
   *whole = !precaptured_ || overflow || out->size() != versions_.size();
+  size_t n = 0;
+  for (auto& w : writers_) {
+    for (uint32_t p : w->log_) {
+      if (!*whole && !skipLog) (*out)[p] = versions_[p];
+      logged_[p >> 6].store(0, std::memory_order_relaxed);  // the bitmap is all zero again
+    }
+    n += w->log_.size();
+    w->log_.clear();
+  }
+  logPending_ = false;
   precaptured_ = false;
   if (*whole) {
     *out = versions_;
     return versions_.size();
   }
-  size_t n = 0;
-  for (auto& w : writers_) {
-    for (uint32_t p : w->log_) (*out)[p] = versions_[p];
-    n += w->log_.size();
-  }
-  return n;
+  return skipLog ? 0 : n;
 }
 
 Workload::Totals Workload::totals() const {

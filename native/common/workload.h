@@ -147,7 +147,8 @@ class Workload {
   // precapture (no membarrier on this kernel) or a writer's log overflowed, copies the whole vector.
   // Returns how many pages it updated; `*whole` says whether it copied everything.
   Status precapture(std::vector<uint32_t>* out);
-  size_t capture(std::vector<uint32_t>* out, bool* whole);
+  // `skipLog`: test-only, the log is ignored (SnapshotOptions::injectSkipExpectedLog).
+  size_t capture(std::vector<uint32_t>* out, bool* whole, bool skipLog = false);
 
   void beginPhase();
   PhaseStats phaseStats() const;
@@ -181,7 +182,10 @@ class Workload {
   std::atomic<bool> pauseRequested_{false};
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> logging_{false};  // writers append what they write to their log_
-  bool precaptured_ = false;          // the pausing thread's: a precapture() awaits its capture()
+  std::unique_ptr<std::atomic<uint64_t>[]> logged_;  // a bit per page: in some writer's log_
+  size_t loggedWords_ = 0;
+  bool logPending_ = false;           // the pausing thread's: logging_ is on until capture()
+  bool precaptured_ = false;          // and the copy precapture() made is valid
   size_t parked_ = 0;
   Totals phaseStart_;
   uint64_t startNs_ = 0;
