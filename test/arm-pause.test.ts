@@ -53,7 +53,10 @@ for (const c of configurations) {
         }
         t.false(r.verified, 'pages written before the consistency point are newer in the image');
         for (const bad of r.verification.first_bad)
-          t.true(bad.found > bad.expected, `page ${bad.page}: image ${bad.found} newer than expected ${bad.expected}`);
+          t.true(
+            bad.found > bad.expected,
+            `page ${bad.page}: image ${bad.found} newer than expected ${bad.expected}`,
+          );
         return;
       }
       t.fail('writers wrote no page between the precapture and the pause in 4 snapshots');

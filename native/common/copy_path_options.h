@@ -34,10 +34,10 @@ enum class CopyOrder { kSequential, kHot };
 constexpr unsigned kMaxFaultAroundPages = 512;
 
 struct CopyPathOptions {
-  DrainWake drainWake = DrainWake::kBatch;               // --drain-wake
-  bool faultAroundAuto = true;                           // --fault-around auto
-  unsigned faultAroundPages = kMaxFaultAroundPages;      // --fault-around K (the most auto takes)
-  CopyOrder copyOrder = CopyOrder::kSequential;          // --copy-order
+  DrainWake drainWake = DrainWake::kBatch;           // --drain-wake
+  bool faultAroundAuto = true;                       // --fault-around auto
+  unsigned faultAroundPages = kMaxFaultAroundPages;  // --fault-around K (the most auto takes)
+  CopyOrder copyOrder = CopyOrder::kSequential;      // --copy-order
 
   void read(OptionReader& r) {
     r.choice("drainWake", &drainWake,

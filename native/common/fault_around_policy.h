@@ -62,8 +62,8 @@ class FaultAroundPolicy {
     if (n < kMinFaults || first == 0 || start == 0 || now <= start) return 1;
     // The extent's fault rate since its first fault, and the copier's rate since it started.
     const double perNs = static_cast<double>(n - 1) / static_cast<double>(now > first ? now - first : 1);
-    const double extentsPerNs = static_cast<double>(copierDone_.load(std::memory_order_relaxed) + 1) /
-                                static_cast<double>(now - start);
+    const double extentsPerNs =
+        static_cast<double>(copierDone_.load(std::memory_order_relaxed) + 1) / static_cast<double>(now - start);
     // Extents the copier visits before this one: in address order, the distance ahead of it;
     // hot first, half of what is left on average.
     const size_t at = copierExtent_.load(std::memory_order_relaxed);

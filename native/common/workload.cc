@@ -275,8 +275,7 @@ namespace {
 
 // membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) (Linux 4.14+) needs registering once per process.
 bool MembarrierRegistered() {
-  static const bool registered =
-      ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  static const bool registered = ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
   return registered;
 }
 

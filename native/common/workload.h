@@ -181,11 +181,11 @@ class Workload {
   std::condition_variable parkedCv_, resumeCv_;
   std::atomic<bool> pauseRequested_{false};
   std::atomic<bool> stopRequested_{false};
-  std::atomic<bool> logging_{false};  // writers append what they write to their log_
+  std::atomic<bool> logging_{false};                 // writers append what they write to their log_
   std::unique_ptr<std::atomic<uint64_t>[]> logged_;  // a bit per page: in some writer's log_
   size_t loggedWords_ = 0;
-  bool logPending_ = false;           // the pausing thread's: logging_ is on until capture()
-  bool precaptured_ = false;          // and the copy precapture() made is valid
+  bool logPending_ = false;   // the pausing thread's: logging_ is on until capture()
+  bool precaptured_ = false;  // and the copy precapture() made is valid
   size_t parked_ = 0;
   Totals phaseStart_;
   uint64_t startNs_ = 0;
