@@ -16,15 +16,16 @@ import { compareCommand, FORMATS, type Format } from './compare.js';
 import { CI_REPEAT } from './suites/ci.js';
 import { faultLatencyTrial } from './fault_latency.js';
 import { runBench, suites } from './index.js';
-import { reportCommand } from './html.js';
+import { CSS, reportCommand, reportDir } from './html.js';
 import { scanMicroChild, scanTrialChild } from './suites/scan.js';
+import { addRuns, defaultDb, historyCommands } from './history/command.js';
 
 const setExit = (code: number) => {
   process.exitCode = code;
 };
 
 export const benchCommands: CliPlugin = (y) =>
-  y
+  historyCommands(y)
     .example('$0 bench --ci --out results/ci-new', 'the CI preset')
     .example('$0 compare results/ci-base results/ci-new --fail-on-regression', 'the regression gate')
     .command(
@@ -51,6 +52,17 @@ export const benchCommands: CliPlugin = (y) =>
           .option('label', {
             type: 'string',
             describe: 'label for the results directory instead of the host name',
+          })
+          .option('record', {
+            type: 'boolean',
+            default: false,
+            describe: 'record the run in the history database (see cowbench history)',
+          })
+          .option('db', { type: 'string', describe: 'with --record: the history database (as history --db)' })
+          .option('subject', {
+            type: 'string',
+            default: 'commit',
+            describe: 'with --record: what was under test (as history add)',
           }),
       ),
       async (args) => {
@@ -68,26 +80,58 @@ export const benchCommands: CliPlugin = (y) =>
             repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
             out: typeof args.out === 'string' ? args.out : null,
             label: typeof args.label === 'string' ? args.label : null,
+            ...(args.record === true
+              ? {
+                  onResults: async (dir: string) => {
+                    await addRuns(
+                      typeof args.db === 'string' ? args.db : defaultDb(),
+                      [dir],
+                      String(args.subject),
+                      (s) => process.stdout.write(s),
+                    );
+                  },
+                }
+              : {}),
           }),
         );
       },
     )
     .command(
-      'report <dirs..>',
-      'write REPORT.md, charts/*.svg and report.html from bench results directories (several: claims × machines)',
+      'report [dirs..]',
+      'write REPORT.md, charts/*.svg and report.html from bench results directories (several: claims × machines); --db adds the history',
       withValues((a) =>
-        a.positional('dirs', { type: 'string', array: true, demandOption: true }).option('out', {
-          type: 'string',
-          describe: 'output directory [default: the one DIR; for several, report-<names> beside the first]',
-        }),
+        a
+          .positional('dirs', { type: 'string', array: true })
+          .option('out', {
+            type: 'string',
+            describe:
+              'output directory [default: the one DIR; for several, report-<names> beside the first; history only: results/history-report]',
+          })
+          .option('db', {
+            type: 'string',
+            describe:
+              'add a history section: trend charts and change points of this history database (as history --db)',
+          }),
       ),
       async (args) => {
-        process.stdout.write(
-          await reportCommand(
-            (args.dirs as string[]).map(String),
-            typeof args.out === 'string' ? args.out : null,
-          ),
-        );
+        const dirs = ((args.dirs as string[] | undefined) ?? []).map(String);
+        const db = typeof args.db === 'string' ? args.db : null;
+        if (dirs.length === 0 && db === null)
+          throw new UsageError('report', 'name results directories, or --db');
+        const out = typeof args.out === 'string' ? args.out : null;
+        if (dirs.length > 0) process.stdout.write(await reportCommand(dirs, out));
+        if (db !== null) {
+          const { writeHistoryReport } = await import('./history/report.js');
+
+          const files = await writeHistoryReport(
+            out ?? (dirs.length ? reportDir(dirs) : 'results/history-report'),
+            db,
+            CSS,
+          );
+          process.stdout.write(
+            `history: ${files.slice(0, 2).join(', ')} and ${files.length - 2} trend charts\n`,
+          );
+        }
         setExit(0);
       },
     )

@@ -37,7 +37,14 @@ export const FORMATS = ['table', 'markdown', 'json', 'junit', 'tap'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type Verdict =
-  'improved' | 'regressed' | '~' | 'only in base' | 'only in new' | 'too few samples' | 'changed';
+  | 'improved'
+  | 'regressed'
+  | '~'
+  | 'only in base'
+  | 'only in new'
+  | 'too few samples'
+  | 'changed'
+  | 'no timing verdict';
 
 export interface Change {
   /** (new − base) / base of the medians, in %. */
@@ -94,12 +101,26 @@ export interface CompareOptions {
 }
 
 const FINGERPRINT_SKIP = new Set(['date', 'kernel_version']);
+/** Numeric fields that move a little between boots of one machine: equal within this fraction. */
+const FINGERPRINT_JITTER: Record<string, number> = { memory_bytes: 0.02 };
+
+/** Whether a field's values are equal within its jitter tolerance (numeric fields only). */
+function sameWithinJitter(field: string, values: (string | null)[]): boolean {
+  const tolerance = FINGERPRINT_JITTER[field];
+  if (tolerance === undefined || values.includes(null)) return false;
+  const nums = values.map(Number);
+  if (!nums.every(Number.isFinite)) return false;
+  return Math.max(...nums) - Math.min(...nums) <= tolerance * Math.max(...nums.map(Math.abs));
+}
 
 function fingerprint(results: BenchResults[]): FingerprintDiff[] {
   return fingerprintDifferences(results.map((r) => (r.env ?? {}) as unknown as Record<string, unknown>));
 }
 
-/** The fingerprint fields (nested ones as `a.b`) whose values differ between the inputs' envs. */
+/**
+ * The fingerprint fields (nested ones as `a.b`) whose values differ between the inputs' envs
+ * (memory_bytes within 2%: the same machine reports a little more or less after a reboot).
+ */
 export function fingerprintDifferences(envs: Record<string, unknown>[]): FingerprintDiff[] {
   const flat = envs.map((env) => {
     const out: Record<string, string> = {};
@@ -115,12 +136,12 @@ export function fingerprintDifferences(envs: Record<string, unknown>[]): Fingerp
   const diffs: FingerprintDiff[] = [];
   for (const field of fields) {
     const values = flat.map((f) => f[field] ?? null);
-    if (new Set(values).size > 1) diffs.push({ field, values });
+    if (new Set(values).size > 1 && !sameWithinJitter(field, values)) diffs.push({ field, values });
   }
   return diffs;
 }
 
-function thresholdFor(
+export function thresholdFor(
   key: string,
   def: MetricDef | undefined,
   overrides: Record<string, number>,
@@ -207,6 +228,29 @@ function compareOne(
   };
 }
 
+/** Kinds of figure an emulated CPU makes meaningless (times, rates, ratios of times). */
+const TIMING_KINDS: ReadonlySet<string> = new Set(['time', 'rate', 'ratio']);
+
+/**
+ * No timing verdict across accelerators or under TCG (`cowbench vm`: an emulated CPU): times
+ * compare with nothing there. Counts and bytes still compare.
+ */
+function acceleratorBlock(def: MetricDef | undefined, base: string, next: string): Change | null {
+  if (!def || !TIMING_KINDS.has(def.kind) || (base === next && base !== 'tcg')) return null;
+  return {
+    pct: null,
+    cost_pct: null,
+    p: null,
+    ci: null,
+    gate: false,
+    verdict: 'no timing verdict',
+    reason:
+      base === next
+        ? 'both under TCG (an emulated CPU): times compare with nothing'
+        : `accelerators differ (${base} vs ${next}): times compare with nothing`,
+  };
+}
+
 /** Loads every input; bad input (missing, damaged, mixed schema versions) is exit 2. */
 export function loadInputs(args: string[]): { label: string; file: string; results: BenchResults }[] {
   if (args.length < 2) throw badInput('compare needs a BASE and at least one NEW results directory or file');
@@ -232,6 +276,7 @@ export function compareResults(
   const common = keys.filter((k) => inputs.every((i) => k in i.results.metrics));
   if (common.length === 0)
     throw badInput(`no metric in common between ${inputs.map((i) => i.label).join(' and ')}`);
+  const accels = inputs.map((i) => String(i.results.env?.accel ?? 'none'));
   const rows: MetricRow[] = keys.map((key) => {
     const def = lookupMetric(key);
     const threshold = thresholdFor(key, def, o.thresholds ?? {});
@@ -247,7 +292,11 @@ export function compareResults(
       threshold,
       exact: def?.exact === true,
       sides,
-      changes: sides.slice(1).map((s) => compareOne(sides[0] ?? null, s, def, threshold, alpha)),
+      changes: sides.slice(1).map((s, j) => {
+        const ch = compareOne(sides[0] ?? null, s, def, threshold, alpha);
+        if (ch.verdict === 'only in base' || ch.verdict === 'only in new') return ch;
+        return acceleratorBlock(def, accels[0]!, accels[j + 1]!) ?? ch;
+      }),
     };
   });
   const geomean_cost_pct = inputs.slice(1).map((_, j) => {
@@ -510,7 +559,8 @@ export function renderJunit(c: Comparison): string {
       } else if (
         ch.verdict === 'only in base' ||
         ch.verdict === 'only in new' ||
-        ch.verdict === 'too few samples'
+        ch.verdict === 'too few samples' ||
+        ch.verdict === 'no timing verdict'
       ) {
         skipped++;
         cases.push(
@@ -546,7 +596,10 @@ export function renderTap(c: Comparison): string {
       const status = ch.gate ? 'not ok' : 'ok';
       const skip =
         !ch.gate &&
-        (ch.verdict === 'only in base' || ch.verdict === 'only in new' || ch.verdict === 'too few samples')
+        (ch.verdict === 'only in base' ||
+          ch.verdict === 'only in new' ||
+          ch.verdict === 'too few samples' ||
+          ch.verdict === 'no timing verdict')
           ? ` # SKIP ${ch.verdict}`
           : '';
       tests.push(`${status} ${tests.length + 1} ${name}${skip}${skip ? '' : ` # ${desc}`}`);

@@ -3,7 +3,8 @@
  * script, no network) and, for several directories, a claims × machines REPORT.md. Its input is the
  * parsed results.json of each directory; nothing here measures anything.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { outputDirectory, readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import { renderCharts, writeCharts, type RenderedChart } from './charts/index.js';
 import {
@@ -18,7 +19,6 @@ import {
 import { headline } from './charts/headlines.js';
 import { SEED_ARCHIVE, SEED_QUOTES, SEED_THREAD, SHORT_TITLES } from './charts/seed.js';
 import { esc, suiteTables } from './charts/tables.js';
-import { UsageError } from '../src/errors.js';
 import { packageRoot } from '../src/native.js';
 import { fingerprintDifferences } from './compare.js';
 import { MIN_SAMPLES } from './stats.js';
@@ -105,7 +105,7 @@ function chartFigure(c: RenderedChart): string {
   );
 }
 
-const CSS = `
+export const CSS = `
 :root { color-scheme: light dark; --fg:#1b1b1b; --bg:#fff; --muted:#666; --line:#ddd; --strong-line:#bbb; --text2:#333;
   --link:#0b5cad; --quote-bg:#f6f8fb; --quote-line:#b8c7dd; --code-bg:#f4f4f4; --note-bg:#fff8e6; --note-line:#e0b44c;
   --yes:#1a7f37; --no:#c62828; --partly:#b26a00; --na:#777; }
@@ -510,20 +510,29 @@ export async function writeResearchReport(dirs: string[], outDir: string = dirs[
     machineOf(d, loadResults(d) as unknown as BenchResults),
   );
   const r = await renderResearchReport(machines, outDir);
-  mkdirSync(outDir, { recursive: true });
   writeCharts(outDir, r.charts);
   const html = path.join(outDir, 'report.html');
-  writeFileSync(html, r.html);
+  replaceFile(html, r.html);
   const files = [html, ...r.charts.filter((c) => c.file).map((c) => path.join(outDir, c.file!))];
   const md = path.join(outDir, 'REPORT.md');
   if (machines.length > 1) {
-    writeFileSync(md, matrixMarkdown(machines, r.charts, outDir));
+    replaceFile(md, matrixMarkdown(machines, r.charts, outDir));
     files.push(md);
   } else if (existsSync(md)) {
     // One directory: REPORT.md (written by writeReport) gains the chart links.
-    writeFileSync(md, withChartLinks(readFileSync(md, 'utf8'), r.charts));
+    replaceFile(md, withChartLinks(readRegularFile(md, 64 << 20, 'REPORT.md'), r.charts));
   }
   return { dir: outDir, files, chartMs: r.chartMs, htmlBytes: Buffer.byteLength(r.html) };
+}
+
+/** Where a report of these directories goes without --out: the one DIR, or report-<names> beside the first. */
+export function reportDir(dirs: string[]): string {
+  return dirs.length === 1
+    ? dirs[0]!
+    : path.join(
+        path.dirname(path.resolve(dirs[0]!)),
+        `report-${dirs.map((d) => path.basename(path.resolve(d))).join('+')}`,
+      );
 }
 
 /**
@@ -531,19 +540,13 @@ export async function writeResearchReport(dirs: string[], outDir: string = dirs[
  * into --out (default: report-<names> beside the first), the per-directory REPORT.md refreshed too.
  */
 export async function reportCommand(dirs: string[], out: string | null): Promise<string> {
-  for (const d of dirs)
-    if (!existsSync(path.join(d, 'results.json')))
-      throw new UsageError('dir', `${d} holds no results.json (run cowbench bench first)`);
-  // One directory: its REPORT.md afresh (then with chart links). Several: the inputs stay as they are.
-  if (dirs.length === 1) writeReport(dirs[0]!);
-  const outDir =
-    out ??
-    (dirs.length === 1
-      ? dirs[0]!
-      : path.join(
-          path.dirname(path.resolve(dirs[0]!)),
-          `report-${dirs.map((d) => path.basename(path.resolve(d))).join('+')}`,
-        ));
+  // Each input is read (and refused in one line) before anything is written.
+  for (const d of dirs) loadResults(d);
+  const outDir = out ?? reportDir(dirs);
+  // Every output goes under outDir: an existing directory or one made now (its parent must exist).
+  outputDirectory('--out', outDir);
+  // One directory: its REPORT.md afresh into outDir (then with chart links). Several: the inputs stay as they are.
+  if (dirs.length === 1) writeReport(dirs[0]!, outDir);
   const r = await writeResearchReport(dirs, outDir);
   return (
     `${path.join(outDir, 'REPORT.md')}\n${path.join(outDir, 'report.html')} (${(r.htmlBytes / 1024).toFixed(0)} KiB, ` +

@@ -1,12 +1,15 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { environment } from '../src/env.js';
 import { backendOptions, DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
 import { backendNames, backends } from '../src/registry.js';
 import { UsageError } from '../src/errors.js';
+import { killAllChildrenNow, stopAllChildren } from '../src/child.js';
+import { handleSignals, type HandledSignal } from '../src/signals.js';
 import {
   runCowbenchChild,
   writeCsv,
@@ -17,7 +20,13 @@ import {
   type SuiteOutcome,
 } from './runner.js';
 import { writeReport } from './report.js';
-import { BENCH_SCHEMA, extractMetrics, type BenchResults, type MetricSamples } from './results.js';
+import {
+  BENCH_SCHEMA,
+  MAX_RESULTS_BYTES,
+  extractMetrics,
+  type BenchResults,
+  type MetricSamples,
+} from './results.js';
 import { relativeSpread, summarize } from './stats.js';
 import { CI_REPEAT, ciSuite } from './suites/ci.js';
 import { writeResearchReport } from './html.js';
@@ -58,6 +67,8 @@ export interface BenchOptions {
   repeat: number | null;
   out: string | null;
   label: string | null;
+  /** Called with the results directory once results.json and the reports are written (--record). */
+  onResults?: (outDir: string) => Promise<void>;
 }
 
 function selectSuites(names: string[]): Suite[] {
@@ -154,6 +165,9 @@ function renderTable(rows: Row[]): string {
   );
 }
 
+/** How long a child may take to end after SIGTERM (a run disarms and removes its temporary) before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
 export async function runBench(o: BenchOptions): Promise<number> {
   const selected = selectSuites(o.suites);
   const { usable, skipped } = selectBackends(o.backends);
@@ -203,6 +217,53 @@ export async function runBench(o: BenchOptions): Promise<number> {
     else process.stderr.write(line + '\n');
   };
   mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+  const removeScratch = () => rmSync(scratchDir, { recursive: true, force: true });
+  // SIGINT/SIGTERM/SIGHUP/SIGQUIT (CI cancellation signals bench alone): stop the running child
+  // (SIGTERM, it removes its temporary; SIGKILL after a grace), keep the suites already finished
+  // in results.json marked incomplete, remove the scratch directory, exit 128 + the signal. A
+  // second signal exits at once, still killing the children and removing the scratch directory.
+  let running: string | null = null;
+  const finished: string[] = [];
+  const interrupted = (sig: HandledSignal) => {
+    const code = signals.exitCode()!;
+    const notRun = selected.map((s) => s.name).filter((n) => n !== running && !finished.includes(n));
+    if (finished.length === 0 || (running === null && notRun.length === 0)) {
+      process.stderr.write(
+        `cowbench: bench: interrupted by ${sig}: ${finished.length === 0 ? 'no suite had finished, nothing written' : 'every suite had finished'}; scratch directory removed\n`,
+      );
+      return;
+    }
+    report.incomplete = {
+      signal: sig,
+      exit_code: code,
+      date: new Date().toISOString(),
+      interrupted_suite: running,
+      not_run: notRun,
+    };
+    writeResults();
+    writeReport(outDir);
+    process.stderr.write(
+      `cowbench: bench: interrupted by ${sig}${running ? ` during suite ${running}` : ''}: ${finished.join(', ')} kept in ${resultsFile} (marked incomplete); scratch directory removed\n`,
+    );
+  };
+  const signals = handleSignals({
+    stopping: 'stopping the running child; suites already finished stay written',
+    onForcedExit: () => {
+      killAllChildrenNow();
+      removeScratch();
+    },
+  });
+  signals.signal.addEventListener('abort', () => {
+    stopBar();
+    const sig = signals.received!;
+    void stopAllChildren(STOP_GRACE_MS)
+      .then(() => interrupted(sig))
+      .catch((e: unknown) => process.stderr.write(`cowbench: bench: ${(e as Error).message}\n`))
+      .finally(() => {
+        removeScratch();
+        process.exit(signals.exitCode());
+      });
+  });
   // Same-run calibration, repeated: twice now, once more after every suite; the spread says how
   // much the machine moved meanwhile (and drives the noise warning).
   const calBytes = o.quick || o.ci ? 256 * 1024 * 1024 : 1024 ** 3;
@@ -264,7 +325,9 @@ export async function runBench(o: BenchOptions): Promise<number> {
   const resultsFile = path.join(outDir, 'results.json');
   if (existsSync(resultsFile)) {
     try {
-      const earlier = JSON.parse(readFileSync(resultsFile, 'utf8')) as Partial<BenchResults>;
+      const earlier = JSON.parse(
+        readRegularFile(resultsFile, MAX_RESULTS_BYTES, 'a results file'),
+      ) as Partial<BenchResults>;
       if (earlier.schema === BENCH_SCHEMA)
         for (const [name, entry] of Object.entries(earlier.suites ?? {}))
           if (!selected.some((s) => s.name === name)) {
@@ -281,10 +344,10 @@ export async function runBench(o: BenchOptions): Promise<number> {
       /* unreadable: start afresh */
     }
   }
-  const writeResults = () =>
-    writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+  const writeResults = () => replaceFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
   let failedSuites = 0;
   for (const suite of selected) {
+    running = suite.name;
     const started = Date.now();
     let outcome: SuiteOutcome;
     try {
@@ -293,6 +356,9 @@ export async function runBench(o: BenchOptions): Promise<number> {
       failedSuites++;
       outcome = { rows: [], skipped: `suite failed: ${(e as Error).message}` };
     }
+    // Interrupted: the suite's last runs were stopped, it is not a finished suite. The signal
+    // handler writes what finished before it and exits.
+    if (signals.received) await new Promise<never>(() => {});
     stopBar();
     calibrations.push(await calibrate(calBytes, scratchDir));
     recordCalibrations();
@@ -319,6 +385,8 @@ export async function runBench(o: BenchOptions): Promise<number> {
     writeCsv(path.join(outDir, `${suite.name}.csv`), outcome.rows);
     writeResults();
     writeReport(outDir);
+    finished.push(suite.name);
+    running = null;
     process.stdout.write(`== ${suite.name} (${suite.claim}): ${suite.description}\n`);
     if (outcome.skipped) process.stdout.write(`skipped: ${outcome.skipped}\n`);
     // Suites with several parts (a `part` column) get one table per part.
@@ -332,7 +400,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
     if (done < planned) startBar(done);
   }
   stopBar();
-  rmSync(scratchDir, { recursive: true, force: true });
+  removeScratch();
   const metricCount = Object.keys(report.metrics).length;
   process.stdout.write(
     `calibration over the run (n=${calibrations.length}): spread ${CALIBRATION_FIELDS.map((f) => `${f} ${((report.calibration_spread?.[f] ?? NaN) * 100).toFixed(0)}%`).join(', ')}\n` +
@@ -343,5 +411,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
   await writeResearchReport([outDir]).catch((e: unknown) =>
     process.stderr.write(`report.html not written: ${(e as Error).message}\n`),
   );
+  await o.onResults?.(outDir);
+  signals.dispose();
   return failedSuites > 0 ? 1 : 0;
 }

@@ -1,9 +1,10 @@
 /** REPORT.md of a bench run: the machine, the calibration, each claim's verdict and each suite's table. */
 import { suiteMarkdownTables } from './charts/tables.js';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { replaceFile } from '../src/files.js';
 import { BENCH_SCHEMA, loadResults, resultsFileOf } from './results.js';
 import type { ClaimVerdict, Row } from './runner.js';
+import type { Incomplete } from './results.js';
 
 export const CLAIMS: Record<string, string> = {
   C1: 'mprotect un-protection splits VMAs and fails with ENOMEM on large regions; uffd-wp does not',
@@ -46,9 +47,11 @@ interface BenchReport {
   calibration_spread?: Record<string, number | null>;
   noise?: { warning: string | null };
   metrics?: Record<string, unknown>;
+  incomplete?: Incomplete;
 }
 
-export function renderReport(report: BenchReport): string {
+/** `csvDir`: where the suites' CSVs are, relative to REPORT.md (empty: beside it). */
+export function renderReport(report: BenchReport, csvDir = ''): string {
   const env = report.env;
   const out: string[] = [];
   out.push(`# cowbench results — ${String(env['hostname'])}, ${String(env['date']).slice(0, 10)}\n`);
@@ -69,6 +72,11 @@ export function renderReport(report: BenchReport): string {
       `Backends: ${report.backends.join(', ')}${report.skipped_backends.length ? `; skipped: ${report.skipped_backends.map((s) => `${s['backend']} (${s['reason']})`).join('; ')}` : ''}. ` +
       `Options: ${JSON.stringify(report.options)}.\n`,
   );
+  const inc = report.incomplete;
+  if (inc)
+    out.push(
+      `> **Incomplete.** bench was interrupted by ${inc.signal}${inc.interrupted_suite ? ` during suite ${inc.interrupted_suite}` : ''}${inc.date ? ` at ${inc.date.slice(0, 16)}Z` : ''}: the suites below finished and are valid; ${[inc.interrupted_suite, ...inc.not_run].filter(Boolean).join(', ') || 'none'} did not run to the end.\n`,
+    );
   if (report.noise?.warning)
     out.push(`> **Noisy machine.** ${report.noise.warning.replace(/^cowbench: warning: /, '')}\n`);
   out.push('## Claims and targets\n');
@@ -93,7 +101,8 @@ export function renderReport(report: BenchReport): string {
         ? suiteMarkdownTables(name, s.rows as unknown as Parameters<typeof suiteMarkdownTables>[1])
         : '_no rows_\n',
     );
-    if (s.rows.length) out.push(`_Every column: [${name}.csv](${name}.csv)._\n`);
+    if (s.rows.length)
+      out.push(`_Every column: [${name}.csv](${path.posix.join(csvDir, `${name}.csv`)})._\n`);
     for (const f of s.findings ?? []) out.push(`- ${f}`);
     out.push(
       `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV${report.schema === BENCH_SCHEMA ? '; every raw sample in results.json (metrics)' : ''}._\n`,
@@ -103,12 +112,15 @@ export function renderReport(report: BenchReport): string {
 }
 
 /**
- * Writes REPORT.md beside results.json in `dir` (or beside the results file named). A damaged or
- * mis-shaped results.json is one line naming the file and what is wrong (exit 2).
+ * Writes REPORT.md into `outDir` (default: beside results.json in `dir`), replacing whatever is
+ * there (never writing through a symlink). A damaged or mis-shaped results.json is one line naming
+ * the file and what is wrong (exit 2).
  */
-export function writeReport(dir: string): string {
+export function writeReport(dir: string, outDir?: string): string {
   const report = loadResults(dir) as unknown as BenchReport;
-  const file = path.join(path.dirname(resultsFileOf(dir)), 'REPORT.md');
-  writeFileSync(file, renderReport(report));
+  const resultsDir = path.dirname(resultsFileOf(dir));
+  const into = outDir ?? resultsDir;
+  const file = path.join(into, 'REPORT.md');
+  replaceFile(file, renderReport(report, path.relative(path.resolve(into), path.resolve(resultsDir))));
   return file;
 }

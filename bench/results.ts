@@ -4,14 +4,19 @@
  * suite/case/metric keys, and a loader for report and compare that turns any damaged or
  * mis-shaped file into one line naming the file and what is wrong (exit 2).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { underAccelerator } from './verdicts.js';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../src/errors.js';
+import { fsError, readRegularFile, UnreadableFile } from '../src/files.js';
 import type { Environment } from '../src/env.js';
 import { caseOfRow, metricDef, metricKey } from './metrics.js';
 import { SAMPLES_SUFFIX, type Calibration, type ClaimVerdict, type Row } from './runner.js';
 
 export const BENCH_SCHEMA = 'cowbench.bench/2';
+
+/** The largest results.json report and compare read (a full bench with every raw sample is under 1 MiB). */
+export const MAX_RESULTS_BYTES = 64 * 1024 * 1024;
 
 /** Bad input to report or compare: one line, exit 2. */
 export function badInput(message: string): CowbenchError {
@@ -49,6 +54,16 @@ export interface BenchResults {
   skipped_backends: Row[];
   suites: Record<string, SuiteReport>;
   metrics: Record<string, MetricSamples>;
+  /** Set when bench was interrupted by a signal: `suites` holds the finished ones only. */
+  incomplete?: Incomplete;
+}
+
+export interface Incomplete {
+  signal: string;
+  exit_code: number;
+  date?: string;
+  interrupted_suite: string | null;
+  not_run: string[];
 }
 
 /**
@@ -92,6 +107,9 @@ function add(into: Record<string, MetricSamples>, key: string, samples: number[]
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The verdicts a claim may have (schema definitions/verdict). */
+const VERDICTS = ['confirmed', 'refuted', 'partly confirmed', 'not measurable here', 'met', 'missed'];
+
 const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 /**
@@ -121,9 +139,37 @@ export function shapeProblem(data: unknown, needMetrics: boolean): string | null
       return `suite '${name}': 'verdicts' is not an array`;
     if (s['findings'] !== undefined && !Array.isArray(s['findings']))
       return `suite '${name}': 'findings' is not an array`;
+    // Every element of every array, as the schema has it (definitions/verdict, findings: strings).
+    const badVerdict = ((s['verdicts'] ?? []) as unknown[]).findIndex(
+      (v) =>
+        !isObject(v) ||
+        typeof v['claim'] !== 'string' ||
+        typeof v['evidence'] !== 'string' ||
+        !VERDICTS.includes(v['verdict'] as string),
+    );
+    if (badVerdict >= 0)
+      return `suite '${name}': verdicts[${badVerdict}] is ${describe((s['verdicts'] as unknown[])[badVerdict])}, not a verdict {claim, verdict (${VERDICTS.join(', ')}), evidence}`;
+    const badFinding = ((s['findings'] ?? []) as unknown[]).findIndex((f) => typeof f !== 'string');
+    if (badFinding >= 0)
+      return `suite '${name}': findings[${badFinding}] is ${describe((s['findings'] as unknown[])[badFinding])}, not a string`;
+    for (const key of ['skipped', 'date', 'git_commit'])
+      if (s[key] !== undefined && typeof s[key] !== 'string')
+        return `suite '${name}': '${key}' is not a string`;
   }
   if (!Array.isArray(data['backends'])) return "has no 'backends' array";
+  const badBackend = data['backends'].findIndex((b) => typeof b !== 'string');
+  if (badBackend >= 0)
+    return `backends[${badBackend}] is ${describe(data['backends'][badBackend])}, not a string`;
   if (!Array.isArray(data['skipped_backends'])) return "has no 'skipped_backends' array";
+  const badSkip = data['skipped_backends'].findIndex((b) => !isObject(b));
+  if (badSkip >= 0)
+    return `skipped_backends[${badSkip}] is ${describe(data['skipped_backends'][badSkip])}, not an object`;
+  if (data['calibrations'] !== undefined) {
+    if (!Array.isArray(data['calibrations'])) return "'calibrations' is not an array";
+    const badCal = data['calibrations'].findIndex((c) => !isObject(c));
+    if (badCal >= 0)
+      return `calibrations[${badCal}] is ${describe(data['calibrations'][badCal])}, not an object`;
+  }
   if (schema === BENCH_SCHEMA || needMetrics) {
     if (!isObject(data['metrics'])) return "has no 'metrics' object (raw samples)";
     for (const [key, m] of Object.entries(data['metrics'])) {
@@ -136,19 +182,38 @@ export function shapeProblem(data: unknown, needMetrics: boolean): string | null
 
 /** results.json of a directory or the file itself. */
 export function resultsFileOf(arg: string): string {
-  if (!existsSync(arg)) throw badInput(`${arg}: no such file or directory`);
-  return statSync(arg).isDirectory() ? path.join(arg, 'results.json') : arg;
+  let isDir: boolean;
+  try {
+    isDir = statSync(arg).isDirectory();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw badInput(`${arg}: no such file or directory`);
+    throw fsError(`cannot reach ${arg}`, err);
+  }
+  return isDir ? path.join(arg, 'results.json') : arg;
+}
+
+/** Whether `file` exists; a failure other than ENOENT (EACCES) is an error naming it. */
+function exists(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return false;
+    throw fsError(`cannot reach ${file}`, err);
+  }
 }
 
 /** Reads and checks a results file; every problem is a UsageError of one line (exit 2). */
 export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): BenchResults {
   const file = resultsFileOf(arg);
-  if (!existsSync(file)) throw badInput(`${arg} holds no results.json (run cowbench bench first)`);
+  if (!exists(file)) throw badInput(`${arg} holds no results.json (run cowbench bench first)`);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, MAX_RESULTS_BYTES, 'a results file');
   } catch (e) {
-    throw badInput(`${file}: cannot be read: ${(e as Error).message}`);
+    throw e instanceof UnreadableFile ? badInput(e.message) : e;
   }
   let data: unknown;
   try {
@@ -161,5 +226,8 @@ export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): 
   if (problem) throw badInput(`${file} ${problem}`);
   const r = data as BenchResults;
   if (!isObject(r.metrics)) r.metrics = {};
+  // Timing verdicts of a run under an emulated CPU (cowbench vm --accel tcg) are not measurable.
+  for (const s of Object.values(r.suites))
+    if (s.verdicts) s.verdicts = s.verdicts.map((v) => underAccelerator(v, r.env?.accel));
   return r;
 }

@@ -3,7 +3,8 @@
  * --json`), because signal handlers, userfaultfd registrations and fork are process-wide; a failed
  * run is recorded and the suite goes on. Figures are medians of --repeat runs with min and max.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { replaceFile } from '../src/files.js';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { runChild } from '../src/child.js';
@@ -146,14 +147,11 @@ export function spread(prefix: string, s: Summary, digits = 2): Row {
 
 export function writeCsv(file: string, rows: Row[]): void {
   if (rows.length === 0) {
-    writeFileSync(file, '');
+    replaceFile(file, '');
     return;
   }
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  writeFileSync(
-    file,
-    stringify(rows, { header: true, columns, cast: { boolean: (v) => (v ? 'yes' : 'no') } }),
-  );
+  replaceFile(file, stringify(rows, { header: true, columns, cast: { boolean: (v) => (v ? 'yes' : 'no') } }));
 }
 
 export function scratch(ctx: BenchContext, name: string): string {

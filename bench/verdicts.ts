@@ -131,3 +131,28 @@ export function samplesOf(row: Record<string, unknown> | undefined, metric: stri
   const v = row?.[`${metric}_samples`];
   return Array.isArray(v) ? (v as number[]) : [];
 }
+
+/**
+ * Claims and targets decided by times or rates. Under QEMU's TCG the CPU is emulated: such a
+ * verdict compares with nothing, so it becomes "not measurable here", the measured one kept in
+ * the evidence. Behavioural claims (C1 mapping counts and ENOMEM, C2 compatibility, C4 and
+ * target e bytes, C5 bytes copied per write, C7 consistency point) keep their verdicts.
+ */
+export const TIMING_CLAIMS: ReadonlySet<string> = new Set([
+  'C3',
+  'C6',
+  'C8',
+  'target a',
+  'target b',
+  'target c',
+  'target d',
+]);
+
+export function underAccelerator(v: ClaimVerdict, accel: unknown): ClaimVerdict {
+  if (accel !== 'tcg' || !TIMING_CLAIMS.has(v.claim)) return v;
+  return {
+    ...v,
+    verdict: 'not measurable here',
+    evidence: `not measurable here (emulated CPU: QEMU TCG, times compare with nothing); as measured: ${v.verdict}, ${v.evidence}`,
+  };
+}

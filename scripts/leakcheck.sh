@@ -25,7 +25,7 @@ if [[ "${LEAKCHECK_KEEP:-0}" != 1 ]]; then trap 'rm -rf "$work"' EXIT; fi
 
 echo "leakcheck: compiling TypeScript, building the ASan addon in $work"
 (cd "$root" && npx tsc -p tsconfig.json)
-cp -r "$root/native" "$root/binding.gyp" "$root/package.json" "$root/bin" "$root/dist" "$work/"
+cp -r "$root/native" "$root/binding.gyp" "$root/package.json" "$root/bin" "$root/dist" "$root/scripts" "$work/"
 ln -s "$root/node_modules" "$work/node_modules"
 (cd "$work" && COWBENCH_SANITIZE=address npm run --silent install >"$work/build.log" 2>&1) || {
   tail -30 "$work/build.log" >&2

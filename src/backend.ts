@@ -14,6 +14,11 @@ export interface BackendCapabilities {
   copyBeforeWrite: boolean;
   /** Pages copied before a write go through the bounded copy buffer (--buffer, --buffer-policy). */
   copyBuffer: boolean;
+  /**
+   * The kernel copies each page the writers write during the snapshot (fork's copy-on-write):
+   * up to the whole region again, charged to this process's memory cgroup, not bounded by --buffer.
+   */
+  kernelCopies: boolean;
 }
 
 interface OptionBase<K extends string> {

@@ -40,6 +40,8 @@ export const DEFAULT_CHILD_TIMEOUT_MS = 600_000;
 export const DEFAULT_KILL_GRACE_MS = 15_000;
 
 const live = new Set<ChildProcess>();
+/** Set by stopAllChildren: the process is ending, no new child may start. */
+let stopping = false;
 
 /** SIGTERM now, SIGKILL after the grace period if the child is still running. */
 export function terminate(child: ChildProcess, graceMs = DEFAULT_KILL_GRACE_MS): void {
@@ -54,6 +56,8 @@ export function terminate(child: ChildProcess, graceMs = DEFAULT_KILL_GRACE_MS):
 
 /** Runs one child; resolves when it has exited and its pipes closed (never rejects on exit codes). */
 export function runChild(o: ChildOptions): Promise<ChildResult> {
+  // The process is stopping on a signal: a caller that goes on to its next child waits for the exit.
+  if (stopping) return new Promise(() => {});
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -134,6 +138,30 @@ export function killAllChildren(): Promise<void> {
       }),
   );
   return Promise.all(waits).then(() => undefined);
+}
+
+/**
+ * Ends every live child with the kill policy (SIGTERM, SIGKILL after `graceMs`) and resolves once
+ * all have exited: a cowbench child removes its own temporaries on SIGTERM, and one that runs
+ * children itself (compat) ends them first. No child starts after this call: runChild's promise
+ * then never settles (the caller is about to exit).
+ */
+export function stopAllChildren(graceMs = DEFAULT_KILL_GRACE_MS): Promise<void> {
+  stopping = true;
+  const waits = [...live].map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        if (c.exitCode !== null || c.signalCode !== null) return resolve();
+        c.once('exit', () => resolve());
+        terminate(c, graceMs);
+      }),
+  );
+  return Promise.all(waits).then(() => undefined);
+}
+
+/** SIGKILL to every live child, now (for a process about to exit). */
+export function killAllChildrenNow(): void {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
 export function liveChildren(): number {

@@ -3,12 +3,14 @@
  * temporary images and manifests beside an --out (`.NAME.cowbench-PID-RAND.tmp`, see
  * native/common/sink.cc), manifests whose image is gone, and the private scratch directories of
  * runs without --out (`$TMPDIR/cowbench-PID-XXXXXX`). A temporary is a leftover when the process
- * named in it is gone, or is alive but neither holds the file open nor is a cowbench process
- * (its PID was reused); never an image.
+ * named in it is gone, or is alive but does not hold the file open and started after the file was
+ * created (its PID was reused); never an image. A scratch directory is one only when the caller
+ * owns it and it holds nothing but the files a run writes there.
  */
-import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fsError } from './files.js';
 import { isOrphanManifest, manifestPathFor } from './output.js';
 
 export type LeftoverKind = 'temporary' | 'manifest' | 'scratch';
@@ -32,8 +34,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Whether process `pid` has `file` open; undefined when its descriptors cannot be read. */
-function holdsOpen(pid: number, file: string): boolean | undefined {
+/**
+ * Whether process `pid` has the file `st` describes open; undefined when its descriptors cannot be
+ * read. Compared by (st_dev, st_ino), never by path: /proc/PID/fd links are resolved paths, and
+ * the directory may have been named through a symlink.
+ */
+function holdsOpen(pid: number, st: Stats): boolean | undefined {
   const fdDir = `/proc/${pid}/fd`;
   let fds: string[];
   try {
@@ -43,13 +49,30 @@ function holdsOpen(pid: number, file: string): boolean | undefined {
   }
   for (const fd of fds) {
     try {
-      if (readlinkSync(path.join(fdDir, fd)) === file) return true;
+      const target = statSync(path.join(fdDir, fd)); // stat follows the fd link to the open file
+      if (target.ino === st.ino && target.dev === st.dev) return true;
     } catch {
       /* closed meanwhile */
     }
   }
   return false;
 }
+
+/** When process `pid` started (ms since the epoch, within a second: /proc/stat's btime is whole seconds). */
+function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22, starttime in clock ticks since boot; comm (field 2) may hold spaces: count from its ')'.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return undefined;
+    return btime * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux architecture node runs on. */
+const CLOCK_TICKS_PER_SEC = 100;
 
 function isCowbenchProcess(pid: number): boolean {
   try {
@@ -59,21 +82,43 @@ function isCowbenchProcess(pid: number): boolean {
   }
 }
 
+/**
+ * Whether live process `pid` is a later process with the PID of the one that wrote the file: it
+ * started after the file was created (by more than the second btime's rounding may hide). Where
+ * the file system keeps no birth time, a process that is not cowbench is taken for PID reuse (a
+ * library user's process between closing and renaming its temporary would then look reused).
+ */
+function pidReused(pid: number, st: Stats): boolean {
+  const started = processStartMs(pid);
+  if (st.birthtimeMs > 0 && started !== undefined) return started > st.birthtimeMs + 1000;
+  return !isCowbenchProcess(pid);
+}
+
 /** Why the temporary `file` written by `pid` is a leftover, or null while it may be in use. */
-function leftoverReason(pid: number, file: string): string | null {
+function leftoverReason(pid: number, st: Stats): string | null {
   if (pid === process.pid) return null;
   if (!isAlive(pid)) return `temporary of pid ${pid}, which is not running`;
-  const open = holdsOpen(pid, file);
-  if (open !== false) return null;
-  // Between closing and renaming, a live cowbench holds its temporary open no longer.
-  if (isCowbenchProcess(pid)) return null;
+  if (holdsOpen(pid, st) !== false) return null;
+  // Between closing and renaming, a live run holds its temporary open no longer.
+  if (!pidReused(pid, st)) return null;
   return `temporary of pid ${pid}, now another program that does not hold it open`;
 }
 
-/** The entries of `dir`, or none when it cannot be read (gone, or not ours to read). */
+/** The entries of `dir`; none when it does not exist. Any other failure is an error naming it. */
 function namesIn(dir: string): string[] {
   try {
     return readdirSync(dir);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return [];
+    throw fsError(`cannot read ${dir}`, err);
+  }
+}
+
+/** Leftover scratch directories may sit in an unreadable $TMPDIR: then there are none to find. */
+function namesInTmpdir(dir: string): string[] {
+  try {
+    return namesIn(dir);
   } catch {
     return [];
   }
@@ -87,12 +132,14 @@ function temporariesIn(dir: string, base?: string): Leftover[] {
     if (!m) continue;
     if (base !== undefined && m[1] !== base && m[1] !== `${base}.json`) continue;
     const file = path.resolve(dir, name);
+    let st: Stats;
     try {
-      if (!lstatSync(file).isFile()) continue; // never follow or remove anything but a file
+      st = lstatSync(file);
     } catch {
       continue;
     }
-    const reason = leftoverReason(Number(m[2]), file);
+    if (!st.isFile()) continue; // never follow or remove anything but a file
+    const reason = leftoverReason(Number(m[2]), st);
     if (reason) found.push({ path: file, kind: 'temporary', reason });
   }
   return found;
@@ -116,10 +163,30 @@ function orphanManifestsIn(dir: string): Leftover[] {
   return found;
 }
 
+/** The files a run writes in its scratch directory (src/output.ts scratchImagePath): its image and their temporaries. */
+const SCRATCH_FILE = /^(image(\.json)?|\.image(\.json)?\.cowbench-\d+-\d+\.tmp)$/;
+
+/**
+ * Whether `dir` is a run's scratch directory to remove: a real directory the caller owns, holding
+ * only regular files named as a run names them. Anything else (a user's `thesis.tex`, another
+ * user's directory, a subdirectory, a symlink) keeps it.
+ */
+function isOwnScratch(dir: string): boolean {
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.getuid?.()) return false;
+    return readdirSync(dir).every(
+      (name) => SCRATCH_FILE.test(name) && lstatSync(path.join(dir, name)).isFile(),
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** Scratch directories in $TMPDIR of runs (without --out) whose process is gone. */
 function scratchDirs(): Leftover[] {
   const tmp = os.tmpdir();
-  const names = namesIn(tmp);
+  const names = namesInTmpdir(tmp);
   const found: Leftover[] = [];
   for (const name of names) {
     const m = SCRATCH_NAME.exec(name);
@@ -128,11 +195,7 @@ function scratchDirs(): Leftover[] {
     const dir = path.join(tmp, name);
     // Only a dead PID: a live run's scratch directory is empty until its image is opened.
     if (pid === process.pid || isAlive(pid)) continue;
-    try {
-      if (!lstatSync(dir).isDirectory()) continue;
-    } catch {
-      continue;
-    }
+    if (!isOwnScratch(dir)) continue;
     found.push({
       path: dir,
       kind: 'scratch',
@@ -176,10 +239,13 @@ export function removeLeftovers(list: Leftover[]): { leftover: Leftover; error: 
 
 /** At the start of a run: removes the temporaries an earlier, killed run left beside `out`. */
 export function sweepBefore(out: string | null): Leftover[] {
-  const list = [
-    ...(out === null || out === '/dev/null' ? [] : leftoversFor(out).filter((l) => l.kind === 'temporary')),
-    ...scratchDirs(),
-  ];
+  let beside: Leftover[] = [];
+  try {
+    if (out !== null && out !== '/dev/null') beside = leftoversFor(out).filter((l) => l.kind === 'temporary');
+  } catch {
+    /* a directory that can be written but not listed: nothing to sweep, the run goes on */
+  }
+  const list = [...beside, ...scratchDirs()];
   const failed = new Set(removeLeftovers(list).map((f) => f.leftover));
   return list.filter((l) => !failed.has(l));
 }
@@ -193,7 +259,7 @@ export function removeOwnTemporaries(out: string | null): void {
     ...(out === null || out === '/dev/null' ? [] : [path.dirname(path.resolve(out))]),
   ];
   for (const dir of dirs) {
-    for (const name of namesIn(dir))
+    for (const name of namesInTmpdir(dir))
       if (own(name) && (TEMP_NAME.test(name) || SCRATCH_NAME.test(name)))
         rmSync(path.join(dir, name), { recursive: SCRATCH_NAME.test(name), force: true });
   }

@@ -4,7 +4,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from './native.js';
+import { native, packageRoot } from './native.js';
 
 export interface Environment {
   hostname: string;
@@ -18,6 +18,12 @@ export interface Environment {
   thp_defrag: string;
   vm_max_map_count: number | null;
   vm_unprivileged_userfaultfd: number | null;
+  /**
+   * Which userfaultfd this process gets, probed by opening one: `full` (faults raised in the kernel
+   * are served too), `user-mode-only` (unprivileged with vm.unprivileged_userfaultfd=0: kernel-side
+   * writers fail with EFAULT), or `unavailable`.
+   */
+  uffd_mode: 'full' | 'user-mode-only' | 'unavailable';
   virtualized: string;
   node_version: string;
   cowbench_version: string;
@@ -26,6 +32,8 @@ export interface Environment {
   kernel_config: Record<string, string>;
   /** The CPU frequency governor of cpu0, where cpufreq exists. */
   cpu_governor: string;
+  /** none: this kernel ran the command; kvm or tcg: `cowbench vm` ran it in QEMU (tcg: emulated CPU, times not comparable). */
+  accel?: 'none' | 'kvm' | 'tcg';
   date: string;
 }
 
@@ -91,8 +99,34 @@ export function gitCommitOf(root: string): string {
   }
 }
 
+/**
+ * The checkout's commit; without a checkout (an installed package, a CI cache), the commit the CI
+ * says it is building (GitHub's GITHUB_SHA, GitLab's CI_COMMIT_SHA), marked as such.
+ */
+export function commitFor(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromCheckout = gitCommitOf(root);
+  if (fromCheckout !== 'not a git checkout') return fromCheckout;
+  for (const name of ['GITHUB_SHA', 'CI_COMMIT_SHA']) {
+    const sha = env[name];
+    if (sha && /^[0-9a-f]{7,40}$/i.test(sha)) return `${sha} (from ${name})`;
+  }
+  return fromCheckout;
+}
+
 function gitCommit(): string {
-  return gitCommitOf(packageRoot);
+  return commitFor(packageRoot);
+}
+
+/** The userfaultfd mode, from the native probe (it opens one, as a run would). */
+function uffdMode(): Environment['uffd_mode'] {
+  try {
+    const entries = native.probe();
+    const opens = entries.find((e) => e.name === 'userfaultfd')?.ok === true;
+    if (!opens) return 'unavailable';
+    return entries.find((e) => e.name === 'uffd.kernel_faults')?.ok === true ? 'full' : 'user-mode-only';
+  } catch {
+    return 'unavailable';
+  }
 }
 
 /** The recorded kernel config options, or {} where the kernel exposes no config. */
@@ -119,11 +153,21 @@ function virtualization(): string {
     : 'bare metal or unknown';
 }
 
+/** What `cowbench vm` tells the guest it runs in (COWBENCH_VM): the accelerator, the host's commit. */
+function vmFacts(): { accel?: string; git_commit?: string } {
+  try {
+    return JSON.parse(process.env['COWBENCH_VM'] ?? '{}') as { accel?: string; git_commit?: string };
+  } catch {
+    return {};
+  }
+}
+
 let cached: Environment | undefined;
 
 export function environment(): Environment {
   if (cached) return cached;
   const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  const vm = vmFacts();
   cached = {
     hostname: os.hostname(),
     kernel: os.release(),
@@ -136,12 +180,14 @@ export function environment(): Environment {
     thp_defrag: bracketed('/sys/kernel/mm/transparent_hugepage/defrag'),
     vm_max_map_count: readInt('/proc/sys/vm/max_map_count'),
     vm_unprivileged_userfaultfd: readInt('/proc/sys/vm/unprivileged_userfaultfd'),
+    uffd_mode: uffdMode(),
     virtualized: virtualization(),
     node_version: process.version,
     cowbench_version: pkg.version,
-    git_commit: gitCommit(),
+    git_commit: vm.git_commit ?? gitCommit(),
     kernel_config: kernelConfig(),
     cpu_governor: readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor') ?? 'unavailable',
+    accel: vm.accel === 'kvm' || vm.accel === 'tcg' ? vm.accel : 'none',
     date: new Date().toISOString(),
   };
   return cached;

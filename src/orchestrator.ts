@@ -37,6 +37,7 @@ import {
   type Verification,
 } from './result.js';
 import { formatBytes } from './units.js';
+import { availableMemory } from './cgroup.js';
 import { timelineFromNative, type WriterTimeline } from './timeline.js';
 
 import { HUGE_PAGE_SIZE, PAGE_SIZE } from './page.js';
@@ -165,11 +166,14 @@ export function preflight(o: RunOptions): void {
       '--buffer',
       `${formatBytes(o.bufferBytes)} is larger than the region (${formatBytes(o.sizeBytes)})`,
     );
-  const available = memAvailableBytes();
-  if (o.sizeBytes + o.bufferBytes > available)
+  const available = availableMemory(memAvailableBytes());
+  const [extra, what] = backend.capabilities.kernelCopies
+    ? [o.sizeBytes, 'copy-on-write copies']
+    : [o.bufferBytes, 'buffer'];
+  if (o.sizeBytes + extra > available.bytes)
     throw new UsageError(
       '--size',
-      `${formatBytes(o.sizeBytes)} region + ${formatBytes(o.bufferBytes)} buffer exceed available memory (MemAvailable ${formatBytes(available)})`,
+      `${formatBytes(o.sizeBytes)} region + ${formatBytes(extra)} ${what} exceed available memory (${available.source})`,
     );
   if (o.out !== null) checkOutput(o.out, o.force);
   const support = backend.probe(backendOptions(o));

@@ -19,22 +19,13 @@ import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { CowbenchError, UsageError } from './errors.js';
+import { fileKind } from './files.js';
 import { native } from './native.js';
 
 export const NULL_SINK = '/dev/null';
 
 export function manifestPathFor(imagePath: string): string {
   return `${imagePath}.json`;
-}
-
-/** What a non-regular file is, in words. */
-function fileKind(st: import('node:fs').Stats): string {
-  if (st.isDirectory()) return 'directory';
-  if (st.isFIFO()) return 'FIFO';
-  if (st.isCharacterDevice()) return 'character device';
-  if (st.isBlockDevice()) return 'block device';
-  if (st.isSocket()) return 'socket';
-  return 'special file';
 }
 
 function checkTarget(flag: string, file: string, force: boolean): void {
@@ -86,8 +77,14 @@ export function checkOutput(out: string, force: boolean, flag = '--out'): void {
   let st;
   try {
     st = statSync(dir);
-  } catch {
-    throw new UsageError(flag, `directory ${dir} does not exist`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      flag,
+      code === 'ENOENT'
+        ? `directory ${dir} does not exist`
+        : `directory ${dir} cannot be reached: ${code} (${(e as Error).message.replace(/^[A-Z]+: ([^,]+).*$/, '$1')})`,
+    );
   }
   if (!st.isDirectory()) throw new UsageError(flag, `${dir} is not a directory`);
   try {

@@ -2,6 +2,7 @@
 import type { ProbeRow } from './probe.js';
 import { CowbenchError } from './errors.js';
 import { writeStderr } from './stdout.js';
+import { signalExitCode } from './signals.js';
 import { environment } from './env.js';
 import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
 import { formatBytes } from './units.js';
@@ -160,12 +161,18 @@ export function failedRunJson(
   interruptedBy: string | undefined,
 ): Record<string, unknown> {
   const err = CowbenchError.fromNative(e);
+  // Interrupted, the process exits 128 + the signal, whatever error the abort surfaced as.
+  const exitCode = interruptedBy === undefined ? err.exitCode : signalExitCode(interruptedBy);
   return {
     schema: RESULT_SCHEMA,
     verified: false,
     backend: options?.backend ?? null,
     options,
-    error: { ...err.toJSON(), phase: err.phase ?? (options === null ? 'options' : null) },
+    error: {
+      ...err.toJSON(),
+      phase: err.phase ?? (options === null ? 'options' : null),
+      exit_code: exitCode,
+    },
     interrupted_by: interruptedBy ?? null,
     cleanup: err.cleanup ?? null,
     output: null,

@@ -23,6 +23,7 @@ const env = {
   thp_defrag: 'madvise',
   vm_max_map_count: 65530,
   vm_unprivileged_userfaultfd: 0,
+  uffd_mode: 'full',
   virtualized: 'guest',
   node_version: 'v20',
   cowbench_version: '0.1.0',
@@ -148,6 +149,16 @@ test('--allow-missing: the gate accepts unjudged base metrics on purpose, and sa
   t.deepEqual(c.gate_failures, []);
   t.true(c.allow_missing);
   t.regex(renderComparison(c, 'table'), /2 base metrics not judged, accepted by --allow-missing/);
+});
+
+test('memory_bytes jitter within 2% is no fingerprint difference; more is', (t) => {
+  const pair = (a: number, b: number) =>
+    compareResults([
+      { label: 'a', file: 'a', results: results({ [FAULT]: base8 }, { memory_bytes: a }) },
+      { label: 'b', file: 'b', results: results({ [FAULT]: base8 }, { memory_bytes: b }) },
+    ]).fingerprint.map((d) => d.field);
+  t.deepEqual(pair(25_000_000_000, 25_010_000_000), []);
+  t.deepEqual(pair(25_000_000_000, 16_000_000_000), ['memory_bytes']);
 });
 
 test('fingerprint differences are listed before the numbers', (t) => {

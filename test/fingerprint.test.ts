@@ -3,7 +3,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { environment, gitCommitOf, KERNEL_CONFIG_KEYS } from '../src/env.js';
+import { commitFor, environment, gitCommitOf, KERNEL_CONFIG_KEYS } from '../src/env.js';
 import { tempDir } from './helpers.js';
 
 const git = (cwd: string, ...args: string[]) =>
@@ -33,4 +33,20 @@ test('the fingerprint records the kernel config bits and the THP mode', (t) => {
   t.true(keys.length === 0 || KERNEL_CONFIG_KEYS.every((k) => keys.includes(k)));
   t.regex(env.thp_mode, /^(always|madvise|never|unavailable)$/);
   t.true(env.cores >= 1);
+});
+
+test('without a checkout the commit comes from the CI (GITHUB_SHA, CI_COMMIT_SHA), marked as such', (t) => {
+  const plain = tempDir(t);
+  const sha = 'a'.repeat(40);
+  t.is(commitFor(plain, {}), 'not a git checkout');
+  t.is(commitFor(plain, { GITHUB_SHA: sha }), `${sha} (from GITHUB_SHA)`);
+  t.is(commitFor(plain, { CI_COMMIT_SHA: sha }), `${sha} (from CI_COMMIT_SHA)`);
+  t.is(commitFor(plain, { GITHUB_SHA: 'not a sha; rm -rf' }), 'not a git checkout');
+});
+
+test('the fingerprint records the userfaultfd mode, probed', (t) => {
+  const env = environment();
+  t.regex(env.uffd_mode, /^(full|user-mode-only|unavailable)$/);
+  // As root here the probe opens a full userfaultfd; unprivileged it would be user-mode-only.
+  if (process.getuid?.() === 0) t.not(env.uffd_mode, 'user-mode-only');
 });

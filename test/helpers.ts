@@ -33,6 +33,7 @@ export function runCli(
     env?: NodeJS.ProcessEnv;
     uid?: number;
     gid?: number;
+    cwd?: string;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -40,6 +41,7 @@ export function runCli(
     const child = spawn(process.execPath, [path.join(root, 'bin', 'cowbench.js'), ...args], {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid }),
     });
     let stdout = '';

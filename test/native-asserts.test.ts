@@ -5,7 +5,6 @@
  * that skips the preflight (the native module used directly) gets an "internal:" EINVAL from
  * prepare, and the region is left writable.
  */
-import test from 'ava';
 import { native, type NativeSnapshotOptions } from '../src/native.js';
 import { testIf } from './skip.js';
 

@@ -62,6 +62,26 @@ test.serial('npm pack ships the CLI, library, addon and sources, and no tests or
   const installed = path.join(prefix, 'lib', 'node_modules', 'cowbench');
   t.false(existsSync(path.join(installed, 'node_modules', 'vega')), 'vega is not installed');
   t.false(existsSync(path.join(installed, 'node_modules', 'vega-lite')), 'vega-lite is not installed');
+  // So are the history database's drivers, and `history` names what to install.
+  t.false(
+    existsSync(path.join(installed, 'node_modules', '@electric-sql', 'pglite')),
+    'pglite is not installed',
+  );
+  t.false(existsSync(path.join(installed, 'node_modules', 'pg')), 'pg is not installed');
+  {
+    const list = spawnSync(
+      path.join(prefix, 'bin', 'cowbench'),
+      ['history', 'list', '--db', path.join(dir, 'h')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    t.is(list.status, 2, list.stderr);
+    t.regex(
+      list.stderr,
+      /optional package @electric-sql\/pglite, which is not installed: run `npm install @electric-sql\/pglite@0.6`/,
+    );
+  }
   // A copy: report writes beside its input.
   const input = path.join(dir, 'results-in');
   cpSync(path.join(packageRoot, 'results', '2026-12-01-vm-quick'), input, { recursive: true });

@@ -17,7 +17,7 @@ test('run --runs 3 prints each run and mean ± σ (min … max, n) of each figur
 test('run --runs 2 --json: every run and the summary with its samples', async (t) => {
   const r = await runCli(['run', '--size', '16M', '--runs', '2', '--baseline-ms', '20', '--json']);
   t.is(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+  const out = JSON.parse(r.stdout) as {
     runs: { verified: boolean }[];
     summary: { key: string; n: number; samples: number[] }[];
   };

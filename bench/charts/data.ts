@@ -83,7 +83,8 @@ export function hostFacts(m: Machine): HostFacts {
   const commit = s('cowbench_commit') || s('git_commit');
   return {
     host: s('hostname'),
-    kernel: s('kernel') || s('kernel_release'),
+    // cowbench vm: the accelerator beside the kernel (tcg: an emulated CPU, no timing verdicts).
+    kernel: `${s('kernel') || s('kernel_release')}${s('accel') === 'kvm' || s('accel') === 'tcg' ? ` (QEMU ${s('accel')})` : ''}`,
     cpu: `${s('cores')} × ${s('cpu_model')}`,
     thp: s('thp_mode'),
     max_map_count: s('vm_max_map_count'),

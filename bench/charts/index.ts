@@ -1,5 +1,5 @@
 /** Every chart of the report, rendered to charts/<id>.svg; timed. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { outputSubdirectory, replaceFile } from '../../src/files.js';
 import path from 'node:path';
 import { c1Vma } from './c1-vma.js';
 import { c2Compat } from './c2-compat.js';
@@ -80,6 +80,6 @@ export async function renderCharts(machines: Machine[]): Promise<RenderedChart[]
 
 /** Writes the rendered charts to <dir>/charts/*.svg. */
 export function writeCharts(dir: string, charts: RenderedChart[]): void {
-  mkdirSync(path.join(dir, 'charts'), { recursive: true });
-  for (const c of charts) if (c.svg && c.file) writeFileSync(path.join(dir, c.file), c.svg);
+  outputSubdirectory(path.join(dir, 'charts'));
+  for (const c of charts) if (c.svg && c.file) replaceFile(path.join(dir, c.file), c.svg);
 }

@@ -12,6 +12,7 @@ export const mprotectBackend = {
     granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
+    kernelCopies: false,
   },
   /** native/mprotect/mprotect_options.h reads the same keys. */
   options: copyPathOptions,

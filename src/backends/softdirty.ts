@@ -75,6 +75,7 @@ export const softdirtyBackend = {
     granularities: [PAGE_SIZE],
     copyBeforeWrite: false,
     copyBuffer: false,
+    kernelCopies: false,
   },
   options,
   variants: [

@@ -69,6 +69,7 @@ export const uffdBackend = {
     granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
+    kernelCopies: false,
   },
   options,
   probe(options) {

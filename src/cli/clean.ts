@@ -1,6 +1,8 @@
 /** `cowbench clean [DIR | --out FILE]`: lists and removes what killed runs left behind. */
 import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import path from 'node:path';
+import { fsError } from '../files.js';
 import { leftoversFor, leftoversIn, removeLeftovers, type Leftover } from '../clean.js';
 import { CowbenchError, UsageError } from '../errors.js';
 import { writeStdout } from '../stdout.js';
@@ -19,16 +21,20 @@ export function clean(flags: CleanFlags): { lines: string[]; failed: number } {
   if (flags.dir !== undefined && flags.out !== undefined)
     throw new UsageError('--out', 'name a directory or --out FILE, not both');
   if (flags.out === '') throw new UsageError('--out', 'is empty');
-  if (flags.out === undefined) {
-    const dir = flags.dir ?? '.';
-    let isDir = false;
-    try {
-      isDir = statSync(dir).isDirectory();
-    } catch {
-      throw new UsageError('dir', `${dir} does not exist`);
-    }
-    if (!isDir) throw new UsageError('dir', `${dir} is not a directory`);
+  // The directory to clean (or --out's) must exist (else exit 2); one that cannot be reached or
+  // read is an error naming its errno (exit 1), never "nothing to clean".
+  const flag = flags.out !== undefined ? '--out' : 'dir';
+  const dir = flags.out !== undefined ? path.dirname(path.resolve(flags.out)) : (flags.dir ?? '.');
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT')
+      throw new UsageError(flag, `${flags.out !== undefined ? 'directory ' : ''}${dir} does not exist`);
+    if (err.code !== 'ENOTDIR') throw fsError(`cannot reach ${dir}`, err);
   }
+  if (!isDir) throw new UsageError(flag, `${dir} is not a directory`);
   const where = flags.out !== undefined ? `--out ${flags.out}` : (flags.dir ?? '.');
   const found: Leftover[] = flags.out !== undefined ? leftoversFor(flags.out) : leftoversIn(flags.dir ?? '.');
   if (found.length === 0) return { lines: [`nothing to clean for ${where}`], failed: 0 };

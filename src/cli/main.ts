@@ -13,6 +13,7 @@ import { cleanCommand } from './clean.js';
 import { compatCommand } from './compat.js';
 import { probeCommand } from './probe.js';
 import { runCommand } from './run.js';
+import { vmCommand } from './vm.js';
 
 /** A set of commands registered on the parser (COORDINATION.md: one module per command). */
 export type CliPlugin = (y: Argv) => Argv;
@@ -24,7 +25,11 @@ export const coreCommands: readonly CliPlugin[] = [
   probeCommand,
   compatCommand,
   calibrateCommand,
+  vmCommand,
 ];
+
+/** Thrown once the command line parsed, in parse-only mode. */
+class ParsedOnly extends Error {}
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<number> {
@@ -42,7 +47,7 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .example('$0 run --backend uffd --runs 5 --out /dev/null', 'repeated runs: mean ± σ, min … max')
     .example('$0 probe', 'which kernel features this machine has, tested by behaviour')
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
-    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean')
+    .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean, vm')
     .strict()
     .completion('completion', 'print a bash/zsh completion script (cowbench completion >> ~/.bashrc)')
     .help()
@@ -50,10 +55,17 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .fail((msg, err) => {
       throw parseFailure(msg, err);
     });
+  // COWBENCH_PARSE_ONLY=1 (the docs test): the command, its flags and their arity are checked as
+  // for a real run, then nothing runs. Middleware runs after yargs' validation, before the handler.
+  if (process.env['COWBENCH_PARSE_ONLY'] === '1')
+    parser = parser.middleware(() => {
+      throw new ParsedOnly('parsed');
+    });
   try {
     await parser.parseAsync();
     return Number(process.exitCode ?? 0);
   } catch (e) {
+    if (e instanceof ParsedOnly) return 0;
     const err = e instanceof CowbenchError ? e : CowbenchError.fromNative(e);
     if (err.code === 'EINTERNAL') {
       writeStderr(`cowbench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

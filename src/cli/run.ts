@@ -4,32 +4,62 @@ import { removeOwnTemporaries } from '../clean.js';
 import { runOptionsFromFlags, withRunOptions, type RunFlags } from '../options.js';
 import { runSnapshot, NULL_SINK, type RunOptions } from '../orchestrator.js';
 import type { RunResult } from '../result.js';
-import { UsageError } from '../errors.js';
+import { CowbenchError, UsageError } from '../errors.js';
 import { parseCount } from '../units.js';
 import { mean, min, max, sampleStandardDeviation } from 'simple-statistics';
 import { num } from '../report.js';
 import { failedRunJson, renderRun, runVerdict } from '../report.js';
-import { handleSignals } from '../signals.js';
+import { handleSignals, type SignalScope } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
 import type { CliPlugin } from './main.js';
 import { runProgress } from './progress.js';
 import { columns } from '../table.js';
 
-type Flags = RunFlags & { json?: boolean; progress?: boolean; verbose?: boolean; runs?: unknown };
+type Flags = RunFlags & {
+  json?: boolean;
+  progress?: boolean;
+  verbose?: boolean;
+  runs?: unknown;
+  injectFault?: string;
+};
 
-/** One run; `runLabel` prefixes the progress line ("run 2/5: "). */
-async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => void): Promise<number> {
+const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page'] as const;
+
+/** What `run --runs N` hands each run: its label, one signal scope for all runs, and sinks. */
+interface Repeat {
+  /** Prefixes the progress line and the one-line summary ("run 2/5: "). */
+  label: string;
+  signals: SignalScope;
+  collect(r: RunResult): void;
+  /** The failure object of a run that failed (printed once, inside the object of all runs). */
+  fail(json: Record<string, unknown>): void;
+}
+
+/** One run, or one of `--runs N` (then `repeat`). */
+async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
   let options: RunOptions;
   try {
     options = runOptionsFromFlags(flags);
+    if (flags.injectFault !== undefined) {
+      const fault = INJECT_FAULTS.find((f) => f === flags.injectFault);
+      if (!fault)
+        throw new UsageError(
+          '--inject-fault',
+          `'${flags.injectFault}' is not one of ${INJECT_FAULTS.join(', ')}`,
+        );
+      options.injectFault = fault;
+    }
   } catch (e) {
     if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
     throw e;
   }
-  const signals = handleSignals({
-    stopping: 'stopping the snapshot, releasing writers…',
-    onForcedExit: () => removeOwnTemporaries(options.out),
-  });
+  const signals =
+    repeat?.signals ??
+    handleSignals({
+      stopping: 'stopping the snapshot, releasing writers…',
+      onForcedExit: () => removeOwnTemporaries(options.out),
+    });
+  const runLabel = repeat?.label ?? '';
   const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
   const bar = showProgress ? runProgress(runLabel) : undefined;
   try {
@@ -43,14 +73,19 @@ async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => 
       onProgress: (copied, total) => bar?.copied(copied, total),
     });
     bar?.stop();
-    collect?.(result);
-    const printed = writeStdout(
-      collect
-        ? `${runLabel}${oneLine(result)}\n`
-        : flags.json
-          ? JSON.stringify(result, null, 2) + '\n'
-          : renderRun(result, { verbose: flags.verbose === true }),
-    );
+    repeat?.collect(result);
+    // With --json, stdout holds the one object: a repeated run's line is progress (stderr).
+    const line = `${runLabel}${oneLine(result)}\n`;
+    if (repeat && flags.json) writeStderr(line);
+    const printed = repeat
+      ? flags.json
+        ? { ok: true as const }
+        : writeStdout(line)
+      : writeStdout(
+          flags.json
+            ? JSON.stringify(result, null, 2) + '\n'
+            : renderRun(result, { verbose: flags.verbose === true }),
+        );
     const kept = result.output ? { image: result.output, manifest: result.manifest! } : 'none';
     if (!printed.ok) return afterStdout(printed, signals.exitCode() ?? 0, kept);
     if (signals.received) return signals.exitCode()!;
@@ -63,8 +98,11 @@ async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => 
     return 0;
   } catch (e) {
     bar?.stop();
-    if (flags.json)
-      writeStdout(JSON.stringify(failedRunJson(e, { ...options }, signals.received), null, 2) + '\n');
+    if (flags.json) {
+      const failure = failedRunJson(e, { ...options }, signals.received);
+      if (repeat) repeat.fail(failure);
+      else writeStdout(JSON.stringify(failure, null, 2) + '\n');
+    }
     if (signals.received) {
       writeStderr(
         `cowbench: interrupted by ${signals.received}: tracking disarmed, writers released, no image kept\n`,
@@ -73,7 +111,7 @@ async function runOnce(flags: Flags, runLabel = '', collect?: (r: RunResult) => 
     }
     throw e;
   } finally {
-    signals.dispose();
+    if (!repeat) signals.dispose();
   }
 }
 
@@ -139,24 +177,78 @@ export function renderRepeated(figures: RepeatedFigure[]): string {
   );
 }
 
-/** `run --runs N`: N snapshots one after another, then mean ± σ and min … max of each figure. */
+/**
+ * `run --runs N`: N snapshots one after another, then mean ± σ and min … max of each figure. One
+ * signal scope covers every run and the gaps between them. With --json, stdout is one object,
+ * also when a run fails or is interrupted: the finished runs, their summary, the failed run's
+ * number, its error, and the exit code the process exits with.
+ */
 async function runFromFlags(flags: Flags): Promise<number> {
-  const runs = flags.runs === undefined ? 1 : parseCount('--runs', flags.runs, 1, 1000);
+  let runs: number;
+  try {
+    runs = flags.runs === undefined ? 1 : parseCount('--runs', flags.runs, 1, 1000);
+    if (runs > 1 && flags.out !== undefined && String(flags.out) !== NULL_SINK)
+      throw new UsageError('--runs', 'keeps no image: use --out /dev/null or no --out with --runs > 1');
+  } catch (e) {
+    if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
+    throw e;
+  }
   if (runs === 1) return runOnce(flags);
-  if (flags.out !== undefined && String(flags.out) !== NULL_SINK)
-    throw new UsageError('--runs', 'keeps no image: use --out /dev/null or no --out with --runs > 1');
+  const signals = handleSignals({
+    stopping: 'stopping the snapshot, releasing writers…',
+    onForcedExit: () => removeOwnTemporaries(null),
+  });
   const results: RunResult[] = [];
-  for (let i = 1; i <= runs; i++) {
-    const code = await runOnce(flags, `run ${i}/${runs}: `, (r) => results.push(r));
-    if (code !== 0) return code;
+  let failure: Record<string, unknown> | null = null;
+  let failedRun: number | null = null;
+  let code = 0;
+  let thrown: unknown;
+  try {
+    for (let i = 1; i <= runs; i++) {
+      failedRun = i;
+      code = signals.received
+        ? signals.exitCode()!
+        : await runOnce(flags, {
+            label: `run ${i}/${runs}: `,
+            signals,
+            collect: (r) => results.push(r),
+            fail: (json) => (failure = json),
+          });
+      if (code !== 0) break;
+      failedRun = null;
+    }
+  } catch (e) {
+    thrown = e;
+    const err = CowbenchError.fromNative(e);
+    code = err.code === 'EINTERNAL' ? 1 : err.exitCode;
+  } finally {
+    signals.dispose();
   }
   const figures = summarizeRuns(results);
-  const printed = writeStdout(
-    flags.json
-      ? JSON.stringify({ runs: results, summary: figures }, null, 2) + '\n'
-      : `\n${runs} runs of ${results[0]!.backend} (mean ± σ, min … max):\n${renderRepeated(figures)}`,
-  );
-  return printed.ok ? 0 : afterStdout(printed, 0, 'none');
+  const failed = failure as Record<string, unknown> | null;
+  let printed: ReturnType<typeof writeStdout> = { ok: true };
+  if (flags.json)
+    printed = writeStdout(
+      JSON.stringify(
+        {
+          runs: results,
+          summary: figures,
+          failed_run: failedRun,
+          error: failed?.['error'] ?? null,
+          interrupted_by: signals.received ?? null,
+          cleanup: failed?.['cleanup'] ?? null,
+          exit_code: code,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  else if (code === 0)
+    printed = writeStdout(
+      `\n${runs} runs of ${results[0]!.backend} (mean ± σ, min … max):\n${renderRepeated(figures)}`,
+    );
+  if (thrown !== undefined) throw thrown;
+  return printed.ok ? code : afterStdout(printed, code, 'none');
 }
 
 export const runCommand: CliPlugin = (y) =>
@@ -175,7 +267,9 @@ export const runCommand: CliPlugin = (y) =>
           type: 'boolean',
           default: false,
           describe: 'name each protocol step on stderr as it starts',
-        }),
+        })
+        // Test-only and hidden: the shared suite's injected fault, for runs inside `cowbench vm`.
+        .option('inject-fault', { type: 'string', hidden: true }),
     ),
     async (args) => {
       process.exitCode = await runFromFlags(args as Flags);

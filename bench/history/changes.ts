@@ -1,0 +1,306 @@
+/**
+ * Change points of the history: E-divisive means over each series of per-run medians, with the
+ * metric's registry threshold as the minimum magnitude (bench/metrics.ts, overridable like
+ * compare's --threshold), then for each change point the medians of the runs between it and its
+ * neighbours, the change with a bootstrap CI, p, and whether it is a regression (the cost rose:
+ * a lower-is-better figure went up, a higher-is-better one down). Rendered as a table, markdown,
+ * JSON or JUnit XML; the gate fails on a regression among the newest N runs.
+ */
+import { thresholdFor } from '../compare.js';
+import { lookupMetric } from '../metrics.js';
+import { seededRandom } from '../stats.js';
+import { columns } from '../../src/table.js';
+import { badInput } from '../results.js';
+import { EDIVISIVE_DEFAULTS, eDivisive, magnitude, median, type EDivisiveOptions } from './edivisive.js';
+import type { SeriesData, StoredRun } from './runs.js';
+
+export const CHANGE_FORMATS = ['table', 'markdown', 'json', 'junit'] as const;
+export type ChangeFormat = (typeof CHANGE_FORMATS)[number];
+
+export interface ChangeOptions {
+  alpha: number;
+  minSegment: number;
+  permutations: number;
+  /** Threshold overrides: KEY=fraction as compare's --threshold. */
+  thresholds: Record<string, number>;
+}
+
+export const CHANGE_DEFAULTS: ChangeOptions = {
+  alpha: EDIVISIVE_DEFAULTS.alpha,
+  minSegment: EDIVISIVE_DEFAULTS.minSegment,
+  permutations: EDIVISIVE_DEFAULTS.permutations,
+  thresholds: {},
+};
+
+export type Direction = 'regression' | 'improvement' | 'change';
+
+export interface Change {
+  metric: string;
+  unit: string | null;
+  machineClass: string;
+  /** The first run after the change: its id, subject and position in the series. */
+  run: number;
+  subject: string;
+  position: number;
+  /** Runs in the series. */
+  length: number;
+  before: { median: number; n: number };
+  after: { median: number; n: number };
+  /** after ÷ before − 1, with its 95 % percentile-bootstrap interval. */
+  change: number;
+  ci: [number, number];
+  p: number;
+  threshold: number;
+  direction: Direction;
+}
+
+export interface SeriesResult {
+  series: SeriesData;
+  changes: Change[];
+}
+
+function directionOf(metric: string, before: number, after: number): Direction {
+  const def = lookupMetric(metric);
+  if (!def) return 'change';
+  const worse = def.polarity === 'lower' ? after > before : after < before;
+  return worse ? 'regression' : 'improvement';
+}
+
+/** The change points of one series, with the magnitude filter applied on the final segments. */
+export function seriesChanges(s: SeriesData, runs: Map<number, StoredRun>, o: ChangeOptions): Change[] {
+  const x = s.points.map((p) => p.median);
+  const threshold = thresholdFor(s.metric, lookupMetric(s.metric), o.thresholds) ?? 0.3;
+  const options: Partial<EDivisiveOptions> = {
+    alpha: o.alpha,
+    minSegment: o.minSegment,
+    permutations: o.permutations,
+    minMagnitude: threshold,
+  };
+  const found = eDivisive(x, options);
+  // Each change point is judged between its neighbours; the weakest below the threshold is
+  // dropped (its neighbours' segments merge) until every one left clears it.
+  const cps = [...found];
+  for (;;) {
+    let weakest = -1;
+    let weakestMag = Infinity;
+    cps.forEach((c, i) => {
+      const lo = i === 0 ? 0 : cps[i - 1]!.index;
+      const hi = i === cps.length - 1 ? x.length : cps[i + 1]!.index;
+      const m = magnitude(median(x, lo, c.index), median(x, c.index, hi));
+      if (m < threshold && m < weakestMag) [weakest, weakestMag] = [i, m];
+    });
+    if (weakest < 0) break;
+    cps.splice(weakest, 1);
+  }
+  return cps.map((c, i) => {
+    const lo = i === 0 ? 0 : cps[i - 1]!.index;
+    const hi = i === cps.length - 1 ? x.length : cps[i + 1]!.index;
+    const before = x.slice(lo, c.index);
+    const after = x.slice(c.index, hi);
+    const [lo95, hi95] = bootstrapRatio(before, after);
+    const mb = median(before);
+    const ma = median(after);
+    const point = s.points[c.index]!;
+    return {
+      metric: s.metric,
+      unit: s.unit,
+      machineClass: s.machineClass,
+      run: point.run,
+      subject: runs.get(point.run)?.subject ?? '?',
+      position: c.index,
+      length: x.length,
+      before: { median: mb, n: before.length },
+      after: { median: ma, n: after.length },
+      change: mb === 0 ? (ma === 0 ? 0 : Infinity) : ma / mb - 1,
+      ci: [lo95 - 1, hi95 - 1],
+      p: c.p,
+      threshold,
+      direction: directionOf(s.metric, mb, ma),
+    };
+  });
+}
+
+/** The k-th smallest of a[0, n) (rearranges a). */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+function medianOf(a: Float64Array, n: number): number {
+  const upper = select(a, n, n >> 1);
+  if (n % 2) return upper;
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
+}
+
+/**
+ * 95 % percentile-bootstrap interval of median(after) / median(before): both sides resampled with
+ * replacement, seeded. As bench/stats.ts's ratioOfMediansCI, without an allocation per resample
+ * (a side of a long history holds thousands of runs).
+ */
+export function bootstrapRatio(before: number[], after: number[], resamples = 1000): [number, number] {
+  const rand = seededRandom(0x5eed);
+  const a = new Float64Array(before.length);
+  const b = new Float64Array(after.length);
+  const ratios = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < a.length; i++) a[i] = before[Math.floor(rand() * before.length)]!;
+    for (let i = 0; i < b.length; i++) b[i] = after[Math.floor(rand() * after.length)]!;
+    const mb = medianOf(a, a.length);
+    const ma = medianOf(b, b.length);
+    ratios[r] = mb === 0 ? (ma === 0 ? 1 : Infinity) : ma / mb;
+  }
+  ratios.sort();
+  const at = (q: number) => ratios[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
+  return [at(0.025), at(0.975)];
+}
+
+const rank: Record<Direction, number> = { regression: 0, change: 1, improvement: 2 };
+
+/** Every series' change points, regressions first, then by size of the change. */
+export function findChanges(series: SeriesData[], allRuns: StoredRun[], o: ChangeOptions): SeriesResult[] {
+  const runs = new Map(allRuns.map((r) => [r.id, r]));
+  return series.map((s) => ({ series: s, changes: seriesChanges(s, runs, o) }));
+}
+
+export function sortedChanges(results: SeriesResult[]): Change[] {
+  return results
+    .flatMap((r) => r.changes)
+    .sort((a, b) => rank[a.direction] - rank[b.direction] || Math.abs(b.change) - Math.abs(a.change));
+}
+
+/** Regressions whose first changed run is among the newest `newest` runs of their series. */
+export function recentRegressions(changes: Change[], newest: number): Change[] {
+  return changes.filter((c) => c.direction === 'regression' && c.position >= c.length - newest);
+}
+
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(Math.abs(x) < 0.1 ? 1 : 0)}%`;
+const num = (x: number) => (Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(4))));
+const pStr = (p: number) => (p < 0.001 ? '<0.001' : p.toFixed(3));
+
+function cells(c: Change): string[] {
+  return [
+    c.direction,
+    c.metric,
+    `${c.subject} (run ${c.position + 1}/${c.length})`,
+    `${num(c.before.median)} → ${num(c.after.median)}${c.unit ? ` ${c.unit}` : ''}`,
+    `${pct(c.change)} [${pct(c.ci[0])}, ${pct(c.ci[1])}]`,
+    `${c.before.n}+${c.after.n}`,
+    pStr(c.p),
+    c.machineClass,
+  ];
+}
+const HEAD = [
+  '',
+  'metric',
+  'first changed run',
+  'median before → after',
+  'change [95% CI]',
+  'n',
+  'p',
+  'machine class',
+];
+
+function summary(results: SeriesResult[], changes: Change[], o: ChangeOptions): string {
+  const reg = changes.filter((c) => c.direction === 'regression').length;
+  return (
+    `${changes.length} change point${changes.length === 1 ? '' : 's'} (${reg} regression${reg === 1 ? '' : 's'}) in ${results.length} series; ` +
+    `E-divisive means, permutation test p < ${o.alpha} (${o.permutations} permutations), at least ${o.minSegment} runs a side, ` +
+    `magnitude at least the metric's threshold`
+  );
+}
+
+const xml = (s: string) =>
+  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+
+/** One format of the change points; `failing` (the gate's) become JUnit failures. */
+export function renderChanges(
+  results: SeriesResult[],
+  format: ChangeFormat,
+  o: ChangeOptions,
+  failing: Change[] = [],
+): string {
+  const changes = sortedChanges(results);
+  switch (format) {
+    case 'json':
+      return (
+        JSON.stringify(
+          {
+            method: {
+              name: 'e-divisive means',
+              alpha: o.alpha,
+              permutations: o.permutations,
+              min_segment: o.minSegment,
+            },
+            series: results.length,
+            changes,
+          },
+          null,
+          2,
+        ) + '\n'
+      );
+    case 'markdown': {
+      const out = [`_${summary(results, changes, o)}._`, ''];
+      if (changes.length) {
+        out.push(`| ${HEAD.map((h) => h || 'kind').join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
+        for (const c of changes)
+          out.push(
+            `| ${cells(c)
+              .map((s) => s.replaceAll('|', '\\|'))
+              .join(' | ')} |`,
+          );
+      }
+      return out.join('\n') + '\n';
+    }
+    case 'junit': {
+      const failed = new Set(failing);
+      const cases = results.map((r) => {
+        const name = xml(`${r.series.metric} [${r.series.machineClass}]`);
+        const detail = xml(r.changes.map((c) => cells(c).join('; ')).join('\n'));
+        const bad = r.changes.filter((c) => failed.has(c));
+        return bad.length
+          ? `    <testcase classname="cowbench.history" name="${name}"><failure message="${xml(`regression ${pct(bad[0]!.change)} at ${bad[0]!.subject}`)}">${detail}</failure></testcase>`
+          : `    <testcase classname="cowbench.history" name="${name}">${detail ? `<system-out>${detail}</system-out>` : ''}</testcase>`;
+      });
+      const failures = results.filter((r) => r.changes.some((c) => failed.has(c))).length;
+      return (
+        `<?xml version="1.0" encoding="UTF-8"?>\n` +
+        `<testsuites name="cowbench history" tests="${cases.length}" failures="${failures}">\n` +
+        `  <testsuite name="cowbench history changes" tests="${cases.length}" failures="${failures}">\n` +
+        cases.join('\n') +
+        `\n  </testsuite>\n</testsuites>\n`
+      );
+    }
+    case 'table':
+      return (
+        (changes.length ? columns(changes.map(cells), { head: HEAD, rule: true }) : '') +
+        summary(results, changes, o) +
+        '\n'
+      );
+  }
+}
+
+export function parseFormat(f: string): ChangeFormat {
+  if (!(CHANGE_FORMATS as readonly string[]).includes(f))
+    throw badInput(`--format: '${f}' is not one of: ${CHANGE_FORMATS.join(', ')}`);
+  return f as ChangeFormat;
+}

@@ -1,0 +1,125 @@
+/**
+ * `cowbench history changes|gate` and `report --db` on an embedded history of 12 synthetic runs
+ * made from a committed bench --ci result: each run's samples moved by a little seeded noise, and
+ * in the second history the uffd thread fault round trip tripled from run 9 on. The gate exits 0
+ * on the first, 1 on the second (and 0 when the step is older than --newest), 2 on bad input; the
+ * report gains a history section whose trend chart marks the step.
+ */
+import test from 'ava';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readRun, recordRun, type RunRecord } from '../bench/history/runs.js';
+import { openStore } from '../bench/history/store.js';
+import { seededRandom } from '../bench/stats.js';
+import { packageRoot } from '../src/native.js';
+import { runCli } from './helpers.js';
+
+const FIXTURE = path.join(packageRoot, 'results', '2026-12-01-vm-ci-aa1', 'pair1-a', 'results.json');
+const STEPPED = 'ci/part=fault,mode=thread,backend=uffd,pages=4096/fault_us';
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'cowbench-history-cli-'));
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A history of 12 runs; with `stepAt`, the stepped metric ×3 from that run (0-based) on. */
+async function history(name: string, stepAt: number | null): Promise<string> {
+  const base = JSON.parse(readFileSync(FIXTURE, 'utf8')) as {
+    env: { date: string };
+    metrics: Record<string, { samples: number[] }>;
+  };
+  const rand = seededRandom(name.length);
+  const db = path.join(scratch, `${name}.pglite`);
+  const store = await openStore(db);
+  try {
+    for (let i = 0; i < 12; i++) {
+      const r = structuredClone(base);
+      r.env.date = new Date(Date.parse(base.env.date) + i * 3_600_000).toISOString();
+      for (const [key, m] of Object.entries(r.metrics))
+        m.samples = m.samples.map(
+          (x) =>
+            x * (1 + 0.02 * (rand() - 0.5)) * (key === STEPPED && stepAt !== null && i >= stepAt ? 3 : 1),
+        );
+      const dir = path.join(scratch, name, `run-${String(i + 1).padStart(2, '0')}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'results.json'), JSON.stringify(r));
+      await recordRun(store, readRun(dir, 'dir') as RunRecord);
+    }
+  } finally {
+    await store.close();
+  }
+  return db;
+}
+
+test.serial('an A/A history has no change point and the gate exits 0', async (t) => {
+  const db = await history('aa', null);
+  const changes = await runCli(['history', 'changes', '--db', db, '--format', 'json']);
+  t.is(changes.code, 0, changes.stderr);
+  t.deepEqual((JSON.parse(changes.stdout) as { changes: unknown[] }).changes, []);
+  const gate = await runCli(['history', 'gate', '--db', db, '--fail-on-regression']);
+  t.is(gate.code, 0, gate.stdout + gate.stderr);
+  t.regex(gate.stdout, /gate: no regression among the newest 5 runs/);
+});
+
+test.serial(
+  'a step is found at its first run, the gate exits 1 on it, and the report marks it',
+  async (t) => {
+    const db = await history('ab', 8);
+    const changes = await runCli(['history', 'changes', '--db', db, '--format', 'json']);
+    t.is(changes.code, 0, changes.stderr);
+    const found = (
+      JSON.parse(changes.stdout) as {
+        changes: { metric: string; subject: string; direction: string; change: number; ci: number[] }[];
+      }
+    ).changes;
+    t.is(found.length, 1, changes.stdout);
+    t.is(found[0]!.metric, STEPPED);
+    t.is(found[0]!.subject, 'run-09');
+    t.is(found[0]!.direction, 'regression');
+    t.true(Math.abs(found[0]!.change - 2) < 0.1, String(found[0]!.change));
+    t.true(found[0]!.ci[0]! <= found[0]!.change && found[0]!.change <= found[0]!.ci[1]!);
+
+    const gate = await runCli(['history', 'gate', '--db', db, '--newest', '5', '--fail-on-regression']);
+    t.is(gate.code, 1, gate.stdout + gate.stderr);
+    t.regex(gate.stdout, /1 regression among the newest 5 runs: .*fault_us at run-09/);
+    const junit = await runCli(['history', 'gate', '--db', db, '--format', 'junit', '--fail-on-regression']);
+    t.is(junit.code, 1);
+    t.regex(junit.stdout, /<failure message="regression \+20\d%/);
+    // Without the flag the gate reports and passes; a step older than --newest passes it.
+    t.is((await runCli(['history', 'gate', '--db', db])).code, 0);
+    t.is((await runCli(['history', 'gate', '--db', db, '--newest', '3', '--fail-on-regression'])).code, 0);
+
+    const out = path.join(scratch, 'report');
+    const report = await runCli(['report', '--db', db, '--out', out]);
+    t.is(report.code, 0, report.stderr);
+    const html = readFileSync(path.join(out, 'report.html'), 'utf8');
+    t.regex(html, /<section id="history"/);
+    const slug = STEPPED.replace(/[^A-Za-z0-9]+/g, '-');
+    const svg = readFileSync(path.join(out, 'charts', `history-${slug}.svg`), 'utf8');
+    // The change point's label, drawn in the chart.
+    t.regex(svg, /\+20\d% at run-09/);
+    const md = readFileSync(path.join(out, 'REPORT.md'), 'utf8');
+    t.true(md.includes(`(charts/history-${slug}.svg)`));
+    // Run again: the section is replaced, not doubled.
+    t.is((await runCli(['report', '--db', db, '--out', out])).code, 0);
+    t.is(readFileSync(path.join(out, 'report.html'), 'utf8').match(/<section id="history"/g)?.length, 1);
+  },
+);
+
+test.serial('bad input is one line and exit 2', async (t) => {
+  const file = path.join(scratch, 'not-a-db');
+  writeFileSync(file, 'x');
+  for (const args of [
+    ['history', 'gate', '--alpha', '2'],
+    ['history', 'changes', '--format', 'yaml'],
+    ['history', 'gate', '--newest', '0'],
+    ['history', 'list', '--db', file],
+    ['history', 'add', path.join(scratch, 'missing')],
+    ['report'],
+  ]) {
+    const r = await runCli([
+      ...args,
+      ...(args.includes('--db') || args[0] === 'report' ? [] : ['--db', path.join(scratch, 'bad.pglite')]),
+    ]);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    t.is(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: ${r.stderr}`);
+  }
+});
