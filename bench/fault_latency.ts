@@ -7,10 +7,10 @@
  * sub-microsecond event cannot be timed from JavaScript, nor repeated on the same page (a page
  * faults once), so this is not a tinybench loop.
  */
-import { native } from '../src/native.js';
-import { backendOptions, ownBackendOptions, type RunOptions } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
 import { CowbenchError } from '../src/errors.js';
+import { native } from '../src/native.js';
+import { checkOptions } from '../src/preflight.js';
+import { ownOptionsOf, probeOptions, type RunOptions } from '../src/run-options.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface FaultLatencyTrial {
@@ -40,13 +40,16 @@ export async function faultLatencyTrial(options: RunOptions): Promise<FaultLaten
     drain_wake: options.drainWake,
     pages,
   };
-  const support = backends[options.backend].probe(backendOptions(options));
+  // The same rules as a run's preflight; the backend resolved and its options built once.
+  const backend = checkOptions(options);
+  const sessionOptions = probeOptions(options);
+  const support = backend.probe(sessionOptions);
   if (!support.ok) return { ...base, skipped: support.reason };
   const region = new native.Region({ bytes: options.sizeBytes, hugepage: false, fill: 'all' });
   await region.init();
   const sink = new native.Sink('/dev/null');
   const r = await native
-    .measureFaultLatency(options.backend, region, sink, backendOptions(options), ownBackendOptions(options))
+    .measureFaultLatency(options.backend, region, sink, sessionOptions, ownOptionsOf(options))
     .catch((e: unknown) => {
       throw CowbenchError.fromNative(e);
     });

@@ -57,6 +57,12 @@ function verdictsOf(m: Machine, claim: string): (ResultVerdict & { suite: string
   );
 }
 
+/** The accelerator a machine's results ran under: none (this kernel), or kvm / tcg (cowbench vm). */
+function accelOf(m: Machine): string {
+  const a = (m.results.env as { accel?: string } | undefined)?.accel;
+  return a === 'kvm' ? 'kvm' : a === 'tcg' ? 'tcg (emulated CPU: no timing verdicts)' : 'none';
+}
+
 function verdictClass(v: string): string {
   if (/^(confirmed|met)$/.test(v)) return 'yes';
   if (/^(refuted|missed)$/.test(v)) return 'no';
@@ -255,7 +261,7 @@ function matrixHtml(machines: Machine[]): string {
   const head = machines
     .map((m) => {
       const h = hostFacts(m);
-      return `<th class="machine-head"><b>${esc(m.label)}</b><br>Linux ${esc(h.kernel)}<br>${esc(h.cpu)}<br>THP ${esc(h.thp)} · max_map_count ${esc(h.max_map_count)}<br>cowbench ${esc(h.cowbench)}</th>`;
+      return `<th class="machine-head"><b>${esc(m.label)}</b><br>Linux ${esc(h.kernel)}<br>accel ${esc(accelOf(m))}<br>${esc(h.cpu)}<br>THP ${esc(h.thp)} · max_map_count ${esc(h.max_map_count)}<br>cowbench ${esc(h.cowbench)}</th>`;
     })
     .join('');
   const body = SECTIONS.map((s) => {
@@ -469,7 +475,7 @@ export function withChartLinks(markdown: string, charts: RenderedChart[]): strin
 export function matrixMarkdown(machines: Machine[], charts: RenderedChart[], outDir = '.'): string {
   const out: string[] = [`# cowbench: the 2016 claims on ${machines.length} machines\n`];
   out.push(
-    `| claim | ${machines.map((m) => m.label).join(' | ')} |`,
+    `| claim | ${machines.map((m) => `${m.label} (Linux ${hostFacts(m).kernel.replace(/ \(QEMU \w+\)$/, '')}, accel ${accelOf(m)})`).join(' | ')} |`,
     `|---|${machines.map(() => '---').join('|')}|`,
   );
   const md = (s: string) => s.replaceAll('|', '\\|');

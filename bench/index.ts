@@ -5,8 +5,7 @@ import { readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { environment } from '../src/env.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
-import { backendNames, backends } from '../src/registry.js';
+import { backendNames, isBackendName } from '../src/registry.js';
 import { UsageError } from '../src/errors.js';
 import { killAllChildrenNow, stopAllChildren } from '../src/child.js';
 import { handleSignals, type HandledSignal } from '../src/signals.js';
@@ -41,6 +40,7 @@ import { columns } from '../src/table.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
 import { writersSuite } from './suites/writers.js';
+import { probeFor } from '../src/run-options.js';
 
 export const suites: Suite[] = [
   latencySuite,
@@ -90,9 +90,9 @@ function selectBackends(asked: string[] | null): { usable: string[]; skipped: Ro
   const usable: string[] = [];
   const skipped: Row[] = [];
   for (const n of names) {
-    const b = (backends as Record<string, (typeof backends)[keyof typeof backends] | undefined>)[n];
-    if (!b) throw new UsageError('--backends', `unknown backend '${n}' (known: ${backendNames.join(', ')})`);
-    const p = b.probe(backendOptions(DEFAULT_RUN_OPTIONS));
+    if (!isBackendName(n))
+      throw new UsageError('--backends', `unknown backend '${n}' (known: ${backendNames.join(', ')})`);
+    const p = probeFor({ backend: n });
     if (p.ok) usable.push(n);
     else skipped.push({ backend: n, reason: p.reason });
   }

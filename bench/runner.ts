@@ -7,11 +7,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { replaceFile } from '../src/files.js';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { runChild } from '../src/child.js';
+import { childFailure, runChild } from '../src/child.js';
 import type { RunResult } from '../src/result.js';
 
 export { summarize, type Summary } from './stats.js';
 import type { Summary } from './stats.js';
+import { MiB } from '../src/page.js';
+import { flagsOf } from '../src/options.js';
+import type { RunOptions } from '../src/run-options.js';
 
 export interface Calibration {
   memcpy_MBps: number;
@@ -39,7 +42,7 @@ export const SAMPLES_SUFFIX = '_samples';
 
 export type Verdict = 'confirmed' | 'refuted' | 'partly confirmed' | 'not measurable here';
 
-/** A claim of DESIGN.md (C1–C8) or a performance target (a–e), judged from this run's figures. */
+/** A claim (C1–C8, README "Benchmarks") or a performance target (a–e), judged from this run's figures. */
 export interface ClaimVerdict {
   claim: string;
   verdict: Verdict | 'met' | 'missed';
@@ -85,13 +88,26 @@ export async function runCowbenchChild(
   };
 }
 
+/** What a suite asks of one run: typed options (a backend from ctx.backends); flagsOf makes its argv. */
+export type RunRequest = Omit<Partial<RunOptions>, 'backend'> & { backend?: string };
+
+/** The line of a failed child's stderr that says why (src/child.ts childFailure). */
+export function childError(stderr: string, code: number | null): string {
+  return childFailure({ code, signal: null, stdout: '', stderr, timedOut: false, durationMs: 0 });
+}
+
 /** One snapshot in a child process. An unverified run is an error, not a data point. */
 export async function runSnapshotChild(
   ctx: BenchContext,
-  flags: string[],
+  options: RunRequest,
   label: string,
 ): Promise<ChildOutcome> {
-  const r = await runCowbenchChild(['run', '--json', '--no-progress', ...flags]);
+  const r = await runCowbenchChild([
+    'run',
+    '--json',
+    '--no-progress',
+    ...flagsOf(options as Partial<RunOptions>),
+  ]);
   ctx.tick(label);
   if (r.code !== 0) {
     const error = r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
@@ -117,13 +133,13 @@ export async function runSnapshotChild(
 /** Repeats a run and returns the verified results (failures logged and dropped). */
 export async function repeatRuns(
   ctx: BenchContext,
-  flags: string[],
+  options: RunRequest,
   label: string,
 ): Promise<{ results: RunResult[]; failures: string[] }> {
   const results: RunResult[] = [];
   const failures: string[] = [];
   for (let i = 0; i < ctx.repeat; i++) {
-    const o = await runSnapshotChild(ctx, flags, `${label} #${i + 1}`);
+    const o = await runSnapshotChild(ctx, options, `${label} #${i + 1}`);
     if (o.ok && o.result) results.push(o.result);
     else failures.push(o.error ?? 'failed');
   }
@@ -167,4 +183,5 @@ export function available(ctx: BenchContext, backend: string): boolean {
 }
 
 export const GiB = 1024 ** 3;
-export const MiB = 1024 ** 2;
+
+export { MiB };

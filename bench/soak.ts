@@ -6,9 +6,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { environment, rssBytes } from '../src/env.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot } from '../src/orchestrator.js';
-import { backendNames, backends, type BackendName } from '../src/registry.js';
+import { DEFAULT_RUN_OPTIONS, runSnapshot } from '../src/orchestrator.js';
+import { backendNames, isBackendName, type BackendName } from '../src/registry.js';
 import { formatBytes, parseCount, parseSize } from '../src/units.js';
+import { probeFor } from '../src/run-options.js';
 
 function counts() {
   (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: count what is live, not garbage
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
   const count = parseCount('--count', values.count, 1, 100000);
   const sizeBytes = parseSize('--size', values.size);
   const asked = (values.backends?.split(',') ?? [...backendNames]) as BackendName[];
-  const usable = asked.filter((b) => backends[b]?.probe(backendOptions(DEFAULT_RUN_OPTIONS)).ok);
+  const usable = asked.filter((b) => isBackendName(b) && probeFor({ backend: b }).ok);
   const env = environment();
   console.log(
     `soak: ${count} snapshots of ${formatBytes(sizeBytes)} alternating ${usable.join(', ')} on ${env.hostname} (Linux ${env.kernel})`,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { benchCommands } from '../dist/bench/commands.js';
+import { benchCommands } from '../dist/bench/commands/index.js';
 import { main } from '../dist/src/cli/main.js';
 import { runEntry } from '../dist/src/cli/entry.js';
 import { onStdoutError } from '../dist/src/stdout.js';

@@ -13,17 +13,51 @@ export function requireValues<T>(y: Argv<T>): Argv<T> {
   return keys.length ? y.requiresArg(keys) : y;
 }
 
-/** yargs' .fail(msg, err): its own parse errors (YError) become a UsageError; others pass through. */
-export function parseFailure(message: string | null | undefined, err: unknown): unknown {
+/**
+ * yargs' .fail(msg, err): its own parse errors (YError) become a UsageError; others pass through.
+ * `argv`, the words parsed, lets an unknown word be blamed on the switch before it.
+ */
+export function parseFailure(message: string | null | undefined, err: unknown, argv: string[] = []): unknown {
   if (err !== undefined && err !== null && (err as Error).name !== 'YError') return err;
-  return usageErrorFromYargs(message || (err as Error | undefined)?.message || 'bad command line');
+  return usageErrorFromYargs(message || (err as Error | undefined)?.message || 'bad command line', argv);
 }
 
 /** yargs' own messages, with the flag they concern named like cowbench's (`--flag: …`). */
-export function usageErrorFromYargs(message: string): UsageError {
+export function usageErrorFromYargs(message: string, argv: string[] = []): UsageError {
   const missing = /^Not enough arguments following: (\S+)$/.exec(message);
   if (missing) return new UsageError(`--${missing[1]}`, 'needs a value');
+  // `--force yes`: a switch takes no value, so yargs left 'yes' as an unknown positional word.
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (unknown)
+    for (const word of unknown[1]!.split(', ')) {
+      const i = argv.indexOf(word);
+      const before = i > 0 ? /^--([a-z][a-z0-9-]*)$/.exec(argv[i - 1]!) : null;
+      if (before && !word.startsWith('-'))
+        return new UsageError(
+          `--${before[1]}`,
+          `is a switch and takes no value (got '${word}'): write --${before[1]} or --no-${before[1]}`,
+        );
+    }
   return new UsageError('usage', message);
+}
+
+/**
+ * yargs middleware: a flag given twice (`--size 16M --size 32M`) is refused, naming it, unless it
+ * is declared an array (compare's --threshold): the last or a joined value would be a guess.
+ */
+export function refuseRepeatedFlags(argv: Record<string, unknown>, y: Argv): void {
+  const arrays = new Set((y as unknown as { getOptions(): { array: string[] } }).getOptions().array);
+  for (const [key, value] of Object.entries(argv)) {
+    // '_' holds the positionals and '--' the words after a `--` (vm passes them on as a command).
+    if (key === '_' || key === '$0' || key === '--' || !Array.isArray(value) || arrays.has(key)) continue;
+    // yargs keeps both spellings (handler-wait, handlerWait): name the flag as typed.
+    const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (arrays.has(flag)) continue;
+    throw new UsageError(
+      `--${flag}`,
+      `is given more than once (${value.map(String).join(', ')}); give it once`,
+    );
+  }
 }
 
 /** A command builder whose string flags all take a value (see requireValues). */

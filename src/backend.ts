@@ -1,5 +1,6 @@
 /** The contract every backend implements, and what the orchestrator knows of one. */
-import type { NativeSnapshotOptions } from './native.js';
+import type { OptionProblem } from './errors.js';
+import type { NativeSessionOptions } from './native.js';
 
 export type ConsistencyPoint = 'start' | 'end';
 
@@ -14,6 +15,8 @@ export interface BackendCapabilities {
   copyBeforeWrite: boolean;
   /** Pages copied before a write go through the bounded copy buffer (--buffer, --buffer-policy). */
   copyBuffer: boolean;
+  /** Write faults are served by the backend's handler threads (--handlers), not the faulting thread. */
+  handlerThreads: boolean;
   /**
    * The kernel copies each page the writers write during the snapshot (fork's copy-on-write):
    * up to the whole region again, charged to this process's memory cgroup, not bounded by --buffer.
@@ -77,18 +80,21 @@ export type OptionValue<O> =
 export type OptionValues<O extends BackendOption> = { [S in O as S['key']]: OptionValue<S> };
 
 /**
- * Snapshot options as the orchestrator passes them to probe() and validate(): the shared native
- * options, and every backend option by key (a backend reads only its own).
+ * What a backend's probe() and validate() see, and what the native session is given: the shared
+ * native options, the test hooks, and every backend option by key (a backend reads only its own).
+ * Built from RunOptions by probeOptions() (run-options.ts).
  */
-export type BackendOptions = NativeSnapshotOptions & {
+export type ProbeOptions = NativeSessionOptions & {
   readonly [key: string]: string | number | boolean | undefined;
 };
 
-/** One configuration of a backend worth its own row in `cowbench compat` (e.g. a tracking engine). */
+/** One configuration of a backend: a compat row (a tracking engine), or a fault delivery. */
 export interface BackendVariant {
   name: string;
-  /** Options that select it; same names in RunOptions and BackendOptions. */
-  options: Partial<BackendOptions>;
+  /** Options that select it; same names in RunOptions and ProbeOptions. */
+  options: Partial<ProbeOptions>;
+  /** Where this configuration's capabilities differ from the backend's. */
+  capabilities?: Partial<BackendCapabilities>;
 }
 
 export interface CowBackend {
@@ -99,9 +105,17 @@ export interface CowBackend {
   /** The backend's own options (the shared ones live in src/options.ts). */
   readonly options: readonly BackendOption[];
   /** Whether this kernel can run the backend with these options; never throws. */
-  probe(options: BackendOptions): ProbeOutcome;
+  probe(options: ProbeOptions): ProbeOutcome;
   /** Configurations shown as separate compat rows; absent = one row for the backend. */
   readonly variants?: readonly BackendVariant[];
-  /** Backend-specific option checks: a message naming the flag, or undefined. */
-  validate?(options: BackendOptions, region: { bytes: number; hugepage: boolean }): string | undefined;
+  /**
+   * How write faults reach the copy path, each a configuration the shared tests run (uffd:
+   * handler threads or the faulting thread's SIGBUS); absent = one way.
+   */
+  readonly deliveries?: readonly BackendVariant[];
+  /**
+   * Rules only this backend has, run by the preflight after the shared ones: the option refused
+   * (its key and flag) and why, or undefined.
+   */
+  validate?(options: ProbeOptions, region: { bytes: number; hugepage: boolean }): OptionProblem | undefined;
 }

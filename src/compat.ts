@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { childJson, killAllChildren, runChild } from './child.js';
-import type { BackendOptions } from './backend.js';
+import type { ProbeOptions } from './backend.js';
 import type { CellOutcome } from './compat-cell.js';
 import { environment, type Environment } from './env.js';
 import { packageRoot } from './native.js';
@@ -82,7 +82,7 @@ interface RowPlan {
   backend: BackendName;
   variant: string | null;
   /** Named like the RunOptions fields they set (engine, delivery, …). */
-  options: Partial<BackendOptions>;
+  options: Partial<ProbeOptions>;
 }
 
 /** One row per backend, or per variant where the backend lists its variants. */

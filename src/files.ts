@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
-import { CowbenchError, UsageError } from './errors.js';
+import { CowbenchError, UsageError, errnoCode } from './errors.js';
 import { formatBytes } from './units.js';
 
 /** What a non-regular file is, in words. */
@@ -90,7 +90,7 @@ export function readRegularFile(file: string, maxBytes: number, what = 'such a f
 
 /** A file-system failure as one line with its errno name: "cannot read DIR: EACCES (permission denied)". */
 export function fsError(what: string, err: NodeJS.ErrnoException, exitCode = 1): CowbenchError {
-  const code = err.code ?? 'EIO';
+  const code = errnoCode(err.code);
   const reason = /^[A-Z]+: ([^,]+)/.exec(err.message ?? '')?.[1] ?? err.message;
   return new CowbenchError(code, `${what}: ${code} (${reason})`, {
     exitCode,

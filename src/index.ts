@@ -14,23 +14,32 @@
 import type { BackendCapabilities, BackendOption, ProbeOutcome } from './backend.js';
 import { runCompat, type CompatOptions, type CompatResult } from './compat.js';
 import {
-  backendOptions,
   DEFAULT_RUN_OPTIONS,
+  probeFor,
   runSnapshot,
   type RunHooks,
   type RunOptions,
 } from './orchestrator.js';
+import { AbortError } from './errors.js';
+import { resolveRunOptions } from './preflight.js';
 import { probeKernel, type ProbeRow } from './probe.js';
 import { backendNames, backends, type BackendName } from './registry.js';
 import type { RunResult } from './result.js';
 
-export { CowbenchError, UsageError } from './errors.js';
+export { AbortError, CowbenchError, ERROR_CODES, InvalidOptionError, UsageError } from './errors.js';
+export type { CowbenchErrorCode } from './errors.js';
 export { backendNames };
 export type { BackendName, BackendCapabilities, BackendOption, ProbeOutcome, ProbeRow };
 export type { RunOptions, RunHooks, RunResult, CompatOptions, CompatResult };
 
-/** What to snapshot: any RunOptions field; the rest are the CLI's defaults. */
-export type SnapshotOptions = Partial<RunOptions>;
+/**
+ * What to snapshot: any RunOptions field (the rest are the CLI's defaults), and `signal` to abort
+ * it. The test-only hooks (`inject`) are not part of the public options.
+ */
+export type SnapshotOptions = Partial<Omit<RunOptions, 'inject'>> & {
+  /** Aborting disarms tracking, releases the writers, removes the temporary image and rejects with an AbortError. */
+  signal?: AbortSignal;
+};
 
 /** The defaults `snapshot()` fills in (the same as `cowbench run`'s). */
 export const defaults: Readonly<RunOptions> = DEFAULT_RUN_OPTIONS;
@@ -38,18 +47,24 @@ export const defaults: Readonly<RunOptions> = DEFAULT_RUN_OPTIONS;
 /**
  * Allocates a region, starts its writers, takes one snapshot with the chosen backend, verifies
  * the image page by page and resolves with the result (`verified`, `pause_us`, `write_stall`, …).
- * With `out` set the verified image is kept there; otherwise it is removed. Rejects with a
- * CowbenchError (`code` EUSAGE for bad options, EUNSUPPORTED for a missing kernel feature, …);
- * the region is always left writable and every thread joined.
+ * With `out` set the verified image is kept there; otherwise it is removed. The options are
+ * checked by the same rules as `cowbench run`'s flags, with the same messages. Rejects with a
+ * CowbenchError (`code` EINVAL for a bad option, the message naming its key; EUNSUPPORTED for a
+ * missing kernel feature, …); the region is always left writable and every thread joined.
  */
-export function snapshot(options: SnapshotOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
-  const sizeBytes = options.sizeBytes ?? DEFAULT_RUN_OPTIONS.sizeBytes;
-  const o: RunOptions = {
-    ...DEFAULT_RUN_OPTIONS,
-    bufferBytes: Math.min(DEFAULT_RUN_OPTIONS.bufferBytes, sizeBytes),
-    ...options,
-  };
-  return runSnapshot(o, hooks);
+export async function snapshot(options: SnapshotOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
+  const { signal, ...runOptions } = (options ?? {}) as SnapshotOptions;
+  const withSignal: RunHooks = signal ? { ...hooks, signal } : hooks;
+  try {
+    if (withSignal.signal?.aborted)
+      throw new AbortError(
+        `aborted before it started (${String(withSignal.signal.reason)})`,
+        withSignal.signal.reason,
+      );
+    return await runSnapshot(resolveRunOptions(runOptions as Partial<RunOptions>), withSignal);
+  } catch (e) {
+    throw AbortError.from(e, withSignal.signal);
+  }
 }
 
 export interface ProbeReport {
@@ -61,10 +76,9 @@ export interface ProbeReport {
 
 /** What this machine's kernel can do, and which backends can run on it. Never throws. */
 export function probe(): ProbeReport {
-  const defaultsSeen = backendOptions(DEFAULT_RUN_OPTIONS);
   return {
     kernel: probeKernel(),
-    backends: Object.fromEntries(backendNames.map((n) => [n, backends[n].probe(defaultsSeen)])) as Record<
+    backends: Object.fromEntries(backendNames.map((n) => [n, probeFor({ backend: n })])) as Record<
       BackendName,
       ProbeOutcome
     >,

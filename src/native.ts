@@ -103,8 +103,12 @@ export interface NativeSink {
   readonly bytesWritten: number;
 }
 
-/** Options the native SnapshotOptions struct understands (native/common/backend.h): the shared ones. */
-export type NativeSnapshotOptions = {
+/**
+ * The options every native backend shares, as the native SnapshotOptions struct reads them
+ * (native/common/backend.h), test hooks included. TypeScript calls them session options: the
+ * library's public SnapshotOptions (src/index.ts) is another thing.
+ */
+export type NativeSessionOptions = {
   bufferBytes: number;
   bufferPolicy: 'block' | 'fail';
   granularityBytes: number;
@@ -125,7 +129,7 @@ export type NativeSnapshotOptions = {
  * One backend's own options by key, as its native factory converts them (native/<backend>/
  * <backend>_options.h): an unknown key or a bad value is EINVAL.
  */
-export type NativeBackendOptions = Record<string, string | number | boolean>;
+export type NativeOwnOptions = Record<string, string | number | boolean>;
 
 /** Test-only C++ exceptions the glue can throw inside a native step. */
 export type InjectThrow = 'bad_alloc' | 'system_error' | 'exception';
@@ -189,16 +193,16 @@ export interface NativeAddon {
     region: NativeRegion,
     workload: NativeWorkload,
     sink: NativeSink,
-    options: NativeSnapshotOptions,
-    backendOptions: NativeBackendOptions,
+    options: NativeSessionOptions,
+    ownOptions: NativeOwnOptions,
   ) => NativeSnapshot;
   verifyImage(path: string, expected: Uint32Array): Promise<VerifyOutcome>;
   probe(): ProbeEntry[];
   /** Each native backend's option keys (its options struct), for the registry check. */
   backendOptionKeys(): Record<string, string[]>;
-  /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
   /** After a snapshot: no VMA of the region read-only, no page still uffd write-protected. */
   regionWritable(region: NativeRegion): { ok: boolean; detail: string };
+  /** Runs one writer kind alone on a scratch region; EUNSUPPORTED names what is missing. */
   probeWriter(kind: string): Promise<{ ok: boolean; code?: string; detail?: string }>;
   plainCopy(region: NativeRegion, sink: NativeSink): Promise<void>;
   /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false while another process holds it. */
@@ -218,8 +222,8 @@ export interface NativeAddon {
     backend: string,
     region: NativeRegion,
     sink: NativeSink,
-    options: NativeSnapshotOptions,
-    backendOptions: NativeBackendOptions,
+    options: NativeSessionOptions,
+    ownOptions: NativeOwnOptions,
   ): Promise<{
     samples_ns: Float64Array;
     wp_faults: number;

@@ -1,31 +1,27 @@
-/** From CLI flags to RunOptions: every check names its flag and exits 2 (UsageError). */
+/**
+ * From CLI flags to RunOptions. Only parsing is done here: words to numbers (sizes, rates,
+ * counts), to booleans and to writer lists, each failure naming its flag (UsageError, exit 2).
+ * Every rule on the values (choices, ranges, relations) is the preflight's (preflight.ts), the
+ * same for the library.
+ */
 import type { Argv } from 'yargs';
 import { UsageError } from './errors.js';
+import type { BackendOption } from './backend.js';
+import { resolveRunOptions } from './preflight.js';
+import { backendNames, declaredOptions, optionOwners } from './registry.js';
 import {
+  BUFFER_POLICIES,
   DEFAULT_RUN_OPTIONS,
-  HUGE_PAGE_SIZE,
-  NULL_SINK,
-  PAGE_SIZE,
+  FILLS,
+  GRANULARITIES,
+  PATTERNS,
+  WRITER_KINDS,
   type RunOptions,
   type SharedRunOptions,
-} from './orchestrator.js';
-import type { BackendOption } from './backend.js';
-import {
-  backendNames,
-  backendOptionSpecs,
-  isBackendName,
-  optionOwners,
-  type BackendName,
-  type BackendOptionValues,
-} from './registry.js';
-import { parseCount, parseRate, parseSize } from './units.js';
+} from './run-options.js';
+import { parseRate, parseSize, parseWholeNumber } from './units.js';
 
-export const PATTERNS = ['sequential', 'random', 'hotset'] as const;
-export const FILLS = ['all', 'none', 'half'] as const;
-export const BUFFER_POLICIES = ['block', 'fail'] as const;
-export const GRANULARITIES = { '4k': PAGE_SIZE, '2m': HUGE_PAGE_SIZE } as const;
-/** Writer kinds the native layer knows (native/writers/writer_kinds.cc). */
-export const WRITER_KINDS = ['cpu', 'read', 'io_uring', 'pvm', 'kvm'] as const;
+export { BUFFER_POLICIES, FILLS, GRANULARITIES, PATTERNS, WRITER_KINDS };
 
 /** Flags as yargs parses them (camelCase keys); unknown values are checked here. */
 export type RunFlags = Record<string, unknown>;
@@ -35,92 +31,67 @@ export function flagKey(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
-  const text = String(value);
-  if (!(allowed as readonly string[]).includes(text))
-    throw new UsageError(flag, `'${text}' is not one of: ${allowed.join(', ')}`);
-  return text as T;
-}
-
-/** "4" → four cpu writers; "cpu:2,kernel-read:1" → a mix. */
+/** "4" → four cpu writers ("0": none, an idle region); "cpu:2,kernel-read:1" → a mix (the kinds are checked by the preflight). */
 export function parseWriters(value: unknown): string[] {
   const text = String(value).trim();
-  if (/^\d+$/.test(text)) return Array<string>(parseCount('--writers', text, 1, 256)).fill('cpu');
+  if (/^\d+$/.test(text)) return Array<string>(parseCount('--writers', text, 0, 256)).fill('cpu');
   const kinds: string[] = [];
   for (const part of text.split(',')) {
     const m = /^([a-z][a-z0-9_-]*)(?::(\d+))?$/.exec(part.trim());
     if (!m)
       throw new UsageError('--writers', `'${part}' is not KIND[:COUNT] (kinds: ${WRITER_KINDS.join(', ')})`);
-    const kind = oneOf('--writers', m[1], WRITER_KINDS);
     const count = m[2] === undefined ? 1 : parseCount('--writers', m[2], 1, 256);
-    for (let i = 0; i < count; i++) kinds.push(kind);
+    for (let i = 0; i < count; i++) kinds.push(m[1]!);
   }
-  if (kinds.length > 256) throw new UsageError('--writers', `${kinds.length} writers is more than 256`);
   return kinds;
 }
 
-export function runOptionsFromFlags(f: RunFlags): RunOptions {
-  const d = DEFAULT_RUN_OPTIONS;
-  const backend = String(f.backend ?? d.backend);
-  if (!isBackendName(backend))
-    throw new UsageError('--backend', `unknown backend '${backend}' (known: ${backendNames.join(', ')})`);
-  const hugepage = f.hugepage === true;
-  const sizeBytes = f.size === undefined ? d.sizeBytes : parseSize('--size', f.size);
-  if (sizeBytes === 0) throw new UsageError('--size', 'must be larger than 0');
-  const granule = hugepage ? HUGE_PAGE_SIZE : PAGE_SIZE;
-  if (sizeBytes % granule !== 0)
-    throw new UsageError('--size', `must be a multiple of ${hugepage ? '2 MiB (--hugepage)' : '4 KiB'}`);
-  if (sizeBytes > 2 ** 44) throw new UsageError('--size', 'is larger than 16 TiB');
-  const granularity = oneOf(
-    '--granularity',
-    f.granularity ?? '4k',
-    Object.keys(GRANULARITIES) as ('4k' | '2m')[],
-  );
-  const granularityBytes = GRANULARITIES[granularity];
-  if (granularityBytes === HUGE_PAGE_SIZE && !hugepage)
-    throw new UsageError('--granularity', '2m needs a hugepage region (add --hugepage)');
-  const bufferBytes =
-    f.buffer === undefined ? Math.min(d.bufferBytes, sizeBytes) : parseSize('--buffer', f.buffer);
-  if (bufferBytes < granularityBytes)
-    throw new UsageError(
-      '--buffer',
-      `must hold at least one ${granularity} page (${granularityBytes} bytes)`,
-    );
-  if (bufferBytes > sizeBytes) throw new UsageError('--buffer', 'is larger than the region (--size)');
-  const out = f.out === undefined || f.out === null ? null : String(f.out);
-  if (out === '') throw new UsageError('--out', 'is empty');
-  const shared: SharedRunOptions = {
-    backend,
-    sizeBytes,
-    hugepage,
-    fill: oneOf('--fill', f.fill ?? d.fill, FILLS),
-    writerKinds: f.writers === undefined ? d.writerKinds : parseWriters(f.writers),
-    pattern: oneOf('--pattern', f.pattern ?? d.pattern, PATTERNS),
-    ratePagesPerSec: f.rate === undefined ? d.ratePagesPerSec : parseRate('--rate', f.rate),
-    seed: f.seed === undefined ? d.seed : parseCount('--seed', f.seed, 0, 2 ** 31),
-    bufferBytes,
-    bufferPolicy: oneOf('--buffer-policy', f.bufferPolicy ?? d.bufferPolicy, BUFFER_POLICIES),
-    granularityBytes,
-    out,
-    force: f.force === true,
-    baselineMs:
-      f.baselineMs === undefined ? d.baselineMs : parseCount('--baseline-ms', f.baselineMs, 0, 600000),
-  };
-  const o: RunOptions = { ...shared, ...backendOptionsFromFlags(backend, f) };
-  if (o.out === NULL_SINK && o.force) throw new UsageError('--force', 'has no meaning with --out /dev/null');
-  return o;
+/** A KIND:COUNT count: part of the --writers syntax, so checked while parsing it. */
+function parseCount(flag: string, value: string, min: number, max: number): number {
+  const n = parseWholeNumber(flag, value);
+  if (n < min || n > max) throw new UsageError(flag, `${n} is out of range (${min}..${max})`);
+  return n;
 }
 
-/** One declared option's value from its flag (the declared default when unset). */
-function parseBackendOption(spec: BackendOption, value: unknown): string | number | boolean {
+/** A word of a choice flag, or the bytes it names (--granularity 4k | 2m). */
+function parseGranularity(value: unknown): number {
+  const text = String(value);
+  const bytes = (GRANULARITIES as Record<string, number>)[text];
+  if (bytes === undefined)
+    throw new UsageError(
+      `--granularity`,
+      `'${text}' is not one of: ${Object.keys(GRANULARITIES).join(', ')}`,
+    );
+  return bytes;
+}
+
+/** How each shared flag's word becomes its RunOptions value (the flag named on failure). */
+const SHARED_PARSERS: { [K in keyof SharedRunOptions]?: { flag: string; parse: (v: unknown) => unknown } } = {
+  backend: { flag: 'backend', parse: String },
+  sizeBytes: { flag: 'size', parse: (v) => parseSize('--size', v) },
+  hugepage: { flag: 'hugepage', parse: (v) => v === true },
+  fill: { flag: 'fill', parse: String },
+  writerKinds: { flag: 'writers', parse: parseWriters },
+  pattern: { flag: 'pattern', parse: String },
+  ratePagesPerSec: { flag: 'rate', parse: (v) => parseRate('--rate', v) },
+  seed: { flag: 'seed', parse: (v) => parseWholeNumber('--seed', v) },
+  bufferBytes: { flag: 'buffer', parse: (v) => parseSize('--buffer', v) },
+  bufferPolicy: { flag: 'buffer-policy', parse: String },
+  granularityBytes: { flag: 'granularity', parse: parseGranularity },
+  out: { flag: 'out', parse: (v) => (v === null ? null : String(v)) },
+  force: { flag: 'force', parse: (v) => v === true },
+  baselineMs: { flag: 'baseline-ms', parse: (v) => parseWholeNumber('--baseline-ms', v) },
+};
+
+/** One declared option's value from its flag's word. */
+function parseDeclared(spec: BackendOption, value: unknown): string | number | boolean {
   const flag = `--${spec.flag}`;
-  if (value === undefined) return spec.default;
   switch (spec.type) {
     case 'choice':
-      return oneOf(flag, value, spec.choices);
+      return String(value);
     case 'count':
       if (spec.word !== undefined && value === spec.word) return value;
-      return parseCount(flag, value, spec.min, spec.max, spec.word);
+      return parseWholeNumber(flag, value, spec.word);
     case 'boolean':
       if (typeof value !== 'boolean') throw new UsageError(flag, `'${String(value)}' is not true or false`);
       return value;
@@ -128,22 +99,82 @@ function parseBackendOption(spec: BackendOption, value: unknown): string | numbe
 }
 
 /**
- * Every backend option from its flag: each value checked against its declaration, then a flag set
- * for a backend that does not declare it is refused, naming the backends that have it.
+ * RunOptions from the flags the user gave: each parsed, the rest the defaults (resolveRunOptions).
+ * The rules on the values are checked by the preflight of the run.
  */
-export function backendOptionsFromFlags(backend: BackendName, f: RunFlags): BackendOptionValues {
-  const values: Record<string, string | number | boolean> = {};
-  for (const spec of backendOptionSpecs) values[spec.key] = parseBackendOption(spec, f[flagKey(spec.flag)]);
-  for (const spec of backendOptionSpecs) {
-    if (f[flagKey(spec.flag)] === undefined) continue;
-    const owners = optionOwners(spec.key);
-    if (!owners.includes(backend))
-      throw new UsageError(
-        `--${spec.flag}`,
-        `the ${backend} backend has no such option (only ${owners.join(', ')} ${owners.length > 1 ? 'have' : 'has'} it)`,
-      );
+export function runOptionsFromFlags(f: RunFlags): RunOptions {
+  const given: Record<string, unknown> = {};
+  for (const [key, p] of Object.entries(SHARED_PARSERS)) {
+    const value = f[flagKey(p.flag)];
+    if (value !== undefined) given[key] = p.parse(value);
   }
-  return values as BackendOptionValues;
+  for (const spec of declaredOptions) {
+    const value = f[flagKey(spec.flag)];
+    if (value !== undefined) given[spec.key] = parseDeclared(spec, value);
+  }
+  return resolveRunOptions(given as Partial<RunOptions>);
+}
+
+/** The `--writers` word for a list of kinds: `2`, or `cpu:2,read:1`. */
+function writersFlag(kinds: readonly string[]): string {
+  if (kinds.every((k) => k === 'cpu')) return String(kinds.length);
+  const runs: [string, number][] = [];
+  for (const k of kinds) {
+    const last = runs.at(-1);
+    if (last?.[0] === k) last[1]++;
+    else runs.push([k, 1]);
+  }
+  return runs.map(([k, n]) => `${k}:${n}`).join(',');
+}
+
+/** A boolean flag as argv: `--flag` or `--no-flag`. */
+const booleanFlag = (flag: string, on: unknown) => [on === true ? `--${flag}` : `--no-${flag}`];
+
+/** How each shared option's value is written as `cowbench run` flags (SHARED_PARSERS read them back). */
+const SHARED_WRITERS: { [K in keyof SharedRunOptions]-?: (v: NonNullable<SharedRunOptions[K]>) => string[] } =
+  {
+    backend: (v) => ['--backend', v],
+    sizeBytes: (v) => ['--size', String(v)],
+    hugepage: (v) => booleanFlag('hugepage', v),
+    fill: (v) => ['--fill', v],
+    writerKinds: (v) => ['--writers', writersFlag(v)],
+    pattern: (v) => ['--pattern', v],
+    ratePagesPerSec: (v) => ['--rate', v === 0 ? 'max' : String(v)],
+    seed: (v) => ['--seed', String(v)],
+    bufferBytes: (v) => ['--buffer', String(v)],
+    bufferPolicy: (v) => ['--buffer-policy', v],
+    granularityBytes: (v) => [
+      '--granularity',
+      Object.entries(GRANULARITIES).find(([, b]) => b === v)?.[0] ?? String(v),
+    ],
+    out: (v) => ['--out', v],
+    force: (v) => (v ? ['--force'] : []),
+    baselineMs: (v) => ['--baseline-ms', String(v)],
+    inject: () => {
+      throw new Error('the test hooks (inject) have no command-line flags');
+    },
+  };
+
+/**
+ * The `cowbench run` argv that asks for `o`: each option given, as its flag (the backend
+ * options' from their declarations). runOptionsFromFlags(parsed flagsOf(o)) gives `o` back.
+ */
+export function flagsOf(o: Partial<RunOptions>): string[] {
+  const argv: string[] = [];
+  for (const [key, value] of Object.entries(o)) {
+    if (value === undefined || (key === 'out' && value === null)) continue;
+    const shared = SHARED_WRITERS[key as keyof SharedRunOptions] as ((v: unknown) => string[]) | undefined;
+    if (shared) {
+      argv.push(...shared(value));
+      continue;
+    }
+    const spec = declaredOptions.find((s) => s.key === key);
+    if (!spec) throw new Error(`'${key}' is not a run option`);
+    argv.push(
+      ...(spec.type === 'boolean' ? booleanFlag(spec.flag, value) : [`--${spec.flag}`, String(value)]),
+    );
+  }
+  return argv;
 }
 
 /** The help group a backend option is listed under: the backends that have it. */
@@ -153,11 +184,11 @@ function groupOf(spec: BackendOption): string {
 
 /** The `run` flags: the shared ones, then each backend's declared options (grouped by backend). */
 export function withRunOptions(y: Argv): Argv {
-  let out = y
+  const out = y
     .option('backend', {
       alias: 'b',
       type: 'string',
-      default: 'uffd',
+      default: DEFAULT_RUN_OPTIONS.backend,
       describe: `one of: ${backendNames.join(', ')}`,
     })
     .option('size', {
@@ -214,8 +245,17 @@ export function withRunOptions(y: Argv): Argv {
       describe: 'keep the image here (0600; /dev/null for overhead runs)',
     })
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing --out file' });
+  return withDeclaredOptions(out);
+}
+
+/**
+ * Every backend option's flag, from the declarations, grouped by the backends that have it (for
+ * `run` and the bench's fault-latency child alike).
+ */
+export function withDeclaredOptions(y: Argv): Argv {
+  let out = y;
   const groups = new Map<string, string[]>();
-  for (const spec of backendOptionSpecs) {
+  for (const spec of declaredOptions) {
     // No yargs default: an unset flag stays undefined, so only a flag the user gave is refused.
     out = out.option(spec.flag, {
       type: spec.type === 'boolean' ? 'boolean' : 'string',
@@ -232,7 +272,7 @@ export function withRunOptions(y: Argv): Argv {
 
 /** The README's backend options table, generated from the declarations (npm run docs:options). */
 export function backendOptionsMarkdown(): string {
-  const rows = backendOptionSpecs.map((spec) => {
+  const rows = declaredOptions.map((spec) => {
     const flag =
       spec.type === 'boolean' && spec.default === true
         ? `--${spec.flag}\` / \`--no-${spec.flag}`

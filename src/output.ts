@@ -18,7 +18,7 @@ import {
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { CowbenchError, UsageError } from './errors.js';
+import { CowbenchError, UsageError, errnoCode } from './errors.js';
 import { fileKind } from './files.js';
 import { native } from './native.js';
 
@@ -132,7 +132,7 @@ export function tempNameBeside(file: string): string {
 
 function errnoError(what: string, e: unknown): CowbenchError {
   const err = e as NodeJS.ErrnoException;
-  const code = typeof err?.code === 'string' ? err.code : 'EIO';
+  const code = errnoCode(typeof err?.code === 'string' ? err.code : undefined);
   const hint = code === 'ENOSPC' ? ' (the file system is full)' : '';
   return new CowbenchError(
     code,
@@ -306,6 +306,17 @@ export function commitWithManifest(
 /** A private (0700) scratch directory for runs that do not keep their image. */
 export function scratchImagePath(): { file: string; cleanup: () => void } {
   // The PID in the name lets a later run or `cowbench clean` remove it if this process is killed.
-  const dir = mkdtempSync(path.join(os.tmpdir(), `cowbench-${process.pid}-`));
+  const tmp = os.tmpdir();
+  let dir: string;
+  try {
+    dir = mkdtempSync(path.join(tmp, `cowbench-${process.pid}-`));
+  } catch (e) {
+    // The environment is input too: one line naming TMPDIR (where the scratch image goes).
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(
+      'TMPDIR',
+      `${tmp} ${err.code === 'ENOENT' ? 'does not exist' : `is not writable: ${err.code ?? 'EIO'}`}; set TMPDIR to a writable directory, or keep the image with --out FILE`,
+    );
+  }
   return { file: path.join(dir, 'image'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

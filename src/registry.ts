@@ -23,17 +23,13 @@ export function isBackendName(name: string): name is BackendName {
   return (backendNames as readonly string[]).includes(name);
 }
 
-export function getBackend(name: string): CowBackend | undefined {
-  return isBackendName(name) ? backends[name] : undefined;
-}
-
 type DeclaredOption = (typeof backends)[BackendName]['options'][number];
 /** Every backend option by key, typed from the declarations (RunOptions includes these). */
-export type BackendOptionValues = OptionValues<DeclaredOption>;
-export type BackendOptionKey = DeclaredOption['key'];
+export type DeclaredOptionValues = OptionValues<DeclaredOption>;
+export type DeclaredOptionKey = DeclaredOption['key'];
 
 /** Every backend option once: an option several backends share is one declaration object. */
-export const backendOptionSpecs: readonly BackendOption[] = (() => {
+export const declaredOptions: readonly BackendOption[] = (() => {
   const byKey = new Map<string, BackendOption>();
   for (const name of backendNames)
     for (const spec of backends[name].options as readonly BackendOption[]) {
@@ -53,9 +49,9 @@ export function optionOwners(key: string): BackendName[] {
 }
 
 /** Each backend option's declared default. */
-export const backendOptionDefaults = Object.fromEntries(
-  backendOptionSpecs.map((s) => [s.key, s.default]),
-) as BackendOptionValues;
+export const declaredOptionDefaults = Object.fromEntries(
+  declaredOptions.map((s) => [s.key, s.default]),
+) as DeclaredOptionValues;
 
 /**
  * How the native backend registry (native/backends.cc, each backend's options struct) differs

@@ -53,9 +53,13 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
     'region_bytes',
     `${num(r.region_bytes)} (${formatBytes(r.region_bytes)}${r.hugepage ? ', THP' : ''}; granularity_bytes ${num(r.granularity_bytes)})`,
   );
+  // --writers 0: an idle region (the pure copy cost); no writer figure means anything, none is shown.
+  const idle = w.kinds.length === 0;
   add(
     'writers',
-    `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate_pages_per_s ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : num(w.rate_pages_per_s)}`,
+    idle
+      ? 'none (an idle region: the copy cost alone)'
+      : `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate_pages_per_s ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : num(w.rate_pages_per_s)}`,
   );
   add('pause_us', `${num(r.pause_us, 1)} (quiesce_us ${num(r.quiesce_us, 1)})`);
   add('total_ms', num(r.total_ms, 1));
@@ -73,14 +77,16 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
     `${num(r.extra_memory_peak_bytes)} (${formatBytes(r.extra_memory_peak_bytes)}; ${r.extra_memory_source})`,
   );
   if (r.throttled_ms !== 0 || verbose) add('throttled_ms', num(r.throttled_ms, 1));
-  add('write_stall_us', `${stallLine(r.write_stall)} during the snapshot`);
-  if (w.baseline_write_stall)
-    add('baseline_write_stall_us', `${stallLine(w.baseline_write_stall)} before it`);
-  add(
-    'writers.throughput_ratio',
-    (w.throughput_ratio === null ? 'n/a' : num(w.throughput_ratio, 3)) +
-      ` (snapshot_writes_per_s ${num(w.snapshot_writes_per_s)} / baseline_writes_per_s ${num(w.baseline_writes_per_s)})`,
-  );
+  if (!idle) {
+    add('write_stall_us', `${stallLine(r.write_stall)} during the snapshot`);
+    if (w.baseline_write_stall)
+      add('baseline_write_stall_us', `${stallLine(w.baseline_write_stall)} before it`);
+    add(
+      'writers.throughput_ratio',
+      (w.throughput_ratio === null ? 'n/a' : num(w.throughput_ratio, 3)) +
+        ` (snapshot_writes_per_s ${num(w.snapshot_writes_per_s)} / baseline_writes_per_s ${num(w.baseline_writes_per_s)})`,
+    );
+  }
   count('vma_count_peak', r.vma_count_peak);
   const byKind = Object.entries(w.writes_by_kind ?? {});
   if (byKind.some(([kind]) => kind !== 'cpu'))
@@ -93,7 +99,7 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
   for (const [k, v] of Object.entries(r.incompatibilities)) count(`incompatibilities.${k}`, v);
   for (const [k, v] of Object.entries(r.backend_metrics))
     if (v !== 0 || verbose) add(`backend_metrics.${k}`, Number.isInteger(v) ? num(v) : num(v, 1));
-  if (r.writer_timeline) add('writer_timeline', timelineLine(r.writer_timeline));
+  if (r.writer_timeline && !idle) add('writer_timeline', timelineLine(r.writer_timeline));
   const v = r.verification;
   if (r.lost_writes)
     add(

@@ -1,6 +1,7 @@
-/** The result schema: DESIGN.md's metric names are the keys. */
+/** The result of one run: its metric names (pause_us, total_ms, wp_faults, …) are the JSON keys. */
 import type { ConsistencyPoint } from './backend.js';
 import type { Environment } from './env.js';
+import type { BackendName } from './registry.js';
 import type { LatencySummary } from './native.js';
 import type { WriterTimeline } from './timeline.js';
 
@@ -94,7 +95,7 @@ export interface Verification {
 
 export interface RunResult {
   schema: typeof RESULT_SCHEMA;
-  backend: string;
+  backend: BackendName;
   options: Record<string, unknown>;
   region_bytes: number;
   page_size: number;

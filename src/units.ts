@@ -40,18 +40,22 @@ export function parseRate(flag: string, value: unknown): number {
   const m = /^(\d+(?:\.\d+)?)\s*([km]?)(?:\/s)?$/.exec(text);
   if (!m) throw new UsageError(flag, `'${value}' is not a rate (pages per second, e.g. 65536, 64k, or max)`);
   const mult = m[2] === 'k' ? 1e3 : m[2] === 'm' ? 1e6 : 1;
-  const rate = Number(m[1]) * mult;
-  if (!Number.isFinite(rate) || rate > 1e9) throw new UsageError(flag, `'${value}' is out of range`);
-  return rate;
+  // Its range (at most 1e9) is a rule of the preflight, the same for the library.
+  return Number(m[1]) * mult;
 }
 
-/** A whole number within [min, max]. */
-export function parseCount(flag: string, value: unknown, min: number, max: number, word?: string): number {
+/** A whole number as typed: digits only. */
+export function parseWholeNumber(flag: string, value: unknown, word?: string): number {
   const text = String(value ?? '').trim();
   const or = word === undefined ? '' : ` or ${word}`;
   if (!/^\d+$/.test(text)) throw new UsageError(flag, `'${text}' is not a whole number${or}`);
-  const n = Number(text);
-  if (n < min || n > max) throw new UsageError(flag, `${n} is out of range (${min}..${max}${or})`);
+  return Number(text);
+}
+
+/** A whole number within [min, max] (a flag of a command without run options). */
+export function parseCount(flag: string, value: unknown, min: number, max: number): number {
+  const n = parseWholeNumber(flag, value);
+  if (n < min || n > max) throw new UsageError(flag, `${n} is out of range (${min}..${max})`);
   return n;
 }
 

@@ -5,14 +5,15 @@
  * ignored the log fails verification; the injected late copy (a write let through without its copy)
  * still fails verification with the moved bookkeeping; and the pause's steps are reported.
  */
-import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { probeFor } from '../src/run-options.js';
 import type { RunResult } from '../src/result.js';
 import { backendNames, backends } from '../src/registry.js';
 import { MiB, testOptions } from './helpers.js';
 import { testIfSupported } from './skip.js';
 
 const metric = (r: RunResult, key: string) => r.backend_metrics[key];
-const probe = (o: RunOptions) => backends[o.backend].probe(backendOptions(o));
+const probe = (o: RunOptions) => probeFor(o);
 
 const configurations: { name: string; options: Partial<RunOptions> }[] = [
   ...backendNames.filter((b) => b !== 'uffd').map((b) => ({ name: b, options: { backend: b } })),
@@ -37,7 +38,7 @@ for (const c of configurations) {
     },
   );
 
-  const skipLog = { ...o, injectFault: 'skip-expected-log' as const };
+  const skipLog = { ...o, inject: { fault: 'skip-expected-log' as const } };
   testIfSupported(probe(skipLog)).serial(
     `${c.name}: a pause that ignores the log of pages written since its precapture fails verification`,
     async (t) => {
@@ -65,7 +66,11 @@ for (const c of configurations) {
 }
 
 for (const c of configurations.filter((c) => backends[c.options.backend!].capabilities.copyBeforeWrite)) {
-  const late = testOptions({ ...c.options, sizeBytes: 32 * MiB, injectFault: 'skip-copy-before-write' });
+  const late = testOptions({
+    ...c.options,
+    sizeBytes: 32 * MiB,
+    inject: { fault: 'skip-copy-before-write' },
+  });
   testIfSupported(probe(late)).serial(
     `${c.name}: the injected late copy still fails verification with the expected state precaptured`,
     async (t) => {

@@ -9,8 +9,9 @@ import path from 'node:path';
 import type { BackendOption } from '../src/backend.js';
 import { native, packageRoot } from '../src/native.js';
 import { backendOptionsMarkdown, readmeWithBackendOptions } from '../src/options.js';
-import { backendNames, backendOptionSpecs, backends, registryMismatch } from '../src/registry.js';
+import { backendNames, declaredOptions, backends, registryMismatch } from '../src/registry.js';
 import { runCli } from './helpers.js';
+import { ERROR_CODES, readmeWithErrorCodes } from '../src/errors.js';
 
 test('the README backend options table is what the declarations generate', (t) => {
   const readme = readFileSync(path.join(packageRoot, 'README.md'), 'utf8');
@@ -93,7 +94,7 @@ const validValue = (s: BackendOption) =>
     : s.type === 'count'
       ? [`--${s.flag}`, String(s.max)]
       : [`--${s.flag}`];
-const refusals = backendOptionSpecs.flatMap((spec) =>
+const refusals = declaredOptions.flatMap((spec) =>
   backendNames
     .filter((b) => !(backends[b].options as readonly BackendOption[]).includes(spec))
     .map((b) => ({ backend: b, spec })),
@@ -102,7 +103,7 @@ const refusals = backendOptionSpecs.flatMap((spec) =>
 test('every backend flag is in run --help, under the backends that have it', async (t) => {
   const r = await runCli(['run', '--help']);
   t.is(r.code, 0);
-  for (const spec of backendOptionSpecs) t.regex(r.stdout, new RegExp(`--${spec.flag}\\b`));
+  for (const spec of declaredOptions) t.regex(r.stdout, new RegExp(`--${spec.flag}\\b`));
   t.regex(r.stdout, /uffd options:/);
   t.regex(r.stdout, /uffd, mprotect options:/);
   t.regex(r.stdout, /softdirty options:/);
@@ -120,3 +121,9 @@ for (const { backend, spec } of refusals)
     );
     t.is(r.stdout, '');
   });
+
+test("README's error-code table is the one made from ERROR_CODES", (t) => {
+  const readme = readFileSync(path.join(packageRoot, 'README.md'), 'utf8');
+  t.is(readmeWithErrorCodes(readme), readme, 'run npm run docs:options');
+  for (const code of Object.keys(ERROR_CODES)) t.true(readme.includes(`| \`${code}\` |`), code);
+});

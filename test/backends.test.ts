@@ -6,12 +6,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { BackendOption } from '../src/backend.js';
-import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { probeRow } from '../src/probe.js';
-import { backendNames, backends, type BackendName } from '../src/registry.js';
-import { MiB, tempDir, testOptions } from './helpers.js';
+import { backendNames, backends } from '../src/registry.js';
+import { configurations, MiB, tempDir, testOptions } from './helpers.js';
 import { testIf, testIfSupported } from './skip.js';
+import { probeFor } from '../src/run-options.js';
 
 interface Case {
   name: string;
@@ -28,13 +28,11 @@ const cases: Case[] = [
   { name: 'THP region', options: { hugepage: true, sizeBytes: 64 * MiB } },
 ];
 
-const probe = (o: RunOptions) => backends[o.backend].probe(backendOptions(o));
-
 for (const name of backendNames) {
   const backend = backends[name];
   for (const c of cases) {
     const options = testOptions({ backend: name, ...c.options });
-    testIfSupported(probe(options)).serial(
+    testIfSupported(probeFor(options)).serial(
       `${name}: ${c.name} -> image verified at the consistency point`,
       async (t) => {
         const result = await runSnapshot(options);
@@ -50,41 +48,16 @@ for (const name of backendNames) {
   }
 }
 
-/** One configuration of a backend: each of its compat variants, and each fault delivery it declares. */
-interface Variant {
-  label: string;
-  backend: BackendName;
-  options: Partial<RunOptions>;
-}
-
-function variantsOf(name: BackendName): Variant[] {
-  const b = backends[name];
-  const base: Variant[] = b.variants?.map((v) => ({
-    label: `${name}/${v.name}`,
-    backend: name,
-    options: v.options as Partial<RunOptions>,
-  })) ?? [{ label: name, backend: name, options: {} }];
-  const delivery = (b.options as readonly BackendOption[]).find((s) => s.key === 'delivery');
-  if (delivery?.type !== 'choice') return base;
-  return base.flatMap((v) =>
-    delivery.choices.map((d) => ({
-      ...v,
-      label: `${v.label} ${d}`,
-      options: { ...v.options, delivery: d } as Partial<RunOptions>,
-    })),
-  );
-}
-
 const thp = probeRow('thp');
 
-for (const v of backendNames.flatMap(variantsOf)) {
-  const caps = backends[v.backend].capabilities;
+for (const v of configurations()) {
+  const caps = v.capabilities;
   const options = (o: Partial<RunOptions>) =>
-    testOptions({ backend: v.backend, writerKinds: ['cpu', 'cpu'], ...v.options, ...o });
+    testOptions({ writerKinds: ['cpu', 'cpu'], ...v.options, ...o });
 
   if (caps.copyBeforeWrite) {
-    const o = options({ injectFault: 'skip-copy-before-write' });
-    testIfSupported(probe(o)).serial(
+    const o = options({ inject: { fault: 'skip-copy-before-write' } });
+    testIfSupported(probeFor(o)).serial(
       `${v.label}: verification catches a snapshot that skips copy-before-write, naming the pages`,
       async (t) => {
         const result = await runSnapshot(o);
@@ -99,8 +72,8 @@ for (const v of backendNames.flatMap(variantsOf)) {
   }
 
   if (caps.copyBuffer) {
-    const o = options({ bufferBytes: 8192, bufferPolicy: 'fail', injectSinkDelayUs: 20000 });
-    testIfSupported(probe(o)).serial(
+    const o = options({ bufferBytes: 8192, bufferPolicy: 'fail', inject: { sinkDelayUs: 20000 } });
+    testIfSupported(probeFor(o)).serial(
       `${v.label}: a full buffer under the fail policy fails cleanly: named cause, writers released, no image`,
       async (t) => {
         const dir = tempDir(t);
@@ -116,7 +89,7 @@ for (const v of backendNames.flatMap(variantsOf)) {
 
   if (caps.granularities.includes(2 * MiB)) {
     const o = options({ hugepage: true, granularityBytes: 2 * MiB, sizeBytes: 64 * MiB });
-    const support = probe(o);
+    const support = probeFor(o);
     testIf(
       support.ok && thp?.ok === true,
       support.ok ? `transparent hugepages unavailable (${thp?.detail ?? 'not probed'})` : support.reason,

@@ -6,10 +6,10 @@
  * sequential writer gets runs.
  */
 import test from 'ava';
-import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { probeFor } from '../src/run-options.js';
 import { probeRow } from '../src/probe.js';
 import type { RunResult } from '../src/result.js';
-import { backends } from '../src/registry.js';
 import { MiB, testOptions } from './helpers.js';
 import { testIf, testIfSupported } from './skip.js';
 
@@ -20,7 +20,7 @@ const deliveries: { name: string; options: Partial<RunOptions> }[] = [
 ];
 
 const metric = (r: RunResult, key: string) => r.backend_metrics[key] ?? 0;
-const probe = (o: RunOptions) => backends[o.backend].probe(backendOptions(o));
+const probe = (o: RunOptions) => probeFor(o);
 const thp = probeRow('thp');
 
 /** Verified, each page reached the sink once, and auto was the policy that ran. */
@@ -71,7 +71,7 @@ for (const d of deliveries) {
     testIf(hugeRunnable, hugeReason).serial(
       `${d.name}, hugepage region, ${granularity} granularity, auto: a skipped copy-before-write fails verification`,
       async (t) => {
-        const r = await runSnapshot({ ...o, injectFault: 'skip-copy-before-write' });
+        const r = await runSnapshot({ ...o, inject: { fault: 'skip-copy-before-write' } });
         t.is(metric(r, 'fault_around_auto'), 1);
         t.true(r.pages_copied_before_write > 0, 'writers faulted during the copy');
         t.false(r.verified);
@@ -86,7 +86,7 @@ for (const d of deliveries) {
     pattern: 'sequential',
     sizeBytes: 32 * MiB,
     bufferBytes: 32 * MiB,
-    injectFault: 'skip-fault-around-page',
+    inject: { fault: 'skip-fault-around-page' },
   });
   testIfSupported(probe(skip)).serial(
     `${d.name}, auto: a run that skips one page fails verification`,

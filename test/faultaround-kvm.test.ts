@@ -2,29 +2,28 @@
  * The kvm writer without an exit per write: a paced guest at 65,536 writes/s leaves the vCPU about
  * once per millisecond, not once per write, and its writes are still covered by verification.
  */
-import test from 'ava';
 import { native } from '../src/native.js';
 import { runSnapshot } from '../src/orchestrator.js';
+import { probeFor } from '../src/run-options.js';
 import { MiB, testOptions } from './helpers.js';
+import { testIf } from './skip.js';
 
-async function kvmOrSkip(t: { log(m: string): void; pass(): void }): Promise<boolean> {
-  const probe = await native.probeWriter('kvm');
-  if (!probe.ok) {
-    t.log(`skipped: ${probe.detail}`);
-    t.pass();
-  }
-  return probe.ok;
-}
+// The kvm writer and uffd, probed once before the tests are registered (a skip is counted as one).
+const kvm = await native.probeWriter('kvm');
+const uffd = probeFor({ backend: 'uffd' });
+const kvmTest = testIf(
+  kvm.ok && uffd.ok,
+  !uffd.ok ? uffd.reason : `the kvm writer cannot run here: ${kvm.detail ?? kvm.code ?? 'unavailable'}`,
+);
 
 function exits(r: Awaited<ReturnType<typeof runSnapshot>>): number {
   return Object.values(r.writers.exit_reasons).reduce((a, b) => a + b, 0);
 }
 
 for (const rate of [65536, 0]) {
-  test.serial(
+  kvmTest.serial(
     `kvm at ${rate || 'max'} writes/s: verified under uffd, far fewer exits than writes`,
     async (t) => {
-      if (!(await kvmOrSkip(t))) return;
       const r = await runSnapshot(
         testOptions({
           backend: 'uffd',
@@ -45,8 +44,7 @@ for (const rate of [65536, 0]) {
   );
 }
 
-test.serial('kvm, paced: a snapshot that skips copy-before-write fails verification', async (t) => {
-  if (!(await kvmOrSkip(t))) return;
+kvmTest.serial('kvm, paced: a snapshot that skips copy-before-write fails verification', async (t) => {
   for (let attempt = 1; attempt <= 4; attempt++) {
     const r = await runSnapshot(
       testOptions({
@@ -55,7 +53,7 @@ test.serial('kvm, paced: a snapshot that skips copy-before-write fails verificat
         ratePagesPerSec: 65536,
         sizeBytes: 64 * MiB,
         faultAroundPages: 0,
-        injectFault: 'skip-copy-before-write',
+        inject: { fault: 'skip-copy-before-write' },
       }),
     );
     if (r.pages_copied_before_write === 0) {
@@ -69,10 +67,9 @@ test.serial('kvm, paced: a snapshot that skips copy-before-write fails verificat
   t.fail('the guest never wrote an unsaved page in 4 snapshots');
 });
 
-test.serial(
+kvmTest.serial(
   'kvm with fault-around: verified under uffd (thread) with sequential and hotset guests',
   async (t) => {
-    if (!(await kvmOrSkip(t))) return;
     for (const pattern of ['sequential', 'hotset'] as const) {
       const r = await runSnapshot(
         testOptions({

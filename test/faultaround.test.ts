@@ -4,15 +4,18 @@
  * once, faults drop with K, and a run that skips one of its pages is caught by verification.
  */
 import test from 'ava';
-import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { runSnapshot } from '../src/orchestrator.js';
 import type { RunResult } from '../src/result.js';
-import { MiB, runCli, testOptions } from './helpers.js';
+import { backendNames, optionOwners } from '../src/registry.js';
+import { probeFor } from '../src/run-options.js';
+import { configurations, MiB, runCli, testOptions } from './helpers.js';
+import { testIfSupported } from './skip.js';
 
-const deliveries: { name: string; options: Partial<RunOptions> }[] = [
-  { name: 'uffd thread', options: { backend: 'uffd', delivery: 'thread' } },
-  { name: 'uffd sigbus', options: { backend: 'uffd', delivery: 'sigbus' } },
-  { name: 'mprotect', options: { backend: 'mprotect' } },
-];
+/** Every configuration whose write faults copy before the write: uffd's deliveries, mprotect. */
+const deliveries = configurations({ option: 'faultAroundPages' }).map((c) => ({
+  ...c,
+  test: testIfSupported(probeFor(c.options)),
+}));
 
 function fa(result: RunResult): { runs: number; pages: number } {
   return {
@@ -36,8 +39,8 @@ function assertCopiedOnce(
 for (const d of deliveries) {
   for (const pattern of ['sequential', 'random', 'hotset'] as const) {
     for (const k of [4, 512]) {
-      test.serial(
-        `${d.name}, ${pattern} writers, fault-around ${k}: verified, each page copied once`,
+      d.test.serial(
+        `${d.label}, ${pattern} writers, fault-around ${k}: verified, each page copied once`,
         async (t) => {
           const r = await runSnapshot(
             testOptions({
@@ -59,8 +62,8 @@ for (const d of deliveries) {
     }
   }
   for (const granularity of ['4k', '2m'] as const) {
-    test.serial(
-      `${d.name}, hugepage region, ${granularity} granularity, fault-around 64: verified`,
+    d.test.serial(
+      `${d.label}, hugepage region, ${granularity} granularity, fault-around 64: verified`,
       async (t) => {
         const r = await runSnapshot(
           testOptions({
@@ -79,10 +82,10 @@ for (const d of deliveries) {
     );
   }
 
-  test.serial(`${d.name}: a fault-around run that skips one page fails verification`, async (t) => {
+  d.test.serial(`${d.label}: a fault-around run that skips one page fails verification`, async (t) => {
     for (let attempt = 1; attempt <= 4; attempt++) {
       const r = await runSnapshot(
-        testOptions({ ...d.options, faultAroundPages: 16, injectFault: 'skip-fault-around-page' }),
+        testOptions({ ...d.options, faultAroundPages: 16, inject: { fault: 'skip-fault-around-page' } }),
       );
       if (fa(r).runs === 0) {
         t.log(`attempt ${attempt}: no fault took a neighbour along; again`);
@@ -97,9 +100,9 @@ for (const d of deliveries) {
     t.fail('no fault-around run in 4 snapshots');
   });
 
-  test.serial(`${d.name}: the skip-page fault is harmless with fault-around off (control)`, async (t) => {
+  d.test.serial(`${d.label}: the skip-page fault is harmless with fault-around off (control)`, async (t) => {
     const r = await runSnapshot(
-      testOptions({ ...d.options, faultAroundPages: 0, injectFault: 'skip-fault-around-page' }),
+      testOptions({ ...d.options, faultAroundPages: 0, inject: { fault: 'skip-fault-around-page' } }),
     );
     t.is(fa(r).runs, 0);
     assertCopiedOnce(t, r);
@@ -109,8 +112,8 @@ for (const d of deliveries) {
 for (const d of deliveries) {
   // A sink slower than the faults: each run may take only the buffer's free slots, so a full
   // buffer trims runs (counted) instead of holding the writer for room for its neighbours.
-  test.serial(
-    `${d.name}: a slow sink trims fault-around runs to the free buffer slots; verified`,
+  d.test.serial(
+    `${d.label}: a slow sink trims fault-around runs to the free buffer slots; verified`,
     async (t) => {
       for (let attempt = 1; attempt <= 4; attempt++) {
         const r = await runSnapshot(
@@ -120,8 +123,7 @@ for (const d of deliveries) {
             faultAroundPages: 512,
             sizeBytes: 8 * MiB,
             bufferBytes: 256 * 1024,
-            injectSinkDelayUs: 500,
-            injectCopierDelayUs: 200_000, // the writers fault first, whatever the load
+            inject: { sinkDelayUs: 500, copierDelayUs: 200_000 }, // the writers fault first, whatever the load
           }),
         );
         assertCopiedOnce(t, r);
@@ -134,31 +136,34 @@ for (const d of deliveries) {
   );
 }
 
-test.serial('sequential writers: fewer write faults as K grows (uffd thread)', async (t) => {
-  // Faults are a race between writers and the copier; on a busy machine one snapshot may let the
-  // copier win nearly everything, so a few attempts are allowed.
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const faults: number[] = [];
-    for (const k of [0, 16, 256]) {
-      // A buffer as large as the region: fault-around is never cut short by buffer pressure here.
-      const r = await runSnapshot(
-        testOptions({
-          backend: 'uffd',
-          pattern: 'sequential',
-          faultAroundPages: k,
-          sizeBytes: 64 * MiB,
-          bufferBytes: 64 * MiB,
-        }),
-      );
-      assertCopiedOnce(t, r);
-      faults.push(r.wp_faults);
+testIfSupported(probeFor({ backend: 'uffd' })).serial(
+  'sequential writers: fewer write faults as K grows (uffd thread)',
+  async (t) => {
+    // Faults are a race between writers and the copier; on a busy machine one snapshot may let the
+    // copier win nearly everything, so a few attempts are allowed.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const faults: number[] = [];
+      for (const k of [0, 16, 256]) {
+        // A buffer as large as the region: fault-around is never cut short by buffer pressure here.
+        const r = await runSnapshot(
+          testOptions({
+            backend: 'uffd',
+            pattern: 'sequential',
+            faultAroundPages: k,
+            sizeBytes: 64 * MiB,
+            bufferBytes: 64 * MiB,
+          }),
+        );
+        assertCopiedOnce(t, r);
+        faults.push(r.wp_faults);
+      }
+      const [k0, k16, k256] = faults as [number, number, number];
+      t.log(`attempt ${attempt}: wp_faults at K = 0, 16, 256: ${faults.join(', ')}`);
+      if (k16 < k0 && k256 * 4 < k0) return;
     }
-    const [k0, k16, k256] = faults as [number, number, number];
-    t.log(`attempt ${attempt}: wp_faults at K = 0, 16, 256: ${faults.join(', ')}`);
-    if (k16 < k0 && k256 * 4 < k0) return;
-  }
-  t.fail('write faults did not fall with K in 3 attempts');
-});
+    t.fail('write faults did not fall with K in 3 attempts');
+  },
+);
 
 test('--fault-around takes 0…512 and --copy-order sequential|hot; anything else is bad input', async (t) => {
   for (const args of [
@@ -172,8 +177,9 @@ test('--fault-around takes 0…512 and --copy-order sequential|hot; anything els
   }
 });
 
-test('--fault-around and --copy-order are uffd and mprotect options: forkcow and softdirty refuse them', async (t) => {
-  for (const backend of ['forkcow', 'softdirty'])
+const faultAroundOwners = optionOwners('faultAroundPages');
+test(`--fault-around and --copy-order are ${faultAroundOwners.join(' and ')} options: the other backends refuse them`, async (t) => {
+  for (const backend of backendNames.filter((n) => !faultAroundOwners.includes(n)))
     for (const args of [
       ['--fault-around', '0'],
       ['--copy-order', 'hot'],
@@ -183,15 +189,14 @@ test('--fault-around and --copy-order are uffd and mprotect options: forkcow and
       t.regex(
         r.stderr,
         new RegExp(
-          `${args[0]!}: the ${backend} backend has no such option \\(only uffd, mprotect have it\\)`,
+          `${args[0]!}: the ${backend} backend has no such option \\(only ${faultAroundOwners.join(', ')} have it\\)`,
         ),
       );
     }
 });
 
-test.serial('--copy-order hot: verified, each page once (uffd thread, uffd sigbus, mprotect)', async (t) => {
-  for (const d of deliveries) {
+for (const d of deliveries)
+  d.test.serial(`${d.label}: --copy-order hot: verified, each page once`, async (t) => {
     const r = await runSnapshot(testOptions({ ...d.options, copyOrder: 'hot', pattern: 'hotset' }));
     assertCopiedOnce(t, r);
-  }
-});
+  });

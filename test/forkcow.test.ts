@@ -44,7 +44,7 @@ test.serial(
   async (t) => {
     const dir = tempDir(t);
     const out = path.join(dir, 'snap.img');
-    const run = runSnapshot(testOptions({ backend: 'forkcow', injectChildDelayMs: 60000, out }));
+    const run = runSnapshot(testOptions({ backend: 'forkcow', inject: { childDelayMs: 60000 }, out }));
     let victims: number[] = [];
     for (let i = 0; i < 600 && victims.length === 0; i++) {
       await sleep(50);
@@ -63,7 +63,7 @@ test.serial(
 
 test.serial('aborting a forkcow snapshot kills and reaps the child', async (t) => {
   const controller = new AbortController();
-  const run = runSnapshot(testOptions({ backend: 'forkcow', injectChildDelayMs: 60000 }), {
+  const run = runSnapshot(testOptions({ backend: 'forkcow', inject: { childDelayMs: 60000 } }), {
     signal: controller.signal,
   });
   for (let i = 0; i < 600 && childPids().length === 0; i++) await sleep(50);

@@ -7,17 +7,13 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { backendOptions } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
-import { runCli, tempDir, testOptions } from './helpers.js';
+import { probeFor } from '../src/run-options.js';
+import { runCli, tempDir } from './helpers.js';
+import { isRoot, testIf, testIfSupported } from './skip.js';
 
-const isRoot = process.getuid?.() === 0;
-
-test.serial(
+testIfSupported(probeFor({ backend: 'mprotect' })).serial(
   'mprotect with a read(2) writer: lost writes fail the run (exit 1), named in summary and JSON',
   async (t) => {
-    const support = backends.mprotect.probe(backendOptions(testOptions({ backend: 'mprotect' })));
-    if (!support.ok) return t.pass(`skipped: ${support.reason}`);
     const dir = tempDir(t);
     const out = path.join(dir, 'snap.img');
     const args = [
@@ -62,23 +58,25 @@ test('--out /dev/null: exit 0, and the summary says not verified (null sink)', a
 });
 
 for (const kind of ['fifo', 'char device', 'directory'] as const) {
-  test(`--force refuses to replace a ${kind} (exit 2) and leaves it`, async (t) => {
-    const dir = tempDir(t);
-    const target = path.join(dir, 'target');
-    if (kind === 'fifo') execFileSync('mkfifo', [target]);
-    else if (kind === 'directory') mkdirSync(target);
-    else {
-      if (!isRoot) return t.pass('skipped: mknod needs root');
-      execFileSync('mknod', [target, 'c', '1', '3']);
-    }
-    const r = await runCli(['run', '--size', '8M', '--out', target, '--force', '--baseline-ms', '10']);
-    t.is(r.code, 2, r.stderr);
-    t.regex(r.stderr, /--out: .*target is a (FIFO|character device|directory).*not a regular file/);
-    t.is(r.stderr.trim().split('\n').length, 1);
-    const st = lstatSync(target);
-    t.true(kind === 'fifo' ? st.isFIFO() : kind === 'directory' ? st.isDirectory() : st.isCharacterDevice());
-    t.deepEqual(readdirSync(dir), ['target']);
-  });
+  testIf(kind !== 'char device' || isRoot, 'mknod needs root')(
+    `--force refuses to replace a ${kind} (exit 2) and leaves it`,
+    async (t) => {
+      const dir = tempDir(t);
+      const target = path.join(dir, 'target');
+      if (kind === 'fifo') execFileSync('mkfifo', [target]);
+      else if (kind === 'directory') mkdirSync(target);
+      else execFileSync('mknod', [target, 'c', '1', '3']);
+      const r = await runCli(['run', '--size', '8M', '--out', target, '--force', '--baseline-ms', '10']);
+      t.is(r.code, 2, r.stderr);
+      t.regex(r.stderr, /--out: .*target is a (FIFO|character device|directory).*not a regular file/);
+      t.is(r.stderr.trim().split('\n').length, 1);
+      const st = lstatSync(target);
+      t.true(
+        kind === 'fifo' ? st.isFIFO() : kind === 'directory' ? st.isDirectory() : st.isCharacterDevice(),
+      );
+      t.deepEqual(readdirSync(dir), ['target']);
+    },
+  );
 }
 
 test('an --out name too long for its temporary is refused up front (exit 2), a shorter one works', async (t) => {

@@ -7,9 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSnapshot } from '../src/orchestrator.js';
-import { backendNames, backends } from '../src/registry.js';
-import { backendOptions } from '../src/orchestrator.js';
-import { MiB, runCli, tempDir, testOptions } from './helpers.js';
+import { probeFor } from '../src/run-options.js';
+import { configurations, MiB, runCli, tempDir, testOptions } from './helpers.js';
 import { canMountTmpfs, isRoot, NO_TMPFS, testIf, unprivilegedUserfaultfd } from './skip.js';
 
 function mountTmpfs(t: Parameters<typeof tempDir>[0], sizeBytes: number): string | null {
@@ -27,11 +26,11 @@ function mountTmpfs(t: Parameters<typeof tempDir>[0], sizeBytes: number): string
   return dir;
 }
 
-for (const name of backendNames) {
-  const options = testOptions({ backend: name, sizeBytes: 64 * MiB, writerKinds: ['cpu', 'cpu'] });
-  const support = backends[name].probe(backendOptions(options));
+for (const c of configurations()) {
+  const options = testOptions({ ...c.options, sizeBytes: 64 * MiB, writerKinds: ['cpu', 'cpu'] });
+  const support = probeFor(options);
   testIf(support.ok && canMountTmpfs, support.ok ? NO_TMPFS : support.reason).serial(
-    `${name}: disk full mid-snapshot fails with ENOSPC named, no partial image, writers released`,
+    `${c.label}: disk full mid-snapshot fails with ENOSPC named, no partial image, writers released`,
     async (t) => {
       const dir = mountTmpfs(t, 16 * MiB);
       if (!dir) return t.fail(NO_TMPFS);
@@ -157,12 +156,12 @@ test.serial('SIGINT while verifying: the verified image is not kept either', asy
   t.deepEqual(readdirSync(dir), [], 'no image, manifest or temporary left');
 });
 
-test.serial(
+testIf(canMountTmpfs, NO_TMPFS).serial(
   'disk full while writing the manifest: neither image nor manifest is left, the next run is not refused',
   async (t) => {
     // 8 MiB of tmpfs holds the 8 MiB image exactly; the manifest's first page does not fit.
     const dir = mountTmpfs(t, 8 * MiB);
-    if (!dir) return t.pass('skipped: needs root to mount a small tmpfs');
+    if (!dir) return t.fail(NO_TMPFS);
     const out = path.join(dir, 'snap.img');
     const r = await runCli(['run', '--size', '8M', '--out', out, '--baseline-ms', '10']);
     t.is(r.code, 1, r.stderr);
@@ -208,11 +207,11 @@ interface FailedRunJson {
   cleanup: { writers_released: boolean; temporary_removed: string | null; image_kept: boolean } | null;
 }
 
-test.serial(
+testIf(canMountTmpfs, NO_TMPFS).serial(
   'run --json that fails (disk full mid-copy) still prints one JSON object: error, errno, phase, cleanup',
   async (t) => {
     const dir = mountTmpfs(t, 16 * MiB);
-    if (!dir) return t.pass('skipped: needs root to mount a small tmpfs');
+    if (!dir) return t.fail(NO_TMPFS);
     const out = path.join(dir, 'snap.img');
     const r = await runCli(['run', '--size', '64M', '--json', '--out', out, '--baseline-ms', '10']);
     t.is(r.code, 1, r.stderr);

@@ -4,12 +4,63 @@ import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/native.js';
+import type { BackendCapabilities, BackendOption, BackendVariant, CowBackend } from '../src/backend.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../src/orchestrator.js';
-
-export const MiB = 1024 * 1024;
+import { backendNames, backends, type BackendName, type DeclaredOptionKey } from '../src/registry.js';
+import { MiB } from '../src/page.js';
 
 export function testOptions(overrides: Partial<RunOptions> = {}): RunOptions {
   return { ...DEFAULT_RUN_OPTIONS, sizeBytes: 64 * MiB, bufferBytes: 16 * MiB, baselineMs: 50, ...overrides };
+}
+
+/** One configuration of a backend to test: a variant (softdirty's engines), a delivery (uffd's), or the backend. */
+export interface Configuration<N extends string = BackendName> {
+  /** `backend`, `backend/variant`, `backend delivery`: `uffd sigbus`, `softdirty/wp-async`. */
+  label: string;
+  backend: N;
+  /** The options that select it, backend included. */
+  options: Partial<RunOptions> & { backend: N };
+  capabilities: BackendCapabilities;
+}
+
+export interface ConfigurationFilter {
+  /** Only configurations with this capability (true, or any value that is not false). */
+  capability?: keyof BackendCapabilities;
+  /** Only backends that declare this option. */
+  option?: DeclaredOptionKey;
+}
+
+/**
+ * Every configuration of every backend in `registry`: each variant × each delivery it declares,
+ * filtered. Tests that loop over backends or deliveries take their list from here, so a new
+ * backend or delivery is in every one of them without a hand-kept list.
+ */
+export function configurationsOf<N extends string>(
+  registry: Readonly<Record<N, CowBackend>>,
+  names: readonly N[],
+  filter: ConfigurationFilter = {},
+): Configuration<N>[] {
+  const one: BackendVariant = { name: '', options: {} };
+  return names.flatMap((name) => {
+    const b = registry[name];
+    if (filter.option && !(b.options as readonly BackendOption[]).some((s) => s.key === filter.option))
+      return [];
+    return (b.variants ?? [one])
+      .flatMap((v) =>
+        (b.deliveries ?? [one]).map((d) => ({
+          label: `${name}${v.name ? `/${v.name}` : ''}${d.name ? ` ${d.name}` : ''}`,
+          backend: name,
+          options: { ...v.options, ...d.options, backend: name } as Partial<RunOptions> & { backend: N },
+          capabilities: { ...b.capabilities, ...v.capabilities, ...d.capabilities },
+        })),
+      )
+      .filter((c) => filter.capability === undefined || c.capabilities[filter.capability] !== false);
+  });
+}
+
+/** configurationsOf the registered backends. */
+export function configurations(filter: ConfigurationFilter = {}): Configuration[] {
+  return configurationsOf(backends, backendNames, filter);
 }
 
 export function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -90,3 +141,5 @@ export function checkoutReadableBy(uid: number, gid: number): string {
   readableCopies.set(uid, copy);
   return copy;
 }
+
+export { MiB };

@@ -1,6 +1,7 @@
 /** Every fault mode of the latency suite is a command line its backend accepts. */
 import test from 'ava';
 import { faultModes, withDrain } from '../bench/suites/latency.js';
+import { flagsOf } from '../src/options.js';
 import { runCli } from './helpers.js';
 
 test('each latency fault mode runs its fault-latency trial (no flag refused for its backend)', async (t) => {
@@ -12,7 +13,7 @@ test('each latency fault mode runs its fault-latency trial (no flag refused for 
       '--pages',
       '64',
       '--json',
-      ...withDrain(m.backend, m.flags),
+      ...flagsOf(withDrain(m.backend, m.options)),
     ]);
     t.is(r.code, 0, `${m.label}: ${r.stderr}`);
   }

@@ -5,7 +5,7 @@
  * fails. Every run must end with a verified image (exit 0) or exit 1 with one line naming what
  * ran out — never exit 134 (std::terminate), never a signal — and leave no file behind on failure.
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
@@ -21,14 +21,13 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/native.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
 import { tempDir } from './helpers.js';
+import { isRoot, testIf, testIfSupported } from './skip.js';
+import { probeFor } from '../src/run-options.js';
+import { MiB } from '../src/page.js';
 
-const isRoot = process.getuid?.() === 0;
 // An otherwise unused uid: RLIMIT_NPROC counts every task of the real uid on the machine.
 const testUid = 60000 + (process.pid % 5000);
-const MiB = 1024 * 1024;
 
 interface Outcome {
   code: number | null;
@@ -139,10 +138,9 @@ function outDirFor(t: ExecutionContext): string {
   return dir;
 }
 
-test.serial(
+testIf(isRoot, 'needs root to run the CLI as another user (setpriv)').serial(
   'RLIMIT_NPROC (unprivileged): writer, drain and fork failures are named, nothing left behind',
   async (t) => {
-    if (!isRoot) return t.pass('skipped: needs root to run the CLI as another user (setpriv)');
     const root = readablePackage(t, testUid);
     const cli = path.join(root, 'bin', 'cowbench.js');
     const asUser = (n: number) => [
@@ -201,21 +199,28 @@ test.serial(
   },
 );
 
-test.serial(
+const pidsRoot = '/sys/fs/cgroup/pids';
+/** Why the pids cgroup sweep cannot run here (decided at registration), or null. */
+const noPidsCgroup = ((): string | null => {
+  const probe = probeFor({ backend: 'uffd' });
+  if (!probe.ok) return probe.reason;
+  if (!isRoot || !existsSync(path.join(pidsRoot, 'cgroup.procs')))
+    return 'needs root and a cgroup v1 pids hierarchy at /sys/fs/cgroup/pids';
+  const trial = path.join(pidsRoot, `cowbench-limits-probe-${process.pid}`);
+  try {
+    mkdirSync(trial);
+    rmdirSync(trial);
+    return null;
+  } catch (e) {
+    return `cannot create a pids cgroup: ${(e as Error).message}`;
+  }
+})();
+
+testIf(noPidsCgroup === null, noPidsCgroup ?? '').serial(
   'pids cgroup (root): handler, arm and drain thread failures are named, nothing left behind',
   async (t) => {
-    const options = { ...DEFAULT_RUN_OPTIONS, backend: 'uffd' as const };
-    const probe = backends.uffd.probe(backendOptions(options));
-    if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
-    const pidsRoot = '/sys/fs/cgroup/pids';
-    if (!isRoot || !existsSync(path.join(pidsRoot, 'cgroup.procs')))
-      return t.pass('skipped: needs root and a cgroup v1 pids hierarchy at /sys/fs/cgroup/pids');
     const cg = path.join(pidsRoot, `cowbench-limits-${process.pid}`);
-    try {
-      mkdirSync(cg);
-    } catch (e) {
-      return t.pass(`skipped: cannot create a pids cgroup: ${(e as Error).message}`);
-    }
+    mkdirSync(cg);
     t.teardown(() => rmdirSync(cg));
     const inCgroup = (n: number) => {
       writeFileSync(path.join(cg, 'pids.max'), String(n));
@@ -244,12 +249,11 @@ test.serial(
   },
 );
 
-test.serial(
+const limitedBackend = isRoot ? 'uffd' : 'mprotect';
+testIfSupported(probeFor({ backend: limitedBackend })).serial(
   'RLIMIT_AS: thread stacks and allocations that do not fit are named errors, nothing left behind',
   async (t) => {
-    const backend = isRoot ? 'uffd' : 'mprotect';
-    const probe = backends[backend].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend }));
-    if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
+    const backend = limitedBackend;
     const dir = outDirFor(t);
     const cli = path.join(packageRoot, 'bin', 'cowbench.js');
     const seen = new Map<string, number>();

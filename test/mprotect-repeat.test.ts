@@ -7,12 +7,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
 import { testIfSupported } from './skip.js';
+import { probeFor } from '../src/run-options.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'mprotect-repeat-child.js');
-const support = backends.mprotect.probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend: 'mprotect' }));
+const support = probeFor({ backend: 'mprotect' });
 
 testIfSupported(support).serial(
   'mprotect: 25 snapshots in one process, writers busy: the process exits 0',

@@ -5,18 +5,18 @@
  * that skips the preflight (the native module used directly) gets an "internal:" EINVAL from
  * prepare, and the region is left writable.
  */
-import { native, type NativeSnapshotOptions } from '../src/native.js';
-import { testIf } from './skip.js';
+import { native, type NativeSessionOptions } from '../src/native.js';
+import { ownOptionsOf, probeFor } from '../src/run-options.js';
+import { configurations, testOptions } from './helpers.js';
+import { testIfSupported } from './skip.js';
 
-const probed = new Map(native.probe().map((p) => [p.name, p]));
-const usable = (name: string) => probed.get(name)?.ok === true;
-const deliveries = [
-  { name: 'uffd thread', backend: 'uffd', own: { delivery: 'thread' }, needs: ['uffd.wp'] },
-  { name: 'uffd sigbus', backend: 'uffd', own: { delivery: 'sigbus' }, needs: ['uffd.wp', 'uffd.sigbus'] },
-  { name: 'mprotect', backend: 'mprotect', own: {}, needs: [] },
-] as const;
+/** Every configuration with the copy-before-write fault path, and its backend's own options. */
+const deliveries = configurations({ capability: 'copyBeforeWrite' }).map((c) => ({
+  ...c,
+  own: ownOptionsOf(testOptions(c.options)),
+}));
 
-const broken: { rule: string; hugepage: boolean; options: Partial<NativeSnapshotOptions> }[] = [
+const broken: { rule: string; hugepage: boolean; options: Partial<NativeSessionOptions> }[] = [
   {
     rule: '2m granules over a region without hugepages',
     hugepage: false,
@@ -27,16 +27,15 @@ const broken: { rule: string; hugepage: boolean; options: Partial<NativeSnapshot
 ];
 
 for (const d of deliveries) {
-  const missing = d.needs.filter((n) => !usable(n));
   for (const b of broken)
-    testIf(missing.length === 0, `the kernel lacks ${missing.join(', ')}`).serial(
-      `${d.name}: ${b.rule}, past the preflight, is an internal EINVAL from prepare`,
+    testIfSupported(probeFor(d.options)).serial(
+      `${d.label}: ${b.rule}, past the preflight, is an internal EINVAL from prepare`,
       async (t) => {
         const region = new native.Region({ bytes: 4 << 20, hugepage: b.hugepage, fill: 'all' });
         await region.init();
         const workload = new native.Workload(region);
         const sink = new native.Sink('/dev/null');
-        const options: NativeSnapshotOptions = {
+        const options: NativeSessionOptions = {
           bufferBytes: 1 << 20,
           bufferPolicy: 'block',
           granularityBytes: 4096,

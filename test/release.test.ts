@@ -9,21 +9,22 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../src/native.js';
-import { backendOptions, ownBackendOptions, type RunOptions } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
-import { MiB, tempDir, testOptions } from './helpers.js';
+import { type RunOptions } from '../src/orchestrator.js';
+import { configurations, MiB, tempDir, testOptions } from './helpers.js';
 import { canMountTmpfs, NO_TMPFS, testIf, testIfSupported } from './skip.js';
+import { probeFor, probeOptions, ownOptionsOf } from '../src/run-options.js';
 
-const cases: { name: string; options: Partial<RunOptions> }[] = [
-  { name: 'uffd', options: { backend: 'uffd' } },
-  { name: 'uffd sigbus', options: { backend: 'uffd', delivery: 'sigbus' } },
-  { name: 'mprotect', options: { backend: 'mprotect' } },
-];
+/** Every configuration that protects pages until it has copied them. */
+const cases = configurations({ capability: 'copyBeforeWrite' });
 const causes = [
   {
     name: 'a full buffer (fail policy)',
     code: 'EBUFFER_FULL',
-    options: { bufferBytes: 8192, bufferPolicy: 'fail', injectSinkDelayUs: 20000 } as Partial<RunOptions>,
+    options: {
+      bufferBytes: 8192,
+      bufferPolicy: 'fail',
+      inject: { sinkDelayUs: 20000 },
+    } as Partial<RunOptions>,
   },
   { name: 'a full disk', code: 'ESYS', options: {} as Partial<RunOptions> },
 ];
@@ -36,10 +37,10 @@ for (const c of cases) {
       sizeBytes: 64 * MiB,
       writerKinds: ['cpu', 'cpu'],
     });
-    const support = backends[options.backend].probe(backendOptions(options));
+    const support = probeFor(options);
     const needsTmpfs = cause.code === 'ESYS';
     testIf(support.ok && (!needsTmpfs || canMountTmpfs), support.ok ? NO_TMPFS : support.reason).serial(
-      `${c.name}: after ${cause.name}, writers run again before release()`,
+      `${c.label}: after ${cause.name}, writers run again before release()`,
       async (t) => {
         let out = path.join(tempDir(t), 'snap.img');
         if (needsTmpfs) {
@@ -61,8 +62,8 @@ for (const c of cases) {
           region,
           workload,
           sink,
-          backendOptions(options),
-          ownBackendOptions(options),
+          probeOptions(options),
+          ownOptionsOf(options),
         );
         try {
           await snap.prepare();
@@ -97,12 +98,11 @@ for (const c of cases) {
     sizeBytes: 64 * MiB,
     bufferBytes: 8192,
     bufferPolicy: 'fail',
-    injectSinkDelayUs: 20000,
-    injectCopierDelayUs: 3_000_000,
+    inject: { sinkDelayUs: 20000, copierDelayUs: 3_000_000 },
     writerKinds: ['cpu', 'cpu'],
   });
-  testIfSupported(backends[options.backend].probe(backendOptions(options))).serial(
-    `${c.name}: a full buffer in the fault path releases writers before the copier notices`,
+  testIfSupported(probeFor(options)).serial(
+    `${c.label}: a full buffer in the fault path releases writers before the copier notices`,
     async (t) => {
       const region = new native.Region({ bytes: options.sizeBytes, hugepage: false, fill: 'all' });
       await region.init();
@@ -114,8 +114,8 @@ for (const c of cases) {
         region,
         workload,
         sink,
-        backendOptions(options),
-        ownBackendOptions(options),
+        probeOptions(options),
+        ownOptionsOf(options),
       );
       try {
         await snap.prepare();

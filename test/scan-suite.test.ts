@@ -3,24 +3,16 @@
  * single-operation hook its micro-benchmarks call. Counts and behaviour only, never timing.
  */
 import test from 'ava';
-import { suites } from '../bench/index.js';
-import type { MicroFigure } from '../bench/suites/scan.js';
-import { backendOptions } from '../src/orchestrator.js';
+import type { MicroFigure } from '../bench/scan_children.js';
 import { native, type ScanTrialRep } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
-import { backends } from '../src/registry.js';
-import { runCli, testOptions } from './helpers.js';
+import { runCli } from './helpers.js';
 import { testIf } from './skip.js';
+import { probeFor } from '../src/run-options.js';
 
-const wpAsyncWorks = backends.softdirty.probe(backendOptions(testOptions({ engine: 'wp-async' }))).ok;
+const wpAsyncWorks = probeFor({ backend: 'softdirty', engine: 'wp-async' }).ok;
 const softDirtyWorks = probeRow('soft_dirty')?.ok === true;
 const withWpAsync = testIf(wpAsyncWorks, 'the wp-async engine is unavailable on this kernel (Linux 6.7+)');
-
-test('the scan suite is registered under C6', (t) => {
-  const s = suites.find((x) => x.name === 'scan');
-  t.truthy(s);
-  t.is(s?.claim, 'C6');
-});
 
 withWpAsync.serial('scan-trial: wp-async reports exactly the written pages of each collect', async (t) => {
   const r = await runCli(['scan-trial', '--engine', 'wp-async', '--size', '8M', '--fraction', '0.05']);

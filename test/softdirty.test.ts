@@ -6,23 +6,23 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { backendOptions, ownBackendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import type { RunResult } from '../src/result.js';
 import { native, packageRoot } from '../src/native.js';
 import { probeRow } from '../src/probe.js';
-import { backends } from '../src/registry.js';
 import { MiB, runCli, tempDir, testOptions } from './helpers.js';
 import { testIf, testIfSupported } from './skip.js';
+import { probeFor, probeOptions, ownOptionsOf } from '../src/run-options.js';
 
 const softDirtyWorks = probeRow('soft_dirty')?.ok === true;
-const wpAsyncWorks = backends.softdirty.probe(backendOptions(testOptions({ engine: 'wp-async' }))).ok;
+const wpAsyncWorks = probeFor({ backend: 'softdirty', engine: 'wp-async' }).ok;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 const withWpAsync = testIf(
   wpAsyncWorks,
   'the wp-async engine is unavailable on this kernel (UFFD_FEATURE_WP_ASYNC + PAGEMAP_SCAN, Linux 6.7+)',
 );
-const uffdWorks = backends.uffd.probe(backendOptions(testOptions({ backend: 'uffd' })));
+const uffdWorks = probeFor({ backend: 'uffd' });
 
 test.serial(
   '--engine clear-refs: refused with exit 2 naming CONFIG_MEM_SOFT_DIRTY, or verified where it works',
@@ -56,8 +56,8 @@ testIf(!softDirtyWorks, 'this kernel has working soft-dirty').serial(
       region,
       workload,
       sink,
-      backendOptions(options),
-      ownBackendOptions(options),
+      probeOptions(options),
+      ownOptionsOf(options),
     );
     try {
       const err = await t.throwsAsync(snap.prepare());
@@ -188,8 +188,8 @@ async function imageAgainstStates(backend: 'softdirty' | 'uffd', options: RunOpt
     region,
     workload,
     sink,
-    backendOptions(options),
-    ownBackendOptions({ ...options, backend }),
+    probeOptions(options),
+    ownOptionsOf({ ...options, backend }),
   );
   try {
     await snap.prepare();

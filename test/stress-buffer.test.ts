@@ -7,16 +7,17 @@
  *
  * Also: a signal ends a stuck or slow copy phase (exit 130, no temporary image left).
  */
-import test from 'ava';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { backendOptions, DEFAULT_RUN_OPTIONS, type RunOptions } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
+import { type RunOptions } from '../src/orchestrator.js';
 import { packageRoot } from '../src/native.js';
-import { tempDir } from './helpers.js';
+import { flagsOf } from '../src/options.js';
+import { configurations, tempDir } from './helpers.js';
+import { testIf, testIfSupported } from './skip.js';
+import { probeFor } from '../src/run-options.js';
 
 const PAGE = 4096;
 const CASE_TIMEOUT_MS = 10_000;
@@ -49,26 +50,25 @@ function grid(): { cases: StressCase[]; skipped: string[] } {
   const skipped: string[] = [];
   const drainWakes = ['early', 'late', 'batch'] as const;
   const add = (name: string, options: Partial<RunOptions>) => {
-    const probe = backends[options.backend!].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, ...options }));
+    const probe = probeFor({ ...options, backend: options.backend! });
     if (!probe.ok) {
       if (!skipped.includes(probe.reason)) skipped.push(probe.reason);
       return;
     }
     cases.push({ name, options });
   };
-  // SIGBUS and SIGSEGV delivery have no handler threads: each faulting writer serves its own
-  // fault, so there the writer count plays the handler count's part.
-  for (const kind of ['uffd thread', 'uffd sigbus', 'mprotect'] as const) {
+  // Without handler threads (SIGBUS, SIGSEGV) each faulting writer serves its own fault, so
+  // there the writer count plays the handler count's part.
+  for (const c of configurations({ capability: 'copyBuffer' })) {
     for (const n of [1, 2, 4]) {
-      const threadDelivery = kind === 'uffd thread';
+      const threadDelivery = c.capabilities.handlerThreads;
       const writers = threadDelivery ? 2 : n;
       for (const size of bufferSizes(n)) {
         for (const drainWake of drainWakes) {
           const who = threadDelivery ? `handlers=${n} writers=2` : `writers=${n}`;
-          add(`${kind} ${who} buffer=${size.label} drain-wake=${drainWake}`, {
-            backend: kind === 'mprotect' ? 'mprotect' : 'uffd',
-            delivery: kind === 'uffd sigbus' ? 'sigbus' : 'thread',
-            handlers: threadDelivery ? n : 1,
+          add(`${c.label} ${who} buffer=${size.label} drain-wake=${drainWake}`, {
+            ...c.options,
+            ...(threadDelivery ? { handlers: n } : {}),
             writerKinds: Array<string>(writers).fill('cpu'),
             bufferBytes: size.bytes,
             drainWake,
@@ -141,12 +141,11 @@ function runChild(cases: StressCase[]): Promise<Outcome[]> {
   });
 }
 
-test.serial(
+const { cases, skipped } = grid();
+testIf(cases.length > 0, `no copy-buffer backend can run here (${skipped.join('; ')})`).serial(
   'copy buffers: no buffer size × handlers × drain-wake × delivery combination hangs',
   async (t) => {
-    const { cases, skipped } = grid();
     for (const reason of skipped) t.log(`skipped: ${reason}`);
-    if (cases.length === 0) return t.pass('skipped: no copy-before-write backend is available here');
     const t0 = performance.now();
     const outcomes: Outcome[] = [];
     const notRun: string[] = [];
@@ -184,11 +183,14 @@ test.serial(
 
 // A copy phase stuck behind a sink that takes 30 s per buffered page (test-only knob, cut short
 // by cancellation like a stuck write) and a one-page buffer: one signal must end it at once.
-const stuck = [
-  { name: 'uffd, 2 handlers', args: ['--backend', 'uffd', '--handlers', '2'] },
-  { name: 'uffd sigbus', args: ['--backend', 'uffd', '--delivery', 'sigbus'] },
-  { name: 'mprotect', args: ['--backend', 'mprotect'] },
-];
+const stuck = configurations({ capability: 'copyBuffer' }).map((c) => {
+  const options = { ...c.options, ...(c.capabilities.handlerThreads ? { handlers: 2 } : {}) };
+  return {
+    name: `${c.label}${c.capabilities.handlerThreads ? ', 2 handlers' : ''}`,
+    args: flagsOf(options),
+    test: testIfSupported(probeFor(options)),
+  };
+});
 const signals = [
   { signals: ['SIGINT'], code: 130 },
   { signals: ['SIGTERM'], code: 143 },
@@ -197,13 +199,9 @@ const signals = [
 
 for (const c of stuck) {
   for (const s of signals) {
-    test.serial(
+    c.test.serial(
       `${c.name}: ${s.signals.join(' + ')} during a stuck copy phase exits ${s.code}`,
       async (t) => {
-        const backend = c.args[1] as 'uffd' | 'mprotect';
-        const delivery = c.args.includes('sigbus') ? 'sigbus' : 'thread';
-        const probe = backends[backend].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend, delivery }));
-        if (!probe.ok) return t.pass(`skipped: ${probe.reason}`);
         const dir = tempDir(t);
         const args = [
           cli,

@@ -5,20 +5,18 @@
 import test from 'ava';
 import { native } from '../src/native.js';
 import { runSnapshot } from '../src/orchestrator.js';
-import { backends } from '../src/registry.js';
-import { backendOptions } from '../src/orchestrator.js';
+import { probeFor } from '../src/run-options.js';
 import { summarizeTimeline, timelineLine, type WriterTimeline } from '../src/timeline.js';
-import { MiB, runCli, testOptions } from './helpers.js';
+import { configurations, MiB, runCli, testOptions } from './helpers.js';
+import { testIfSupported } from './skip.js';
 
-for (const name of ['uffd', 'mprotect', 'forkcow', 'softdirty'] as const) {
-  const probe = backends[name].probe(backendOptions(testOptions({ backend: name })));
-  const register = probe.ok ? test.serial : test.skip;
-  register(
-    `${name}: run carries the writer timeline with its phases in order${probe.ok ? '' : ` (skipped: ${probe.reason})`}`,
+for (const c of configurations()) {
+  testIfSupported(probeFor(c.options)).serial(
+    `${c.label}: run carries the writer timeline with its phases in order`,
     async (t) => {
       const r = await runSnapshot(
         // Small enough that mprotect's mappings stay under a vm.max_map_count other tests lower briefly.
-        testOptions({ backend: name, baselineMs: 200, sizeBytes: 4 * MiB, bufferBytes: 1 * MiB }),
+        testOptions({ ...c.options, baselineMs: 200, sizeBytes: 4 * MiB, bufferBytes: 1 * MiB }),
       );
       const tl = r.writer_timeline;
       if (!tl) return t.fail('no writer_timeline');

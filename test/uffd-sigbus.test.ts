@@ -3,10 +3,10 @@
  * checks every copy-before-write configuration shares (skipped copies caught, a full buffer under
  * the fail policy, 2m granularity) run for it in backends.test.ts.
  */
-import { backends } from '../src/registry.js';
-import { backendOptions, runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { testOptions } from './helpers.js';
 import { testIfSupported } from './skip.js';
+import { probeFor } from '../src/run-options.js';
 
 function sigbusOptions(overrides: Partial<RunOptions>): RunOptions {
   return testOptions({ backend: 'uffd', delivery: 'sigbus', ...overrides });
@@ -20,7 +20,7 @@ const cases: { name: string; options: Partial<RunOptions> }[] = [
 
 for (const c of cases) {
   const options = sigbusOptions(c.options);
-  testIfSupported(backends.uffd.probe(backendOptions(options))).serial(
+  testIfSupported(probeFor(options)).serial(
     `uffd sigbus: ${c.name} -> image verified, faults served in the writer`,
     async (t) => {
       const result = await runSnapshot(options);

@@ -1,18 +1,23 @@
 /** What is specific to the uffd backend: the block policy, kept images, its knobs (the shared checks are in backends.test.ts). */
-import test from 'ava';
 import { statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { flagsOf } from '../src/options.js';
 import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
-import { MiB, runCli, tempDir, testOptions } from './helpers.js';
+import { probeFor } from '../src/run-options.js';
+import { configurations, MiB, runCli, tempDir, testOptions } from './helpers.js';
+import { testIfSupported } from './skip.js';
 
-test.serial('a small buffer with the block policy throttles writers and still verifies', async (t) => {
+/** On a kernel without userfaultfd these are skipped with the probe's reason, not failed. */
+const uffdTest = testIfSupported(probeFor({ backend: 'uffd' }));
+
+uffdTest.serial('a small buffer with the block policy throttles writers and still verifies', async (t) => {
   const result = await runSnapshot(
     testOptions({
       backend: 'uffd',
       sizeBytes: 64 * MiB,
       bufferBytes: 8192,
       bufferPolicy: 'block',
-      injectSinkDelayUs: 10000,
+      inject: { sinkDelayUs: 10000 },
       writerKinds: ['cpu', 'cpu'],
     }),
   );
@@ -21,7 +26,7 @@ test.serial('a small buffer with the block policy throttles writers and still ve
   t.true(result.buffer_peak_bytes <= 8192);
 });
 
-test.serial('a kept image is 0600 with a manifest that names the backend and the checksum', async (t) => {
+uffdTest.serial('a kept image is 0600 with a manifest that names the backend and the checksum', async (t) => {
   const dir = tempDir(t);
   const out = path.join(dir, 'snap.img');
   const result = await runSnapshot(testOptions({ backend: 'uffd', sizeBytes: 16 * MiB, out }));
@@ -46,14 +51,14 @@ const knobs: { name: string; options: Partial<RunOptions> }[] = [
   { name: 'drain-wake batch', options: { drainWake: 'batch' } },
 ];
 for (const k of knobs) {
-  test.serial(`uffd with ${k.name}: verified, faults copied before the write`, async (t) => {
+  uffdTest.serial(`uffd with ${k.name}: verified, faults copied before the write`, async (t) => {
     const result = await runSnapshot(
       // The copier starts 200 ms late so writers meet unsaved pages even on a loaded machine
       // (otherwise it can save every page before a writer thread is scheduled).
       testOptions({
         backend: 'uffd',
         writerKinds: ['cpu', 'cpu'],
-        injectCopierDelayUs: 200_000,
+        inject: { copierDelayUs: 200_000 },
         ...k.options,
       }),
     );
@@ -64,19 +69,19 @@ for (const k of knobs) {
   });
 }
 
-for (const backend of ['uffd', 'mprotect'] as const) {
-  test.serial(
-    `${backend}: drain-wake batch with fewer slots than a batch still drains (block policy, no hang)`,
+for (const c of configurations({ option: 'drainWake' })) {
+  testIfSupported(probeFor(c.options)).serial(
+    `${c.label}: drain-wake batch with fewer slots than a batch still drains (block policy, no hang)`,
     async (t) => {
       // 16 slots < the 32-page wake batch: a pusher waiting for a slot must wake the drain itself.
       const result = await runSnapshot(
         testOptions({
-          backend,
+          ...c.options,
           sizeBytes: 64 * MiB,
           bufferBytes: 64 * 1024,
           bufferPolicy: 'block',
           drainWake: 'batch',
-          injectSinkDelayUs: 500,
+          inject: { sinkDelayUs: 500 },
           writerKinds: ['cpu', 'cpu'],
         }),
       );
@@ -86,15 +91,14 @@ for (const backend of ['uffd', 'mprotect'] as const) {
   );
 }
 
-test.serial(
-  'fault-latency: every timed write is one fault through the backend (uffd, mprotect)',
-  async (t) => {
-    for (const backend of ['uffd', 'mprotect']) {
-      const r = await runCli(['fault-latency', '--json', '--backend', backend, '--pages', '512']);
+for (const c of configurations({ capability: 'copyBeforeWrite' }))
+  testIfSupported(probeFor(c.options)).serial(
+    `${c.label}: fault-latency: every timed write is one fault through the backend`,
+    async (t) => {
+      const r = await runCli(['fault-latency', '--json', ...flagsOf(c.options), '--pages', '512']);
       t.is(r.code, 0, r.stderr);
       const trial = JSON.parse(r.stdout) as { wp_faults: number; fault_us: { n: number; median: number } };
       t.is(trial.fault_us.n, 512);
-      t.is(trial.wp_faults, 512, `${backend}: each write faulted once`);
-    }
-  },
-);
+      t.is(trial.wp_faults, 512, 'each write faulted once');
+    },
+  );

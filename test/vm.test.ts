@@ -134,7 +134,7 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
           '--transcript',
           'transcript.json',
           '--timeout',
-          '15m',
+          '28m',
         ],
         dir,
       );

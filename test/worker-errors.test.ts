@@ -25,7 +25,9 @@ const thrown = [
 for (const c of thrown) {
   test(`a ${c.injectThrow} thrown inside a native step rejects with ${c.code}`, async (t) => {
     const err = await t.throwsAsync(
-      runSnapshot(testOptions({ sizeBytes: 4 * MiB, bufferBytes: 1 * MiB, injectThrow: c.injectThrow })),
+      runSnapshot(
+        testOptions({ sizeBytes: 4 * MiB, bufferBytes: 1 * MiB, inject: { throw: c.injectThrow } }),
+      ),
     );
     t.true(err instanceof CowbenchError);
     t.is((err as CowbenchError).code, c.code);

@@ -67,7 +67,7 @@ for (const kind of WRITER_KINDS) {
             backend: 'uffd',
             writerKinds: [kind],
             sizeBytes: 64 * MiB,
-            injectFault: 'skip-copy-before-write',
+            inject: { fault: 'skip-copy-before-write' },
           }),
         );
         if (result.pages_copied_before_write === 0) {

@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { formatBytes } from '../../src/units.js';
+import { MiB } from '../../src/page.js';
+import { backendNames } from '../../src/registry.js';
 
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
@@ -94,14 +96,32 @@ export function hostFacts(m: Machine): HostFacts {
   };
 }
 
-/** Backend colours shared by every chart. */
-export const BACKEND_DOMAIN = ['uffd', 'mprotect', 'forkcow', 'softdirty'];
-export const BACKEND_RANGE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];
+/** Colours in the order backends are registered (category10, the first four as they always were). */
+const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#9467bd',
+  '#d62728',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
+
+/** Each backend's colour, by its place in `names` (the registry's order): every backend gets one. */
+export function backendColours(names: readonly string[] = backendNames): Map<string, string> {
+  return new Map(names.map((b, i) => [b, PALETTE[i % PALETTE.length]!]));
+}
+
+/** Backends in the registry's order: the colour domain and the facet order of every chart. */
+export const BACKEND_DOMAIN: readonly string[] = backendNames;
 
 /** Colour by backend, the same colour for a backend in every chart; the legend lists only those drawn. */
-export function backendColor(points: { backend?: string | null }[]) {
+export function backendColor(points: { backend?: string | null }[], names: readonly string[] = backendNames) {
   const present = new Set(points.map((p) => p.backend));
-  const known = BACKEND_DOMAIN.map((b, i) => [b, BACKEND_RANGE[i]!] as const).filter(([b]) => present.has(b));
+  const known = [...backendColours(names)].filter(([b]) => present.has(b));
   return {
     field: 'backend',
     type: 'nominal' as const,
@@ -134,5 +154,6 @@ export function humanBytes(bytes: number): string {
   return formatBytes(bytes, { trim: true });
 }
 
-export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
+
+export { MiB };

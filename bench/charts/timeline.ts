@@ -1,5 +1,5 @@
 /** The writer-throughput timeline through one snapshot per backend: writes per 10 ms, phases marked. */
-import { machineDash, type Machine } from './data.js';
+import { BACKEND_DOMAIN, machineDash, type Machine } from './data.js';
 import { WIDTH, type ChartDef } from './chart.js';
 import { tracesOf } from './traces-of.js';
 
@@ -69,7 +69,7 @@ export const timelineChart: ChartDef = {
             type: 'nominal',
             title: null,
             header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' },
-            sort: ['uffd', 'mprotect', 'forkcow', 'softdirty'],
+            sort: [...BACKEND_DOMAIN],
           },
         },
         spec: {

@@ -7,7 +7,7 @@
  * JSON or JUnit XML; the gate fails on a regression among the newest N runs.
  */
 import { thresholdFor } from '../compare.js';
-import { lookupMetric } from '../metrics.js';
+import { isGated, lookupMetric } from '../metrics.js';
 import { seededRandom } from '../stats.js';
 import { columns } from '../../src/table.js';
 import { badInput } from '../results.js';
@@ -32,7 +32,11 @@ export const CHANGE_DEFAULTS: ChangeOptions = {
   thresholds: {},
 };
 
-export type Direction = 'regression' | 'improvement' | 'change';
+/**
+ * regression: the cost rose; improvement: it fell; machine: a context metric (the calibration)
+ * moved, which describes the machine, not the code, and never gates; change: an unregistered metric.
+ */
+export type Direction = 'regression' | 'improvement' | 'machine' | 'change';
 
 export interface Change {
   metric: string;
@@ -62,6 +66,7 @@ export interface SeriesResult {
 function directionOf(metric: string, before: number, after: number): Direction {
   const def = lookupMetric(metric);
   if (!def) return 'change';
+  if (!isGated(def)) return 'machine';
   const worse = def.polarity === 'lower' ? after > before : after < before;
   return worse ? 'regression' : 'improvement';
 }
@@ -95,8 +100,10 @@ export function seriesChanges(s: SeriesData, runs: Map<number, StoredRun>, o: Ch
   return cps.map((c, i) => {
     const lo = i === 0 ? 0 : cps[i - 1]!.index;
     const hi = i === cps.length - 1 ? x.length : cps[i + 1]!.index;
-    const before = x.slice(lo, c.index);
-    const after = x.slice(c.index, hi);
+    // The runs between the neighbouring change points, at most a search window on each side: in a
+    // long history the change is judged against the runs around it, as it was found.
+    const before = x.slice(Math.max(lo, c.index - EDIVISIVE_DEFAULTS.window), c.index);
+    const after = x.slice(c.index, Math.min(hi, c.index + EDIVISIVE_DEFAULTS.window));
     const [lo95, hi95] = bootstrapRatio(before, after);
     const mb = median(before);
     const ma = median(after);
@@ -174,7 +181,7 @@ export function bootstrapRatio(before: number[], after: number[], resamples = 10
   return [at(0.025), at(0.975)];
 }
 
-const rank: Record<Direction, number> = { regression: 0, change: 1, improvement: 2 };
+const rank: Record<Direction, number> = { regression: 0, change: 1, improvement: 2, machine: 3 };
 
 /** Every series' change points, regressions first, then by size of the change. */
 export function findChanges(series: SeriesData[], allRuns: StoredRun[], o: ChangeOptions): SeriesResult[] {

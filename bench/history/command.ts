@@ -146,6 +146,8 @@ async function analyse(a: Args) {
       metric: list(a['metric']),
       ...(since === undefined ? {} : { since }),
       acrossMachines: a['across-machines'] === true,
+      // The change points need the medians only; the spread is for the charts.
+      spread: false,
     });
     return { format, options, runs, results: findChanges(series, runs, options) };
   } finally {

@@ -5,13 +5,14 @@
  * Every figure is repeated, reported as median with min–max and n, with the machine.
  *
  *   node dist/bench/history/perf.js --db DIR|URL --run RESULTS_DIR --runs 1000,10000 [--metrics 50]
+ *   node dist/bench/history/perf.js --runs 1000,10000      (no --db: the analysis alone, in memory)
  */
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { environment } from '../../src/env.js';
 import { seededRandom, summarize } from '../stats.js';
 import { CHANGE_DEFAULTS, findChanges } from './changes.js';
-import { loadSeries, readRun, recordRun, type RunRecord } from './runs.js';
+import { loadSeries, readRun, recordRun, type RunRecord, type StoredRun } from './runs.js';
 import { isServerUrl, openStore, type HistoryStore } from './store.js';
 
 const ms = (t0: number) => performance.now() - t0;
@@ -82,7 +83,7 @@ async function timeChanges(store: HistoryStore, repeats: number) {
   let series = 0;
   for (let r = 0; r < repeats; r++) {
     let t0 = performance.now();
-    const { runs, series: s } = await loadSeries(store);
+    const { runs, series: s } = await loadSeries(store, { spread: false });
     load.push(ms(t0));
     t0 = performance.now();
     const results = findChanges(s, runs, CHANGE_DEFAULTS);
@@ -110,7 +111,46 @@ async function main() {
       repeats: { type: 'string', default: '3' },
     },
   });
-  if (!values.db) throw new Error('--db DIR|URL is required');
+  if (!values.db) {
+    // No database: the change-point analysis alone, over the same synthetic series in memory.
+    const out: Record<string, unknown> = { store: 'none (in memory)', env: environment() };
+    for (const runs of values.runs
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0)) {
+      const rand = seededRandom(runs);
+      const recs = Array.from({ length: runs }, (_, i) =>
+        syntheticRun(i, runs, Number(values.metrics), Number(values.samples), rand),
+      );
+      const series = recs[0]!.metrics.map((m, j) => ({
+        metric: m.metric,
+        unit: m.unit,
+        machineClass: 'synthetic',
+        points: recs.map((r, i) => {
+          const s = [...r.metrics[j]!.samples].sort((a, b) => a - b);
+          const mid = s.length >> 1;
+          return {
+            run: i + 1,
+            median: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2,
+            lo: s[0]!,
+            hi: s.at(-1)!,
+          };
+        }),
+      }));
+      const stored = recs.map((r, i) => ({ id: i + 1, subject: r.subject }) as StoredRun);
+      const times: number[] = [];
+      let found = 0;
+      for (let r = 0; r < Number(values.repeats); r++) {
+        const t0 = performance.now();
+        found = findChanges(series, stored, CHANGE_DEFAULTS).reduce((n, x) => n + x.changes.length, 0);
+        times.push(ms(t0));
+      }
+      out[runs] = { metrics: series.length, change_points: found, analyse: figure(times) };
+      process.stderr.write(`${runs} runs: ${JSON.stringify(out[runs])}\n`);
+    }
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return;
+  }
   const db = values.db;
   const repeats = Number(values.repeats);
   const out: Record<string, unknown> = {

@@ -5,9 +5,10 @@
  * on y, one colour per machine class, change points marked and labelled with their magnitude.
  * Written as charts/history-*.svg, a section of report.html and links in REPORT.md.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { outputDirectory, outputSubdirectory, replaceFile } from '../../src/files.js';
 import { WIDTH } from '../charts/chart.js';
 import { renderSvg } from '../charts/render.js';
 import { esc } from '../charts/tables.js';
@@ -86,6 +87,7 @@ export function trendSpec(metric: string, results: SeriesResult[], runs: StoredR
             field: 'run',
             type: 'quantitative',
             title: 'run (subject order)',
+            axis: { format: 'd', tickMinStep: 1 },
             scale: { zero: false, nice: false },
           },
           y: { field: 'lo', type: 'quantitative' },
@@ -231,19 +233,22 @@ function sectionMarkdown(h: HistoryReport): string {
  */
 export async function writeHistoryReport(outDir: string, db: string, pageCss: string): Promise<string[]> {
   const h = await historyReport(db);
-  mkdirSync(path.join(outDir, 'charts'), { recursive: true });
-  for (const c of h.charts) writeFileSync(path.join(outDir, c.file), c.svg);
+  // As the rest of the report: a missing parent or a charts/ symlink is refused, and every file is
+  // a new temporary renamed over its target, never written through a symlink.
+  outputDirectory('--out', outDir);
+  outputSubdirectory(path.join(outDir, 'charts'));
+  for (const c of h.charts) replaceFile(path.join(outDir, c.file), c.svg);
   const htmlFile = path.join(outDir, 'report.html');
   const section = sectionHtml(h, db);
   let html = existsSync(htmlFile)
     ? readFileSync(htmlFile, 'utf8').replace(/<section id="history"[\s\S]*?<\/section>\n?/, '')
     : `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cowbench history</title><style>${pageCss}</style></head><body><main>\n<h1>cowbench history</h1>\n</main></body></html>\n`;
   html = html.replace('</main>', `${section}\n</main>`);
-  writeFileSync(htmlFile, html);
+  replaceFile(htmlFile, html);
   const mdFile = path.join(outDir, 'REPORT.md');
   const md = existsSync(mdFile)
     ? readFileSync(mdFile, 'utf8').replace(/\n## History\n[\s\S]*?(?=\n## |$)/, '\n')
     : '# cowbench history\n';
-  writeFileSync(mdFile, `${md.trimEnd()}\n\n${sectionMarkdown(h)}`);
+  replaceFile(mdFile, `${md.trimEnd()}\n\n${sectionMarkdown(h)}`);
   return [htmlFile, mdFile, ...h.charts.map((c) => path.join(outDir, c.file))];
 }

@@ -201,7 +201,7 @@ export interface SeriesData {
  */
 export async function loadSeries(
   store: Sql,
-  opts: { metric?: string[]; since?: number; acrossMachines?: boolean } = {},
+  opts: { metric?: string[]; since?: number; acrossMachines?: boolean; spread?: boolean } = {},
 ): Promise<{ runs: StoredRun[]; series: SeriesData[] }> {
   const runs = (await listRuns(store, { counts: false })).filter(
     (r) => opts.since === undefined || r.time_ms >= opts.since,
@@ -215,14 +215,18 @@ export async function loadSeries(
     machine_class: string;
     runs: number[];
     medians: number[];
-    los: number[];
-    his: number[];
+    los: number[] | null;
+    his: number[] | null;
   }>(
     `SELECT s.metric, min(s.unit) AS unit, ${opts.acrossMachines ? "'all machines'" : 'r.machine_class'} AS machine_class,
             array_agg(r.id ORDER BY r.run_time, r.id) AS runs,
             array_agg(s.median ORDER BY r.run_time, r.id) AS medians,
-            array_agg(s.lo ORDER BY r.run_time, r.id) AS los,
-            array_agg(s.hi ORDER BY r.run_time, r.id) AS his
+            ${
+              opts.spread === false
+                ? 'NULL AS los, NULL AS his'
+                : `array_agg(s.lo ORDER BY r.run_time, r.id) AS los,
+                   array_agg(s.hi ORDER BY r.run_time, r.id) AS his`
+            }
        FROM cowbench_samples s JOIN cowbench_runs r ON r.id = s.run_id
       GROUP BY 1, 3`,
   );
@@ -232,7 +236,10 @@ export async function loadSeries(
     if (!wanted(row.metric)) continue;
     const points: Point[] = [];
     row.runs.forEach((run, i) => {
-      if (kept.has(run)) points.push({ run, median: row.medians[i]!, lo: row.los[i]!, hi: row.his[i]! });
+      if (kept.has(run)) {
+        const median = row.medians[i]!;
+        points.push({ run, median, lo: row.los?.[i] ?? median, hi: row.his?.[i] ?? median });
+      }
     });
     if (points.length)
       series.set(`${row.metric}\u0000${row.machine_class}`, {

@@ -42,19 +42,14 @@ export const bandwidthSuite: Suite = {
         } else {
           const o = await runSnapshotChild(
             ctx,
-            [
-              '--backend',
-              'uffd',
-              '--size',
-              String(size),
-              '--writers',
-              '1',
-              '--rate',
-              '1',
-              '--out',
-              image,
-              '--force',
-            ],
+            {
+              backend: 'uffd',
+              sizeBytes: size,
+              writerKinds: ['cpu'],
+              ratePagesPerSec: 1,
+              out: image,
+              force: true,
+            },
             `uffd idle #${i + 1}`,
           );
           if (o.ok && o.result) uffd.push(o.result.throughput_MBps);

@@ -32,6 +32,9 @@ import type { BenchContext } from '../runner.js';
 import type { FaultLatencyTrial } from '../fault_latency.js';
 import type { ScanTrialRep } from '../../src/native.js';
 import type { RunResult } from '../../src/result.js';
+import type { RunRequest } from '../runner.js';
+import { flagsOf } from '../../src/options.js';
+import type { RunOptions } from '../../src/run-options.js';
 
 export const CI_REPEAT = 10;
 const FAULT_PAGES = 4096;
@@ -44,13 +47,14 @@ const SCAN_BYTES = 256 * MiB;
 interface FaultCase {
   mode: string;
   backend: string;
-  flags: string[];
+  /** The trial's options beyond the backend (its flags: flagsOf). */
+  options: RunRequest;
 }
 const faultCases: FaultCase[] = [
-  { mode: 'sigsegv', backend: 'mprotect', flags: [] },
-  { mode: 'thread', backend: 'uffd', flags: [] },
-  { mode: 'sigbus', backend: 'uffd', flags: ['--delivery', 'sigbus'] },
-  { mode: 'kernel-cow', backend: 'forkcow', flags: [] },
+  { mode: 'sigsegv', backend: 'mprotect', options: {} },
+  { mode: 'thread', backend: 'uffd', options: {} },
+  { mode: 'sigbus', backend: 'uffd', options: { delivery: 'sigbus' } },
+  { mode: 'kernel-cow', backend: 'forkcow', options: {} },
 ];
 const scanEngines = ['wp-async', 'clear-refs'] as const;
 
@@ -69,7 +73,7 @@ async function faultTrial(ctx: BenchContext, c: FaultCase, label: string): Promi
       c.backend,
       '--pages',
       String(FAULT_PAGES),
-      ...c.flags,
+      ...flagsOf(c.options as Partial<RunOptions>),
       ...(delay ? ['--inject-sink-delay-us', String(delay)] : []),
     ],
     120_000,
@@ -144,21 +148,15 @@ export const ciSuite: Suite = {
     const reported = new Map<string, number[]>(engines.map((e) => [e, []]));
     const image = scratch(ctx, 'ci.img');
     const one = { ...ctx, repeat: 1 };
-    const runFlags = (backend: string, out: string) => [
-      '--backend',
+    const runFlags = (backend: string, out: string): RunRequest => ({
       backend,
-      '--size',
-      String(RUN_BYTES),
-      '--writers',
-      '1',
-      '--rate',
-      '65536',
-      '--baseline-ms',
-      '200',
-      '--out',
+      sizeBytes: RUN_BYTES,
+      writerKinds: ['cpu'],
+      ratePagesPerSec: 65536,
+      baselineMs: 200,
       out,
-      ...(out === '/dev/null' ? [] : ['--force']),
-    ];
+      ...(out === '/dev/null' ? {} : { force: true }),
+    });
     for (let t = 0; t < ctx.repeat; t++) {
       for (const f of faults) {
         const trial = await faultTrial(ctx, f, `fault ${f.backend} ${f.mode} #${t + 1}`);

@@ -13,7 +13,7 @@ export const consistencySuite: Suite = {
     for (const backend of ctx.backends) {
       const { results, failures } = await repeatRuns(
         ctx,
-        ['--backend', backend, '--size', String(size), '--rate', 'max', '--out', image, '--force'],
+        { backend, sizeBytes: size, ratePagesPerSec: 0, out: image, force: true },
         `${backend} consistency`,
       );
       const r0 = results[0];

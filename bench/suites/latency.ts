@@ -14,7 +14,9 @@
  * Part 2, whole snapshots under unthrottled writers (C8): write stall per backend, uffd with
  * 1/2/4 handler threads, and uffd with the fault-path knobs.
  */
+import { flagsOf } from '../../src/options.js';
 import { optionOwners, type BackendName } from '../../src/registry.js';
+import type { RunOptions } from '../../src/run-options.js';
 import {
   runCowbenchChild,
   MiB,
@@ -30,97 +32,100 @@ import type { FaultLatencyTrial } from '../fault_latency.js';
 import { judgeRatio, samplesOf } from '../verdicts.js';
 import { traceOf, type RunTrace } from '../charts/traces.js';
 
+/** Options of a mode, as a run or a fault-latency trial takes them (its flags: flagsOf). */
+type ModeOptions = Omit<Partial<RunOptions>, 'backend'>;
+
 interface FaultMode {
   label: string;
   backend: 'uffd' | 'mprotect' | 'forkcow';
-  flags: string[];
+  options: ModeOptions;
   /** Label of the mprotect mode with the same drain wake-up policy, for like-for-like ratios. */
   sameDrainBaseline?: string;
 }
 
 const MPROTECT = 'mprotect (SIGSEGV)';
-/** Flags with an explicit --drain-wake (early unless the mode names one), for backends that have it. */
-export const withDrain = (backend: string, flags: string[]) =>
-  flags.includes('--drain-wake') || !optionOwners('drainWake').includes(backend as BackendName)
-    ? flags
-    : [...flags, '--drain-wake', 'early'];
+/** Options with an explicit drain wake-up (early unless the mode names one), for backends that have it. */
+export const withDrain = (backend: BackendName, options: ModeOptions): ModeOptions =>
+  options.drainWake !== undefined || !optionOwners('drainWake').includes(backend)
+    ? options
+    : { ...options, drainWake: 'early' };
 const MPROTECT_BATCH = 'mprotect (SIGSEGV), drain-wake batch';
 
 export const faultModes: FaultMode[] = [
-  { label: MPROTECT, backend: 'mprotect', flags: [] },
-  { label: MPROTECT_BATCH, backend: 'mprotect', flags: ['--drain-wake', 'batch'] },
-  { label: 'uffd SIGBUS', backend: 'uffd', flags: ['--delivery', 'sigbus'], sameDrainBaseline: MPROTECT },
+  { label: MPROTECT, backend: 'mprotect', options: {} },
+  { label: MPROTECT_BATCH, backend: 'mprotect', options: { drainWake: 'batch' } },
+  { label: 'uffd SIGBUS', backend: 'uffd', options: { delivery: 'sigbus' }, sameDrainBaseline: MPROTECT },
   {
     label: 'uffd SIGBUS, drain-wake batch',
     backend: 'uffd',
-    flags: ['--delivery', 'sigbus', '--drain-wake', 'batch'],
+    options: { delivery: 'sigbus', drainWake: 'batch' },
     sameDrainBaseline: MPROTECT_BATCH,
   },
-  { label: 'uffd thread (poll, any cpu)', backend: 'uffd', flags: [], sameDrainBaseline: MPROTECT },
+  { label: 'uffd thread (poll, any cpu)', backend: 'uffd', options: {}, sameDrainBaseline: MPROTECT },
   {
     label: 'uffd thread spin',
     backend: 'uffd',
-    flags: ['--handler-wait', 'spin'],
+    options: { handlerWait: 'spin' },
     sameDrainBaseline: MPROTECT,
   },
   {
     label: 'uffd thread, handler-cpu same',
     backend: 'uffd',
-    flags: ['--handler-cpu', 'same'],
+    options: { handlerCpu: 'same' },
     sameDrainBaseline: MPROTECT,
   },
   {
     label: 'uffd thread, handler-cpu other',
     backend: 'uffd',
-    flags: ['--handler-cpu', 'other'],
+    options: { handlerCpu: 'other' },
     sameDrainBaseline: MPROTECT,
   },
   {
     label: 'uffd thread spin, handler-cpu other',
     backend: 'uffd',
-    flags: ['--handler-wait', 'spin', '--handler-cpu', 'other'],
+    options: { handlerWait: 'spin', handlerCpu: 'other' },
     sameDrainBaseline: MPROTECT,
   },
   {
     label: 'uffd thread, handler-batch',
     backend: 'uffd',
-    flags: ['--handler-batch'],
+    options: { handlerBatch: true },
     sameDrainBaseline: MPROTECT,
   },
   {
     label: 'uffd thread, drain-wake late',
     backend: 'uffd',
-    flags: ['--drain-wake', 'late'],
+    options: { drainWake: 'late' },
     sameDrainBaseline: MPROTECT,
   },
   {
     label: 'uffd thread, drain-wake batch',
     backend: 'uffd',
-    flags: ['--drain-wake', 'batch'],
+    options: { drainWake: 'batch' },
     sameDrainBaseline: MPROTECT_BATCH,
   },
   {
     label: 'uffd thread, drain-wake batch, handler-cpu same',
     backend: 'uffd',
-    flags: ['--drain-wake', 'batch', '--handler-cpu', 'same'],
+    options: { drainWake: 'batch', handlerCpu: 'same' },
     sameDrainBaseline: MPROTECT_BATCH,
   },
   {
     label: 'uffd thread spin, drain-wake batch, handler-cpu other',
     backend: 'uffd',
-    flags: ['--drain-wake', 'batch', '--handler-wait', 'spin', '--handler-cpu', 'other'],
+    options: { drainWake: 'batch', handlerWait: 'spin', handlerCpu: 'other' },
     sameDrainBaseline: MPROTECT_BATCH,
   },
-  { label: 'forkcow (kernel COW)', backend: 'forkcow', flags: [] },
+  { label: 'forkcow (kernel COW)', backend: 'forkcow', options: {} },
 ];
 
 const handlerCounts = [1, 2, 4];
 /** Whole-run uffd variants (1 handler) next to the default, for the fault-path knobs under writers. */
-const runVariants: { label: string; flags: string[] }[] = [
-  { label: 'drain-wake batch', flags: ['--drain-wake', 'batch'] },
-  { label: 'handler-batch', flags: ['--handler-batch'] },
-  { label: 'handler-cpu same', flags: ['--handler-cpu', 'same'] },
-  { label: 'handler-wait spin', flags: ['--handler-wait', 'spin'] },
+const runVariants: { label: string; options: ModeOptions }[] = [
+  { label: 'drain-wake batch', options: { drainWake: 'batch' } },
+  { label: 'handler-batch', options: { handlerBatch: true } },
+  { label: 'handler-cpu same', options: { handlerCpu: 'same' } },
+  { label: 'handler-wait spin', options: { handlerWait: 'spin' } },
 ];
 
 const usableModes = (backends: string[]) => faultModes.filter((m) => backends.includes(m.backend));
@@ -142,11 +147,10 @@ async function faultTrial(
     [
       'fault-latency',
       '--json',
-      '--backend',
-      mode.backend,
+      ...flagsOf({ backend: mode.backend }),
       '--pages',
       String(pages),
-      ...withDrain(mode.backend, mode.flags),
+      ...flagsOf(withDrain(mode.backend, mode.options)),
     ],
     120_000,
   );
@@ -191,7 +195,7 @@ async function faultLatencyRows(ctx: BenchContext): Promise<{ rows: Row[]; findi
       part: 'fault',
       mode: m.label,
       backend: m.backend,
-      flags: withDrain(m.backend, m.flags).join(' '),
+      flags: flagsOf(withDrain(m.backend, m.options)).join(' '),
       pages,
       ...spread('fault_us', summarize(medians.get(m.label)!), 2),
       ...spread('fault_p99_us', summarize(ok.map((t) => t.fault_us!.p99)), 2),
@@ -255,32 +259,32 @@ export const latencySuite: Suite = {
     const size = ctx.quick ? 128 * MiB : 512 * MiB;
     const image = scratch(ctx, 'latency.img');
     const traces: Record<string, RunTrace> = {}; // one run per backend, for the timeline and stall-curve charts
-    const measure = async (backend: string, extra: string[], label: string, handlers: number | null) => {
+    const measure = async (
+      backend: BackendName,
+      extra: ModeOptions,
+      label: string,
+      handlers: number | null,
+    ) => {
       const { results, failures } = await repeatRuns(
         ctx,
-        [
-          '--backend',
+        {
           backend,
-          '--size',
-          String(size),
-          '--writers',
-          '2',
-          '--rate',
-          'max',
-          '--out',
-          image,
-          '--force',
+          sizeBytes: size,
+          writerKinds: ['cpu', 'cpu'],
+          ratePagesPerSec: 0,
+          out: image,
+          force: true,
           ...extra,
-        ],
+        },
         label,
       );
-      const trace = extra.length === 0 ? traceOf(results) : null;
+      const trace = Object.keys(extra).length === 0 ? traceOf(results) : null;
       if (trace) traces[backend] = trace;
       rows.push({
         part: 'run',
         mode: label,
         backend,
-        flags: extra.join(' ') || null,
+        flags: flagsOf(extra).join(' ') || null,
         handlers,
         ...spread('stall_p50_us', summarize(results.map((r) => r.write_stall.p50_us)), 2),
         ...spread('stall_p99_us', summarize(results.map((r) => r.write_stall.p99_us)), 2),
@@ -295,11 +299,10 @@ export const latencySuite: Suite = {
         failures: failures.length,
       });
     };
-    for (const backend of ctx.backends) await measure(backend, [], `${backend} stall`, null);
+    for (const backend of ctx.backends) await measure(backend as BackendName, {}, `${backend} stall`, null);
     if (ctx.backends.includes('uffd')) {
-      for (const h of handlerCounts)
-        await measure('uffd', ['--handlers', String(h)], `uffd ${h} handlers`, h);
-      for (const v of runVariants) await measure('uffd', v.flags, `uffd 1 handler, ${v.label}`, 1);
+      for (const h of handlerCounts) await measure('uffd', { handlers: h }, `uffd ${h} handlers`, h);
+      for (const v of runVariants) await measure('uffd', v.options, `uffd 1 handler, ${v.label}`, 1);
       const run = (label: string) => rows.find((r) => r.mode === label);
       const num = (label: string, col: string) => {
         const v = run(label)?.[col];

@@ -10,6 +10,7 @@ import {
   type Row,
   type Suite,
 } from '../runner.js';
+import { parseRate } from '../../src/units.js';
 
 const buffers = (quick: boolean) =>
   quick ? [4 * MiB, 64 * MiB] : [4 * MiB, 16 * MiB, 64 * MiB, 256 * MiB, GiB];
@@ -31,21 +32,15 @@ export const memorySuite: Suite = {
       for (const buffer of buffers(ctx.quick).filter((b) => b <= size)) {
         const { results, failures } = await repeatRuns(
           ctx,
-          [
-            '--backend',
-            'uffd',
-            '--size',
-            String(size),
-            '--buffer',
-            String(buffer),
-            '--buffer-policy',
-            'block',
-            '--rate',
-            'max',
-            '--out',
-            image,
-            '--force',
-          ],
+          {
+            backend: 'uffd',
+            sizeBytes: size,
+            bufferBytes: buffer,
+            bufferPolicy: 'block',
+            ratePagesPerSec: 0,
+            out: image,
+            force: true,
+          },
           `uffd buffer ${buffer / MiB} MiB`,
         );
         const extra = summarize(results.map((r) => r.extra_memory_peak_bytes));
@@ -77,7 +72,13 @@ export const memorySuite: Suite = {
       for (const rate of rates) {
         const { results, failures } = await repeatRuns(
           ctx,
-          ['--backend', 'forkcow', '--size', String(size), '--rate', rate, '--out', image, '--force'],
+          {
+            backend: 'forkcow',
+            sizeBytes: size,
+            ratePagesPerSec: parseRate('rate', rate),
+            out: image,
+            force: true,
+          },
           `forkcow rate ${rate}`,
         );
         const extra = summarize(results.map((r) => r.extra_memory_peak_bytes));

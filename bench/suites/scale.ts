@@ -29,18 +29,14 @@ export const scaleSuite: Suite = {
     const measure = async (backend: string, size: number, hugepage: boolean) => {
       const { results, failures } = await repeatRuns(
         ctx,
-        [
-          '--backend',
+        {
           backend,
-          '--size',
-          String(size),
-          '--rate',
-          '65536',
-          '--out',
-          image,
-          '--force',
-          ...(hugepage ? ['--hugepage'] : []),
-        ],
+          sizeBytes: size,
+          ratePagesPerSec: 65536,
+          out: image,
+          force: true,
+          ...(hugepage ? { hugepage: true } : {}),
+        },
         `${backend} ${size / MiB} MiB${hugepage ? ' THP' : ''}`,
       );
       rows.push({

@@ -10,12 +10,9 @@
  * Every trial runs in a fresh child (`cowbench scan-trial` / `cowbench scan-micro`, hidden
  * commands): userfaultfd registrations and clear_refs are process-wide.
  */
-import { Bench } from 'tinybench';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../../src/orchestrator.js';
-import { native, type NativeScanMicro, type ScanTrialRep } from '../../src/native.js';
-import { backends } from '../../src/registry.js';
-import { CowbenchError } from '../../src/errors.js';
+import type { ScanTrialRep } from '../../src/native.js';
 import {
+  childError,
   GiB,
   MiB,
   repeatRuns,
@@ -29,18 +26,13 @@ import {
   type Summary,
   type Verdict,
 } from '../runner.js';
+import { probeFor } from '../../src/run-options.js';
+import { type Engine, type MicroFigure } from '../scan_children.js';
 
 /** 0: a pass over a region where nothing changed, the floor of each engine. */
 const FRACTIONS = [0, 0.001, 0.01, 0.1, 0.5];
 const SIZES_FULL = [256 * MiB, GiB, 4 * GiB];
 const SIZES_QUICK = [64 * MiB, 256 * MiB];
-/** Collects timed per child, after one warm-up collect; the child's figure is their median. */
-const COLLECTS_PER_CHILD = 3;
-/** The micro-benchmarks' region: 512 pages, one page table. */
-const MICRO_PAGES = 512;
-const MICRO_TOUCHED = 16;
-
-type Engine = 'wp-async' | 'clear-refs' | 'clear-refs-unchecked';
 
 interface EnginePlan {
   engine: Engine;
@@ -48,113 +40,11 @@ interface EnginePlan {
   note: string | null;
 }
 
-// ---- child side (hidden CLI commands) ---------------------------------------------------------
-
-export interface ScanTrialChildOptions {
-  engine: Engine;
-  bytes: number;
-  fraction: number;
-  seed: number;
-}
-
-/** `cowbench scan-trial`: one engine × size × fraction; JSON of every collect. */
-export async function scanTrialChild(o: ScanTrialChildOptions): Promise<string> {
-  const reps = await native.softdirty
-    .scanTrial({
-      engine: o.engine,
-      pages: Math.floor(o.bytes / 4096),
-      dirty: 'fraction',
-      fraction: o.fraction,
-      seed: o.seed,
-      reps: COLLECTS_PER_CHILD + 1,
-    })
-    .catch((e: unknown) => {
-      throw CowbenchError.fromNative(e);
-    });
-  return JSON.stringify({ ...o, reps }) + '\n';
-}
-
-export interface MicroFigure {
-  operation: string;
-  region_bytes: number;
-  /** Latency per operation, µs. */
-  p50_us: number;
-  p99_us: number;
-  mean_us: number;
-  min_us: number;
-  max_us: number;
-  rme_pct: number;
-  samples: number;
-}
-
-/** `cowbench scan-micro`: tinybench over single operations; JSON of the figures. */
-export function scanMicroChild(timeMs: number): string {
-  let micro: NativeScanMicro;
-  try {
-    micro = new native.softdirty.ScanMicro({ pages: MICRO_PAGES });
-  } catch (e) {
-    throw CowbenchError.fromNative(e);
-  }
-  const bench = new Bench({
-    time: timeMs,
-    warmupTime: Math.min(100, timeMs),
-    timestampProvider: 'hrtimeNow',
-    retainSamples: false,
-    throws: true,
-  });
-  const expect = (what: string, got: number, want: number) => {
-    if (got !== want) throw new CowbenchError('EVERIFY', `${what}: reported ${got} pages, expected ${want}`);
-  };
-  const regionBytes = MICRO_PAGES * 4096;
-  const tasks: { name: string; bytes: number }[] = [
-    { name: 'native call, no syscall (baseline)', bytes: 0 },
-    { name: 'UFFDIO_WRITEPROTECT protect+unprotect 4 KiB', bytes: 4096 },
-    { name: 'PAGEMAP_SCAN 2 MiB, 0 pages written', bytes: regionBytes },
-    { name: `PAGEMAP_SCAN 2 MiB, ${MICRO_TOUCHED} pages written`, bytes: regionBytes },
-    { name: 'clear-refs pass 2 MiB (pagemap read + clear_refs)', bytes: regionBytes },
-  ];
-  let page = 0;
-  bench.add(tasks[0]!.name, () => micro.touch(0));
-  bench.add(tasks[1]!.name, () => micro.writeProtectPair(page++ % MICRO_PAGES), {
-    // The pair leaves its pages writable; the scans below start from a clean (protected) region.
-    afterAll: () => void micro.pagemapScan(),
-  });
-  bench.add(tasks[2]!.name, () => expect('clean scan', micro.pagemapScan(), 0));
-  bench.add(tasks[3]!.name, () => expect('scan', micro.pagemapScan(), MICRO_TOUCHED), {
-    beforeEach: () => micro.touch(MICRO_TOUCHED),
-  });
-  bench.add(tasks[4]!.name, () => micro.clearRefsPass());
-  try {
-    bench.runSync();
-  } finally {
-    micro.close();
-  }
-  const figures: MicroFigure[] = bench.tasks.map((t, i) => {
-    const r = t.result;
-    if (r.state !== 'completed')
-      throw new CowbenchError('EINTERNAL', `micro-benchmark '${t.name}' did not complete (${r.state})`);
-    const us = (ms: number) => Number((ms * 1000).toFixed(3));
-    return {
-      operation: t.name,
-      region_bytes: tasks[i]!.bytes,
-      p50_us: us(r.latency.p50),
-      p99_us: us(r.latency.p99),
-      mean_us: us(r.latency.mean),
-      min_us: us(r.latency.min),
-      max_us: us(r.latency.max),
-      rme_pct: Number(r.latency.rme.toFixed(2)),
-      samples: r.latency.samplesCount,
-    };
-  });
-  return JSON.stringify(figures) + '\n';
-}
-
 // ---- parent side (the suite) ------------------------------------------------------------------
 
 /** The engines to time here, or the reason none can be. */
 function planEngines(): { plans: EnginePlan[]; skipped: string[] } {
-  const probe = (engine: 'wp-async' | 'clear-refs') =>
-    backends.softdirty.probe({ ...backendOptions(DEFAULT_RUN_OPTIONS), engine });
+  const probe = (engine: 'wp-async' | 'clear-refs') => probeFor({ backend: 'softdirty', engine });
   const plans: EnginePlan[] = [];
   const skipped: string[] = [];
   const wp = probe('wp-async');
@@ -188,20 +78,6 @@ interface PassCase {
 
 function medianOf(xs: number[]): number {
   return summarize(xs).median;
-}
-
-/** The line of a failed child's stderr that says why (not the trailing "Node.js vX" of a crash). */
-function childError(stderr: string, code: number | null): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^Node\.js v/.test(l));
-  return (
-    lines.find((l) => l.startsWith('cowbench:')) ??
-    lines.find((l) => /Error\b/.test(l)) ??
-    lines[lines.length - 1] ??
-    `exit ${code}`
-  );
 }
 
 async function timePasses(
@@ -413,10 +289,10 @@ function microFindings(micro: MicroFigure[]): string[] {
 }
 
 /** Write rates of the softdirty final-pause part (from the former bench/scan.ts). */
-const PAUSE_RATES: { label: string; flag: string }[] = [
-  { label: '10k', flag: '10k' },
-  { label: '100k', flag: '100k' },
-  { label: 'max', flag: 'max' },
+const PAUSE_RATES: { label: string; pagesPerSec: number }[] = [
+  { label: '10k', pagesPerSec: 10_000 },
+  { label: '100k', pagesPerSec: 100_000 },
+  { label: 'max', pagesPerSec: 0 },
 ];
 const pauseBytes = (quick: boolean) => (quick ? 256 * MiB : GiB);
 
@@ -432,7 +308,12 @@ async function pauseVsRate(ctx: BenchContext): Promise<{ rows: Row[]; findings: 
   for (const rate of PAUSE_RATES) {
     const { results, failures } = await repeatRuns(
       ctx,
-      ['--backend', 'softdirty', '--size', String(bytes), '--rate', rate.flag, '--writers', '2'],
+      {
+        backend: 'softdirty',
+        sizeBytes: bytes,
+        ratePagesPerSec: rate.pagesPerSec,
+        writerKinds: ['cpu', 'cpu'],
+      },
       `softdirty pause ${sizeLabel(bytes)} ${rate.label}`,
     );
     const col = (f: (r: (typeof results)[number]) => number | undefined) =>

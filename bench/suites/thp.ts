@@ -10,12 +10,13 @@ import {
   type Row,
   type Suite,
 } from '../runner.js';
+import { GRANULARITIES } from '../../src/run-options.js';
 
 const variants = [
   { backend: 'uffd', granularity: '4k' },
   { backend: 'uffd', granularity: '2m' },
   { backend: 'forkcow', granularity: '4k' },
-];
+] as const;
 
 export const thpSuite: Suite = {
   name: 'thp',
@@ -31,22 +32,16 @@ export const thpSuite: Suite = {
       // Few, scattered writes: each likely the first to its huge page during the copy.
       const { results, failures } = await repeatRuns(
         ctx,
-        [
-          '--backend',
-          v.backend,
-          '--hugepage',
-          '--size',
-          String(size),
-          '--granularity',
-          v.granularity,
-          '--rate',
-          '2000',
-          '--writers',
-          '1',
-          '--out',
-          image,
-          '--force',
-        ],
+        {
+          backend: v.backend,
+          hugepage: true,
+          sizeBytes: size,
+          granularityBytes: GRANULARITIES[v.granularity],
+          ratePagesPerSec: 2000,
+          writerKinds: ['cpu'],
+          out: image,
+          force: true,
+        },
         `${v.backend} THP ${v.granularity}`,
       );
       const writes = results.map((r) => (r.writers.snapshot_writes_per_s * r.total_ms) / 1000);

@@ -19,22 +19,16 @@ export const vmaSuite: Suite = {
       for (const backend of ['mprotect', 'uffd'].filter((b) => ctx.backends.includes(b))) {
         const { results, failures } = await repeatRuns(
           one,
-          [
-            '--backend',
+          {
             backend,
-            '--size',
-            String(size),
-            '--pattern',
-            'random',
-            '--rate',
-            'max',
+            sizeBytes: size,
+            pattern: 'random',
+            ratePagesPerSec: 0,
             // C1 is about the design discussed: one page un-protected per fault.
-            '--fault-around',
-            '0',
-            '--out',
-            image,
-            '--force',
-          ],
+            faultAroundPages: 0,
+            out: image,
+            force: true,
+          },
           `${backend} ${size / MiB} MiB scattered`,
         );
         const r = results[0];

@@ -11,6 +11,8 @@ import { native } from '../../src/native.js';
 import { WRITER_KINDS } from '../../src/options.js';
 import type { RunResult } from '../../src/result.js';
 import { available, MiB, repeatRuns, scratch, spread, summarize, type Row, type Suite } from '../runner.js';
+import { HUGE_PAGE_SIZE } from '../../src/page.js';
+import type { RunRequest } from '../runner.js';
 
 /** Snapshots of this backend give the latency figures (the question the claim asks). */
 const LATENCY_BACKEND = 'uffd';
@@ -18,11 +20,11 @@ const LATENCY_BACKEND = 'uffd';
 /** The paced guest: the rate QEMU's background-snapshot figures were taken at, and its pages. */
 const GUEST_RATE = 65536;
 const GUEST_PAGES = [
-  { granularity: '4k', thp: false, flags: [] as string[], label: '4k pages' },
+  { granularity: '4k', thp: false, options: {} as RunRequest, label: '4k pages' },
   {
     granularity: '2m',
     thp: true,
-    flags: ['--hugepage', '--granularity', '2m'],
+    options: { hugepage: true, granularityBytes: HUGE_PAGE_SIZE } as RunRequest,
     label: 'THP, 2 MiB granules',
   },
 ];
@@ -99,21 +101,15 @@ export const writersSuite: Suite = {
         }
         const { results, failures } = await repeatRuns(
           ctx,
-          [
-            '--backend',
-            LATENCY_BACKEND,
-            '--size',
-            String(size),
-            '--writers',
-            `${kind}:1`,
-            '--rate',
-            'max',
-            '--baseline-ms',
-            String(baselineMs),
-            '--out',
-            image,
-            '--force',
-          ],
+          {
+            backend: LATENCY_BACKEND,
+            sizeBytes: size,
+            writerKinds: [kind],
+            ratePagesPerSec: 0,
+            baselineMs,
+            out: image,
+            force: true,
+          },
           `${kind} write latency`,
         );
         const noSnapshotP50 = over(results, (r) => r.writers.baseline_write_stall.p50_us);
@@ -162,20 +158,15 @@ export const writersSuite: Suite = {
         }
         const { results, failures } = await repeatRuns(
           ctx,
-          [
-            '--backend',
-            LATENCY_BACKEND,
-            '--size',
-            String(ctx.quick ? 256 * MiB : 1024 * MiB),
-            '--writers',
-            'kvm:1',
-            '--rate',
-            String(GUEST_RATE),
-            ...pages.flags,
-            '--out',
-            image,
-            '--force',
-          ],
+          {
+            backend: LATENCY_BACKEND,
+            sizeBytes: ctx.quick ? 256 * MiB : 1024 * MiB,
+            writerKinds: ['kvm'],
+            ratePagesPerSec: GUEST_RATE,
+            ...pages.options,
+            out: image,
+            force: true,
+          },
           `kvm guest at ${GUEST_RATE} writes/s, ${pages.label}`,
         );
         const ratio = over(results, (r) => r.writers.throughput_ratio ?? NaN);

@@ -157,7 +157,6 @@ void WriterContext::countExit(const std::string& reason, uint64_t n) {
 // ---- Workload --------------------------------------------------------------------------------
 Status Workload::start(const WriterConfig& config) {
   if (running()) return Status::Fail("EINVAL", "workload already running");
-  if (config.kinds.empty()) return Status::Fail("EINVAL", "a workload needs at least one writer");
   try {
     config_ = config;
     versions_.resize(region_.pages());

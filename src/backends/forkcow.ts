@@ -10,6 +10,7 @@ export const forkcowBackend = {
     granularities: [PAGE_SIZE],
     copyBeforeWrite: false,
     copyBuffer: false,
+    handlerThreads: false,
     kernelCopies: true,
   },
   /** None beyond the shared ones (native/forkcow/forkcow_options.h). */

@@ -12,6 +12,8 @@ export const mprotectBackend = {
     granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
+    // The faulting writer's SIGSEGV handler copies the page.
+    handlerThreads: false,
     kernelCopies: false,
   },
   /** native/mprotect/mprotect_options.h reads the same keys. */
@@ -21,10 +23,5 @@ export const mprotectBackend = {
     const maxMap = probeRow('vm.max_map_count');
     if (!maxMap?.ok) return { ok: false, reason: 'vm.max_map_count is unreadable (no /proc/sys/vm)' };
     return { ok: true, detail: `vm.max_map_count=${maxMap.detail}` };
-  },
-  validate(options, region) {
-    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
-      return '--granularity: 2m needs a hugepage region (add --hugepage)';
-    return undefined;
   },
 } satisfies CowBackend;

@@ -1,7 +1,7 @@
 import {
   choiceOption,
   countOption,
-  type BackendOptions,
+  type ProbeOptions,
   type CowBackend,
   type ProbeOutcome,
 } from '../backend.js';
@@ -75,6 +75,7 @@ export const softdirtyBackend = {
     granularities: [PAGE_SIZE],
     copyBeforeWrite: false,
     copyBuffer: false,
+    handlerThreads: false,
     kernelCopies: false,
   },
   options,
@@ -82,7 +83,7 @@ export const softdirtyBackend = {
     { name: 'wp-async', options: { engine: 'wp-async' } },
     { name: 'clear-refs', options: { engine: 'clear-refs' } },
   ],
-  probe(options: BackendOptions): ProbeOutcome {
+  probe(options: ProbeOptions): ProbeOutcome {
     if (options.engine === 'wp-async') return probeWpAsync();
     if (options.engine === 'clear-refs') return probeClearRefs();
     // auto: the first engine that works, best first (the native side makes the same choice).

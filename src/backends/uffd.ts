@@ -3,6 +3,15 @@ import { HUGE_PAGE_SIZE, PAGE_SIZE } from '../page.js';
 import { probeRow } from '../probe.js';
 import { copyPathOptions } from './shared-options.js';
 
+const deliveryOption = choiceOption({
+  flag: 'delivery',
+  key: 'delivery',
+  choices: ['thread', 'sigbus'],
+  default: 'thread',
+  description:
+    "fault delivery: thread (handler threads read fault messages) or sigbus (UFFD_FEATURE_SIGBUS: the writing thread's SIGBUS handler copies and un-protects)",
+});
+
 /** The uffd backend's options; native/uffd/uffd_options.h reads the same keys. */
 const options = [
   countOption({
@@ -13,14 +22,7 @@ const options = [
     default: 1,
     description: 'fault-handler threads',
   }),
-  choiceOption({
-    flag: 'delivery',
-    key: 'delivery',
-    choices: ['thread', 'sigbus'],
-    default: 'thread',
-    description:
-      "fault delivery: thread (handler threads read fault messages) or sigbus (UFFD_FEATURE_SIGBUS: the writing thread's SIGBUS handler copies and un-protects)",
-  }),
+  deliveryOption,
   choiceOption({
     flag: 'handler-wait',
     key: 'handlerWait',
@@ -69,9 +71,16 @@ export const uffdBackend = {
     granularities: [PAGE_SIZE, HUGE_PAGE_SIZE],
     copyBeforeWrite: true,
     copyBuffer: true,
+    handlerThreads: true,
     kernelCopies: false,
   },
   options,
+  // Each delivery of --delivery: with sigbus the faulting writer serves its own fault.
+  deliveries: deliveryOption.choices.map((d) => ({
+    name: d,
+    options: { delivery: d },
+    capabilities: { handlerThreads: d === 'thread' },
+  })),
   probe(options) {
     const uffd = probeRow('userfaultfd');
     if (!uffd?.ok) return { ok: false, reason: uffd?.detail ?? 'userfaultfd unavailable' };
@@ -85,10 +94,5 @@ export const uffdBackend = {
         reason: 'the kernel lacks UFFD_FEATURE_SIGBUS (Linux 4.14+) for --delivery sigbus',
       };
     return { ok: true };
-  },
-  validate(options, region) {
-    if (options.granularityBytes === HUGE_PAGE_SIZE && !region.hugepage)
-      return '--granularity: 2m needs a hugepage region (add --hugepage)';
-    return undefined;
   },
 } satisfies CowBackend;

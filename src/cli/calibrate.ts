@@ -8,7 +8,7 @@ import { PAGE_SIZE } from '../page.js';
 import { parseSize } from '../units.js';
 import { handleSignals } from '../signals.js';
 import { removeOwnTemporaries } from '../clean.js';
-import type { CliPlugin } from './main.js';
+import type { CliPlugin } from './plugin.js';
 
 export const calibrateCommand: CliPlugin = (y) =>
   y.command(

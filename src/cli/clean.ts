@@ -1,14 +1,11 @@
 /** `cowbench clean [DIR | --out FILE]`: lists and removes what killed runs left behind. */
 import { statSync } from 'node:fs';
-import type { Argv } from 'yargs';
 import path from 'node:path';
 import { fsError } from '../files.js';
 import { leftoversFor, leftoversIn, removeLeftovers, type Leftover } from '../clean.js';
-import { CowbenchError, UsageError } from '../errors.js';
+import { CowbenchError, UsageError, errnoCode } from '../errors.js';
 import { writeStdout } from '../stdout.js';
-
-/** As src/cli/main.ts declares it (COORDINATION.md); declared here until the split lands. */
-export type CliPlugin = (y: Argv) => Argv;
+import type { CliPlugin } from './plugin.js';
 
 export interface CleanFlags {
   dir?: string;
@@ -72,7 +69,7 @@ export const cleanCommand: CliPlugin = (y) =>
       if (failed > 0) throw new CowbenchError('ECLEAN', `${failed} leftover(s) could not be removed`);
       if (!printed.ok && printed.code !== 'EPIPE')
         throw new CowbenchError(
-          printed.code,
+          errnoCode(printed.code),
           `could not write to stdout: ${printed.code} (${printed.reason})`,
         );
     },

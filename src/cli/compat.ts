@@ -6,7 +6,7 @@ import { WRITER_KINDS } from '../options.js';
 import { backendNames } from '../registry.js';
 import { PAGE_SIZE } from '../page.js';
 import { parseSize } from '../units.js';
-import type { CliPlugin } from './main.js';
+import type { CliPlugin } from './plugin.js';
 
 interface CompatFlags {
   json?: boolean;

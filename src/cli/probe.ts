@@ -1,12 +1,12 @@
 /** `cowbench probe`: which kernel features this machine has, and which backends can run. */
 import { environment } from '../env.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS } from '../orchestrator.js';
+import { probeFor } from '../run-options.js';
 import { probeKernel } from '../probe.js';
-import { backendNames, backends } from '../registry.js';
+import { backendNames } from '../registry.js';
 import { renderProbe } from '../report.js';
 import { withValues } from '../argv.js';
 import { afterStdout, writeStdout } from '../stdout.js';
-import type { CliPlugin } from './main.js';
+import type { CliPlugin } from './plugin.js';
 import { columns } from '../table.js';
 
 function printProbe(json: boolean): number {
@@ -19,7 +19,7 @@ function printProbe(json: boolean): number {
   text += '\nBackends:\n';
   text += columns(
     backendNames.map((name) => {
-      const p = backends[name].probe(backendOptions(DEFAULT_RUN_OPTIONS));
+      const p = probeFor({ backend: name });
       return [name, p.ok ? `available${p.detail ? ` (${p.detail})` : ''}` : `unavailable: ${p.reason}`];
     }),
     { indent: '  ' },

@@ -4,14 +4,14 @@ import { removeOwnTemporaries } from '../clean.js';
 import { runOptionsFromFlags, withRunOptions, type RunFlags } from '../options.js';
 import { runSnapshot, NULL_SINK, type RunOptions } from '../orchestrator.js';
 import type { RunResult } from '../result.js';
-import { CowbenchError, UsageError } from '../errors.js';
+import { cliError, CowbenchError, UsageError } from '../errors.js';
 import { parseCount } from '../units.js';
 import { mean, min, max, sampleStandardDeviation } from 'simple-statistics';
 import { num } from '../report.js';
 import { failedRunJson, renderRun, runVerdict } from '../report.js';
 import { handleSignals, type SignalScope } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
-import type { CliPlugin } from './main.js';
+import type { CliPlugin } from './plugin.js';
 import { runProgress } from './progress.js';
 import { columns } from '../table.js';
 
@@ -23,7 +23,7 @@ type Flags = RunFlags & {
   injectFault?: string;
 };
 
-const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page'] as const;
+const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page', 'skip-expected-log'] as const;
 
 /** What `run --runs N` hands each run: its label, one signal scope for all runs, and sinks. */
 interface Repeat {
@@ -47,9 +47,10 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
           '--inject-fault',
           `'${flags.injectFault}' is not one of ${INJECT_FAULTS.join(', ')}`,
         );
-      options.injectFault = fault;
+      options.inject = { ...options.inject, fault };
     }
-  } catch (e) {
+  } catch (thrown) {
+    const e = cliError(thrown);
     if (flags.json) writeStdout(JSON.stringify(failedRunJson(e, null, undefined), null, 2) + '\n');
     throw e;
   }
@@ -96,8 +97,10 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
       return 1;
     }
     return 0;
-  } catch (e) {
+  } catch (thrown) {
     bar?.stop();
+    // A refused option names its flag on the command line.
+    const e = cliError(thrown);
     if (flags.json) {
       const failure = failedRunJson(e, { ...options }, signals.received);
       if (repeat) repeat.fail(failure);

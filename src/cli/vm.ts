@@ -15,7 +15,7 @@ import { parseSize } from '../units.js';
 import { cachedKernel, fetchKernel, isCachedKernelName } from '../vm/fetch.js';
 import { identifyKernel } from '../vm/kernel.js';
 import { requireQemu, runVm, writeTranscript, type Accel, type VmOptions } from '../vm/runner.js';
-import type { CliPlugin } from './main.js';
+import type { CliPlugin } from './plugin.js';
 
 const ACCELS: readonly Accel[] = ['auto', 'kvm', 'tcg'];
 

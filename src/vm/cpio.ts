@@ -4,7 +4,7 @@
  * support reads it, and under an emulated CPU unpacking it costs less than any decompression.
  * Archives may be concatenated; the kernel unpacks them in order.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -85,10 +85,13 @@ export class CpioWriter {
       let left = size;
       while (left > 0) {
         const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
-        if (n === 0) throw new Error(`${hostPath} shrank while it was copied`);
+        if (n === 0)
+          throw new Error(`${hostPath} changed while the initramfs was built (it shrank); run again`);
         this.write(buf.subarray(0, n));
         left -= n;
       }
+      if (fstatSync(fd).size !== size)
+        throw new Error(`${hostPath} changed while the initramfs was built; run again`);
     } finally {
       closeSync(fd);
     }

@@ -64,8 +64,11 @@ function runtimePackages(root: string): string[] {
     const pkg = JSON.parse(readFileSync(path.join(from, 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;
       optionalDependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
     };
-    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
+    // Optional peers where installed (vega for report.html, the history database's drivers).
+    const names = { ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies };
+    for (const name of Object.keys(names)) {
       let dir = from;
       let found: string | null = null;
       for (;;) {
@@ -78,7 +81,7 @@ function runtimePackages(root: string): string[] {
         if (up === dir) break;
         dir = up;
       }
-      if (found === null) continue; // an optional dependency not installed
+      if (found === null) continue; // an optional dependency or peer not installed
       const real = realpathSync(found);
       if (dirs.has(real)) continue;
       dirs.add(real);

@@ -13,10 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { native, packageRoot } from '../../src/native.js';
-import { backendOptions, DEFAULT_RUN_OPTIONS, runSnapshot, type RunOptions } from '../../src/orchestrator.js';
-import { backendNames, backends, type BackendName } from '../../src/registry.js';
-
-const MiB = 1024 * 1024;
+import { DEFAULT_RUN_OPTIONS, runSnapshot, type RunOptions } from '../../src/orchestrator.js';
+import { type BackendName } from '../../src/registry.js';
+import { probeFor } from '../../src/run-options.js';
+import { flagsOf } from '../../src/options.js';
+import { configurations, type Configuration } from '../helpers.js';
+import { MiB } from '../../src/page.js';
 
 interface Case {
   label: string;
@@ -27,14 +29,16 @@ interface Case {
   abort?: boolean;
 }
 
-/** Variants worth a pass per backend: each takes another native path. */
+/**
+ * Knobs worth a pass per backend beyond its configurations (variants and deliveries, which
+ * configurations() lists): each takes another native path.
+ */
 const VARIANTS: Partial<Record<BackendName, Case[]>> = {
   uffd: [
-    { label: 'sigbus delivery', options: { delivery: 'sigbus' } },
     { label: '2 handlers, 2 arm threads, no prearm', options: { handlers: 2, armThreads: 2, prearm: false } },
     {
       label: 'buffer full (fail policy)',
-      options: { bufferBytes: 8192, bufferPolicy: 'fail', injectSinkDelayUs: 2000 },
+      options: { bufferBytes: 8192, bufferPolicy: 'fail', inject: { sinkDelayUs: 2000 } },
       mayFail: true,
     },
   ],
@@ -58,10 +62,14 @@ async function gc(): Promise<void> {
 }
 
 /** Runs one case; `problem` is set when it ended in a way the case did not allow. */
-async function snapshot(backend: BackendName, c: Case): Promise<{ outcome: string; problem: string | null }> {
+async function snapshot(
+  config: Configuration,
+  c: Case,
+): Promise<{ outcome: string; problem: string | null }> {
+  const backend = config.label;
   const o: RunOptions = {
     ...DEFAULT_RUN_OPTIONS,
-    backend,
+    ...config.options,
     sizeBytes: 8 * MiB,
     bufferBytes: 2 * MiB,
     baselineMs: 20,
@@ -89,8 +97,9 @@ async function workload(): Promise<number> {
   const problems: string[] = [];
   const note = (line: string) => process.stderr.write(`leakcheck: ${line}\n`);
   native.probe();
-  for (const backend of backendNames) {
-    const p = backends[backend].probe(backendOptions({ ...DEFAULT_RUN_OPTIONS, backend }));
+  for (const config of configurations()) {
+    const backend = config.label;
+    const p = probeFor(config.options);
     if (!p.ok) {
       note(`${backend}: skipped (${p.reason})`);
       continue;
@@ -100,10 +109,10 @@ async function workload(): Promise<number> {
       { label: 'snapshot 2', options: { seed: 2, pattern: 'sequential' } },
       { label: 'snapshot 3', options: { seed: 3, fill: 'half' } },
       { label: 'aborted in copy', options: {}, abort: true },
-      ...(VARIANTS[backend] ?? []),
+      ...(VARIANTS[config.backend] ?? []),
     ];
     for (const c of cases) {
-      const { outcome, problem } = await snapshot(backend, c);
+      const { outcome, problem } = await snapshot(config, c);
       note(`${backend} ${c.label}: ${outcome}${problem ? ' (NOT EXPECTED)' : ''}`);
       if (problem) problems.push(problem);
       await gc();
@@ -111,7 +120,14 @@ async function workload(): Promise<number> {
     // The CLI path: a process that exits with whatever it still holds.
     const cli = spawnSync(
       process.execPath,
-      [path.join(packageRoot, 'bin', 'cowbench.js'), 'run', '--backend', backend, '--size', '4M', '--json'],
+      [
+        path.join(packageRoot, 'bin', 'cowbench.js'),
+        'run',
+        ...flagsOf(config.options),
+        '--size',
+        '4M',
+        '--json',
+      ],
       { encoding: 'utf8' },
     );
     note(`${backend} cowbench run child: exit ${cli.status}`);
