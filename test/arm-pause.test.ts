@@ -31,7 +31,8 @@ for (const c of configurations) {
       t.is(metric(r, 'arm_expected_whole_in_pause'), 0, 'the log was replayed, not the whole vector copied');
       const pages = r.region_bytes / 4096;
       const inPause = metric(r, 'arm_expected_pages_in_pause') ?? NaN;
-      t.true(inPause >= 0 && inPause < pages, `${inPause} pages reread in the pause of ${pages}`);
+      // At most every page once (a preempted pause lets unthrottled writers touch them all).
+      t.true(inPause >= 0 && inPause <= pages, `${inPause} pages reread in the pause of ${pages}`);
       for (const step of ['quiesce', 'backend', 'expected', 'resume'])
         t.true((metric(r, `arm_pause_${step}_us`) ?? -1) >= 0, `arm_pause_${step}_us reported`);
       t.true((metric(r, 'arm_expected_precapture_us') ?? -1) >= 0);
