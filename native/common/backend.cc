@@ -26,16 +26,18 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn, const st
   bool whole = false, ok = false;
   // The writers are held: whatever happens here (even running out of memory), they resume.
   try {
+    // Only the pages written since the precapture are read again, before the backend's arm: the
+    // versions cannot change while writers are held, and after a fork() (forkcow) each page of
+    // the vector written would be a copy-on-write fault.
+    updated = workload.capture(&next_, &whole, options.injectSkipExpectedLog);
+    captured = NowNs();
     st = fn();
     armed = NowNs();
     if (st.ok()) {
-      // Only the pages written since the precapture are read again here.
-      updated = workload.capture(&next_, &whole, options.injectSkipExpectedLog);
       if (!expected.empty() && startVersions_.empty()) startVersions_.swap(expected);
       expected.swap(next_);
       ok = true;
     }
-    captured = NowNs();
   } catch (const std::bad_alloc&) {
     st = OutOfMemory("in the pause, writers held");
   }
@@ -45,9 +47,9 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn, const st
     // The arm pause, step by step: holding the writers, the backend's arm, recording the expected
     // state, releasing the writers; and the part of the expected state recorded before it.
     metrics.extra["arm_pause_quiesce_us"] = quiesceNs / 1e3;
-    metrics.extra["arm_pause_backend_us"] = (armed - held) / 1e3;
-    metrics.extra["arm_pause_expected_us"] = (captured - armed) / 1e3;
-    metrics.extra["arm_pause_resume_us"] = (end - captured) / 1e3;
+    metrics.extra["arm_pause_expected_us"] = (captured - held) / 1e3;
+    metrics.extra["arm_pause_backend_us"] = (armed - captured) / 1e3;
+    metrics.extra["arm_pause_resume_us"] = (end - armed) / 1e3;
     metrics.extra["arm_expected_precapture_us"] = precaptureNs / 1e3;
     metrics.extra["arm_expected_pages_in_pause"] = static_cast<double>(updated);
     metrics.extra["arm_expected_whole_in_pause"] = whole ? 1 : 0;
