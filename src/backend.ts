@@ -40,11 +40,13 @@ export interface ChoiceOption<
   choices: C;
   default: C[number];
 }
-export interface CountOption<K extends string = string> extends OptionBase<K> {
+export interface CountOption<K extends string = string, W extends string = string> extends OptionBase<K> {
   type: 'count';
   min: number;
   max: number;
-  default: number;
+  /** A word the option also takes instead of a number (`--fault-around auto`). */
+  word?: W;
+  default: number | W;
 }
 export interface BooleanOption<K extends string = string> extends OptionBase<K> {
   type: 'boolean';
@@ -58,7 +60,9 @@ export function choiceOption<const K extends string, const C extends readonly st
 ): ChoiceOption<K, C> {
   return { type: 'choice', ...o };
 }
-export function countOption<const K extends string>(o: Omit<CountOption<K>, 'type'>): CountOption<K> {
+export function countOption<const K extends string, const W extends string = never>(
+  o: Omit<CountOption<K, W>, 'type'>,
+): CountOption<K, W> {
   return { type: 'count', ...o };
 }
 export function booleanOption<const K extends string>(o: Omit<BooleanOption<K>, 'type'>): BooleanOption<K> {
@@ -67,7 +71,11 @@ export function booleanOption<const K extends string>(o: Omit<BooleanOption<K>, 
 
 /** The value type of one declared option. */
 export type OptionValue<O> =
-  O extends ChoiceOption<string, infer C> ? C[number] : O extends CountOption ? number : boolean;
+  O extends ChoiceOption<string, infer C>
+    ? C[number]
+    : O extends CountOption<string, infer W>
+      ? number | W
+      : boolean;
 /** `{ key: value }` for a union of declared options. */
 export type OptionValues<O extends BackendOption> = { [S in O as S['key']]: OptionValue<S> };
 

@@ -117,6 +117,7 @@ export type NativeSessionOptions = {
   injectSkipCopyBeforeWrite: boolean;
   /** Test-only: fault-around leaves one page of each run uncopied (still un-protected). */
   injectSkipFaultAroundPage?: boolean;
+  injectSkipExpectedLog?: boolean;
   injectSinkDelayUs: number;
   /** Test-only: forkcow's child sleeps this long before writing. */
   injectChildDelayMs?: number;

@@ -90,7 +90,8 @@ function parseDeclared(spec: BackendOption, value: unknown): string | number | b
     case 'choice':
       return String(value);
     case 'count':
-      return parseWholeNumber(flag, value);
+      if (spec.word !== undefined && value === spec.word) return value;
+      return parseWholeNumber(flag, value, spec.word);
     case 'boolean':
       if (typeof value !== 'boolean') throw new UsageError(flag, `'${String(value)}' is not true or false`);
       return value;

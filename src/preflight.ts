@@ -94,6 +94,7 @@ function declared(spec: BackendOption, value: unknown): OptionProblem | undefine
     case 'choice':
       return oneOf(spec.key, value, spec.choices);
     case 'count':
+      if (spec.word !== undefined && value === spec.word) return undefined;
       return count(spec.key, value, spec.min, spec.max);
     case 'boolean':
       return bool(spec.key, value);

@@ -25,7 +25,7 @@ export const WRITER_KINDS = ['cpu', 'read', 'io_uring', 'pvm', 'kvm'] as const;
 /** Test-only fault injection and delays, all off by default. */
 export interface Inject {
   /** Break the snapshot on purpose, so a test sees verification catch it. */
-  fault?: 'skip-copy-before-write' | 'skip-fault-around-page';
+  fault?: 'skip-copy-before-write' | 'skip-fault-around-page' | 'skip-expected-log';
   /** The sink writer sleeps this long before each buffered write. */
   sinkDelayUs?: number;
   /** forkcow's child sleeps this long before writing (so it can be killed mid-way). */
@@ -93,6 +93,7 @@ export function probeOptions(o: RunOptions): ProbeOptions {
     granularityBytes: o.granularityBytes,
     injectSkipCopyBeforeWrite: inject.fault === 'skip-copy-before-write',
     injectSkipFaultAroundPage: inject.fault === 'skip-fault-around-page',
+    injectSkipExpectedLog: inject.fault === 'skip-expected-log',
     injectSinkDelayUs: inject.sinkDelayUs ?? 0,
     injectChildDelayMs: inject.childDelayMs ?? 0,
     injectCopierDelayUs: inject.copierDelayUs ?? 0,

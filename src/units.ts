@@ -45,9 +45,10 @@ export function parseRate(flag: string, value: unknown): number {
 }
 
 /** A whole number as typed: digits only. */
-export function parseWholeNumber(flag: string, value: unknown): number {
+export function parseWholeNumber(flag: string, value: unknown, word?: string): number {
   const text = String(value ?? '').trim();
-  if (!/^\d+$/.test(text)) throw new UsageError(flag, `'${text}' is not a whole number`);
+  const or = word === undefined ? '' : ` or ${word}`;
+  if (!/^\d+$/.test(text)) throw new UsageError(flag, `'${text}' is not a whole number${or}`);
   return Number(text);
 }
 

@@ -33,6 +33,9 @@ struct SnapshotOptions {
   bool injectSkipCopyBeforeWrite = false;
   // Test-only fault: fault-around leaves one page of each run uncopied (still un-protected).
   bool injectSkipFaultAroundPage = false;
+  // Test-only fault: the arm pause ignores the log of pages written since the expected state was
+  // copied (Workload::precapture), so their versions in it are older than the image's.
+  bool injectSkipExpectedLog = false;
   // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
   unsigned injectSinkDelayUs = 0;
   // Test-only: forkcow's child sleeps this long before writing (so a test can kill it mid-way).
@@ -64,8 +67,10 @@ class SnapshotContext {
       : region(r), workload(w), sink(s), options(o) {}
 
   // Holds the writers, runs `fn`, records every page's version as the expected image, resumes.
-  // The last such capture is the consistency point.
-  Status stopTheWorld(const std::function<Status()>& fn);
+  // The last such capture is the consistency point. The versions are copied before the writers
+  // are held; the pause rereads only the pages written since (Workload::precapture). `before`
+  // (if any) runs after that copy, with writers running, just before they are held.
+  Status stopTheWorld(const std::function<Status()>& fn, const std::function<Status()>& before = nullptr);
 
   // Records the first failure and asks every loop to stop; wakes every wait registered with
   // onCancel (at the first failure only).
@@ -89,6 +94,7 @@ class SnapshotContext {
 
  private:
   std::vector<uint32_t> startVersions_;  // the first capture, kept once a later one replaces it
+  std::vector<uint32_t> next_;           // the capture a pause is about to make (precaptured)
   std::mutex mutex_;
   Status error_;
   std::atomic<bool> cancelled_{false};

@@ -26,21 +26,23 @@ inline size_t DrainKickMin(DrainWake w) { return w == DrainWake::kBatch ? kDrain
 enum class CopyOrder { kSequential, kHot };
 
 // A write fault copies up to this many not-yet-saved granules of its 2 MiB extent, the faulting
-// one included, and un-protects them with one call; 0: only it. The default (the whole extent)
-// and its trade-off, a paced KVM guest that keeps more of its rate with 0, come from the K sweeps
-// in results/2026-12-01-vm-targets and results/2026-12-02-vm-kvm-native (their NOTE.md).
-constexpr unsigned kDefaultFaultAroundPages = 512;
+// one included, and un-protects them with one call; 0: only it. The default is auto
+// (common/fault_around_policy.h): the whole extent where the extent is dense, else the faulting
+// granule alone; a fixed K overrides it. No fixed K suits every writer (the K sweeps in
+// results/2026-12-01-vm-targets and results/2026-12-02-vm-kvm-native: 512 for unthrottled CPU
+// writers, 0 for a paced KVM guest).
 constexpr unsigned kMaxFaultAroundPages = 512;
 
 struct CopyPathOptions {
-  DrainWake drainWake = DrainWake::kBatch;               // --drain-wake
-  unsigned faultAroundPages = kDefaultFaultAroundPages;  // --fault-around
-  CopyOrder copyOrder = CopyOrder::kSequential;          // --copy-order
+  DrainWake drainWake = DrainWake::kBatch;           // --drain-wake
+  bool faultAroundAuto = true;                       // --fault-around auto
+  unsigned faultAroundPages = kMaxFaultAroundPages;  // --fault-around K (the most auto takes)
+  CopyOrder copyOrder = CopyOrder::kSequential;      // --copy-order
 
   void read(OptionReader& r) {
     r.choice("drainWake", &drainWake,
              {{"early", DrainWake::kEarly}, {"late", DrainWake::kLate}, {"batch", DrainWake::kBatch}});
-    r.count("faultAroundPages", &faultAroundPages, 0, kMaxFaultAroundPages);
+    r.countOrWord("faultAroundPages", &faultAroundPages, 0, kMaxFaultAroundPages, "auto", &faultAroundAuto);
     r.choice("copyOrder", &copyOrder, {{"sequential", CopyOrder::kSequential}, {"hot", CopyOrder::kHot}});
   }
 };

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+
+#include "thread.h"
 
 namespace cowbench {
 
@@ -22,6 +25,10 @@ Status FaultPath::start(SnapshotContext& ctx, char* base, size_t bytes, size_t g
   skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
   skipAroundPage_ = ctx.options.injectSkipFaultAroundPage;
   faultAround_ = FaultAroundGranules(options.faultAroundPages, ctx.options.bufferBytes, granule);
+  perExtent_ = std::max<size_t>(1, kExtentBytes / granule);
+  if (options.faultAroundAuto &&
+      !policy_.start((granules_ + perExtent_ - 1) / perExtent_, options.copyOrder == CopyOrder::kSequential))
+    return OutOfMemory("allocating --fault-around auto's per-extent counts");
   claimed_.reset(new std::atomic<uint64_t>[(granules_ + 63) / 64]());
   Status st = buffer_.start(ctx.options.bufferBytes, granule, ctx.options.bufferPolicy, &ctx.sink,
                             ctx.options.injectSinkDelayUs);
@@ -40,6 +47,8 @@ void FaultPath::reportTo(SnapshotMetrics& m) const {
   m.bufferPeakBytes = buffer_.peakBytes();
   m.throttledNs = buffer_.throttledNs();
   around_.reportTo(m);
+  m.extra["fault_around_auto"] = options_.faultAroundAuto ? 1 : 0;
+  if (options_.faultAroundAuto) m.extra["fault_around_dense_faults"] = static_cast<double>(policy_.denseFaults());
 }
 
 }  // namespace cowbench

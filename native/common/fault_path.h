@@ -19,6 +19,7 @@
 #include "claimed_runs.h"
 #include "copy_buffer.h"
 #include "copy_path_options.h"
+#include "fault_around_policy.h"
 
 namespace cowbench {
 
@@ -55,6 +56,10 @@ class FaultPath {
   // The copier's claim: true if the caller is the one that must copy granule g.
   bool claim(size_t g) { return ClaimGranule(claimed_.get(), g); }
   size_t granules() const { return granules_; }
+  // The copier's progress, which --fault-around auto weighs a fault's neighbours against: it
+  // started, and is about to copy `extent`, the `done`-th of its pass.
+  void copierStarted() { policy_.copierStarted(); }
+  void copierAt(size_t extent, size_t done) { policy_.copierAt(extent, done); }
   // The extents faults were served in, newest first, with --copy-order hot; else null.
   HotExtents* hotExtents() { return options_.copyOrder == CopyOrder::kHot ? &hot_ : nullptr; }
   // Waits until no fault is between its claim and the end of its serve().
@@ -70,19 +75,23 @@ class FaultPath {
 
  private:
   // How many granules a fault on `g` may claim, its own included: the one place a fault-around
-  // policy decides (--fault-around K, cut to the buffer's free slots).
-  size_t runLimit(size_t g) { return around_.limit(faultAround_, buffer_.freeBytes(), granule_); }
+  // policy decides (--fault-around K, or auto's choice per extent; cut to the buffer's free slots).
+  size_t runLimit(size_t g) {
+    const size_t k = options_.faultAroundAuto ? policy_.granules(g / perExtent_, faultAround_) : faultAround_;
+    return around_.limit(k, buffer_.freeBytes(), granule_);
+  }
 
   SnapshotContext* ctx_ = nullptr;
   CopyPathOptions options_;
   char* base_ = nullptr;
-  size_t bytes_ = 0, granule_ = 4096, granules_ = 0;
+  size_t bytes_ = 0, granule_ = 4096, granules_ = 0, perExtent_ = 512;
   size_t faultAround_ = 1;                          // granules per fault-around run, the faulting one included
   bool skipCopy_ = false, skipAroundPage_ = false;  // test-only faults (SnapshotOptions inject*)
   std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
   CopyBuffer buffer_;
   HotExtents hot_;
   FaultAroundCounts around_;
+  FaultAroundPolicy policy_;  // --fault-around auto
   std::atomic<int> busy_{0};  // faults between their claim and the end of their serve()
   std::atomic<uint64_t> faults_{0}, copiedBeforeWrite_{0};
 };

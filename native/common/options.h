@@ -38,6 +38,22 @@ class OptionReader {
       return bad(key, "a whole number in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
     *out = static_cast<uint64_t>(*d);
   }
+  // A count, or the one word `word` (then *isWord is true and *out unchanged).
+  void countOrWord(const char* key, unsigned* out, uint64_t min, uint64_t max, const char* word, bool* isWord) {
+    const OptionValue* v = find(key);
+    if (!v) return;
+    const std::string* s = std::get_if<std::string>(v);
+    if (s && *s == word) {
+      *isWord = true;
+      return;
+    }
+    const double* d = std::get_if<double>(v);
+    if (!d || *d < static_cast<double>(min) || *d > static_cast<double>(max) ||
+        *d != static_cast<double>(static_cast<uint64_t>(*d)))
+      return bad(key, "a whole number in [" + std::to_string(min) + ", " + std::to_string(max) + "] or " + word);
+    *out = static_cast<unsigned>(*d);
+    *isWord = false;
+  }
   void flag(const char* key, bool* out) {
     const OptionValue* v = find(key);
     if (!v) return;

@@ -16,8 +16,7 @@ SnapshotSession::~SnapshotSession() {
 }
 
 Status SnapshotSession::arm() {
-  Status st = backend_->beforeArm(ctx_);
-  return st.ok() ? ctx_.stopTheWorld([this] { return backend_->arm(ctx_); }) : st;
+  return ctx_.stopTheWorld([this] { return backend_->arm(ctx_); }, [this] { return backend_->beforeArm(ctx_); });
 }
 
 void SnapshotSession::release() {

@@ -1,7 +1,12 @@
 #include "workload.h"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <new>
 
@@ -118,7 +123,22 @@ uint32_t WriterContext::version(size_t page) const { return workload_.versions_[
 void WriterContext::landed(size_t page, uint32_t version, uint64_t latencyNs, uint64_t endNs) {
   latency_.record(latencyNs);
   timeline_.count(endNs ? endNs : NowNs());
-  workload_.versions_[page] = version;
+  // Stored, then the log flag loaded, in this order (Workload::precapture's barrier pairs with it).
+  __atomic_store_n(&workload_.versions_[page], version, __ATOMIC_RELAXED);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (workload_.logging_.load(std::memory_order_acquire) && !logOverflow_) {
+    // Each page once (the bitmap), so the log never outgrows the pages this writer owns.
+    std::atomic<uint64_t>& word = workload_.logged_[page >> 6];
+    const uint64_t bit = 1ull << (page & 63);
+    if (!(word.load(std::memory_order_relaxed) & bit)) {
+      word.fetch_or(bit, std::memory_order_relaxed);
+      try {
+        log_.push_back(static_cast<uint32_t>(page));
+      } catch (const std::bad_alloc&) {
+        logOverflow_ = true;  // capture() copies the whole vector instead
+      }
+    }
+  }
   writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
@@ -164,6 +184,10 @@ Status Workload::start(const WriterConfig& config) {
   }
   stopRequested_ = false;
   pauseRequested_ = false;
+  logging_ = false;
+  logPending_ = precaptured_ = false;
+  logged_.reset();
+  loggedWords_ = 0;
   parked_ = 0;
   startNs_ = NowNs();
   marks_.clear();
@@ -244,6 +268,79 @@ bool Workload::waitPaced(uint64_t deadlineNs) {
   std::unique_lock<std::mutex> lock(mutex_);
   auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadlineNs));
   return !resumeCv_.wait_until(lock, deadline, [&] { return pauseRequested_.load() || stopRequested_.load(); });
+}
+
+namespace {
+
+// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) (Linux 4.14+) needs registering once per process.
+bool MembarrierRegistered() {
+  static const bool registered = ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  return registered;
+}
+
+// A full memory barrier on every running thread of this process before it returns.
+bool MembarrierPrivateExpedited() { return ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0; }
+
+}  // namespace
+
+// The log and the copy race with writers on purpose. A writer stores a page's version, then loads
+// logging_ (a compiler barrier between them, no fence: the write path stays a plain store). This
+// thread stores logging_, then membarrier() runs a full barrier on every writer's CPU, then it
+// reads the versions. The barrier lands on each writer either after its store (then the store is
+// visible to the reads below) or before it (then its load sees logging_ set and logs the page,
+// which capture() rereads with the writers held). Either way no write is missed.
+Status Workload::precapture(std::vector<uint32_t>* out) {
+  // An earlier precapture whose pause never came (its `before` step failed): its copy and its
+  // log, still on, hold everything since, so they serve this pause as well.
+  if (logPending_) return Status::Ok();
+  precaptured_ = false;
+  // No writers (nothing changes), or no membarrier: capture() copies the whole vector.
+  if (threads_.empty() || !MembarrierRegistered()) return Status::Ok();
+  try {
+    out->resize(versions_.size());
+    const size_t words = (versions_.size() + 63) / 64;
+    if (loggedWords_ != words) {
+      logged_.reset(new std::atomic<uint64_t>[words]());  // zero; capture() clears what it sets
+      loggedWords_ = words;
+    }
+    for (auto& w : writers_) {
+      w->log_.clear();
+      w->log_.reserve(4096);
+      w->logOverflow_ = false;
+    }
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory("allocating the expected state before the pause");
+  }
+  logging_.store(true, std::memory_order_seq_cst);
+  logPending_ = true;  // writers may touch their logs now: only capture(), in a pause, resets them
+  if (!MembarrierPrivateExpedited()) return Status::Ok();  // capture() copies the whole vector
+  uint32_t* to = out->data();
+  for (size_t p = 0; p < versions_.size(); ++p) to[p] = __atomic_load_n(&versions_[p], __ATOMIC_RELAXED);
+  precaptured_ = true;
+  return Status::Ok();
+}
+
+size_t Workload::capture(std::vector<uint32_t>* out, bool* whole, bool skipLog) {
+  logging_.store(false, std::memory_order_relaxed);  // writers are held: none is between store and load
+  bool overflow = false;
+  for (auto& w : writers_) overflow = overflow || w->logOverflow_;
+  *whole = !precaptured_ || overflow || out->size() != versions_.size();
+  size_t n = 0;
+  for (auto& w : writers_) {
+    for (uint32_t p : w->log_) {
+      if (!*whole && !skipLog) (*out)[p] = versions_[p];
+      logged_[p >> 6].store(0, std::memory_order_relaxed);  // the bitmap is all zero again
+    }
+    n += w->log_.size();
+    w->log_.clear();
+  }
+  logPending_ = false;
+  precaptured_ = false;
+  if (*whole) {
+    *out = versions_;
+    return versions_.size();
+  }
+  return skipLog ? 0 : n;
 }
 
 Workload::Totals Workload::totals() const {

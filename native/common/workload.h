@@ -106,6 +106,10 @@ class WriterContext {
   mutable std::mutex countsMutex_;
   std::map<int, uint64_t> failedByErrno_;
   std::map<std::string, uint64_t> exitReasons_;
+  // Pages this writer wrote since the workload's precapture(); touched by this writer while the
+  // log is on, by the pausing thread otherwise (common/workload.cc: the memory order).
+  std::vector<uint32_t> log_;
+  bool logOverflow_ = false;
 };
 
 struct PhaseStats {
@@ -135,6 +139,16 @@ class Workload {
 
   // Only while quiesced (or stopped): the version each page holds.
   const std::vector<uint32_t>& versions() const { return versions_; }
+
+  // The expected state of a pause in two steps, so the pause holds the writers only for the pages
+  // written since the first. precapture(), writers running: starts a log of the pages written from
+  // here on and copies every page's version into `*out`. capture(), in the pause: brings `*out` up
+  // to date from the log (O(pages written since precapture)) and stops it, or, when there was no
+  // precapture (no membarrier on this kernel) or a writer's log overflowed, copies the whole vector.
+  // Returns how many pages it updated; `*whole` says whether it copied everything.
+  Status precapture(std::vector<uint32_t>* out);
+  // `skipLog`: test-only, the log is ignored (SnapshotOptions::injectSkipExpectedLog).
+  size_t capture(std::vector<uint32_t>* out, bool* whole, bool skipLog = false);
 
   void beginPhase();
   PhaseStats phaseStats() const;
@@ -167,6 +181,11 @@ class Workload {
   std::condition_variable parkedCv_, resumeCv_;
   std::atomic<bool> pauseRequested_{false};
   std::atomic<bool> stopRequested_{false};
+  std::atomic<bool> logging_{false};                 // writers append what they write to their log_
+  std::unique_ptr<std::atomic<uint64_t>[]> logged_;  // a bit per page: in some writer's log_
+  size_t loggedWords_ = 0;
+  bool logPending_ = false;   // the pausing thread's: logging_ is on until capture()
+  bool precaptured_ = false;  // and the copy precapture() made is valid
   size_t parked_ = 0;
   Totals phaseStart_;
   uint64_t startNs_ = 0;

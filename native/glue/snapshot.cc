@@ -18,6 +18,7 @@ SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
       static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
   opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
   opts.injectSkipFaultAroundPage = BoolOpt(o, "injectSkipFaultAroundPage", false);
+  opts.injectSkipExpectedLog = BoolOpt(o, "injectSkipExpectedLog", false);
   opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
   opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
   opts.injectCopierDelayUs = static_cast<unsigned>(NumberOpt(o, "injectCopierDelayUs", 0));

@@ -127,7 +127,10 @@ Status MprotectBackend::copy(SnapshotContext& ctx) {
   const size_t perExtent = std::max<size_t>(1, kExtentBytes / granule_);
   // Reading /proc/self/maps walks every mapping: sample at most ~10% of the copier's time.
   uint64_t nextSampleNs = 0;
+  size_t visited = 0;
+  path_.copierStarted();
   ForEachExtent((granules + perExtent - 1) / perExtent, path_.hotExtents(), [&](size_t e) {
+    path_.copierAt(e, visited++);
     if (ctx.cancelled()) return false;
     Status failed = recordedFailure(ctx);
     if (!failed.ok()) {

@@ -13,16 +13,18 @@ export const drainWakeOption = choiceOption({
 
 /**
  * Fault-around, for every backend whose write faults copy before the write: uffd (both
- * deliveries) and mprotect. The default is the K sweep's (0, 4, 16, 64, 512; native/common/copy_path_options.h).
+ * deliveries) and mprotect. The default, auto, is native/common/fault_around_policy.h; a number
+ * is a fixed K (native/common/copy_path_options.h).
  */
 export const faultAroundOption = countOption({
   flag: 'fault-around',
   key: 'faultAroundPages',
   min: 0,
   max: 512,
-  default: 512,
+  word: 'auto',
+  default: 'auto',
   description:
-    'a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off (a paced KVM guest keeps more of its rate with 0)',
+    "a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off; auto: the whole extent when the extent's fault rate promises 32 more faults in it before the background copier gets there, else the faulting page alone",
 });
 
 /** The background copier's order, for the same backends as --fault-around. */

@@ -23,7 +23,7 @@ type Flags = RunFlags & {
   injectFault?: string;
 };
 
-const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page'] as const;
+const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page', 'skip-expected-log'] as const;
 
 /** What `run --runs N` hands each run: its label, one signal scope for all runs, and sinks. */
 interface Repeat {

@@ -1,0 +1,164 @@
+/**
+ * --fault-around auto (the default; native/common/fault_around_policy.h): a fault copies its whole
+ * 2 MiB extent only where the extent is dense, else its own page. Every image still verifies under
+ * it for every delivery, at 4k and at 2m; the injected faults still fail verification; and it
+ * behaves as designed in counts: a sparse paced random writer gets one page per fault, a
+ * sequential writer gets runs.
+ */
+import test from 'ava';
+import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
+import { probeFor } from '../src/run-options.js';
+import { probeRow } from '../src/probe.js';
+import type { RunResult } from '../src/result.js';
+import { MiB, testOptions } from './helpers.js';
+import { testIf, testIfSupported } from './skip.js';
+
+const deliveries: { name: string; options: Partial<RunOptions> }[] = [
+  { name: 'uffd thread', options: { backend: 'uffd', delivery: 'thread' } },
+  { name: 'uffd sigbus', options: { backend: 'uffd', delivery: 'sigbus' } },
+  { name: 'mprotect', options: { backend: 'mprotect' } },
+];
+
+const metric = (r: RunResult, key: string) => r.backend_metrics[key] ?? 0;
+const probe = (o: RunOptions) => probeFor(o);
+const thp = probeRow('thp');
+
+/** Verified, each page reached the sink once, and auto was the policy that ran. */
+function assertAutoVerified(
+  t: { true(v: boolean, m?: string): void; is(a: unknown, b: unknown, m?: string): void },
+  r: RunResult,
+) {
+  t.true(r.verified, JSON.stringify(r.verification.first_bad.slice(0, 4)));
+  t.is(r.bytes_written, r.region_bytes, 'the sink got each page exactly once');
+  t.is(metric(r, 'fault_around_auto'), 1, 'auto is the default');
+  t.true(metric(r, 'fault_around_dense_faults') <= r.wp_faults);
+}
+
+test('auto is the declared default of --fault-around', (t) => {
+  t.is(testOptions().faultAroundPages, 'auto');
+});
+
+for (const d of deliveries) {
+  for (const pattern of ['sequential', 'random', 'hotset'] as const) {
+    const o = testOptions({ ...d.options, pattern, sizeBytes: 32 * MiB, bufferBytes: 8 * MiB });
+    testIfSupported(probe(o)).serial(
+      `${d.name}, ${pattern} writers, auto: verified, each page once`,
+      async (t) => {
+        assertAutoVerified(t, await runSnapshot(o));
+      },
+    );
+  }
+  for (const granularity of ['4k', '2m'] as const) {
+    const o = testOptions({
+      ...d.options,
+      hugepage: true,
+      granularityBytes: granularity === '2m' ? 2 * MiB : 4096,
+      sizeBytes: 64 * MiB,
+      bufferBytes: 16 * MiB,
+    });
+    const p = probe(o);
+    const hugeRunnable = p.ok && thp?.ok === true;
+    const hugeReason = p.ok ? `transparent hugepages unavailable (${thp?.detail ?? 'not probed'})` : p.reason;
+    testIf(hugeRunnable, hugeReason).serial(
+      `${d.name}, hugepage region, ${granularity} granularity, auto: verified`,
+      async (t) => {
+        const r = await runSnapshot(o);
+        assertAutoVerified(t, r);
+        // One 2 MiB granule is the whole extent: there is nothing around it to take.
+        if (granularity === '2m') t.is(metric(r, 'fault_around_runs'), 0);
+      },
+    );
+    testIf(hugeRunnable, hugeReason).serial(
+      `${d.name}, hugepage region, ${granularity} granularity, auto: a skipped copy-before-write fails verification`,
+      async (t) => {
+        const r = await runSnapshot({ ...o, inject: { fault: 'skip-copy-before-write' } });
+        t.is(metric(r, 'fault_around_auto'), 1);
+        t.true(r.pages_copied_before_write > 0, 'writers faulted during the copy');
+        t.false(r.verified);
+        t.true(r.verification.bad_pages > 0);
+      },
+    );
+  }
+
+  // Sequential writers make their extents dense at once: auto takes runs, so a run can skip a page.
+  const skip = testOptions({
+    ...d.options,
+    pattern: 'sequential',
+    sizeBytes: 32 * MiB,
+    bufferBytes: 32 * MiB,
+    inject: { fault: 'skip-fault-around-page' },
+  });
+  testIfSupported(probe(skip)).serial(
+    `${d.name}, auto: a run that skips one page fails verification`,
+    async (t) => {
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        const r = await runSnapshot(skip);
+        const runs = metric(r, 'fault_around_runs');
+        if (runs === 0) {
+          t.log(`attempt ${attempt}: no fault took a neighbour along (${r.wp_faults} faults); again`);
+          continue;
+        }
+        t.false(r.verified, 'the skipped pages are caught');
+        t.true(r.verification.bad_pages > 0);
+        t.true(r.verification.bad_pages <= runs, 'at most one bad page per run');
+        return;
+      }
+      t.fail('no fault-around run in 4 snapshots of sequential writers');
+    },
+  );
+}
+
+for (const d of deliveries) {
+  // ~2 writes/s per extent: an extent never promises 32 more faults before the copier arrives,
+  // even if the copier is slowed 10x by a loaded machine.
+  const sparse = testOptions({
+    ...d.options,
+    pattern: 'random',
+    ratePagesPerSec: 256,
+    sizeBytes: 256 * MiB,
+    bufferBytes: 16 * MiB,
+    baselineMs: 20,
+  });
+  testIfSupported(probe(sparse)).serial(
+    `${d.name}, auto: a sparse paced random writer copies one page per fault`,
+    async (t) => {
+      const r = await runSnapshot(sparse);
+      assertAutoVerified(t, r);
+      t.log(`${r.wp_faults} faults, ${r.pages_copied_before_write} pages copied on the fault path`);
+      t.is(metric(r, 'fault_around_dense_faults'), 0, 'no extent was judged dense');
+      t.is(metric(r, 'fault_around_pages'), 0, 'no fault took a neighbour along');
+      t.true(r.pages_copied_before_write <= r.wp_faults, 'at most one page per fault');
+    },
+  );
+
+  const sequential = testOptions({
+    ...d.options,
+    pattern: 'sequential',
+    sizeBytes: 64 * MiB,
+    bufferBytes: 64 * MiB,
+  });
+  testIfSupported(probe(sequential)).serial(
+    `${d.name}, auto: a sequential writer gets runs, fixed K=0 does not`,
+    async (t) => {
+      // Faults race the copier: on a busy machine one snapshot may let it win nearly everything.
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const auto = await runSnapshot(sequential);
+        const k0 = await runSnapshot({ ...sequential, faultAroundPages: 0 });
+        assertAutoVerified(t, auto);
+        t.true(k0.verified);
+        t.is(metric(k0, 'fault_around_runs'), 0);
+        t.is(metric(k0, 'fault_around_auto'), 0);
+        // Signal deliveries count a writer's re-faults on a page another fault is copying, so
+        // pages per run, not per fault, says whether the runs are runs.
+        const runs = metric(auto, 'fault_around_runs');
+        const perRun = metric(auto, 'fault_around_pages') / Math.max(1, runs);
+        t.log(
+          `attempt ${attempt}: auto ${auto.wp_faults} faults, ${runs} runs of ${perRun.toFixed(1)} neighbours; ` +
+            `K=0 ${k0.wp_faults} faults`,
+        );
+        if (runs > 0 && perRun >= 8) return;
+      }
+      t.fail('auto took no runs for a sequential writer in 3 attempts');
+    },
+  );
+}
