@@ -14,8 +14,7 @@
  *    a side (registered metrics about the code only: context such as the calibration never gates). A metric that vanished is no evidence of "no regression" (`--allow-missing` accepts
  *    that on purpose).
  */
-import { closeSync, constants, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import path from 'node:path';
+import { replaceFile } from '../src/files.js';
 import { columns } from '../src/table.js';
 import { formatBytes } from '../src/units.js';
 import { useColour } from '../src/stdout.js';
@@ -636,34 +635,6 @@ export interface CompareCommandOptions {
   exports?: Partial<Record<Format, string>>;
 }
 
-/**
- * Writes `text` to `file` whole or not at all: a temporary beside it (O_EXCL|O_NOFOLLOW) renamed
- * into place, so a planted symlink is replaced, never written through.
- */
-function writeFileWhole(flag: string, file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.cowbench-${process.pid}.tmp`);
-  try {
-    const fd = openSync(
-      tmp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o644,
-    );
-    try {
-      const bytes = Buffer.from(text);
-      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off, off);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException;
-    throw badInput(
-      `${flag}: could not write ${file}: ${err.code ?? ''} ${err.message ?? String(e)}`.replace(/\s+/g, ' '),
-    );
-  }
-}
-
 /** Exit 1 on a gate failure with --fail-on-regression, 0 otherwise; bad input throws (exit 2). */
 export function compareCommand(o: CompareCommandOptions, write: (s: string) => void): number {
   if (!FORMATS.includes(o.format))
@@ -676,7 +647,7 @@ export function compareCommand(o: CompareCommandOptions, write: (s: string) => v
   });
   const render = { onlyChanged: o.onlyChanged === true };
   for (const [format, file] of Object.entries(o.exports ?? {}) as [Format, string][])
-    writeFileWhole(`--export-${format}`, file, renderComparison(comparison, format, render));
+    replaceFile(file, renderComparison(comparison, format, render));
   write(
     renderComparison(comparison, o.format, {
       ...render,
