@@ -200,9 +200,43 @@ export interface RatioCI {
   resamples: number;
 }
 
+/** The k-th smallest of a[0, n) (rearranges a). */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+/** The median of a[0, n) (rearranges a). */
+function medianInPlace(a: Float64Array, n: number): number {
+  const upper = select(a, n, n >> 1);
+  if (n % 2) return upper;
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
+}
+
 /**
  * Percentile-bootstrap confidence interval of median(y)/median(x): both samples resampled with
- * replacement, independently, `resamples` times, with a fixed seed (deterministic).
+ * replacement, independently, `resamples` times, with a fixed seed (deterministic). No allocation
+ * per resample: a side of a long history holds thousands of runs.
  */
 export function ratioOfMediansCI(
   x: number[],
@@ -214,20 +248,19 @@ export function ratioOfMediansCI(
   const rand = seededRandom(opts.seed ?? 0x5eed);
   const mx = ssMedian(x);
   const my = ssMedian(y);
-  const draw = (s: number[]) => {
-    const r = new Array<number>(s.length);
-    for (let i = 0; i < s.length; i++) r[i] = s[Math.floor(rand() * s.length)]!;
-    return ssMedian(r);
-  };
-  const ratios: number[] = [];
+  const bx = new Float64Array(x.length);
+  const by = new Float64Array(y.length);
+  const ratios = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
-    const dx = draw(x);
-    const dy = draw(y);
-    ratios.push(dx === 0 ? (dy === 0 ? 1 : Infinity) : dy / dx);
+    for (let i = 0; i < bx.length; i++) bx[i] = x[Math.floor(rand() * x.length)]!;
+    for (let i = 0; i < by.length; i++) by[i] = y[Math.floor(rand() * y.length)]!;
+    const dx = medianInPlace(bx, bx.length);
+    const dy = medianInPlace(by, by.length);
+    ratios[b] = dx === 0 ? (dy === 0 ? 1 : Infinity) : dy / dx;
   }
-  ratios.sort((a, b) => a - b);
+  ratios.sort();
   const alpha = (1 - level) / 2;
-  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.max(0, Math.floor(q * ratios.length)))]!;
+  const at = (q: number) => ratios[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
   return {
     ratio: mx === 0 ? (my === 0 ? 1 : Infinity) : my / mx,
     lo: at(alpha),

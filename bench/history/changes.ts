@@ -8,7 +8,7 @@
  */
 import { thresholdFor } from '../compare.js';
 import { isGated, lookupMetric } from '../metrics.js';
-import { seededRandom } from '../stats.js';
+import { ratioOfMediansCI } from '../stats.js';
 import { columns } from '../../src/table.js';
 import { badInput } from '../results.js';
 import { EDIVISIVE_DEFAULTS, eDivisive, magnitude, median, type EDivisiveOptions } from './edivisive.js';
@@ -127,58 +127,10 @@ export function seriesChanges(s: SeriesData, runs: Map<number, StoredRun>, o: Ch
   });
 }
 
-/** The k-th smallest of a[0, n) (rearranges a). */
-function select(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i++] = a[j]!;
-        a[j--] = t;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return a[k]!;
-}
-
-function medianOf(a: Float64Array, n: number): number {
-  const upper = select(a, n, n >> 1);
-  if (n % 2) return upper;
-  let lower = -Infinity;
-  for (let i = 0; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
-  return (lower + upper) / 2;
-}
-
-/**
- * 95 % percentile-bootstrap interval of median(after) / median(before): both sides resampled with
- * replacement, seeded. As bench/stats.ts's ratioOfMediansCI, without an allocation per resample
- * (a side of a long history holds thousands of runs).
- */
+/** The 95 % percentile-bootstrap interval of median(after) / median(before) (stats.ts's, seeded). */
 export function bootstrapRatio(before: number[], after: number[], resamples = 1000): [number, number] {
-  const rand = seededRandom(0x5eed);
-  const a = new Float64Array(before.length);
-  const b = new Float64Array(after.length);
-  const ratios = new Float64Array(resamples);
-  for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < a.length; i++) a[i] = before[Math.floor(rand() * before.length)]!;
-    for (let i = 0; i < b.length; i++) b[i] = after[Math.floor(rand() * after.length)]!;
-    const mb = medianOf(a, a.length);
-    const ma = medianOf(b, b.length);
-    ratios[r] = mb === 0 ? (ma === 0 ? 1 : Infinity) : ma / mb;
-  }
-  ratios.sort();
-  const at = (q: number) => ratios[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
-  return [at(0.025), at(0.975)];
+  const ci = ratioOfMediansCI(before, after, { resamples });
+  return [ci.lo, ci.hi];
 }
 
 const rank: Record<Direction, number> = { regression: 0, change: 1, improvement: 2, machine: 3 };
