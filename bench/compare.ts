@@ -535,7 +535,8 @@ export function renderMarkdown(c: Comparison, o: RenderOptions = {}): string {
   return out.join('\n') + '\n';
 }
 
-const xml = (s: string) =>
+/** Text for XML content and attributes (the JUnit reports of compare and history). */
+export const xml = (s: string) =>
   s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /** JUnit XML: one test case per metric and NEW side; a gate failure is a <failure>. */

@@ -9,6 +9,7 @@
 import { thresholdFor } from '../compare.js';
 import { isGated, lookupMetric } from '../metrics.js';
 import { ratioOfMediansCI } from '../stats.js';
+import { xml } from '../compare.js';
 import { columns } from '../../src/table.js';
 import { badInput } from '../results.js';
 import { EDIVISIVE_DEFAULTS, eDivisive, magnitude, median, type EDivisiveOptions } from './edivisive.js';
@@ -187,9 +188,6 @@ function summary(results: SeriesResult[], changes: Change[], o: ChangeOptions): 
     `magnitude at least the metric's threshold`
   );
 }
-
-const xml = (s: string) =>
-  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /** One format of the change points; `failing` (the gate's) become JUnit failures. */
 export function renderChanges(
