@@ -232,6 +232,61 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
   );
 }
 
+// The second UART carries the frames where the guest kernel has no virtio console; forced here.
+const k612 = kernelReady('debian-6.12');
+testIf(k612.ok, k612.reason).serial(
+  'the UART fallback (cowbench.channel=uart): the --json and an --out image come back intact over ttyS1',
+  async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(path.join(dir, 'out'));
+    const r = await vm(
+      [
+        '--kernel',
+        'debian-6.12',
+        '--accel',
+        'tcg',
+        '--append',
+        'cowbench.channel=uart',
+        '--transcript',
+        'transcript.json',
+        '--timeout',
+        '15m',
+        '--',
+        'run',
+        '--backend',
+        'uffd',
+        '--size',
+        '1M',
+        '--baseline-ms',
+        '50',
+        '--out',
+        'out/uart.img',
+        '--json',
+      ],
+      dir,
+    );
+    t.is(r.code, 0, r.stderr.slice(-3000));
+    const tr = JSON.parse(readFileSync(path.join(dir, 'transcript.json'), 'utf8')) as Transcript & {
+      channel: string;
+    };
+    t.is(tr.channel, '/dev/ttyS1');
+    const res = JSON.parse(tr.commands[0]!.stdout) as {
+      verified: boolean;
+      verification: { checksum: string };
+    };
+    t.true(res.verified);
+    const imagePath = path.join(dir, 'out', 'uart.img');
+    const manifest = JSON.parse(readFileSync(`${imagePath}.json`, 'utf8')) as {
+      checksum: string;
+      pages: number;
+    };
+    const host = await native.verifyImage(imagePath, new Uint32Array(manifest.pages));
+    t.is(host.checksum, manifest.checksum);
+    t.is(host.checksum, res.verification.checksum);
+    t.deepEqual(scratchOf(lastPid), []);
+  },
+);
+
 const k61 = kernelReady('debian-6.1');
 
 test.serial('a file that is not a kernel: one line, exit 1, nothing started', async (t) => {

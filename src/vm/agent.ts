@@ -25,8 +25,17 @@ function uptime(): number {
   return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 }
 
-/** The virtio-serial port named `cowbench`, waited for up to `waitMs`; else the second UART. */
+/** A `cowbench.NAME=value` parameter of the guest kernel's command line. */
+function kernelParam(name: string): string | undefined {
+  return new RegExp(`(?:^|\\s)cowbench\\.${name}=(\\S+)`).exec(readFileSync('/proc/cmdline', 'utf8'))?.[1];
+}
+
+/**
+ * The virtio-serial port named `cowbench`, waited for up to `waitMs`; else the second UART.
+ * `cowbench.channel=uart` on the kernel command line takes the UART at once (the fallback, tested).
+ */
 async function findChannel(waitMs: number): Promise<string> {
+  if (kernelParam('channel') === 'uart') return '/dev/ttyS1';
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -97,7 +106,7 @@ async function main(): Promise<number> {
   await send(FRAME.hello, { channel: device, uptime_s: uptime() });
   // The host decides the accelerator after writing the job (auto may fall back): it is on the
   // kernel command line, and goes into every result's fingerprint through COWBENCH_VM.
-  const accel = /(?:^|\s)cowbench\.accel=(\S+)/.exec(readFileSync('/proc/cmdline', 'utf8'))?.[1] ?? 'unknown';
+  const accel = kernelParam('accel') ?? 'unknown';
   const facts = { ...(JSON.parse(job.env['COWBENCH_VM'] ?? '{}') as object), accel };
   const env = { ...process.env, ...job.env, COWBENCH_VM: JSON.stringify(facts) };
 
