@@ -3,7 +3,7 @@
  * inside QEMU (src/vm/). `--script FILE` runs several commands in one boot; `--fetch
  * debian-6.1` puts a Debian kernel into the cache for `--kernel debian-6.1`.
  */
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { withValues } from '../argv.js';
 import { CowbenchError, UsageError } from '../errors.js';
@@ -97,19 +97,40 @@ function outsOf(argv: string[]): string[] {
 
 const NOT_FILES = /^\/(dev|proc|sys)(\/|$)/;
 
+/** The largest earlier results.json carried into the guest (bench refuses larger ones too). */
+const MAX_CARRIED_BYTES = 64 * 2 ** 20;
+
+/** `DIR/results.json` when it is a regular file a guest bench can add its suites to; else null. */
+function earlierResults(dir: string): { path: string; size: number; mode: number } | null {
+  const file = path.join(dir, 'results.json');
+  try {
+    const st = lstatSync(file);
+    return st.isFile() && st.size <= MAX_CARRIED_BYTES ? { path: file, size: st.size, mode: st.mode } : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Where the commands write (the working directory, and each --out's directory), checked on the
  * host as the inner command would check them: the guest cannot see that a `run --out` image is
- * already here.
+ * already here. `carry`: each `bench --out DIR`'s existing results.json, copied into the guest so
+ * that bench there keeps the suites measured earlier, as it does on the host (it comes back whole).
  */
-export function outputRoots(commands: string[][], cwd: string): { dirs: string[]; roots: string[] } {
+export function outputRoots(
+  commands: string[][],
+  cwd: string,
+): { dirs: string[]; roots: string[]; carry: { path: string; size: number; mode: number }[] } {
   const roots = new Set<string>([cwd]);
+  const carry = new Map<string, { path: string; size: number; mode: number }>();
   for (const argv of commands) {
     const command = argv.find((a) => !a.startsWith('-'));
     for (const out of outsOf(argv)) {
       if (out === NULL_SINK) continue;
       const abs = path.resolve(cwd, out);
       if (command === 'run') checkOutput(abs, argv.includes('--force'));
+      const earlier = command === 'bench' ? earlierResults(abs) : null;
+      if (earlier) carry.set(earlier.path, earlier);
       const dir = path.dirname(abs);
       if (!NOT_FILES.test(dir)) roots.add(dir);
     }
@@ -121,6 +142,7 @@ export function outputRoots(commands: string[][], cwd: string): { dirs: string[]
     roots: dirs.filter(
       (r) => !dirs.some((o) => o !== r && (r + '/').startsWith(o.endsWith('/') ? o : o + '/')),
     ),
+    carry: [...carry.values()],
   };
 }
 
@@ -232,7 +254,7 @@ async function vmHandler(f: VmFlags): Promise<number> {
   for (const c of commands)
     if (c[0] === 'vm') throw new UsageError('vm', 'a command inside the VM cannot itself be vm');
   const cwd = process.cwd();
-  const { dirs, roots } = outputRoots(commands, cwd);
+  const { dirs, roots, carry } = outputRoots(commands, cwd);
   requireQemu();
   const cached = isCachedKernelName(f.kernel) ? cachedKernel(f.kernel) : null;
   const kernel = identifyKernel(cached ? cached.image : f.kernel);
@@ -248,6 +270,7 @@ async function vmHandler(f: VmFlags): Promise<number> {
     commands,
     roots,
     dirs,
+    carry,
     cwd,
     verbose: f.verbose,
     gitCommit: environment().git_commit,

@@ -225,11 +225,19 @@ export function writeBaseInitramfs(file: string, plan: GuestPlan, extras: GuestE
   });
 }
 
-/** Writes the small archive with the job and the directories the commands run and write in. */
-export function writeJobInitramfs(file: string, job: GuestJob): number {
+/**
+ * Writes the small archive with the job, the directories the commands run and write in, and the
+ * host files `carry` names (at their host paths).
+ */
+export function writeJobInitramfs(
+  file: string,
+  job: GuestJob,
+  carry: { path: string; size: number; mode: number }[] = [],
+): number {
   return writeCpio(file, (w) => {
     w.dir(job.cwd);
     for (const d of job.dirs) w.dir(d);
+    for (const c of carry) w.copy(c.path.replace(/^\//, ''), c.path, c.size, c.mode);
     w.file('cowbench/job.json', JSON.stringify(job));
   });
 }

@@ -58,6 +58,8 @@ export interface VmOptions {
   dirs: string[];
   /** The outermost of them: walked for new files after each command. */
   roots: string[];
+  /** Host files copied into the guest at the same path (an earlier bench results.json). */
+  carry: { path: string; size: number; mode: number }[];
   cwd: string;
   verbose: boolean;
   gitCommit: string;
@@ -373,7 +375,7 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
       },
     };
     const jobFile = path.join(dir, 'job.cpio');
-    writeJobInitramfs(jobFile, job);
+    writeJobInitramfs(jobFile, job, o.carry);
     const fd = openSync(initrd, 'a');
     try {
       const data = readFileSync(jobFile);
