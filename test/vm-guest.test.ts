@@ -6,8 +6,10 @@
 import test from 'ava';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { outputRoots } from '../src/cli/vm.js';
 import { writeJobInitramfs } from '../src/vm/guest.js';
+import { Receiver } from '../src/vm/runner.js';
 import { tempDir } from './helpers.js';
 
 /** The members of a newc cpio archive: name → contents. */
@@ -60,4 +62,34 @@ test('a bench --out directory’s results.json is carried into the guest at its 
   t.is(members.get(inGuest)?.toString(), readFileSync(path.join(earlier, 'results.json'), 'utf8'));
   t.true(members.has('cowbench/job.json'));
   t.false([...members.keys()].some((n) => n.includes('linked/results.json')));
+});
+
+test('a carried file that changed on the host while the guest ran is kept; the guest’s version goes beside it', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'results.json');
+  const other = path.join(dir, 'other.json');
+  writeFileSync(file, 'host v1\n');
+  writeFileSync(other, 'host other\n');
+  const send = (r: Receiver, target: string, text: string) => {
+    const data = Buffer.from(text);
+    r.begin({ path: target, mode: 0o644, size: data.length });
+    r.data(data);
+    r.end({ crc32: crc32(data), size: data.length });
+  };
+  const r = new Receiver([dir], [{ path: file }, { path: other }]);
+  writeFileSync(file, 'host v2, written by another run meanwhile\n');
+  send(r, file, 'guest\n');
+  send(r, other, 'guest other\n');
+  const files = r.commit();
+  t.is(readFileSync(file, 'utf8'), 'host v2, written by another run meanwhile\n');
+  t.is(readFileSync(`${file}.vm-${process.pid}`, 'utf8'), 'guest\n');
+  t.deepEqual(r.conflicts, [`${file}.vm-${process.pid}`]);
+  // Unchanged on the host: replaced, as any file the guest wrote.
+  t.is(readFileSync(other, 'utf8'), 'guest other\n');
+  t.deepEqual(files, [`${file}.vm-${process.pid}`, other]);
+  // The next command's version of a file this run itself replaced is not a conflict.
+  send(r, other, 'guest other 2\n');
+  r.commit();
+  t.is(readFileSync(other, 'utf8'), 'guest other 2\n');
+  t.is(r.conflicts.length, 1);
 });

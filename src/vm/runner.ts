@@ -18,6 +18,7 @@ import {
   closeSync,
   constants,
   copyFileSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -178,7 +179,7 @@ function tmpRoot(): string {
 }
 
 /** Receives files into temporaries beside their destinations; commits them per command. */
-class Receiver {
+export class Receiver {
   private staged: { tmp: string; final: string }[] = [];
   private current: { fd: number; tmp: string; final: string; size: number; crc: number; got: number } | null =
     null;
@@ -187,7 +188,26 @@ class Receiver {
   seconds = 0;
   private began = 0;
 
-  constructor(private readonly roots: string[]) {}
+  /** Files that did not replace their host file, which changed while the guest ran. */
+  readonly conflicts: string[] = [];
+  /** Each carried host file's identity when it was copied into the guest. */
+  private readonly carried = new Map<string, string>();
+
+  constructor(
+    private readonly roots: string[],
+    carry: { path: string }[] = [],
+  ) {
+    for (const c of carry) this.carried.set(path.resolve(c.path), Receiver.stamp(c.path) ?? 'absent');
+  }
+
+  private static stamp(file: string): string | null {
+    try {
+      const st = lstatSync(file);
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return null;
+    }
+  }
 
   begin(meta: { path: string; mode: number; size: number }): void {
     const final = path.resolve(meta.path);
@@ -228,10 +248,22 @@ class Receiver {
     this.staged.push({ tmp: c.tmp, final: c.final });
   }
 
-  /** Puts the staged files in place; returns their paths. */
+  /**
+   * Puts the staged files in place; returns their paths. A file carried into the guest that
+   * changed on the host meanwhile (another run wrote it) is not replaced: the guest's version
+   * goes beside it, FILE.vm-PID, and is named in `conflicts`.
+   */
   commit(): string[] {
     const done = this.staged.map((s) => {
+      const carried = this.carried.get(s.final);
+      if (carried !== undefined && (Receiver.stamp(s.final) ?? 'absent') !== carried) {
+        const beside = `${s.final}.vm-${process.pid}`;
+        renameSync(s.tmp, beside);
+        this.conflicts.push(beside);
+        return beside;
+      }
       renameSync(s.tmp, s.final);
+      if (carried !== undefined) this.carried.set(s.final, Receiver.stamp(s.final) ?? 'absent');
       return s.final;
     });
     this.staged = [];
@@ -320,7 +352,7 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
     consoleTail: [],
   };
   const dir = tmpRoot();
-  const receiver = new Receiver(o.roots);
+  const receiver = new Receiver(o.roots, o.carry);
   let qemuChild: ChildProcess | null = null;
   const stopQemu = () => {
     if (qemuChild && qemuChild.exitCode === null && qemuChild.signalCode === null) qemuChild.kill('SIGKILL');
@@ -426,6 +458,10 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
       case 'done': {
         const firstBad = outcome.commands.find((c) => c.code !== 0);
         outcome.exitCode = firstBad ? (firstBad.code ?? 1) : 0;
+        if (receiver.conflicts.length > 0) {
+          outcome.error = `${receiver.conflicts.length} file(s) changed on the host while the guest ran; the guest's versions are beside them: ${receiver.conflicts.join(', ')}`;
+          if (outcome.exitCode === 0) outcome.exitCode = 1;
+        }
         break;
       }
       case 'signal':
@@ -510,7 +546,12 @@ export async function runVm(o: VmOptions, hooks: VmHooks, abort: AbortSignal): P
               const e = json();
               const c = outcome.commands[Number(e['index'])];
               if (!c) throw new Error(`exit of command ${String(e['index'])}`);
+              const conflictsBefore = receiver.conflicts.length;
               c.files = receiver.commit();
+              for (const f of receiver.conflicts.slice(conflictsBefore))
+                hooks.note(
+                  `${f.replace(/\.vm-\d+$/, '')} changed on the host while the guest ran: kept it, and put the guest's version at ${f}`,
+                );
               const sig = e['signal'] === null ? null : String(e['signal']);
               c.signal = sig;
               c.code =
