@@ -1,12 +1,13 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { readRegularFile, replaceFile } from '../src/files.js';
+import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { fsError, readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { environment } from '../src/env.js';
+import { environment, type Environment } from '../src/env.js';
+import { native } from '../src/native.js';
 import { backendNames, isBackendName } from '../src/registry.js';
-import { UsageError } from '../src/errors.js';
+import { CowbenchError, UsageError } from '../src/errors.js';
 import { killAllChildrenNow, stopAllChildren } from '../src/child.js';
 import { handleSignals, type HandledSignal } from '../src/signals.js';
 import {
@@ -165,13 +166,45 @@ function renderTable(rows: Row[]): string {
   );
 }
 
+/** What runBench settled before it locked the results directory. */
+interface BenchPlan {
+  selected: Suite[];
+  usable: string[];
+  skipped: Row[];
+  env: Environment;
+  outDir: string;
+}
+
 /** How long a child may take to end after SIGTERM (a run disarms and removes its temporary) before SIGKILL. */
 const STOP_GRACE_MS = 10_000;
+
+/**
+ * Holds an exclusive flock(2) on the results directory while a bench writes into it: a second
+ * bench into the same directory is refused at once (exit 2) instead of interleaving its suites,
+ * CSVs and results.json with the first's. The lock dies with its descriptor (close-on-exec, so
+ * no child holds it) and with the process: a killed bench leaves no stale lock.
+ */
+function lockResultsDirectory(dir: string): () => void {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    throw fsError(`cannot open ${dir} to lock it`, e as NodeJS.ErrnoException);
+  }
+  if (!native.tryLockExclusive(fd)) {
+    closeSync(fd);
+    throw new CowbenchError(
+      'EBUSY',
+      `bench: another cowbench bench is writing into ${dir}: wait for it to finish, or give another --out`,
+      { exitCode: 2 },
+    );
+  }
+  return () => closeSync(fd);
+}
 
 export async function runBench(o: BenchOptions): Promise<number> {
   const selected = selectSuites(o.suites);
   const { usable, skipped } = selectBackends(o.backends);
-  const repeat = o.repeat ?? (o.ci ? CI_REPEAT : o.quick ? 2 : 5);
   const env = environment();
   const label = o.label ?? env.hostname;
   const outDir = path.resolve(
@@ -179,6 +212,20 @@ export async function runBench(o: BenchOptions): Promise<number> {
       path.join('results', `${env.date.slice(0, 10)}-${label}${o.ci ? '-ci' : o.quick ? '-quick' : ''}`),
   );
   mkdirSync(outDir, { recursive: true });
+  const unlock = lockResultsDirectory(outDir);
+  try {
+    return await benchInto(o, { selected, usable, skipped, env, outDir });
+  } finally {
+    unlock();
+  }
+}
+
+/** The bench proper, into `outDir`, which runBench has locked. */
+async function benchInto(
+  o: BenchOptions,
+  { selected, usable, skipped, env, outDir }: BenchPlan,
+): Promise<number> {
+  const repeat = o.repeat ?? (o.ci ? CI_REPEAT : o.quick ? 2 : 5);
   const scratchDir = path.join(outDir, 'tmp');
   const planned = selected.reduce(
     (n, s) => n + s.plannedRuns({ quick: o.quick, repeat, backends: usable }),
