@@ -68,6 +68,8 @@ export interface BenchOptions {
   repeat: number | null;
   out: string | null;
   label: string | null;
+  /** No progress line on stderr (--quiet). */
+  quiet?: boolean;
   /** Called with the results directory once results.json and the reports are written (--record). */
   onResults?: (outDir: string) => Promise<void>;
 }
@@ -234,7 +236,7 @@ async function benchInto(
   // One progress line at the bottom of the terminal: runs done of planned, elapsed, ETA. Log lines
   // go above it (MultiBar.log) and the line is cleared, not frozen, whenever stdout prints.
   const multibar =
-    process.stderr.isTTY === true
+    process.stderr.isTTY === true && o.quiet !== true
       ? new cliProgress.MultiBar(
           {
             format:

@@ -17,6 +17,7 @@ import { columns } from '../table.js';
 
 type Flags = RunFlags & {
   json?: boolean;
+  quiet?: boolean;
   progress?: boolean;
   verbose?: boolean;
   runs?: unknown;
@@ -61,12 +62,15 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
       onForcedExit: () => removeOwnTemporaries(options.out),
     });
   const runLabel = repeat?.label ?? '';
-  const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
+  const quiet = flags.quiet === true;
+  const showProgress = flags.progress !== false && !flags.json && !quiet && process.stderr.isTTY === true;
   const bar = showProgress ? runProgress(runLabel) : undefined;
   try {
     const result = await runSnapshot(options, {
       signal: signals.signal,
-      onNotice: (message) => writeStderr(`cowbench: ${message}\n`),
+      onNotice: (message) => {
+        if (!quiet) writeStderr(`cowbench: ${message}\n`);
+      },
       onPhase: (phase) => {
         bar?.phase(phase);
         if (flags.verbose) writeStderr(`cowbench: ${phase}\n`);
@@ -77,7 +81,7 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
     repeat?.collect(result);
     // With --json, stdout holds the one object: a repeated run's line is progress (stderr).
     const line = `${runLabel}${oneLine(result)}\n`;
-    if (repeat && flags.json) writeStderr(line);
+    if (repeat && flags.json && !quiet) writeStderr(line);
     const printed = repeat
       ? flags.json
         ? { ok: true as const }
@@ -189,6 +193,11 @@ export function renderRepeated(figures: RepeatedFigure[]): string {
 async function runFromFlags(flags: Flags): Promise<number> {
   let runs: number;
   try {
+    if (flags.verbose && flags.quiet)
+      throw new UsageError(
+        '--quiet',
+        'conflicts with --verbose (which names each step on stderr): give one of them',
+      );
     runs = flags.runs === undefined ? 1 : parseCount('--runs', flags.runs, 1, 1000);
     if (runs > 1 && flags.out !== undefined && String(flags.out) !== NULL_SINK)
       throw new UsageError('--runs', 'keeps no image: use --out /dev/null or no --out with --runs > 1');
