@@ -38,6 +38,7 @@ import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
 import { scanSuite } from './suites/scan.js';
 import { columns } from '../src/table.js';
+import { figure, fixed, percent, quantity, value } from '../src/format.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
 import { writersSuite } from './suites/writers.js';
@@ -134,7 +135,7 @@ export function calibrationSummary(cals: Calibration[]): {
   // within one run means this run cannot resolve such a change.
   const warning =
     worst && cals.length > 1 && worst.spread > NOISE_LIMIT
-      ? `cowbench: warning: the machine was noisy: calibration ${worst.field} moved ${(worst.max / worst.min).toFixed(1)}× (${worst.min.toFixed(0)}…${worst.max.toFixed(0)}) within this run, more than the ${NOISE_LIMIT * 100}% the finest default threshold of compare resolves; stop other load (or pin with taskset), raise --repeat, and re-run`
+      ? `cowbench: warning: the machine was noisy: calibration ${worst.field} moved ${fixed(worst.max / worst.min, 1)}× (${value(worst.min)}…${value(worst.max)}) within this run, more than the ${NOISE_LIMIT * 100}% the finest default threshold of compare resolves; stop other load (or pin with taskset), raise --repeat, and re-run`
       : null;
   return { median, spread, warning };
 }
@@ -150,20 +151,9 @@ function renderTable(rows: Row[]): string {
       !c.endsWith('_samples') &&
       !['failure', 'error', 'detail'].includes(c),
   );
-  const cell = (v: unknown) =>
-    v === null || v === undefined
-      ? '-'
-      : typeof v === 'number'
-        ? Number.isInteger(v)
-          ? String(v) // exact: 268435456, not 268435000
-          : String(Number(v.toPrecision(6)))
-        : typeof v === 'boolean'
-          ? v
-            ? 'yes'
-            : 'no'
-          : String(v);
+  // Each cell in the unit its column names (region_bytes 64 MiB); the CSV keeps the raw numbers.
   return columns(
-    rows.map((r) => cols.map((c) => cell(r[c]))),
+    rows.map((r) => cols.map((c) => figure(c, r[c]))),
     { head: cols },
   );
 }
@@ -323,7 +313,7 @@ async function benchInto(
   const calibration = calibrationSummary(calibrations).median;
   process.stdout.write(
     `cowbench bench on ${env.hostname}: Linux ${env.kernel}, ${env.cores} × ${env.cpu_model}, THP ${env.thp_mode}\n` +
-      `calibration: memcpy ${calibration.memcpy_MBps.toFixed(0)} MB/s, sink ${calibration.sink_MBps.toFixed(0)} MB/s, page fault ${calibration.page_fault_ns.toFixed(0)} ns\n` +
+      `calibration: memcpy ${quantity(calibration.memcpy_MBps, 'MB/s')}, sink ${quantity(calibration.sink_MBps, 'MB/s')}, page fault ${quantity(calibration.page_fault_ns, 'ns')}\n` +
       `backends: ${usable.join(', ')}${skipped.length ? `; skipped: ${skipped.map((s) => `${s.backend} (${s.reason})`).join('; ')}` : ''}\n` +
       `repeat ${repeat}${o.quick ? ' (quick)' : ''}; results in ${outDir}\n\n`,
   );
@@ -452,7 +442,7 @@ async function benchInto(
   removeScratch();
   const metricCount = Object.keys(report.metrics).length;
   process.stdout.write(
-    `calibration over the run (n=${calibrations.length}): spread ${CALIBRATION_FIELDS.map((f) => `${f} ${((report.calibration_spread?.[f] ?? NaN) * 100).toFixed(0)}%`).join(', ')}\n` +
+    `calibration over the run (n=${calibrations.length}): spread ${CALIBRATION_FIELDS.map((f) => `${f} ${percent((report.calibration_spread?.[f] ?? NaN) * 100, { sign: false, digits: 0 })}`).join(', ')}\n` +
       `results: ${outDir} (REPORT.md, report.html, charts/, results.json with ${metricCount} metrics' raw samples, one CSV per suite)\n`,
   );
   if (report.noise?.warning) process.stderr.write(report.noise.warning + '\n');

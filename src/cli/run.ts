@@ -7,7 +7,7 @@ import type { RunResult } from '../result.js';
 import { cliError, CowbenchError, UsageError } from '../errors.js';
 import { parseCount } from '../units.js';
 import { mean, min, max, sampleStandardDeviation } from 'simple-statistics';
-import { num } from '../report.js';
+import { bytes, fixed } from '../format.js';
 import { failedRunJson, renderRun, runVerdict } from '../report.js';
 import { handleSignals, type SignalScope } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
@@ -133,13 +133,19 @@ const REPEATED: { key: string; of: (r: RunResult) => number | null; digits: numb
   { key: 'extra_memory_peak_bytes', of: (r) => r.extra_memory_peak_bytes, digits: 0 },
 ];
 
+/** A repeated figure as printed: bytes in binary units, others with the figure's decimals. */
+function show(key: string, x: number): string {
+  const digits = REPEATED.find((m) => m.key === key)?.digits ?? 1;
+  return key.endsWith('_bytes') ? bytes(x) : fixed(x, digits);
+}
+
 function oneLine(r: RunResult): string {
   const verified = r.verified
     ? 'verified yes'
     : r.verification.skipped
       ? 'not verified (null sink)'
       : 'verified NO';
-  return [verified, ...REPEATED.slice(0, 5).map((m) => `${m.key} ${num(m.of(r) ?? NaN, m.digits)}`)].join(
+  return [verified, ...REPEATED.slice(0, 5).map((m) => `${m.key} ${show(m.key, m.of(r) ?? NaN)}`)].join(
     ' · ',
   );
 }
@@ -171,16 +177,12 @@ export function summarizeRuns(results: RunResult[]): RepeatedFigure[] {
 }
 
 export function renderRepeated(figures: RepeatedFigure[]): string {
-  const digits = (key: string) => REPEATED.find((m) => m.key === key)?.digits ?? 1;
   return columns(
-    figures.map((f) => {
-      const d = digits(f.key);
-      return [
-        f.key,
-        `${num(f.mean, d)} ± ${Number.isFinite(f.sd) ? num(f.sd, d) : 'n/a'}`,
-        `(${num(f.min, d)} … ${num(f.max, d)}, n=${f.n})`,
-      ];
-    }),
+    figures.map((f) => [
+      f.key,
+      `${show(f.key, f.mean)} ± ${show(f.key, f.sd)}`,
+      `(${show(f.key, f.min)} … ${show(f.key, f.max)}, n=${f.n})`,
+    ]),
   );
 }
 
