@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'results/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'results/', 'bench/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

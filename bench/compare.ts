@@ -16,7 +16,7 @@
  */
 import { replaceFile } from '../src/files.js';
 import { columns } from '../src/table.js';
-import { formatBytes } from '../src/units.js';
+import { fixed, percent, quantity, value } from '../src/format.js';
 import { useColour } from '../src/stdout.js';
 import { closest } from 'fastest-levenshtein';
 import { isGated, lookupMetric, type MetricDef, parseKey } from './metrics.js';
@@ -377,25 +377,17 @@ export function parseThresholds(items: string[]): Record<string, number> {
 
 // ---- rendering ----------------------------------------------------------------------------
 
-const num = (x: number) => {
-  if (!Number.isFinite(x)) return 'n/a';
-  const a = Math.abs(x);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return x.toExponential(2);
-  return String(Number(x.toPrecision(4)));
-};
-/** A value in its unit: bytes through the one byte formatter (`64 MiB`), others `12.3 µs`. */
-const inUnit = (x: number, unit: string | null) =>
-  unit === 'B' ? formatBytes(x, { trim: true }) : `${num(x)}${unit && unit !== '1' ? ` ${unit}` : ''}`;
-const fmtPct = (p: number | null) => (p === null ? 'n/a' : `${p >= 0 ? '+' : ''}${p.toFixed(1)}%`);
+const fmtPct = (p: number | null) => (p === null ? 'n/a' : percent(p));
 /** The p column: `<0.001` or `0.123`. */
-const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '<0.001' : p.toFixed(3));
+const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '<0.001' : fixed(p, 3));
 /** p in running text: `p<0.001` or `p=0.123`, never `p=<0.001`. */
-const pText = (p: number | null) => (p === null ? 'no test' : p < 0.001 ? 'p<0.001' : `p=${p.toFixed(3)}`);
+const pText = (p: number | null) => (p === null ? 'no test' : p < 0.001 ? 'p<0.001' : `p=${fixed(p, 3)}`);
+/** A side: its median in the metric's unit (src/format.ts), then min…max and n. */
 const fmtSide = (s: Summary | null, unit: string | null) =>
   s
     ? unit === 'B'
-      ? `${inUnit(s.median, unit)} (${inUnit(s.min, unit)}…${inUnit(s.max, unit)}, n=${s.n})`
-      : `${inUnit(s.median, unit)} (${num(s.min)}…${num(s.max)}, n=${s.n})`
+      ? `${quantity(s.median, unit)} (${quantity(s.min, unit)}…${quantity(s.max, unit)}, n=${s.n})`
+      : `${quantity(s.median, unit)} (${value(s.min)}…${value(s.max)}, n=${s.n})`
     : '–';
 const ciBound = (ratio: number) => {
   const pct = (ratio - 1) * 100;

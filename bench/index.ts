@@ -1,12 +1,13 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { readRegularFile, replaceFile } from '../src/files.js';
+import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { fsError, readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { environment } from '../src/env.js';
+import { environment, type Environment } from '../src/env.js';
+import { native } from '../src/native.js';
 import { backendNames, isBackendName } from '../src/registry.js';
-import { UsageError } from '../src/errors.js';
+import { CowbenchError, UsageError } from '../src/errors.js';
 import { killAllChildrenNow, stopAllChildren } from '../src/child.js';
 import { handleSignals, type HandledSignal } from '../src/signals.js';
 import {
@@ -37,6 +38,7 @@ import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
 import { scanSuite } from './suites/scan.js';
 import { columns } from '../src/table.js';
+import { figure, fixed, percent, quantity, value } from '../src/format.js';
 import { thpSuite } from './suites/thp.js';
 import { vmaSuite } from './suites/vma.js';
 import { writersSuite } from './suites/writers.js';
@@ -67,6 +69,8 @@ export interface BenchOptions {
   repeat: number | null;
   out: string | null;
   label: string | null;
+  /** No progress line on stderr (--quiet). */
+  quiet?: boolean;
   /** Called with the results directory once results.json and the reports are written (--record). */
   onResults?: (outDir: string) => Promise<void>;
 }
@@ -131,7 +135,7 @@ export function calibrationSummary(cals: Calibration[]): {
   // within one run means this run cannot resolve such a change.
   const warning =
     worst && cals.length > 1 && worst.spread > NOISE_LIMIT
-      ? `cowbench: warning: the machine was noisy: calibration ${worst.field} moved ${(worst.max / worst.min).toFixed(1)}× (${worst.min.toFixed(0)}…${worst.max.toFixed(0)}) within this run, more than the ${NOISE_LIMIT * 100}% the finest default threshold of compare resolves; stop other load (or pin with taskset), raise --repeat, and re-run`
+      ? `cowbench: warning: the machine was noisy: calibration ${worst.field} moved ${fixed(worst.max / worst.min, 1)}× (${value(worst.min)}…${value(worst.max)}) within this run, more than the ${NOISE_LIMIT * 100}% the finest default threshold of compare resolves; stop other load (or pin with taskset), raise --repeat, and re-run`
       : null;
   return { median, spread, warning };
 }
@@ -147,31 +151,52 @@ function renderTable(rows: Row[]): string {
       !c.endsWith('_samples') &&
       !['failure', 'error', 'detail'].includes(c),
   );
-  const cell = (v: unknown) =>
-    v === null || v === undefined
-      ? '-'
-      : typeof v === 'number'
-        ? Number.isInteger(v)
-          ? String(v) // exact: 268435456, not 268435000
-          : String(Number(v.toPrecision(6)))
-        : typeof v === 'boolean'
-          ? v
-            ? 'yes'
-            : 'no'
-          : String(v);
+  // Each cell in the unit its column names (region_bytes 64 MiB); the CSV keeps the raw numbers.
   return columns(
-    rows.map((r) => cols.map((c) => cell(r[c]))),
+    rows.map((r) => cols.map((c) => figure(c, r[c]))),
     { head: cols },
   );
+}
+
+/** What runBench settled before it locked the results directory. */
+interface BenchPlan {
+  selected: Suite[];
+  usable: string[];
+  skipped: Row[];
+  env: Environment;
+  outDir: string;
 }
 
 /** How long a child may take to end after SIGTERM (a run disarms and removes its temporary) before SIGKILL. */
 const STOP_GRACE_MS = 10_000;
 
+/**
+ * Holds an exclusive flock(2) on the results directory while a bench writes into it: a second
+ * bench into the same directory is refused at once (exit 2) instead of interleaving its suites,
+ * CSVs and results.json with the first's. The lock dies with its descriptor (close-on-exec, so
+ * no child holds it) and with the process: a killed bench leaves no stale lock.
+ */
+function lockResultsDirectory(dir: string): () => void {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    throw fsError(`cannot open ${dir} to lock it`, e as NodeJS.ErrnoException);
+  }
+  if (!native.tryLockExclusive(fd)) {
+    closeSync(fd);
+    throw new CowbenchError(
+      'EBUSY',
+      `bench: another cowbench bench is writing into ${dir}: wait for it to finish, or give another --out`,
+      { exitCode: 2 },
+    );
+  }
+  return () => closeSync(fd);
+}
+
 export async function runBench(o: BenchOptions): Promise<number> {
   const selected = selectSuites(o.suites);
   const { usable, skipped } = selectBackends(o.backends);
-  const repeat = o.repeat ?? (o.ci ? CI_REPEAT : o.quick ? 2 : 5);
   const env = environment();
   const label = o.label ?? env.hostname;
   const outDir = path.resolve(
@@ -179,6 +204,20 @@ export async function runBench(o: BenchOptions): Promise<number> {
       path.join('results', `${env.date.slice(0, 10)}-${label}${o.ci ? '-ci' : o.quick ? '-quick' : ''}`),
   );
   mkdirSync(outDir, { recursive: true });
+  const unlock = lockResultsDirectory(outDir);
+  try {
+    return await benchInto(o, { selected, usable, skipped, env, outDir });
+  } finally {
+    unlock();
+  }
+}
+
+/** The bench proper, into `outDir`, which runBench has locked. */
+async function benchInto(
+  o: BenchOptions,
+  { selected, usable, skipped, env, outDir }: BenchPlan,
+): Promise<number> {
+  const repeat = o.repeat ?? (o.ci ? CI_REPEAT : o.quick ? 2 : 5);
   const scratchDir = path.join(outDir, 'tmp');
   const planned = selected.reduce(
     (n, s) => n + s.plannedRuns({ quick: o.quick, repeat, backends: usable }),
@@ -187,7 +226,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
   // One progress line at the bottom of the terminal: runs done of planned, elapsed, ETA. Log lines
   // go above it (MultiBar.log) and the line is cleared, not frozen, whenever stdout prints.
   const multibar =
-    process.stderr.isTTY === true
+    process.stderr.isTTY === true && o.quiet !== true
       ? new cliProgress.MultiBar(
           {
             format:
@@ -274,7 +313,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
   const calibration = calibrationSummary(calibrations).median;
   process.stdout.write(
     `cowbench bench on ${env.hostname}: Linux ${env.kernel}, ${env.cores} × ${env.cpu_model}, THP ${env.thp_mode}\n` +
-      `calibration: memcpy ${calibration.memcpy_MBps.toFixed(0)} MB/s, sink ${calibration.sink_MBps.toFixed(0)} MB/s, page fault ${calibration.page_fault_ns.toFixed(0)} ns\n` +
+      `calibration: memcpy ${quantity(calibration.memcpy_MBps, 'MB/s')}, sink ${quantity(calibration.sink_MBps, 'MB/s')}, page fault ${quantity(calibration.page_fault_ns, 'ns')}\n` +
       `backends: ${usable.join(', ')}${skipped.length ? `; skipped: ${skipped.map((s) => `${s.backend} (${s.reason})`).join('; ')}` : ''}\n` +
       `repeat ${repeat}${o.quick ? ' (quick)' : ''}; results in ${outDir}\n\n`,
   );
@@ -403,7 +442,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
   removeScratch();
   const metricCount = Object.keys(report.metrics).length;
   process.stdout.write(
-    `calibration over the run (n=${calibrations.length}): spread ${CALIBRATION_FIELDS.map((f) => `${f} ${((report.calibration_spread?.[f] ?? NaN) * 100).toFixed(0)}%`).join(', ')}\n` +
+    `calibration over the run (n=${calibrations.length}): spread ${CALIBRATION_FIELDS.map((f) => `${f} ${percent((report.calibration_spread?.[f] ?? NaN) * 100, { sign: false, digits: 0 })}`).join(', ')}\n` +
       `results: ${outDir} (REPORT.md, report.html, charts/, results.json with ${metricCount} metrics' raw samples, one CSV per suite)\n`,
   );
   if (report.noise?.warning) process.stderr.write(report.noise.warning + '\n');

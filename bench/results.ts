@@ -1,6 +1,6 @@
 /**
  * results.json: the versioned shape bench writes (schema/results.schema.json is the contract,
- * validated by the tests with ajv), the move of each row's raw samples into `metrics` under
+ * checked with its validator compiled at build time), the move of each row's raw samples into `metrics` under
  * suite/case/metric keys, and a loader for report and compare that turns any damaged or
  * mis-shaped file into one line naming the file and what is wrong (exit 2).
  */
@@ -12,6 +12,7 @@ import { fsError, readRegularFile, UnreadableFile } from '../src/files.js';
 import type { Environment } from '../src/env.js';
 import { caseOfRow, metricDef, metricKey } from './metrics.js';
 import { SAMPLES_SUFFIX, type Calibration, type ClaimVerdict, type Row } from './runner.js';
+import { validateResults1, validateResults2 } from './generated/results-validators.js';
 
 export const BENCH_SCHEMA = 'cowbench.bench/2';
 
@@ -107,77 +108,132 @@ function add(into: Record<string, MetricSamples>, key: string, samples: number[]
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The verdicts a claim may have (schema definitions/verdict). */
-const VERDICTS = ['confirmed', 'refuted', 'partly confirmed', 'not measurable here', 'met', 'missed'];
-
-const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+/** An ajv error of the compiled validators (the fields this module reads). */
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  /** Set when the error is about a key (propertyNames), not a value. */
+  propertyName?: string;
+  message?: string;
+}
+type Validator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
 
 /**
- * What is wrong with a parsed results.json, in a few words, or null when its shape is one
- * report and compare can read. A runtime mirror of the schema's required structure (the full
- * schema is checked by the tests); `needMetrics` for compare, which needs the samples.
+ * Each results.json version report reads, with its schema compiled at build time
+ * (scripts/compile-schema.mjs: schema/results-1.schema.json, schema/results.schema.json).
  */
-export function shapeProblem(data: unknown, needMetrics: boolean): string | null {
-  if (!isObject(data)) return `is ${describe(data)}, not a results object`;
-  if (typeof data['schema'] !== 'string') return "has no 'schema' field (not a cowbench bench results file)";
-  const schema = data['schema'];
-  if (!schema.startsWith('cowbench.bench/'))
-    return `has schema '${schema}', not a cowbench bench results file`;
-  if (needMetrics && schema !== BENCH_SCHEMA)
-    return `has schema '${schema}'; compare needs '${BENCH_SCHEMA}' (raw samples): re-run cowbench bench`;
-  if (!isObject(data['env'])) return "has no 'env' object (the host fingerprint)";
-  if (!isObject(data['calibration'])) return "has no 'calibration' object";
-  if (!isObject(data['suites'])) return `'suites' is ${describe(data['suites'])}, not an object of suites`;
-  for (const [name, s] of Object.entries(data['suites'])) {
-    if (!isObject(s)) return `suite '${name}' is ${describe(s)}, not an object`;
-    if (!Array.isArray(s['rows'])) return `suite '${name}' has no 'rows' array`;
-    if (s['rows'].some((r) => !isObject(r))) return `suite '${name}' has a row that is not an object`;
-    if (typeof s['claim'] !== 'string' || typeof s['description'] !== 'string')
-      return `suite '${name}' lacks its 'claim' or 'description'`;
-    if (typeof s['seconds'] !== 'number') return `suite '${name}' has no 'seconds' number`;
-    if (s['verdicts'] !== undefined && !Array.isArray(s['verdicts']))
-      return `suite '${name}': 'verdicts' is not an array`;
-    if (s['findings'] !== undefined && !Array.isArray(s['findings']))
-      return `suite '${name}': 'findings' is not an array`;
-    // Every element of every array, as the schema has it (definitions/verdict, findings: strings).
-    const badVerdict = ((s['verdicts'] ?? []) as unknown[]).findIndex(
-      (v) =>
-        !isObject(v) ||
-        typeof v['claim'] !== 'string' ||
-        typeof v['evidence'] !== 'string' ||
-        !VERDICTS.includes(v['verdict'] as string),
-    );
-    if (badVerdict >= 0)
-      return `suite '${name}': verdicts[${badVerdict}] is ${describe((s['verdicts'] as unknown[])[badVerdict])}, not a verdict {claim, verdict (${VERDICTS.join(', ')}), evidence}`;
-    const badFinding = ((s['findings'] ?? []) as unknown[]).findIndex((f) => typeof f !== 'string');
-    if (badFinding >= 0)
-      return `suite '${name}': findings[${badFinding}] is ${describe((s['findings'] as unknown[])[badFinding])}, not a string`;
-    for (const key of ['skipped', 'date', 'git_commit'])
-      if (s[key] !== undefined && typeof s[key] !== 'string')
-        return `suite '${name}': '${key}' is not a string`;
-  }
-  if (!Array.isArray(data['backends'])) return "has no 'backends' array";
-  const badBackend = data['backends'].findIndex((b) => typeof b !== 'string');
-  if (badBackend >= 0)
-    return `backends[${badBackend}] is ${describe(data['backends'][badBackend])}, not a string`;
-  if (!Array.isArray(data['skipped_backends'])) return "has no 'skipped_backends' array";
-  const badSkip = data['skipped_backends'].findIndex((b) => !isObject(b));
-  if (badSkip >= 0)
-    return `skipped_backends[${badSkip}] is ${describe(data['skipped_backends'][badSkip])}, not an object`;
-  if (data['calibrations'] !== undefined) {
-    if (!Array.isArray(data['calibrations'])) return "'calibrations' is not an array";
-    const badCal = data['calibrations'].findIndex((c) => !isObject(c));
-    if (badCal >= 0)
-      return `calibrations[${badCal}] is ${describe(data['calibrations'][badCal])}, not an object`;
-  }
-  if (schema === BENCH_SCHEMA || needMetrics) {
-    if (!isObject(data['metrics'])) return "has no 'metrics' object (raw samples)";
-    for (const [key, m] of Object.entries(data['metrics'])) {
-      if (!isObject(m) || !Array.isArray(m['samples']) || m['samples'].some((x) => typeof x !== 'number'))
-        return `metric '${key}' has no numeric 'samples' array`;
+const VALIDATORS: Record<string, Validator> = {
+  'cowbench.bench/1': validateResults1 as Validator,
+  [BENCH_SCHEMA]: validateResults2 as Validator,
+};
+
+const describe = (v: unknown) =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'object'
+        ? 'an object'
+        : typeof v === 'string'
+          ? `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`
+          : typeof v === 'number' || typeof v === 'boolean'
+            ? String(v)
+            : typeof v;
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'an object',
+  array: 'an array',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'a boolean',
+  null: 'null',
+};
+
+/** "a, b or c". */
+const either = (words: string[]) =>
+  words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+
+/** A JSON pointer's segments (`/metrics/a~1b` → ['metrics', 'a/b']). */
+const segments = (pointer: string) =>
+  pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+
+/** A JSON pointer as a jq path a user can paste: `.suites.vma.rows[3]`, `.metrics["ci/x/pause_us"]`. */
+function jqPath(data: unknown, pointer: string): { path: string; value: unknown } {
+  let path = '';
+  let value = data;
+  for (const seg of segments(pointer)) {
+    if (Array.isArray(value)) {
+      path += `[${seg}]`;
+      value = value[Number(seg)];
+    } else {
+      path += /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`;
+      value = isObject(value) ? value[seg] : undefined;
     }
   }
-  return null;
+  return { path: path.startsWith('[') ? `.${path}` : path, value };
+}
+
+/** A schema error in plain words: where (a jq path) and what is wrong there. */
+function plainError(e: SchemaError, data: unknown): string {
+  const { path, value } = jqPath(data, e.instancePath);
+  const p = e.params;
+  const what = (() => {
+    switch (e.keyword) {
+      case 'required':
+        return `has no '${String(p['missingProperty'])}'`;
+      case 'type': {
+        const types = String(p['type']).split(',');
+        return `is ${describe(value)}, not ${either(types.map((t) => TYPE_WORDS[t] ?? t))}`;
+      }
+      case 'const':
+        return `is ${describe(value)}, not ${JSON.stringify(p['allowedValue'])}`;
+      case 'enum':
+        return `is ${describe(value)}, not one of ${((p['allowedValues'] as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+      case 'propertyNames':
+        return `has a key ${JSON.stringify(p['propertyName'])} the schema does not allow`;
+      case 'additionalProperties':
+        return `has a property '${String(p['additionalProperty'])}' the schema does not allow`;
+      case 'pattern':
+        return e.propertyName !== undefined
+          ? `has a key ${JSON.stringify(e.propertyName)} that does not match ${String(p['pattern'])}`
+          : `is ${describe(value)}, which does not match ${String(p['pattern'])}`;
+      case 'minimum':
+        return `is ${describe(value)}, less than ${String(p['limit'])}`;
+      case 'minItems':
+        return `has ${Array.isArray(value) ? value.length : 0} items, fewer than ${String(p['limit'])}`;
+      default:
+        return e.message ?? `fails the schema's '${e.keyword}'`;
+    }
+  })();
+  return path === '' ? what : `${path} ${what}`;
+}
+
+/**
+ * What is wrong with a parsed results.json, in a few words, or null when it is a results file of
+ * a version this cowbench reads and valid against that version's schema; `needMetrics` for
+ * compare, which needs version 2's raw samples.
+ */
+export function resultsProblem(data: unknown, needMetrics: boolean): string | null {
+  if (!isObject(data)) return `is ${describe(data)}, not a results object`;
+  const schema = data['schema'];
+  if (typeof schema !== 'string') return "has no 'schema' field (not a cowbench bench results file)";
+  if (!schema.startsWith('cowbench.bench/'))
+    return `has schema '${schema}', not a cowbench bench results file`;
+  const validate = VALIDATORS[schema];
+  if (!validate)
+    return `has schema '${schema}'; this cowbench reads ${either(Object.keys(VALIDATORS))}: upgrade cowbench`;
+  if (needMetrics && schema !== BENCH_SCHEMA)
+    return `has schema '${schema}'; compare needs '${BENCH_SCHEMA}' (raw samples): re-run cowbench bench`;
+  if (validate(data)) return null;
+  const first = validate.errors?.[0];
+  return first ? plainError(first, data) : `does not match the ${schema} schema`;
 }
 
 /** results.json of a directory or the file itself. */
@@ -222,8 +278,8 @@ export function loadResults(arg: string, opts: { needMetrics?: boolean } = {}): 
     const why = text.trim() === '' ? 'is empty' : `is not valid JSON (${(e as Error).message})`;
     throw badInput(`${file} ${why}: truncated or damaged? re-run cowbench bench`);
   }
-  const problem = shapeProblem(data, opts.needMetrics ?? false);
-  if (problem) throw badInput(`${file} ${problem}`);
+  const problem = resultsProblem(data, opts.needMetrics ?? false);
+  if (problem) throw badInput(`${file}: ${problem}`);
   const r = data as BenchResults;
   if (!isObject(r.metrics)) r.metrics = {};
   // Timing verdicts of a run under an emulated CPU (cowbench vm --accel tcg) are not measurable.

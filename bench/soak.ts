@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { environment, rssBytes } from '../src/env.js';
 import { DEFAULT_RUN_OPTIONS, runSnapshot } from '../src/orchestrator.js';
 import { backendNames, isBackendName, type BackendName } from '../src/registry.js';
-import { formatBytes, parseCount, parseSize } from '../src/units.js';
+import { parseCount, parseSize } from '../src/units.js';
+import { bytes } from '../src/format.js';
 import { probeFor } from '../src/run-options.js';
 
 function counts() {
@@ -35,7 +36,7 @@ async function main(): Promise<number> {
   const usable = asked.filter((b) => isBackendName(b) && probeFor({ backend: b }).ok);
   const env = environment();
   console.log(
-    `soak: ${count} snapshots of ${formatBytes(sizeBytes)} alternating ${usable.join(', ')} on ${env.hostname} (Linux ${env.kernel})`,
+    `soak: ${count} snapshots of ${bytes(sizeBytes)} alternating ${usable.join(', ')} on ${env.hostname} (Linux ${env.kernel})`,
   );
   // Warm-up runs, so process-lifetime state (signal handlers, malloc arenas of writer threads, the
   // JIT) exists before the start figures are taken.
@@ -100,7 +101,7 @@ async function main(): Promise<number> {
   const trio = (k: 'fds' | 'mappings' | 'threads') => `${k} ${start[k]} -> ${mid[k]} -> ${end[k]}`;
   console.log(
     `start -> middle -> end: ${trio('fds')}, ${trio('mappings')}, ${trio('threads')}, ` +
-      `RSS ${formatBytes(start.rss_bytes)} -> ${formatBytes(mid.rss_bytes)} -> ${formatBytes(end.rss_bytes)}; ` +
+      `RSS ${bytes(start.rss_bytes)} -> ${bytes(mid.rss_bytes)} -> ${bytes(end.rss_bytes)}; ` +
       `verified ${verified}/${count}; ${grew ? 'GROWTH in the second half' : 'no growth in the second half'}`,
   );
   return verified === count && !grew ? 0 : 1;

@@ -8,6 +8,7 @@
  */
 import type { ClaimVerdict, Verdict } from './runner.js';
 import { mannWhitneyU, MIN_SAMPLES, ratioOfMediansCI, seededRandom, summarize } from './stats.js';
+import { bytes } from '../src/format.js';
 
 const r3 = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : 'n/a');
 
@@ -122,8 +123,7 @@ export function judgeMedian(j: {
 /** "the quick run measured 256 MiB; the target names 1 GiB", or null when the sizes match. */
 export function smallerThanNamed(measuredBytes: number, namedBytes: number): string | null {
   if (measuredBytes >= namedBytes) return null;
-  const fmt = (b: number) => (b >= 1024 ** 3 ? `${b / 1024 ** 3} GiB` : `${b / 1024 ** 2} MiB`);
-  return `this run measured ${fmt(measuredBytes)}, the target names ${fmt(namedBytes)}`;
+  return `this run measured ${bytes(measuredBytes)}, the target names ${bytes(namedBytes)}`;
 }
 
 /** Samples of a metric column of a row (the `_samples` array spread() adds), or []. */

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatBytes } from './units.js';
+import { bytes } from './format.js';
 
 export interface CgroupMemory {
   /** The cgroup directory whose limit is the tightest. */
@@ -121,7 +121,7 @@ export function availableMemory(memAvailable: number, root = '/'): { bytes: numb
   if (cg && cg.availableBytes < memAvailable)
     return {
       bytes: cg.availableBytes,
-      source: `cgroup v${cg.version} ${cg.dir} ${cg.version === 2 ? 'memory.max' : 'memory.limit_in_bytes'} ${formatBytes(cg.limitBytes)}, ${formatBytes(cg.usageBytes)} in use`,
+      source: `cgroup v${cg.version} ${cg.dir} ${cg.version === 2 ? 'memory.max' : 'memory.limit_in_bytes'} ${bytes(cg.limitBytes)}, ${bytes(cg.usageBytes)} in use`,
     };
-  return { bytes: memAvailable, source: `MemAvailable ${formatBytes(memAvailable)}` };
+  return { bytes: memAvailable, source: `MemAvailable ${bytes(memAvailable)}` };
 }

@@ -13,6 +13,7 @@ import { childJson, killAllChildren, runChild } from './child.js';
 import type { ProbeOptions } from './backend.js';
 import type { CellOutcome } from './compat-cell.js';
 import { environment, type Environment } from './env.js';
+import { count } from './format.js';
 import { packageRoot } from './native.js';
 import { WRITER_KINDS } from './options.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from './orchestrator.js';
@@ -152,7 +153,7 @@ function emptyDir(dir: string): void {
   for (const name of readdirSync(dir)) rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+const plural = (n: number, what: string) => `${count(n)} ${what}${n === 1 ? '' : 's'}`;
 
 /** Classifies one cell's outcome. */
 export function classify(writer: string, outcome: CellOutcome, durationMs: number): CompatCell {
@@ -200,12 +201,15 @@ export function classify(writer: string, outcome: CellOutcome, durationMs: numbe
   const problems: string[] = [];
   if (failed > 0)
     problems.push(
-      `${plural(failed, 'write')} of ${writes + failed} failed (${Object.entries(r.writers.failed_by_errno)
-        .map(([e, n]) => `${e} ×${n}`)
+      `${plural(failed, 'write')} of ${count(writes + failed)} failed (${Object.entries(
+        r.writers.failed_by_errno,
+      )
+        .map(([e, n]) => `${e} ×${count(n)}`)
         .join(', ')})`,
     );
   const exits = Object.entries(evidence).filter(([k]) => k.startsWith('kvm_exit_'));
-  if (exits.length) problems.push(`vCPU exits: ${exits.map(([k, n]) => `${k.slice(9)} ×${n}`).join(', ')}`);
+  if (exits.length)
+    problems.push(`vCPU exits: ${exits.map(([k, n]) => `${k.slice(9)} ×${count(n)}`).join(', ')}`);
   if (!r.verified) problems.push(`image did not verify: ${plural(r.verification.bad_pages, 'bad page')}`);
   if (!r.region_writable_after.ok)
     problems.push(`region not writable after the run: ${r.region_writable_after.detail}`);
@@ -216,7 +220,7 @@ export function classify(writer: string, outcome: CellOutcome, durationMs: numbe
     cell.status = 'failed';
     cell.detail = `no ${writer} write happened during the snapshot: nothing was tested (raise --size)`;
   } else {
-    cell.detail = `verified; ${plural(writes, 'write')} during the snapshot, ${r.pages_copied_before_write} copied before write`;
+    cell.detail = `verified; ${plural(writes, 'write')} during the snapshot, ${count(r.pages_copied_before_write)} copied before write`;
   }
   return cell;
 }

@@ -20,7 +20,7 @@ import {
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { CowbenchError, UsageError, errnoCode } from './errors.js';
-import { formatBytes } from './units.js';
+import { bytes } from './format.js';
 
 /** What a non-regular file is, in words. */
 export function fileKind(st: Stats): string {
@@ -55,8 +55,7 @@ export function readRegularFile(file: string, maxBytes: number, what = 'such a f
     const err = e as NodeJS.ErrnoException;
     return new UnreadableFile(file, `cannot be read: ${err.code ?? 'EIO'} (${err.message})`);
   };
-  const tooLarge = () =>
-    new UnreadableFile(file, `is larger than the ${formatBytes(maxBytes)} ${what} may be`);
+  const tooLarge = () => new UnreadableFile(file, `is larger than the ${bytes(maxBytes)} ${what} may be`);
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);

@@ -32,7 +32,7 @@ import {
   type RunOptions,
   type SharedRunOptions,
 } from './run-options.js';
-import { formatBytes } from './units.js';
+import { bytes as formatBytes } from './format.js';
 
 /** The command-line flag of each shared option. */
 const SHARED_FLAGS: Record<keyof SharedRunOptions, string> = {

@@ -5,53 +5,44 @@ import { writeStderr } from './stdout.js';
 import { signalExitCode } from './signals.js';
 import { environment } from './env.js';
 import { RESULT_SCHEMA, type LostWrites, type RunResult } from './result.js';
-import { formatBytes } from './units.js';
+import { bytes, count as countOf, fixed } from './format.js';
 import { timelineLine } from './timeline.js';
 import { columns } from './table.js';
 
-/** "12034 writes by read did not land (EFAULT 12034)": what a run that lost writes lost. */
+/** "12,034 writes by read did not land (EFAULT 12,034)": what a run that lost writes lost. */
 export function describeLostWrites(l: LostWrites): string {
   const kinds = Object.entries(l.by_kind);
   const by =
-    kinds.length === 1 ? kinds[0]![0] : kinds.map(([kind, n]) => `${kind} ${n}`).join(', ') || 'the writers';
+    kinds.length === 1
+      ? kinds[0]![0]
+      : kinds.map(([kind, n]) => `${kind} ${countOf(n)}`).join(', ') || 'the writers';
   const causes = [
-    ...Object.entries(l.by_errno).map(([errno, n]) => `${errno} ${n}`),
-    ...Object.entries(l.kvm_exits).map(([reason, n]) => `kvm exit ${reason} ${n}`),
+    ...Object.entries(l.by_errno).map(([errno, n]) => `${errno} ${countOf(n)}`),
+    ...Object.entries(l.kvm_exits).map(([reason, n]) => `kvm exit ${reason} ${countOf(n)}`),
   ];
-  return `${l.writes} write${l.writes === 1 ? '' : 's'} by ${by} did not land (${causes.join(', ')})`;
-}
-
-const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-/** Digit-grouped, with `digits` decimals: 1234567.8 → "1,234,567.8". */
-export function num(n: number, digits = 0): string {
-  if (!Number.isFinite(n)) return String(n);
-  return digits === 0
-    ? grouped.format(n)
-    : new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(
-        n,
-      );
+  return `${countOf(l.writes)} write${l.writes === 1 ? '' : 's'} by ${by} did not land (${causes.join(', ')})`;
 }
 
 const stallLine = (s: { p50_us: number; p99_us: number; p999_us: number; max_us: number; count: number }) =>
-  `p50 ${num(s.p50_us, 2)} · p99 ${num(s.p99_us, 2)} · p99.9 ${num(s.p999_us, 2)} · max ${num(s.max_us, 0)} (${num(s.count)} writes)`;
+  `p50 ${fixed(s.p50_us, 2)} · p99 ${fixed(s.p99_us, 2)} · p99.9 ${fixed(s.p999_us, 2)} · max ${countOf(s.max_us)} (${countOf(s.count)} writes)`;
 
 /**
  * The terminal summary of one run. Each label is the result's JSON key (so a figure seen here is
- * found under the same name in `--json`), and the key carries the unit: `_us`, `_ms`, `_bytes`,
- * `_MBps`. Counters that are zero are left out unless `verbose`.
+ * found under the same name in `--json`), and the key carries the unit: `_us`, `_ms`, `_bytes`
+ * (shown in binary units: 64 MiB), `_MBps`. Counters that are zero are left out unless `verbose`.
  */
 export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): string {
   const w = r.writers;
   const verbose = opts.verbose === true;
   const lines: [string, string][] = [];
   const add = (key: string, value: string) => lines.push([key, value]);
-  const count = (key: string, n: number, note = '') => {
-    if (n !== 0 || verbose) add(key, num(n) + note);
+  const count = (key: string, n: number, text = countOf(n)) => {
+    if (n !== 0 || verbose) add(key, text);
   };
   add('backend', `${r.backend} (consistency_point: ${r.consistency_point})`);
   add(
     'region_bytes',
-    `${num(r.region_bytes)} (${formatBytes(r.region_bytes)}${r.hugepage ? ', THP' : ''}; granularity_bytes ${num(r.granularity_bytes)})`,
+    `${bytes(r.region_bytes)}${r.hugepage ? ', THP' : ''} (granularity_bytes ${bytes(r.granularity_bytes)})`,
   );
   // --writers 0: an idle region (the pure copy cost); no writer figure means anything, none is shown.
   const idle = w.kinds.length === 0;
@@ -59,32 +50,25 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
     'writers',
     idle
       ? 'none (an idle region: the copy cost alone)'
-      : `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate_pages_per_s ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : num(w.rate_pages_per_s)}`,
+      : `${w.kinds.length} × ${[...new Set(w.kinds)].join('+')}, ${w.pattern}, rate_pages_per_s ${w.rate_pages_per_s === 'unthrottled' ? 'unthrottled' : countOf(w.rate_pages_per_s)}`,
   );
-  add('pause_us', `${num(r.pause_us, 1)} (quiesce_us ${num(r.quiesce_us, 1)})`);
-  add('total_ms', num(r.total_ms, 1));
-  add('throughput_MBps', num(r.throughput_MBps, 1));
+  add('pause_us', `${fixed(r.pause_us, 1)} (quiesce_us ${fixed(r.quiesce_us, 1)})`);
+  add('total_ms', fixed(r.total_ms, 1));
+  add('throughput_MBps', fixed(r.throughput_MBps, 1));
   count('wp_faults', r.wp_faults);
   count('pages_copied_before_write', r.pages_copied_before_write);
-  add('bytes_written', `${num(r.bytes_written)} (${formatBytes(r.bytes_written)})`);
-  count(
-    'buffer_peak_bytes',
-    r.buffer_peak_bytes,
-    r.buffer_peak_bytes ? ` (${formatBytes(r.buffer_peak_bytes)})` : '',
-  );
-  add(
-    'extra_memory_peak_bytes',
-    `${num(r.extra_memory_peak_bytes)} (${formatBytes(r.extra_memory_peak_bytes)}; ${r.extra_memory_source})`,
-  );
-  if (r.throttled_ms !== 0 || verbose) add('throttled_ms', num(r.throttled_ms, 1));
+  add('bytes_written', bytes(r.bytes_written));
+  count('buffer_peak_bytes', r.buffer_peak_bytes, bytes(r.buffer_peak_bytes));
+  add('extra_memory_peak_bytes', `${bytes(r.extra_memory_peak_bytes)} (${r.extra_memory_source})`);
+  if (r.throttled_ms !== 0 || verbose) add('throttled_ms', fixed(r.throttled_ms, 1));
   if (!idle) {
     add('write_stall_us', `${stallLine(r.write_stall)} during the snapshot`);
     if (w.baseline_write_stall)
       add('baseline_write_stall_us', `${stallLine(w.baseline_write_stall)} before it`);
     add(
       'writers.throughput_ratio',
-      (w.throughput_ratio === null ? 'n/a' : num(w.throughput_ratio, 3)) +
-        ` (snapshot_writes_per_s ${num(w.snapshot_writes_per_s)} / baseline_writes_per_s ${num(w.baseline_writes_per_s)})`,
+      (w.throughput_ratio === null ? 'n/a' : fixed(w.throughput_ratio, 3)) +
+        ` (snapshot_writes_per_s ${countOf(w.snapshot_writes_per_s)} / baseline_writes_per_s ${countOf(w.baseline_writes_per_s)})`,
     );
   }
   count('vma_count_peak', r.vma_count_peak);
@@ -92,13 +76,13 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
   if (byKind.some(([kind]) => kind !== 'cpu'))
     add(
       'writers.writes_by_kind',
-      byKind.map(([kind, n]) => `${kind} ${num(n)}`).join(', ') + ' (during the snapshot)',
+      byKind.map(([kind, n]) => `${kind} ${countOf(n)}`).join(', ') + ' (during the snapshot)',
     );
   const exits = Object.entries(w.exit_reasons ?? {});
-  if (exits.length) add('writers.exit_reasons', exits.map(([why, n]) => `${why} ${num(n)}`).join(', '));
+  if (exits.length) add('writers.exit_reasons', exits.map(([why, n]) => `${why} ${countOf(n)}`).join(', '));
   for (const [k, v] of Object.entries(r.incompatibilities)) count(`incompatibilities.${k}`, v);
   for (const [k, v] of Object.entries(r.backend_metrics))
-    if (v !== 0 || verbose) add(`backend_metrics.${k}`, Number.isInteger(v) ? num(v) : num(v, 1));
+    if (v !== 0 || verbose) add(`backend_metrics.${k}`, Number.isInteger(v) ? countOf(v) : fixed(v, 1));
   if (r.writer_timeline && !idle) add('writer_timeline', timelineLine(r.writer_timeline));
   const v = r.verification;
   if (r.lost_writes)
@@ -113,10 +97,10 @@ export function renderRun(r: RunResult, opts: { verbose?: boolean } = {}): strin
         ? 'not verified (null sink: an overhead run; exit 0)'
         : `no (skipped: ${v.skipped})`
       : r.verified && r.lost_writes
-        ? `image only: ${num(v.checked_pages)} pages match the consistency point (${v.checksum}), but writes were lost: the run failed`
+        ? `image only: ${countOf(v.checked_pages)} pages match the consistency point (${v.checksum}), but writes were lost: the run failed`
         : r.verified
-          ? `yes (${num(v.checked_pages)} pages, ${v.checksum})`
-          : `NO: ${num(v.bad_pages)} of ${num(v.checked_pages)} pages differ from the consistency point; first: ${v.first_bad
+          ? `yes (${countOf(v.checked_pages)} pages, ${v.checksum})`
+          : `NO: ${countOf(v.bad_pages)} of ${countOf(v.checked_pages)} pages differ from the consistency point; first: ${v.first_bad
               .slice(0, 8)
               .map(
                 (b) =>

@@ -1,5 +1,6 @@
 /** The writer-throughput timeline of one run: writes per 10 ms, with its phases, and its one-line summary. */
 import type { NativeTimeline } from './native.js';
+import { count } from './format.js';
 
 /** Phase boundaries, ms since the workload started. */
 export interface TimelinePhases {
@@ -96,7 +97,7 @@ export function summarizeTimeline(t: WriterTimeline): TimelineSummary {
 /** "writes/10ms: before 1,234 · pause 0 (1.2 ms held) · copy 456 (37%) · after 1,200" */
 export function timelineLine(t: WriterTimeline): string {
   const s = summarizeTimeline(t);
-  const n = (x: number | null) => (x === null ? '–' : Math.round(x).toLocaleString('en-US'));
+  const n = (x: number | null) => (x === null ? '–' : count(x));
   const pct = (x: number | null) =>
     x !== null && s.before !== null && s.before > 0 ? ` (${Math.round((x / s.before) * 100)}%)` : '';
   const held =

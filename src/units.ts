@@ -1,5 +1,6 @@
 /** Parsing of sizes and rates as users type them: 256M, 1G, 4k, 2m, 1.5G, 65536. */
 import { UsageError } from './errors.js';
+import { bytes } from './format.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,
@@ -60,19 +61,10 @@ export function parseCount(flag: string, value: unknown, min: number, max: numbe
 }
 
 /**
- * 268435456 → "256.00 MiB"; with `trim`, whole numbers lose their decimals ("256 MiB", "2.4 KiB")
- * as chart labels and report tables want. Not a number → "–".
+ * Bytes for a person: src/format.ts's bytes() ("256 MiB", "9.62 MiB"), under the name the charts
+ * import; `opts` is ignored (whole numbers always lose their decimals).
+ * @deprecated import { bytes } from './format.js'
  */
-export function formatBytes(bytes: number, opts: { trim?: boolean } = {}): string {
-  if (!Number.isFinite(bytes)) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  if (i === 0) return `${v} ${units[i]}`;
-  const fixed = v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
-  return `${opts.trim ? Number(fixed) : fixed} ${units[i]}`;
+export function formatBytes(n: number, _opts: { trim?: boolean } = {}): string {
+  return bytes(n);
 }

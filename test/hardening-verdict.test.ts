@@ -46,7 +46,10 @@ testIfSupported(probeFor({ backend: 'mprotect' })).serial(
     t.regex(json.stderr, /incompatible/);
     const text = await runCli(args);
     t.is(text.code, 1, text.stderr);
-    t.regex(text.stdout, /^lost_writes\s+INCOMPATIBLE: \d+ writes? by read did not land \(EFAULT \d+\)/m);
+    t.regex(
+      text.stdout,
+      /^lost_writes\s+INCOMPATIBLE: [\d,]+ writes? by read did not land \(EFAULT [\d,]+\)/m,
+    );
     t.notRegex(text.stdout, /^verified\s+yes/m);
   },
 );

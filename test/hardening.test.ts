@@ -108,7 +108,7 @@ testIf(
       t.is(kernel.code, 1, kernel.stderr);
       t.regex(
         kernel.stderr,
-        /incompatible: uffd .*writes by read did not land \(EFAULT \d+\).*user-mode only/,
+        /incompatible: uffd .*writes by read did not land \(EFAULT [\d,]+\).*user-mode only/,
       );
     } else {
       // Older kernels: a refusal that says what to change.

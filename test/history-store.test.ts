@@ -163,7 +163,11 @@ function storeSuite(d: Driver) {
       const cases: [string, string, RegExp][] = [
         ['truncated', full.slice(0, full.length / 2), /truncated or damaged/],
         ['foreign', JSON.stringify({ name: 'not cowbench' }), /no 'schema' field/],
-        ['bad-sample', full.replace(/"samples":\s*\[/, '"samples": ["x", '), /no numeric 'samples' array/],
+        [
+          'bad-sample',
+          full.replace(/"samples":\s*\[/, '"samples": ["x", '),
+          /\.samples\[0\] is the string "x", not a number$/m,
+        ],
       ];
       for (const [name, text, why] of cases) {
         // The good run listed first is not recorded either: every file is checked before any write.

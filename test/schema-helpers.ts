@@ -1,7 +1,7 @@
 /**
- * JSON Schema validation for the tests: ajv (a devDependency: the schema is a contract the tests
- * hold every produced file to; at run time report and compare use bench/results.ts's small shape
- * check, so users do not install a validator) compiling schema/results.schema.json.
+ * JSON Schema validation for the tests: ajv compiling schema/results*.schema.json now, with every
+ * error listed. The CLI validates with the same schemas compiled at build time
+ * (scripts/compile-schema.mjs, no ajv at run time); the tests hold both to the committed results.
  */
 import * as AjvModule from 'ajv';
 import { readFileSync } from 'node:fs';
@@ -10,13 +10,24 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RESULTS_SCHEMA_FILE = path.join(root, 'schema', 'results.schema.json');
+export const RESULTS_1_SCHEMA_FILE = path.join(root, 'schema', 'results-1.schema.json');
 
 const Ajv = AjvModule.Ajv;
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const validate = ajv.compile(JSON.parse(readFileSync(RESULTS_SCHEMA_FILE, 'utf8')) as object);
+const ids: Record<string, string> = {};
+for (const [version, file] of [
+  ['cowbench.bench/1', RESULTS_1_SCHEMA_FILE],
+  ['cowbench.bench/2', RESULTS_SCHEMA_FILE],
+] as const) {
+  const schema = JSON.parse(readFileSync(file, 'utf8')) as { $id: string };
+  ajv.addSchema(schema);
+  ids[version] = schema.$id;
+}
 
-/** The schema errors of a parsed results.json ([] when valid). */
+/** The schema errors of a parsed results.json ([] when valid), by the schema of its version (2 if none). */
 export function validateResults(data: unknown): string[] {
+  const version = (data as { schema?: unknown } | null)?.schema;
+  const validate = ajv.getSchema(ids[String(version)] ?? ids['cowbench.bench/2']!)!;
   if (validate(data)) return [];
   return (validate.errors ?? []).map(
     (e: { instancePath: string; message?: string }) => `${e.instancePath || '/'} ${e.message ?? ''}`,

@@ -20,7 +20,7 @@ test('the run summary labels figures with their JSON keys, groups digits, and hi
     'verified',
   ])
     t.regex(text, new RegExp(`^${key.replace('.', '\\.')}\\s`, 'm'), key);
-  t.regex(text, /^region_bytes\s+16,777,216 /m, 'digit grouping');
+  t.regex(text, /^region_bytes\s+16 MiB \(granularity_bytes 4 KiB\)$/m, 'bytes in binary units');
   t.notRegex(text, /^throttled_ms/m, 'a zero counter is left out');
   t.regex(renderRun(r, { verbose: true }), /^throttled_ms\s+0\.0$/m, 'shown with --verbose');
 });

@@ -67,6 +67,7 @@ export const benchCommand: CliPlugin = (y) =>
             repeat: args.repeat === undefined ? null : parseCount('--repeat', args.repeat, 1, 100),
             out: typeof args.out === 'string' ? args.out : null,
             label: typeof args.label === 'string' ? args.label : null,
+            quiet: args.quiet === true,
             ...(args.record === true
               ? {
                   onResults: async (dir: string) => {

@@ -4,6 +4,7 @@ import { withValues } from '../../src/argv.js';
 import { runOptionsFromFlags, withDeclaredOptions } from '../../src/options.js';
 import { optionOwners, type BackendName } from '../../src/registry.js';
 import { parseCount } from '../../src/units.js';
+import { count, quantity, value } from '../../src/format.js';
 import { faultLatencyTrial } from '../fault_latency.js';
 
 const setExit = (code: number) => {
@@ -49,7 +50,7 @@ export const faultLatencyCommand: CliPlugin = (y) =>
         args.json
           ? JSON.stringify(trial) + '\n'
           : s
-            ? `${trial.backend}: fault round trip median ${s.median.toFixed(2)} µs, p99 ${s.p99.toFixed(2)} µs (${s.min.toFixed(2)} … ${s.max.toFixed(2)}), ${trial.wp_faults} faults\n`
+            ? `${trial.backend}: fault round trip median ${quantity(s.median, 'µs')}, p99 ${quantity(s.p99, 'µs')} (${value(s.min)} … ${value(s.max)}), ${count(trial.wp_faults ?? NaN)} faults\n`
             : `${trial.backend}: skipped: ${trial.skipped}\n`,
       );
       setExit(0);

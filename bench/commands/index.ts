@@ -18,7 +18,6 @@ import { scanTrialCommand } from './scan-trial.js';
 
 /** In help order; the hidden children last. */
 const commands: readonly CliPlugin[] = [
-  historyCommands,
   benchCommand,
   reportCliCommand,
   compareCliCommand,

@@ -11,6 +11,7 @@ import {
   type Suite,
 } from '../runner.js';
 import { parseRate } from '../../src/units.js';
+import { bytes } from '../../src/format.js';
 
 const buffers = (quick: boolean) =>
   quick ? [4 * MiB, 64 * MiB] : [4 * MiB, 16 * MiB, 64 * MiB, 256 * MiB, GiB];
@@ -41,7 +42,7 @@ export const memorySuite: Suite = {
             out: image,
             force: true,
           },
-          `uffd buffer ${buffer / MiB} MiB`,
+          `uffd buffer ${bytes(buffer)}`,
         );
         const extra = summarize(results.map((r) => r.extra_memory_peak_bytes));
         const withinBound =
@@ -115,7 +116,7 @@ export const memorySuite: Suite = {
         evidence: uffdRows
           .map(
             (r) =>
-              `buffer ${Number(r.buffer_bytes) / MiB} MiB: extra ${(Number(r['extra_memory_peak_bytes_max']) / MiB).toFixed(1)} MiB max`,
+              `buffer ${bytes(Number(r.buffer_bytes))}: extra ${bytes(Number(r['extra_memory_peak_bytes_max']))} max`,
           )
           .join('; '),
       });
@@ -124,7 +125,7 @@ export const memorySuite: Suite = {
         claim: 'C4',
         verdict: boundHeld && forkMax > 0.1 ? (throttled ? 'confirmed' : 'partly confirmed') : 'refuted',
         evidence:
-          `forkcow extra memory up to ${(forkMax * 100).toFixed(0)}% of the ${size / MiB} MiB region (${fork.map((r) => `rate ${r.rate}: ${(Number(r['extra_memory_peak_bytes_median']) / MiB).toFixed(0)} MiB`).join(', ')}); ` +
+          `forkcow extra memory up to ${(forkMax * 100).toFixed(0)}% of the ${bytes(size)} region (${fork.map((r) => `rate ${r.rate}: ${bytes(Number(r['extra_memory_peak_bytes_median']))}`).join(', ')}); ` +
           `uffd bounded by its buffer: ${boundHeld ? 'yes' : 'no'}; throttling seen with the block policy: ${throttled ? 'yes' : 'no (the buffer never filled)'}`,
       });
     return { rows, findings, verdicts };

@@ -11,6 +11,7 @@ import {
   type Suite,
 } from '../runner.js';
 import { judgeMedian, judgeRatio, samplesOf, smallerThanNamed } from '../verdicts.js';
+import { bytes } from '../../src/format.js';
 
 const sizes = (quick: boolean) => (quick ? [64 * MiB, 256 * MiB] : [GiB / 4, GiB, 2 * GiB, 4 * GiB]);
 const thpBackends = ['uffd', 'forkcow'];
@@ -37,7 +38,7 @@ export const scaleSuite: Suite = {
           force: true,
           ...(hugepage ? { hugepage: true } : {}),
         },
-        `${backend} ${size / MiB} MiB${hugepage ? ' THP' : ''}`,
+        `${backend} ${bytes(size)}${hugepage ? ' THP' : ''}`,
       );
       rows.push({
         backend,
@@ -99,7 +100,7 @@ export const scaleSuite: Suite = {
           : vs.every((v) => v === 'met')
             ? 'met'
             : 'not measurable here',
-        evidence: `${pivot / MiB} MiB: ${b4k.evidence}; ${bThp.evidence}`,
+        evidence: `${bytes(pivot)}: ${b4k.evidence}; ${bThp.evidence}`,
       });
     }
     if (uffd)
@@ -111,7 +112,7 @@ export const scaleSuite: Suite = {
           bound: 0.8,
           good: 'above',
           smallerThanNamed: named,
-          context: `${pivot / MiB} MiB at 65,536 random page writes/s`,
+          context: `${bytes(pivot)} at 65,536 random page writes/s`,
         }),
       );
     return { rows, verdicts };

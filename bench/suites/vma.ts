@@ -1,5 +1,6 @@
 /** C1: mprotect splits VMAs on scattered un-protection until ENOMEM; uffd-wp does not. */
 import { GiB, MiB, repeatRuns, scratch, type Row, type Suite } from '../runner.js';
+import { bytes, figure } from '../../src/format.js';
 
 const sizes = (quick: boolean) => (quick ? [256 * MiB, GiB] : [256 * MiB, GiB, 2 * GiB, 4 * GiB]);
 
@@ -29,7 +30,7 @@ export const vmaSuite: Suite = {
             out: image,
             force: true,
           },
-          `${backend} ${size / MiB} MiB scattered`,
+          `${backend} ${bytes(size)} scattered`,
         );
         const r = results[0];
         rows.push({
@@ -64,19 +65,19 @@ export const vmaSuite: Suite = {
                   ? 'not measurable here'
                   : 'partly confirmed',
           evidence: smallest
-            ? `mprotect hit ENOMEM at vm.max_map_count from ${Number(smallest.region_bytes) / MiB} MiB under unthrottled random writers; uffd at the same sizes: ${uffdAtThoseSizes.map((r) => `${Number(r.region_bytes) / MiB} MiB ${r.outcome}, peak ${r.vma_count_peak} mappings`).join('; ')}`
+            ? `mprotect hit ENOMEM at vm.max_map_count from ${bytes(Number(smallest.region_bytes))} under unthrottled random writers; uffd at the same sizes: ${uffdAtThoseSizes.map((r) => `${bytes(Number(r.region_bytes))} ${r.outcome}, peak ${figure('vma_count_peak', r.vma_count_peak)} mappings`).join('; ')}`
             : `mprotect did not hit ENOMEM (${rows
                 .filter((r) => r.backend === 'mprotect')
                 .map(
                   (r) =>
-                    `${Number(r.region_bytes) / MiB} MiB: ${r.outcome}, peak ${r.vma_count_peak} mappings`,
+                    `${bytes(Number(r.region_bytes))}: ${r.outcome}, peak ${figure('vma_count_peak', r.vma_count_peak)} mappings`,
                 )
                 .join(', ')})`,
         },
       ],
       findings: rows.map(
         (r) =>
-          `${r.backend} ${Number(r.region_bytes) / MiB} MiB: ${r.outcome}${r.enomem ? ' (ENOMEM: vm.max_map_count)' : ''}`,
+          `${r.backend} ${bytes(Number(r.region_bytes))}: ${r.outcome}${r.enomem ? ' (ENOMEM: vm.max_map_count)' : ''}`,
       ),
     };
   },

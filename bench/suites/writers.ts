@@ -13,6 +13,7 @@ import type { RunResult } from '../../src/result.js';
 import { available, MiB, repeatRuns, scratch, spread, summarize, type Row, type Suite } from '../runner.js';
 import { HUGE_PAGE_SIZE } from '../../src/page.js';
 import type { RunRequest } from '../runner.js';
+import { count } from '../../src/format.js';
 
 /** Snapshots of this backend give the latency figures (the question the claim asks). */
 const LATENCY_BACKEND = 'uffd';
@@ -185,7 +186,7 @@ export const writersSuite: Suite = {
         });
         if (results.length)
           findings.push(
-            `kvm guest at ${GUEST_RATE.toLocaleString('en-US')} writes/s, ${pages.label}: during the snapshot ` +
+            `kvm guest at ${count(GUEST_RATE)} writes/s, ${pages.label}: during the snapshot ` +
               `${ratio.median.toFixed(3)}× its rate before (${ratio.min.toFixed(3)}…${ratio.max.toFixed(3)}, n=${results.length}); ` +
               `image ${mbps.median.toFixed(0)} MB/s, writers throttled by the full buffer ${throttled.median.toFixed(0)} ms`,
           );

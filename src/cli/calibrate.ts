@@ -9,6 +9,7 @@ import { parseSize } from '../units.js';
 import { handleSignals } from '../signals.js';
 import { removeOwnTemporaries } from '../clean.js';
 import type { CliPlugin } from './plugin.js';
+import { quantity } from '../format.js';
 
 export const calibrateCommand: CliPlugin = (y) =>
   y.command(
@@ -45,7 +46,7 @@ export const calibrateCommand: CliPlugin = (y) =>
       process.stdout.write(
         args.json
           ? JSON.stringify(out) + '\n'
-          : `memcpy ${out.memcpy_MBps.toFixed(0)} MB/s, sink ${out.sink_MBps.toFixed(0)} MB/s, page fault ${out.page_fault_ns.toFixed(0)} ns\n`,
+          : `memcpy ${quantity(out.memcpy_MBps, 'MB/s')}, sink ${quantity(out.sink_MBps, 'MB/s')}, page fault ${quantity(out.page_fault_ns, 'ns')}\n`,
       );
     },
   );

@@ -10,6 +10,7 @@ import type { CliPlugin } from './plugin.js';
 
 interface CompatFlags {
   json?: boolean;
+  quiet?: boolean;
   size?: unknown;
   backends?: unknown;
   writers?: unknown;
@@ -32,7 +33,7 @@ async function compatFromFlags(flags: CompatFlags): Promise<number> {
   const sizeBytes = parseSize('--size', flags.size ?? '64M');
   if (sizeBytes === 0 || sizeBytes % PAGE_SIZE !== 0)
     throw new UsageError('--size', 'must be a non-zero multiple of 4 KiB');
-  const live = !flags.json && process.stderr.isTTY === true;
+  const live = !flags.json && !flags.quiet && process.stderr.isTTY === true;
   const result = await runCompat({
     sizeBytes,
     backends: listFlag('--backends', flags.backends, backendNames),

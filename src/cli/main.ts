@@ -47,6 +47,14 @@ export async function main(argv: string[], plugins: CliPlugin[] = []): Promise<n
     .example('$0 run --backend uffd --runs 5 --out /dev/null', 'repeated runs: mean ± σ, min … max')
     .example('$0 probe', 'which kernel features this machine has, tested by behaviour')
     .epilogue('In a checkout, cowbench is ./bin/cowbench.js (npm link puts it on the PATH).')
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      global: true,
+      default: false,
+      describe:
+        'no progress or informational lines on stderr; results, warnings, errors and --json unchanged',
+    })
     // Help and --version return here (not process.exit) so a failed write of them is an exit code.
     .exitProcess(false)
     .demandCommand(1, 'name a command: run, probe, compat, bench, report, compare, calibrate, clean, vm')

@@ -7,7 +7,7 @@ import type { RunResult } from '../result.js';
 import { cliError, CowbenchError, UsageError } from '../errors.js';
 import { parseCount } from '../units.js';
 import { mean, min, max, sampleStandardDeviation } from 'simple-statistics';
-import { num } from '../report.js';
+import { bytes, fixed } from '../format.js';
 import { failedRunJson, renderRun, runVerdict } from '../report.js';
 import { handleSignals, type SignalScope } from '../signals.js';
 import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
@@ -17,6 +17,7 @@ import { columns } from '../table.js';
 
 type Flags = RunFlags & {
   json?: boolean;
+  quiet?: boolean;
   progress?: boolean;
   verbose?: boolean;
   runs?: unknown;
@@ -61,12 +62,15 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
       onForcedExit: () => removeOwnTemporaries(options.out),
     });
   const runLabel = repeat?.label ?? '';
-  const showProgress = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
+  const quiet = flags.quiet === true;
+  const showProgress = flags.progress !== false && !flags.json && !quiet && process.stderr.isTTY === true;
   const bar = showProgress ? runProgress(runLabel) : undefined;
   try {
     const result = await runSnapshot(options, {
       signal: signals.signal,
-      onNotice: (message) => writeStderr(`cowbench: ${message}\n`),
+      onNotice: (message) => {
+        if (!quiet) writeStderr(`cowbench: ${message}\n`);
+      },
       onPhase: (phase) => {
         bar?.phase(phase);
         if (flags.verbose) writeStderr(`cowbench: ${phase}\n`);
@@ -77,7 +81,7 @@ async function runOnce(flags: Flags, repeat?: Repeat): Promise<number> {
     repeat?.collect(result);
     // With --json, stdout holds the one object: a repeated run's line is progress (stderr).
     const line = `${runLabel}${oneLine(result)}\n`;
-    if (repeat && flags.json) writeStderr(line);
+    if (repeat && flags.json && !quiet) writeStderr(line);
     const printed = repeat
       ? flags.json
         ? { ok: true as const }
@@ -129,13 +133,19 @@ const REPEATED: { key: string; of: (r: RunResult) => number | null; digits: numb
   { key: 'extra_memory_peak_bytes', of: (r) => r.extra_memory_peak_bytes, digits: 0 },
 ];
 
+/** A repeated figure as printed: bytes in binary units, others with the figure's decimals. */
+function show(key: string, x: number): string {
+  const digits = REPEATED.find((m) => m.key === key)?.digits ?? 1;
+  return key.endsWith('_bytes') ? bytes(x) : fixed(x, digits);
+}
+
 function oneLine(r: RunResult): string {
   const verified = r.verified
     ? 'verified yes'
     : r.verification.skipped
       ? 'not verified (null sink)'
       : 'verified NO';
-  return [verified, ...REPEATED.slice(0, 5).map((m) => `${m.key} ${num(m.of(r) ?? NaN, m.digits)}`)].join(
+  return [verified, ...REPEATED.slice(0, 5).map((m) => `${m.key} ${show(m.key, m.of(r) ?? NaN)}`)].join(
     ' · ',
   );
 }
@@ -167,16 +177,12 @@ export function summarizeRuns(results: RunResult[]): RepeatedFigure[] {
 }
 
 export function renderRepeated(figures: RepeatedFigure[]): string {
-  const digits = (key: string) => REPEATED.find((m) => m.key === key)?.digits ?? 1;
   return columns(
-    figures.map((f) => {
-      const d = digits(f.key);
-      return [
-        f.key,
-        `${num(f.mean, d)} ± ${Number.isFinite(f.sd) ? num(f.sd, d) : 'n/a'}`,
-        `(${num(f.min, d)} … ${num(f.max, d)}, n=${f.n})`,
-      ];
-    }),
+    figures.map((f) => [
+      f.key,
+      `${show(f.key, f.mean)} ± ${show(f.key, f.sd)}`,
+      `(${show(f.key, f.min)} … ${show(f.key, f.max)}, n=${f.n})`,
+    ]),
   );
 }
 
@@ -189,6 +195,11 @@ export function renderRepeated(figures: RepeatedFigure[]): string {
 async function runFromFlags(flags: Flags): Promise<number> {
   let runs: number;
   try {
+    if (flags.verbose && flags.quiet)
+      throw new UsageError(
+        '--quiet',
+        'conflicts with --verbose (which names each step on stderr): give one of them',
+      );
     runs = flags.runs === undefined ? 1 : parseCount('--runs', flags.runs, 1, 1000);
     if (runs > 1 && flags.out !== undefined && String(flags.out) !== NULL_SINK)
       throw new UsageError('--runs', 'keeps no image: use --out /dev/null or no --out with --runs > 1');

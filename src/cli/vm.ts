@@ -214,11 +214,19 @@ interface VmFlags {
   transcript?: string;
   fetch?: string;
   verbose: boolean;
+  quiet: boolean;
 }
 
-const say = (line: string) => writeStderr(`cowbench vm: ${line}\n`);
-
 async function vmHandler(f: VmFlags): Promise<number> {
+  if (f.verbose && f.quiet)
+    throw new UsageError(
+      '--quiet',
+      'conflicts with --verbose (the QEMU command line and console): give one of them',
+    );
+  // vm's own lines (what it fetched, booted, ran); the guest command's output is not vm's to quiet.
+  const say = (line: string) => {
+    if (!f.quiet) writeStderr(`cowbench vm: ${line}\n`);
+  };
   const inner = [...(f.command ?? []), ...(f['--'] ?? [])].map(String);
   if (f.fetch !== undefined) {
     if (inner.length || f.script !== undefined)

@@ -1,0 +1,100 @@
+/**
+ * How cowbench prints a number for a person. One module, so run, bench, compare and compat show
+ * a figure the same way; JSON and CSV keep the raw number and never come here.
+ *
+ *   count(67108864)           "67,108,864"   whole things: pages, writes, faults (exact, grouped)
+ *   bytes(67108864)           "64 MiB"       binary units, 3 significant digits: "9.62 MiB", "512 B"
+ *   value(2278.3)             "2,278"        a measured figure: integers exact, others 4
+ *                                            significant digits ("3.553", "0.07918"), no exponent
+ *   fixed(8166.94, 1)         "8,166.9"      a figure with a set number of decimals
+ *   quantity(2278.3, 'µs')    "2,278 µs"     a figure in its unit: durations, rates ("MB/s");
+ *                                            bytes ('B') through bytes(), '1' (a count) bare
+ *   duration(0.0123)          "12.3 ms"      seconds, in the unit that reads best (µs, ms, s)
+ *   percent(12.04)            "+12.0%"       a change; percent(0.5, { sign: false }) "0.5%"
+ *   figure('region_bytes', x)                a value in the unit its name carries (bench tables)
+ *
+ * Anything not finite prints as "n/a".
+ */
+
+const NA = 'n/a';
+
+const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const significant = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 4 });
+const withDecimals = new Map<number, Intl.NumberFormat>();
+
+/** A whole number, digit-grouped: 1869 → "1,869" (rounded if it is not whole). */
+export function count(n: number): string {
+  return Number.isFinite(n) ? grouped.format(n) : NA;
+}
+
+/** `digits` decimals, digit-grouped: fixed(8166.94, 1) → "8,166.9". */
+export function fixed(n: number, digits: number): string {
+  if (!Number.isFinite(n)) return NA;
+  if (digits === 0) return grouped.format(n);
+  let f = withDecimals.get(digits);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    withDecimals.set(digits, f);
+  }
+  return f.format(n);
+}
+
+/** A measured figure: an integer exactly, 1000 and over to the unit, else 4 significant digits. */
+export function value(n: number): string {
+  if (!Number.isFinite(n)) return NA;
+  if (Number.isInteger(n) || Math.abs(n) >= 1000) return grouped.format(n);
+  return significant.format(n);
+}
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Bytes in binary units, 3 significant digits, whole numbers without decimals: "64 MiB", "9.62 MiB". */
+export function bytes(n: number): string {
+  if (!Number.isFinite(n)) return NA;
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < BYTE_UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  if (i === 0) return `${grouped.format(v)} B`;
+  const a = Math.abs(v);
+  return `${Number(v.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2))} ${BYTE_UNITS[i]}`;
+}
+
+/** A figure in its unit (a metric registry unit): bytes in binary units, '1' or none bare. */
+export function quantity(n: number, unit: string | null | undefined): string {
+  if (unit === 'B') return bytes(n);
+  if (!Number.isFinite(n)) return NA;
+  return unit && unit !== '1' ? `${value(n)} ${unit}` : value(n);
+}
+
+/** Seconds in µs, ms or s, whichever keeps the figure at 1 or more. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return NA;
+  const a = Math.abs(seconds);
+  if (a !== 0 && a < 1e-3) return quantity(seconds * 1e6, 'µs');
+  if (a !== 0 && a < 1) return quantity(seconds * 1e3, 'ms');
+  return quantity(seconds, 's');
+}
+
+/** A percentage, signed by default (a change): "+12.0%", "-3.1%"; `digits` decimals (1). */
+export function percent(p: number, opts: { sign?: boolean; digits?: number } = {}): string {
+  if (!Number.isFinite(p)) return NA;
+  const text = `${fixed(p, opts.digits ?? 1)}%`;
+  return opts.sign !== false && p >= 0 ? `+${text}` : text;
+}
+
+/**
+ * A table cell in the unit its column name carries, as JSON keys and CSV columns name it:
+ * `*bytes*` in binary units, `*_ratio` to 3 decimals with ×, a number otherwise; a missing value
+ * "–", a boolean yes/no.
+ */
+export function figure(key: string, v: unknown): string {
+  if (v === null || v === undefined || v === '') return '–';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v !== 'number') return String(v);
+  if (/bytes/.test(key)) return bytes(v);
+  if (/ratio/.test(key)) return `${fixed(v, 3)}×`;
+  return value(v);
+}
