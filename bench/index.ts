@@ -11,6 +11,7 @@ import { CowbenchError, UsageError } from '../src/errors.js';
 import { killAllChildrenNow, stopAllChildren } from '../src/child.js';
 import { handleSignals, type HandledSignal } from '../src/signals.js';
 import {
+  childError,
   runCowbenchChild,
   writeCsv,
   type BenchContext,
@@ -106,7 +107,8 @@ function selectBackends(asked: string[] | null): { usable: string[]; skipped: Ro
 async function calibrate(bytes: number, dir: string): Promise<Calibration> {
   execFileSync('sync');
   const r = await runCowbenchChild(['calibrate', '--json', '--size', String(bytes), '--dir', dir]);
-  if (r.code !== 0) throw new Error(`calibration failed: ${r.stderr.trim()}`);
+  if (r.code !== 0)
+    throw new CowbenchError('ESYS', `bench: calibration failed: ${childError(r.stderr, r.code)}`);
   return JSON.parse(r.stdout) as Calibration;
 }
 
@@ -399,7 +401,12 @@ async function benchInto(
     // handler writes what finished before it and exits.
     if (signals.received) await new Promise<never>(() => {});
     stopBar();
-    calibrations.push(await calibrate(calBytes, scratchDir));
+    // A calibration that fails between suites (a full disk) loses its one figure, not the suites.
+    try {
+      calibrations.push(await calibrate(calBytes, scratchDir));
+    } catch (e) {
+      process.stderr.write(`cowbench: warning: ${(e as Error).message}; the suites' results are kept\n`);
+    }
     recordCalibrations();
     // No figure is divided by the calibration: on this 2-core shared VM the calibration moves
     // more between runs than the figures do (A/A, 5 pairs of bench --ci, results/2026-12-01-vm-

@@ -8,6 +8,7 @@ import { replaceFile } from '../src/files.js';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { childFailure, runChild } from '../src/child.js';
+import { sweepBefore } from '../src/clean.js';
 import type { RunResult } from '../src/result.js';
 
 export { summarize, type Summary } from './stats.js';
@@ -81,11 +82,14 @@ export async function runCowbenchChild(
   timeoutMs = 600_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const r = await runChild({ args, timeoutMs });
-  return {
-    code: r.code,
-    stdout: r.stdout,
-    stderr: r.timedOut ? `${r.stderr}\ncowbench: child timed out after ${timeoutMs} ms` : r.stderr,
-  };
+  // A child ended by a signal wrote no message of its own: say which signal (SIGKILL that no one
+  // sent on purpose is usually the kernel's OOM killer).
+  const why = r.timedOut
+    ? `cowbench: child timed out after ${timeoutMs} ms`
+    : r.signal
+      ? `cowbench: the child was killed by ${r.signal}${r.signal === 'SIGKILL' ? " (out of memory? the kernel's OOM killer sends SIGKILL)" : ''}`
+      : null;
+  return { code: r.code, stdout: r.stdout, stderr: why ? `${r.stderr}\n${why}` : r.stderr };
 }
 
 /** What a suite asks of one run: typed options (a backend from ctx.backends); flagsOf makes its argv. */
@@ -110,6 +114,9 @@ export async function runSnapshotChild(
   ]);
   ctx.tick(label);
   if (r.code !== 0) {
+    // A killed child could not remove its image's temporary: the next run must not find the disk
+    // (or a RAM file system) full of it.
+    if (r.code === null) sweepBefore(options.out ?? null);
     const error = r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
     ctx.log(`  ${label}: failed (exit ${r.code}): ${error}`);
     let result: RunResult | undefined;
