@@ -22,7 +22,7 @@ export interface Leftover {
   reason: string;
 }
 
-const TEMP_NAME = /^\.(.+)\.cowbench-(\d+)-(\d+)\.tmp$/;
+export const TEMP_NAME = /^\.(.+)\.cowbench-(\d+)-(\d+)\.tmp$/;
 const SCRATCH_NAME = /^cowbench-(\d+)-[A-Za-z0-9]{6}$/;
 
 function isAlive(pid: number): boolean {

@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { TEMP_NAME } from '../clean.js';
 import { encodeFrame, FRAME, MAX_PAYLOAD, type FrameKind, type GuestJob } from './frames.js';
 
 const say = (line: string) => process.stderr.write(`cowbench-vm agent: ${line}\n`);
@@ -71,7 +72,8 @@ function snapshot(roots: string[]): Map<string, string> {
       }
       if (st.dev !== dev) continue; // never into /proc, /sys, /dev or another mount
       if (st.isDirectory()) walk(p, dev);
-      else if (st.isFile()) seen.set(p, `${st.ino}:${st.size}:${st.mtimeMs}`);
+      // A cowbench temporary is never a result: a killed run's unfinished image stays in the guest.
+      else if (st.isFile() && !TEMP_NAME.test(name)) seen.set(p, `${st.ino}:${st.size}:${st.mtimeMs}`);
     }
   };
   for (const root of roots) {
