@@ -88,6 +88,8 @@ export interface Comparison {
   regressions: number;
   /** Base metrics that could not be judged (missing from NEW, too few samples) were accepted. */
   allow_missing: boolean;
+  /** Inputs bench marked incomplete (interrupted): their metrics are partial. */
+  incomplete: { label: string; detail: string }[];
   gate_failures: string[];
 }
 
@@ -331,6 +333,23 @@ export function compareResults(
         : [],
     ),
   );
+  // A results directory bench marked incomplete holds only the suites that finished: compared
+  // as it is, it could pass the gate for what it never measured (a partial BASE most of all).
+  const incomplete = inputs.flatMap((i) =>
+    i.results.incomplete
+      ? [
+          {
+            label: i.label,
+            detail: `bench was interrupted by ${i.results.incomplete.signal}${i.results.incomplete.interrupted_suite ? ` during ${i.results.incomplete.interrupted_suite}` : ''}${i.results.incomplete.not_run.length ? `; not run: ${i.results.incomplete.not_run.join(', ')}` : ''}`,
+          },
+        ]
+      : [],
+  );
+  if (!allowMissing)
+    for (const x of incomplete)
+      gate_failures.push(
+        `${x.label} is incomplete (${x.detail}): its metrics are partial (--allow-missing accepts it)`,
+      );
   return {
     schema: COMPARE_SCHEMA,
     inputs: inputs.map((i) => ({ label: i.label, file: i.file })),
@@ -340,6 +359,7 @@ export function compareResults(
     geomean_cost_pct,
     regressions: rows.reduce((n, r) => n + r.changes.filter((c) => c.verdict === 'regressed').length, 0),
     allow_missing: allowMissing,
+    incomplete,
     gate_failures,
   };
 }
@@ -474,8 +494,14 @@ function summaryLine(c: Comparison, o: RenderOptions = {}): string {
     unjudged
       ? `${unjudged} base metric${unjudged === 1 ? '' : 's'} not judged (missing from NEW or too few samples)`
       : '',
+    c.incomplete.length && !c.allow_missing
+      ? `${c.incomplete.length} incomplete input${c.incomplete.length === 1 ? '' : 's'}`
+      : '',
   ].filter(Boolean);
   const notes = [
+    c.incomplete.length && c.allow_missing
+      ? `incomplete, accepted by --allow-missing: ${c.incomplete.map((x) => `${x.label} (${x.detail})`).join(', ')}`
+      : '',
     accepted
       ? `${accepted} base metric${accepted === 1 ? '' : 's'} not judged, accepted by --allow-missing`
       : '',
@@ -563,6 +589,17 @@ export function renderJunit(c: Comparison): string {
           `    <testcase classname="${cls}" name="${name}"><system-out>${detail}</system-out></testcase>`,
         );
     });
+  // Each input is a test of its own: complete, or interrupted (a failure unless --allow-missing).
+  for (const x of c.incomplete) {
+    const tc = `    <testcase classname="cowbench.compare.inputs" name="${xml(x.label)} is complete">`;
+    if (c.allow_missing) {
+      skipped++;
+      cases.push(`${tc}<skipped message="${xml(`incomplete: ${x.detail}`)}"/></testcase>`);
+    } else {
+      failures++;
+      cases.push(`${tc}<failure message="${xml(`incomplete: ${x.detail}`)}"/></testcase>`);
+    }
+  }
   const tests = cases.length;
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
@@ -596,6 +633,14 @@ export function renderTap(c: Comparison): string {
           : '';
       tests.push(`${status} ${tests.length + 1} ${name}${skip}${skip ? '' : ` # ${desc}`}`);
     });
+  for (const x of c.incomplete) {
+    const name = `${x.label.replace(/[#\s]/g, '_')}_is_complete`;
+    tests.push(
+      c.allow_missing
+        ? `ok ${tests.length + 1} ${name} # SKIP incomplete: ${x.detail}`
+        : `not ok ${tests.length + 1} ${name} # incomplete: ${x.detail}`,
+    );
+  }
   lines.push(`1..${tests.length}`, ...tests);
   lines.push(`# ${summaryLine(c)}`);
   return lines.join('\n') + '\n';

@@ -356,3 +356,36 @@ test('CLI: the gate fails when base metrics vanish from NEW or are too thin (iss
   t.is(allowed.code, 0, allowed.stdout);
   t.regex(allowed.stdout, /3 base metrics not judged, accepted by --allow-missing/);
 });
+
+test('an incomplete (interrupted) input fails the gate in every format; --allow-missing accepts it and says so', async (t) => {
+  const partial: BenchResults = {
+    ...results({ [RATE]: base8 }),
+    incomplete: { signal: 'SIGTERM', exit_code: 143, interrupted_suite: 'latency', not_run: ['scale'] },
+  };
+  t.deepEqual(validateResults(partial), []);
+  const inputs = [
+    { label: 'base', file: 'a', results: partial },
+    { label: 'new', file: 'b', results: results({ [RATE]: base8 }) },
+  ];
+  const c = compareResults(inputs);
+  t.is(c.gate_failures.length, 1);
+  t.regex(
+    c.gate_failures[0]!,
+    /^base is incomplete \(bench was interrupted by SIGTERM during latency; not run: scale\)/,
+  );
+  t.regex(renderComparison(c, 'table'), /gate fails: 1 incomplete input/);
+  t.regex(
+    renderComparison(c, 'junit'),
+    /name="base is complete"><failure message="incomplete: bench was interrupted/,
+  );
+  t.regex(renderComparison(c, 'tap'), /^not ok \d+ base_is_complete # incomplete/m);
+  const accepted = compareResults(inputs, { allowMissing: true });
+  t.deepEqual(accepted.gate_failures, []);
+  t.regex(renderComparison(accepted, 'table'), /incomplete, accepted by --allow-missing: base/);
+  t.regex(renderComparison(accepted, 'tap'), /^ok \d+ base_is_complete # SKIP incomplete/m);
+  // The CLI: exit 1 with --fail-on-regression.
+  const a = write(t, 'a', partial);
+  const b = write(t, 'b', results({ [RATE]: base8 }));
+  const r = await runCli(['compare', a, b, '--fail-on-regression']);
+  t.is(r.code, 1, r.stderr);
+});
