@@ -1,5 +1,5 @@
 /** Target f: the writers' throughput ratio per workload row and fault-around column (issue 23). */
-import { num, rows, severalMachines, str, type Machine } from './data.js';
+import { humanBytes, num, rows, severalMachines, str, type Machine } from './data.js';
 import type { ChartDef } from './chart.js';
 
 /** Fixed K in shades of one hue, the default apart, fork in grey. */
@@ -26,8 +26,8 @@ export const faultAroundChart: ChartDef = {
           return {
             machine: m.label,
             order: i,
-            // Axis labels in lines: "row 1 (tmpfs)" | "256 MiB, 2 unthrottled random writers".
-            part: (str(r, 'part') ?? '').replace(': ', '|'),
+            // Axis labels in lines: "row 1 (tmpfs)" | "256 MiB" | "unthrottled random".
+            part: `${(str(r, 'part') ?? '').split(':')[0]}|${humanBytes(num(r, 'region_bytes') ?? NaN)}|${str(r, 'workload') ?? ''}`,
             column: str(r, 'column') ?? '',
             ratio: median,
             lo: num(r, 'writer_throughput_ratio_lo') ?? median,
@@ -51,7 +51,7 @@ export const faultAroundChart: ChartDef = {
       type: 'nominal' as const,
       title: null,
       sort: { field: 'order', op: 'min' as const },
-      axis: { labelAngle: 0, labelExpr: "split(datum.label, '|')", labelFontSize: 9, labelLimit: 110 },
+      axis: { labelAngle: 0, labelExpr: "split(datum.label, '|')", labelFontSize: 9, labelLimit: 120 },
     };
     const xOffset = {
       xOffset: severalMachines(points)

@@ -36,6 +36,8 @@ type SinkKind = 'tmpfs' | 'disk' | 'null';
 interface Workload {
   row: number;
   what: string;
+  /** For the chart's axis. */
+  short: string;
   /** The size the issue names, and the one --quick measures. */
   sizeBytes: number;
   quickBytes: number;
@@ -51,6 +53,7 @@ const WORKLOADS: Workload[] = [
   {
     row: 1,
     what: '2 unthrottled random writers',
+    short: 'unthrottled random',
     sizeBytes: 256 * MiB,
     quickBytes: 64 * MiB,
     request: { writerKinds: ['cpu', 'cpu'], pattern: 'random', ratePagesPerSec: 0 },
@@ -60,6 +63,7 @@ const WORKLOADS: Workload[] = [
   {
     row: 2,
     what: '2 unthrottled sequential writers',
+    short: 'unthrottled sequential',
     sizeBytes: 256 * MiB,
     quickBytes: 64 * MiB,
     request: { writerKinds: ['cpu', 'cpu'], pattern: 'sequential', ratePagesPerSec: 0 },
@@ -69,6 +73,7 @@ const WORKLOADS: Workload[] = [
   {
     row: 3,
     what: '2 unthrottled hotset writers',
+    short: 'unthrottled hotset',
     sizeBytes: 256 * MiB,
     quickBytes: 64 * MiB,
     request: { writerKinds: ['cpu', 'cpu'], pattern: 'hotset', ratePagesPerSec: 0 },
@@ -78,6 +83,7 @@ const WORKLOADS: Workload[] = [
   {
     row: 4,
     what: `${PACED_RATE} random writes/s`,
+    short: '65,536 random/s',
     sizeBytes: GiB,
     quickBytes: 256 * MiB,
     request: { writerKinds: ['cpu', 'cpu'], pattern: 'random', ratePagesPerSec: PACED_RATE },
@@ -87,6 +93,7 @@ const WORKLOADS: Workload[] = [
   {
     row: 5,
     what: `filled, ${PACED_RATE} random writes/s`,
+    short: 'filled, 65,536 random/s',
     sizeBytes: 16 * GiB,
     quickBytes: 2 * GiB,
     request: { writerKinds: ['cpu', 'cpu'], pattern: 'random', ratePagesPerSec: PACED_RATE, fill: 'all' },
@@ -96,6 +103,7 @@ const WORKLOADS: Workload[] = [
   {
     row: 6,
     what: `paced KVM guest, ${PACED_RATE} writes/s, 4k pages`,
+    short: 'KVM guest, 65,536/s',
     sizeBytes: GiB,
     quickBytes: 256 * MiB,
     request: { writerKinds: ['kvm'], ratePagesPerSec: PACED_RATE },
@@ -315,6 +323,7 @@ export const faultAroundSuite: Suite = {
         row: cell.workload.row,
         sink: cell.sink,
         region_bytes: cell.sizeBytes,
+        workload: cell.workload.short,
         rate: cell.workload.request.ratePagesPerSec ? String(cell.workload.request.ratePagesPerSec) : 'max',
         backend: cell.column.backend,
         fault_around: cell.column.faultAround === null ? null : String(cell.column.faultAround),
