@@ -7,8 +7,8 @@
 // never stalls for 2 MiB, and a dense extent (unthrottled or sequential writers, a hot set) is
 // saved in one fault. (A partial run for fewer sure faults pays for a sequential writer but not
 // for a random one, whose next faults land anywhere in the extent: below kDenseFaults the faults
-// it saves cost less than its copies.) The run ends at the first granule already claimed either
-// way (ClaimAround), so an extent with earlier single-page faults is saved in a few runs.
+// it saves cost less than its copies.) The whole extent is every stretch of it not yet claimed,
+// around the pages earlier single-page faults took (FaultPath::serve).
 //
 // "Sure" is a lower confidence bound, not the point estimate. The extent's faults after its first
 // are k in t ns; the future faults it promises are its rate times the time until the copier

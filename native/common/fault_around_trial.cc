@@ -55,6 +55,13 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
     while (hi - lo < want && hi < end && !saved[hi]) saved[hi++] = true;
     while (hi - lo < want && lo > first && !saved[lo - 1]) saved[--lo] = true;
     r.faultPathPages += hi - lo;
+    // The whole extent asked for: every other unsaved stretch of it too (FaultPath::serve).
+    if (want >= kPerExtent)
+      for (size_t p = first; p < end; ++p)
+        if (!saved[p]) {
+          saved[p] = true;
+          ++r.faultPathPages;
+        }
     if (want > 1 && !dense[extent]) {
       dense[extent] = true;
       ++r.denseExtents;
