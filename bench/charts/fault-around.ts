@@ -58,7 +58,15 @@ export const faultAroundChart: ChartDef = {
         ? { field: 'machine', type: 'nominal' as const }
         : { field: 'column', type: 'nominal' as const, sort: colours.map(([c]) => c) },
     };
-    const y = { field: 'ratio', type: 'quantitative' as const, title: 'writer throughput ratio (median)' };
+    // Intervals from a loaded machine can reach far above 1 (a baseline phase slowed by other
+    // load): the axis stops a little above the highest median, and what lies beyond is clipped.
+    const top = Math.max(1.1, ...points.map((p) => p.ratio * 1.15));
+    const y = {
+      field: 'ratio',
+      type: 'quantitative' as const,
+      title: 'writer throughput ratio (median)',
+      scale: { domain: [0, top] },
+    };
     const parts = new Set(points.map((p) => p.part)).size;
     return {
       spec: {
@@ -67,7 +75,7 @@ export const faultAroundChart: ChartDef = {
         title: {
           text: this.title,
           subtitle:
-            'bars: median of n runs; black lines: 95% bootstrap interval of the median; 1 = the writers kept their rate',
+            'bars: median of n runs; black lines: 95% bootstrap interval of the median (clipped at the top); 1 = the writers kept their rate',
         },
         data: { values: points },
         layer: [
@@ -90,8 +98,13 @@ export const faultAroundChart: ChartDef = {
             },
           },
           {
-            mark: { type: 'rule', color: '#000' },
-            encoding: { x, ...xOffset, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+            mark: { type: 'rule', color: '#000', clip: true },
+            encoding: {
+              x,
+              ...xOffset,
+              y: { field: 'lo', type: 'quantitative', scale: { domain: [0, top] } },
+              y2: { field: 'hi' },
+            },
           },
           {
             data: { values: [{ one: 1 }] },
