@@ -43,7 +43,7 @@ export const scalePause: ChartDef = {
         title: {
           text: this.title,
           subtitle:
-            'log scales; 65,536 random page writes/s; median with min…max; mprotect beyond 1 GiB: ENOMEM; 16 GiB: uffd and fork only, image to /dev/null',
+            'log scales; 65,536 random writes/s; median, min…max; mprotect > 1 GiB: ENOMEM; 16 GiB: image to /dev/null',
         },
         data: { values: points },
         layer: [
