@@ -47,6 +47,8 @@ const SECTIONS: Section[] = [
   { id: 'target c', tables: [], see: 'C3' },
   { id: 'target d', tables: [], see: 'target b' },
   { id: 'target e', tables: [], see: 'C4' },
+  { id: 'target f', tables: [{ suite: 'fault-around' }] },
+  { id: 'target g', tables: [], see: 'target b' },
 ];
 
 const anchor = (id: string) => id.toLowerCase().replace(/[^a-z0-9]+/g, '-');

@@ -34,6 +34,7 @@ import { writeResearchReport } from './html.js';
 import { bandwidthSuite } from './suites/bandwidth.js';
 import { compatSuite } from './suites/compat.js';
 import { consistencySuite } from './suites/consistency.js';
+import { faultAroundSuite } from './suites/fault-around.js';
 import { latencySuite } from './suites/latency.js';
 import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
@@ -53,6 +54,7 @@ export const suites: Suite[] = [
   thpSuite,
   consistencySuite,
   scaleSuite,
+  faultAroundSuite,
   bandwidthSuite,
   writersSuite,
   scanSuite,

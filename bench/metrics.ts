@@ -34,6 +34,7 @@ export const CASE_COLUMNS = [
   'case',
   'mode',
   'backend',
+  'fault_around',
   'writer',
   'engine',
   'operation',
@@ -70,6 +71,10 @@ const BY_METRIC: Record<string, number> = {
   stall_p99_us: 6, // +377 %
   // the same kinds of figure in the full suites (no A/A set of their own yet)
   arm_pause_us: 11,
+  arm_pause_quiesce_us: 11,
+  arm_pause_expected_us: 11,
+  arm_pause_backend_us: 11,
+  arm_pause_resume_us: 11,
   final_pause_us: 11,
   quiesce_us: 11,
   plain_write_MBps: 4.5,
@@ -180,6 +185,10 @@ const perSuite: Record<string, Def[]> = {
   ],
   scale: [
     time('pause_us', 'µs', 'arm pause'),
+    time('arm_pause_quiesce_us', 'µs', 'arm pause step: holding the writers'),
+    time('arm_pause_expected_us', 'µs', 'arm pause step: the expected state (the logged pages reread)'),
+    time('arm_pause_backend_us', 'µs', "arm pause step: the backend's arm"),
+    time('arm_pause_resume_us', 'µs', 'arm pause step: releasing the writers'),
     time('total_ms', 'ms', 'snapshot wall time'),
     rate('throughput_MBps', 'MB/s', 'snapshot bandwidth'),
     throughputRatio,
@@ -201,6 +210,28 @@ const perSuite: Record<string, Def[]> = {
     time('total_ms', 'ms', 'snapshot wall time'),
     rate('throughput_MBps', 'MB/s', 'snapshot bandwidth to the scratch image (paced kvm guest)'),
     time('throttled_ms', 'ms', 'time writers were throttled by a full buffer (paced kvm guest)'),
+  ],
+  'fault-around': [
+    throughputRatio,
+    time('stall_p999_us', 'µs', 'p99.9 writer write stall during the snapshot'),
+    rate('throughput_MBps', 'MB/s', 'snapshot bandwidth to the image (tmpfs, disk or /dev/null)'),
+    bytes('extra_memory_peak_bytes', 'peak memory the snapshot cost beyond the region'),
+    count('wp_faults', 'lower', 'write faults taken'),
+    count(
+      'pages_copied_before_write',
+      'lower',
+      'pages copied on the fault path (fault-around neighbours included)',
+    ),
+    count(
+      'fault_around_dense_faults',
+      'lower',
+      'faults --fault-around auto judged in a dense extent (whole extent copied)',
+    ),
+    rate(
+      'baseline_writes_per_s',
+      'writes/s',
+      "the writers' rate before the snapshot (the ratio's denominator)",
+    ),
   ],
   scan: [
     time('pass_ms', 'ms', 'one dirty-tracking collect pass'),

@@ -21,6 +21,9 @@ export const CLAIMS: Record<string, string> = {
   'target d':
     'writer throughput during a uffd snapshot >= 0.8x of before at 65,536 random page writes/s over 1 GiB',
   'target e': 'uffd peak extra memory <= its buffer + 1 MiB at every point of the buffer sweep',
+  'target f':
+    "--fault-around auto keeps >= 0.9x the writer ratio of the best fixed K in every row of issue 23's matrix, >= 0.95x K=0's in the paced rows (4-6), >= 2x forkcow's in row 1 on tmpfs, and >= 0.9 of the writers' rate in rows 4 and 5",
+  'target g': 'uffd arm pause of a filled 16 GiB region under 65,536 random page writes/s <= 2 ms',
 };
 
 interface SuiteReport {

@@ -146,6 +146,8 @@ export const TIMING_CLAIMS: ReadonlySet<string> = new Set([
   'target b',
   'target c',
   'target d',
+  'target f',
+  'target g',
 ]);
 
 export function underAccelerator(v: ClaimVerdict, accel: unknown): ClaimVerdict {

@@ -219,6 +219,23 @@ export interface NativeAddon {
     decodePagemap(entries: BigUint64Array, firstPage: number): [number, number][];
     ScanMicro: new (opts: { pages: number }) => NativeScanMicro;
   };
+  /**
+   * --fault-around auto's policy judging a simulated paced writer against a simulated in-order
+   * copier (native/common/fault_around_trial.h): its counts, independent of the machine's load.
+   */
+  faultAroundTrial(options: {
+    extents: number;
+    writesPerSec: number;
+    sequential: boolean;
+    copierExtentsPerSec: number;
+    seed: number;
+  }): {
+    writes: number;
+    faults: number;
+    dense_faults: number;
+    dense_extents: number;
+    fault_path_pages: number;
+  };
   /** One timed first write per page through a backend's fault path, without its copier. */
   measureFaultLatency(
     backend: string,

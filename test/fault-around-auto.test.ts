@@ -10,6 +10,7 @@ import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { probeFor } from '../src/run-options.js';
 import { probeRow } from '../src/probe.js';
 import type { RunResult } from '../src/result.js';
+import { native } from '../src/native.js';
 import { MiB, testOptions } from './helpers.js';
 import { testIf, testIfSupported } from './skip.js';
 
@@ -162,3 +163,73 @@ for (const d of deliveries) {
     },
   );
 }
+
+// The policy itself on a simulated clock (native/common/fault_around_trial.h): its judgements
+// for a workload, counted without the machine's load in them. 4k pages, 512 per extent.
+const EXTENT_PAGES = 512;
+const trial = (o: {
+  extents: number;
+  writesPerSec: number;
+  sequential: boolean;
+  copierExtentsPerSec: number;
+}) => [1, 2, 3, 4, 5].map((seed) => native.faultAroundTrial({ ...o, seed }));
+
+test('trial: chance clusters of a sparse paced random writer never earn neighbours (16 GiB, 65,536 writes/s)', (t) => {
+  // 8 writes/s per extent; the copier crosses 8,192 extents in 2.7 s, so no extent can take more
+  // than ~22 faults before it arrives, under the 32 a whole-extent copy needs. Judged from the
+  // point estimate of each extent's rate, 4 faults close together by chance made ~10% of the
+  // extents dense here (the issue's row 5).
+  for (const r of trial({
+    extents: 8192,
+    writesPerSec: 65536,
+    sequential: false,
+    copierExtentsPerSec: 3000,
+  })) {
+    t.true(r.faults > 50_000, `${r.faults} faults`);
+    t.is(r.dense_extents, 0, 'no extent judged dense');
+    t.is(r.fault_path_pages, r.faults, 'one page per fault');
+  }
+});
+
+test('trial: a sequential writer has its extents judged dense after a few faults', (t) => {
+  // 600,000 pages/s over 128 extents, ahead of a copier crossing them in 0.37 s.
+  for (const r of trial({
+    extents: 128,
+    writesPerSec: 600_000,
+    sequential: true,
+    copierExtentsPerSec: 350,
+  })) {
+    t.true(r.dense_extents >= 120, `${r.dense_extents} of 128 extents judged dense`);
+    t.true(r.faults <= 16 * 128, `${r.faults} faults (K=0 takes 512 per extent)`);
+  }
+});
+
+test('trial: an unthrottled random writer over a small region has its extents judged dense', (t) => {
+  // ~4,700 writes/s per extent: each extent takes hundreds of faults before the copier arrives.
+  for (const r of trial({
+    extents: 128,
+    writesPerSec: 600_000,
+    sequential: false,
+    copierExtentsPerSec: 350,
+  })) {
+    t.true(r.dense_extents >= 115, `${r.dense_extents} of 128 extents judged dense`);
+    t.true(r.fault_path_pages > 100 * EXTENT_PAGES);
+  }
+});
+
+test('trial: a paced writer between the two has only the extents far from the copier judged dense', (t) => {
+  // 1 GiB at 65,536 writes/s (128 per extent per second), a copier crossing it in 1 s: the
+  // extents near the copier are sparse, the far ones dense.
+  for (const r of trial({ extents: 512, writesPerSec: 65536, sequential: false, copierExtentsPerSec: 500 })) {
+    t.true(
+      r.dense_extents > 0 && r.dense_extents < 512 / 2,
+      `${r.dense_extents} of 512 extents judged dense`,
+    );
+  }
+});
+
+test('trial: sizes and rates that are not positive are refused', (t) => {
+  const ok = { extents: 8, writesPerSec: 1000, sequential: false, copierExtentsPerSec: 100, seed: 1 };
+  for (const bad of [{ extents: 0 }, { writesPerSec: 0 }, { copierExtentsPerSec: Number.NaN }])
+    t.throws(() => native.faultAroundTrial({ ...ok, ...bad }), { code: 'EINVAL' });
+});

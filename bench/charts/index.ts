@@ -9,6 +9,7 @@ import { c5Thp } from './c5-thp.js';
 import { c6Scan } from './c6-scan.js';
 import { c7Consistency } from './c7-consistency.js';
 import { c8Handlers } from './c8-handlers.js';
+import { faultAroundChart } from './fault-around.js';
 import type { ChartDef } from './chart.js';
 import type { Machine } from './data.js';
 import { renderSvg } from './render.js';
@@ -28,6 +29,7 @@ export const CHARTS: ChartDef[] = [
   stallCurves,
   timelineChart,
   scalePause,
+  faultAroundChart,
 ];
 
 export interface RenderedChart {

@@ -4,7 +4,7 @@ import { WIDTH, type ChartDef } from './chart.js';
 
 export const scalePause: ChartDef = {
   id: 'scale-pause',
-  claims: ['target b'],
+  claims: ['target b', 'target g'],
   suite: 'scale',
   title: 'Arm pause (writers held) vs region size',
   build(machines: Machine[]) {
@@ -28,7 +28,7 @@ export const scalePause: ChartDef = {
       type: 'quantitative' as const,
       title: 'region (GiB)',
       scale: { type: 'log' as const, base: 2 },
-      axis: { values: [0.25, 0.5, 1, 2, 4, 8], format: '~g' },
+      axis: { values: [0.25, 0.5, 1, 2, 4, 8, 16], format: '~g' },
     };
     const y = {
       field: 'ms',
@@ -43,7 +43,7 @@ export const scalePause: ChartDef = {
         title: {
           text: this.title,
           subtitle:
-            'log scales; 65,536 random page writes/s; median with min…max; mprotect beyond 1 GiB: ENOMEM',
+            'log scales; 65,536 random writes/s; median, min…max; mprotect > 1 GiB: ENOMEM; 16 GiB: image to /dev/null',
         },
         data: { values: points },
         layer: [

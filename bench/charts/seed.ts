@@ -69,4 +69,6 @@ export const SHORT_TITLES: Record<string, string> = {
   'target c': 'uffd fault ≤ 1.5× a SIGSEGV round trip',
   'target d': 'writers keep ≥ 0.8× their throughput during a uffd snapshot',
   'target e': 'uffd extra memory ≤ its buffer + 1 MiB',
+  'target f': 'the default fault-around within 10% of the best fixed K on every workload',
+  'target g': 'uffd arm pause ≤ 2 ms at 16 GiB',
 };

@@ -64,11 +64,11 @@ class FaultAroundCounts {
     if (n < maxGranules) trimmed_.fetch_add(1, std::memory_order_relaxed);
     return n;
   }
-  // A fault served `run` (its own granule included).
-  void served(const GranuleRun& run) {
-    if (run.size() <= 1) return;
+  // A fault saved `granules` granules (its own included).
+  void served(size_t granules) {
+    if (granules <= 1) return;
     runs_.fetch_add(1, std::memory_order_relaxed);
-    pages_.fetch_add(run.size() - 1, std::memory_order_relaxed);
+    pages_.fetch_add(granules - 1, std::memory_order_relaxed);
   }
   void reportTo(SnapshotMetrics& m) const {
     m.extra["fault_around_runs"] = static_cast<double>(runs_.load());

@@ -2,17 +2,34 @@
 // densely that extent is being written. Copying a neighbour on the fault path pays only if the
 // neighbour would otherwise fault before the background copier reaches it; each neighbour copied
 // costs the faulting writer a page copy either way. So a fault copies its whole extent when the
-// extent's own fault rate, times the time until the copier gets there, promises at least
-// kDenseFaults more faults in it, and only its own granule otherwise: a lone fault (a paced random
-// writer over a large region, a vCPU) never stalls for 2 MiB, and a dense extent (unthrottled or
-// sequential writers, a hot set) is saved in one fault.
+// extent is sure to take at least kDenseFaults more faults before the copier gets there, and only
+// its own granule otherwise: a lone fault (a paced random writer over a large region, a vCPU)
+// never stalls for 2 MiB, and a dense extent (unthrottled or sequential writers, a hot set) is
+// saved in one fault. (A partial run for fewer sure faults pays for a sequential writer but not
+// for a random one, whose next faults land anywhere in the extent: below kDenseFaults the faults
+// it saves cost less than its copies.) The whole extent is every stretch of it not yet claimed,
+// around the pages earlier single-page faults took (FaultPath::serve).
+//
+// "Sure" is a lower confidence bound, not the point estimate. The extent's faults after its first
+// are k in t ns; the future faults it promises are its rate times the time until the copier
+// arrives (the copier's own rate so far, the extents it still visits first). Judged from k/t, a
+// paced random writer over 16 GiB (8 faults/s per extent, ~22 promised at most) had 489 of 8,192
+// extents judged dense from 4 faults that clustered by chance, each costing its writer a 2 MiB
+// copy. The rate is therefore taken as the lower bound (√k − kZ/2)² / t: the square root of a
+// Poisson count is close to normal with variance 1/4, so with kZ = 4 the bound is above the true
+// rate in about 3 of 100,000 judgements. Evidence must grow with the claim: k = 5 counts as 0.06
+// faults, 10 as 1.4, 30 as 12, 100 as 64. A sequential writer's faults come microseconds apart,
+// and a dense extent keeps faulting, so the bound soon passes the bar; a sparse writer's chance
+// cluster does not (test/fault-around-auto.test.ts runs the policy on a simulated clock:
+// fault_around_trial.h).
 //
 // State: per extent, its fault count and first fault time, allocated once per snapshot (12 bytes
-// per 2 MiB); the copier's position and start. granules() is async-signal-safe (atomics and
-// clock_gettime), so a signal handler may call it.
+// per 2 MiB); the copier's position and start. granules() is async-signal-safe (atomics,
+// clock_gettime and arithmetic), so a signal handler may call it.
 #pragma once
 
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,13 +41,12 @@ namespace cowbench {
 
 class FaultAroundPolicy {
  public:
-  // An extent is dense when it promises this many more faults before the copier arrives. A 4k
-  // page copy costs a small fraction of a write fault's round trip, so 32 faults saved pay for
-  // copying the rest of a 512-page extent; the rows of results/2026-12-06-vm-fault-around measure it.
+  // An extent is dense when it is sure to take this many more faults before the copier arrives. A
+  // 4k page copy costs a small fraction of a write fault's round trip, so 32 faults saved pay for
+  // copying the rest of a 512-page extent.
   static constexpr double kDenseFaults = 32;
-  // A rate needs this many faults in the extent first: two faults close together by chance are
-  // not a dense extent.
-  static constexpr uint32_t kMinFaults = 4;
+  // The one-sided normal quantile of the rate's lower bound (one judgement in ~30,000 too high).
+  static constexpr double kZ = 4;
 
   // Per-extent state for `extents` extents; false when it cannot be allocated.
   bool start(size_t extents, bool copierInOrder) {
@@ -41,7 +57,8 @@ class FaultAroundPolicy {
     return faults_ && firstNs_;
   }
   // The copier started (its rate is measured from here).
-  void copierStarted() { copierStartNs_.store(NowNs(), std::memory_order_release); }
+  void copierStarted() { copierStarted(NowNs()); }
+  void copierStarted(uint64_t nowNs) { copierStartNs_.store(nowNs, std::memory_order_release); }
   // The copier is about to copy `extent`, its `done`-th (0-based) of the run.
   void copierAt(size_t extent, size_t done) {
     copierExtent_.store(extent, std::memory_order_relaxed);
@@ -49,9 +66,10 @@ class FaultAroundPolicy {
   }
 
   // Granules a fault in `extent` may claim (its own included): `maxGranules` or 1. Counts the fault.
-  size_t granules(size_t extent, size_t maxGranules) {
+  size_t granules(size_t extent, size_t maxGranules) { return granulesAt(extent, maxGranules, NowNs()); }
+  // The same at a given time (the policy's trial drives it with a simulated clock).
+  size_t granulesAt(size_t extent, size_t maxGranules, uint64_t now) {
     if (maxGranules <= 1 || extent >= extents_) return 1;
-    const uint64_t now = NowNs();
     const uint32_t n = faults_[extent].fetch_add(1, std::memory_order_relaxed) + 1;
     if (n == 1) {
       firstNs_[extent].store(now, std::memory_order_relaxed);
@@ -59,22 +77,23 @@ class FaultAroundPolicy {
     }
     const uint64_t first = firstNs_[extent].load(std::memory_order_relaxed);
     const uint64_t start = copierStartNs_.load(std::memory_order_acquire);
-    if (n < kMinFaults || first == 0 || start == 0 || now <= start) return 1;
-    // The extent's fault rate since its first fault, and the copier's rate since it started.
-    const double perNs = static_cast<double>(n - 1) / static_cast<double>(now > first ? now - first : 1);
-    const double extentsPerNs =
-        static_cast<double>(copierDone_.load(std::memory_order_relaxed) + 1) / static_cast<double>(now - start);
+    if (first == 0 || start == 0 || now <= start) return 1;
+    // The lower bound of the extent's fault rate from its n - 1 faults since the first.
+    const double root = std::sqrt(static_cast<double>(n - 1)) - kZ / 2;
+    if (root <= 0) return 1;
+    const double perNs = root * root / static_cast<double>(now > first ? now - first : 1);
+    // The copier's rate since it started.
+    const size_t done = copierDone_.load(std::memory_order_relaxed);
+    const double extentsPerNs = static_cast<double>(done + 1) / static_cast<double>(now - start);
     // Extents the copier visits before this one: in address order, the distance ahead of it;
     // hot first, half of what is left on average.
     const size_t at = copierExtent_.load(std::memory_order_relaxed);
-    const size_t done = copierDone_.load(std::memory_order_relaxed);
     double ahead;
     if (inOrder_)
       ahead = extent > at ? static_cast<double>(extent - at) : 0;
     else
       ahead = done < extents_ ? static_cast<double>(extents_ - done) / 2 : 0;
-    const double expectedFaults = perNs * ahead / extentsPerNs;
-    if (expectedFaults < kDenseFaults) return 1;
+    if (perNs * ahead / extentsPerNs < kDenseFaults) return 1;
     dense_.fetch_add(1, std::memory_order_relaxed);
     return maxGranules;
   }

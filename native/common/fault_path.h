@@ -74,6 +74,10 @@ class FaultPath {
   void reportTo(SnapshotMetrics& m) const;
 
  private:
+  // Copies `run` (but `skip`, a test-only fault) into the buffer and un-protects it; false with
+  // `out` set to the failure.
+  template <typename Unprotect>
+  bool saveRun(const GranuleRun& run, size_t skip, Unprotect& unprotect, Served& out);
   // How many granules a fault on `g` may claim, its own included: the one place a fault-around
   // policy decides (--fault-around K, or auto's choice per extent; cut to the buffer's free slots).
   size_t runLimit(size_t g) {
@@ -109,9 +113,40 @@ FaultPath::Served FaultPath::serve(size_t g, Unprotect&& unprotect, bool kickNow
   Served out{Outcome::kOwnedElsewhere, GranuleRun{g, g}, 0, 0};
   if (!ClaimGranule(claimed_.get(), g)) return out;
   // Fault-around: the unsaved neighbours in g's extent are copied and un-protected with it.
-  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_, runLimit(g));
+  const size_t limit = runLimit(g);
+  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_, limit);
   out.run = run;
-  const size_t skip = skipAroundPage_ && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
+  size_t skip = skipAroundPage_ && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
+  if (!saveRun(run, skip, unprotect, out)) return out;
+  size_t claimedGranules = run.size();
+  // The whole extent asked for: its other unsaved stretches too (the run above stops at the first
+  // granule claimed before), each copied and un-protected as a run of its own after the faulting
+  // one, so the writer is released first. A granule claimed elsewhere stays its claimer's.
+  if (limit >= perExtent_ && perExtent_ > 1) {
+    const size_t first = g - g % perExtent_, end = std::min(granules_, first + perExtent_);
+    for (size_t i = first; i < end; ++i) {
+      if (!ClaimGranule(claimed_.get(), i)) continue;
+      GranuleRun stretch{i, i + 1};
+      while (stretch.end < end && ClaimGranule(claimed_.get(), stretch.end)) ++stretch.end;
+      if (skipAroundPage_ && skip == SIZE_MAX) skip = stretch.end - 1;
+      if (!saveRun(stretch, skip, unprotect, out)) return out;
+      claimedGranules += stretch.size();
+      // The span a batched wake-up must cover: every stretch un-protected here.
+      out.run.first = std::min(out.run.first, stretch.first);
+      out.run.end = std::max(out.run.end, stretch.end);
+      i = stretch.end;
+    }
+  }
+  copiedBeforeWrite_.fetch_add(claimedGranules, std::memory_order_relaxed);
+  around_.served(claimedGranules);
+  if (options_.copyOrder == CopyOrder::kHot) hot_.note(g * granule_ / kExtentBytes);
+  out.outcome = Outcome::kServed;
+  if (kickNow) kick();
+  return out;
+}
+
+template <typename Unprotect>
+bool FaultPath::saveRun(const GranuleRun& run, size_t skip, Unprotect& unprotect, Served& out) {
   const bool wakeDrain = options_.drainWake == DrainWake::kEarly;
   for (size_t i = run.first; i < run.end && !skipCopy_; ++i) {
     if (i == skip) continue;  // test-only fault: un-protected below without a copy
@@ -121,23 +156,18 @@ FaultPath::Served FaultPath::serve(size_t g, Unprotect&& unprotect, bool kickNow
       out.outcome = Outcome::kCopyFailed;
       out.error = rc;
       out.offset = at;
-      return out;
+      return false;
     }
     ctx_->addCopied(len);
   }
-  copiedBeforeWrite_.fetch_add(run.size(), std::memory_order_relaxed);
-  around_.served(run);
-  if (options_.copyOrder == CopyOrder::kHot) hot_.note(g * granule_ / kExtentBytes);
   out.offset = run.first * granule_;
   const int err = unprotect(base_ + out.offset, std::min(run.end * granule_, bytes_) - out.offset);
   if (err != 0) {
     out.outcome = Outcome::kUnprotectFailed;
     out.error = err;
-    return out;
+    return false;
   }
-  out.outcome = Outcome::kServed;
-  if (kickNow) kick();
-  return out;
+  return true;
 }
 
 }  // namespace cowbench

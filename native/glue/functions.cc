@@ -1,4 +1,5 @@
-// The free functions of the module: verification, probes, plain copy, calibration, fault latency.
+// The free functions of the module: verification, probes, plain copy, calibration, fault latency,
+// the fault-around policy's trial.
 #include <sys/file.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "../backends.h"
 #include "../common/calibrate.h"
+#include "../common/fault_around_trial.h"
 #include "../common/fault_latency.h"
 #include "../common/probe.h"
 #include "../common/thread.h"
@@ -161,6 +163,28 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
       });
 }
 
+// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed}) ->
+// {writes, faults, dense_faults, dense_extents, fault_path_pages}: the auto policy on a simulated clock.
+Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object in = info[0].As<Napi::Object>();
+  FaultAroundTrialOptions o;
+  o.extents = static_cast<size_t>(in.Get("extents").As<Napi::Number>().DoubleValue());
+  o.writesPerSec = in.Get("writesPerSec").As<Napi::Number>().DoubleValue();
+  o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
+  o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
+  o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
+  FaultAroundTrialResult r;
+  ThrowIf(env, RunFaultAroundTrial(o, &r));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("writes", Napi::Number::New(env, static_cast<double>(r.writes)));
+  out.Set("faults", Napi::Number::New(env, static_cast<double>(r.faults)));
+  out.Set("dense_faults", Napi::Number::New(env, static_cast<double>(r.denseFaults)));
+  out.Set("dense_extents", Napi::Number::New(env, static_cast<double>(r.denseExtents)));
+  out.Set("fault_path_pages", Napi::Number::New(env, static_cast<double>(r.faultPathPages)));
+  return out;
+}
+
 // backendOptionKeys() -> {backend: key[]}: what each native backend's options struct reads, for
 // the load-time comparison with the TypeScript declarations (src/native.ts).
 Napi::Value BackendOptionKeysJs(const Napi::CallbackInfo& info) {
@@ -200,6 +224,7 @@ void ExportFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("calibrate", Napi::Function::New(env, CalibrateJs));
   exports.Set("tryLockExclusive", Napi::Function::New(env, TryLockExclusiveJs));
   exports.Set("measureFaultLatency", Napi::Function::New(env, MeasureFaultLatencyJs));
+  exports.Set("faultAroundTrial", Napi::Function::New(env, FaultAroundTrialJs));
 }
 
 }  // namespace cowbench

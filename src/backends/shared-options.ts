@@ -24,7 +24,7 @@ export const faultAroundOption = countOption({
   word: 'auto',
   default: 'auto',
   description:
-    "a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off; auto: the whole extent when the extent's fault rate promises 32 more faults in it before the background copier gets there, else the faulting page alone",
+    'a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off; auto: the whole extent when the extent is sure (a lower confidence bound of its fault rate) to take 32 more faults before the background copier gets there, else the faulting page alone',
 });
 
 /** The background copier's order, for the same backends as --fault-around. */

@@ -1,0 +1,33 @@
+// A trial of --fault-around auto's policy (fault_around_policy.h) against a simulated writer and
+// copier on a simulated clock: the policy's judgements counted for a workload without running one,
+// so a test can check that chance clusters of a sparse writer never earn neighbours and that
+// sequential and dense writers do, independent of how loaded the machine is.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "status.h"
+
+namespace cowbench {
+
+struct FaultAroundTrialOptions {
+  size_t extents = 0;              // region size, in 2 MiB extents of 4k pages
+  double writesPerSec = 0;         // the writer's page writes per second (paced, evenly spaced)
+  bool sequential = false;         // pages in address order from page 0, else uniformly random
+  double copierExtentsPerSec = 0;  // the copier's pace, in address order from extent 0
+  uint64_t seed = 1;               // of the random writer's pages
+};
+
+struct FaultAroundTrialResult {
+  uint64_t writes = 0;          // writes made until the copier finished
+  uint64_t faults = 0;          // writes to a page not yet saved (each a write fault)
+  uint64_t denseFaults = 0;     // faults the policy judged dense (whole extent asked for)
+  uint64_t denseExtents = 0;    // extents with at least one such fault
+  uint64_t faultPathPages = 0;  // pages copied on the fault path (the faulting ones included)
+};
+
+// Runs the trial; EINVAL for a size or pace that is not positive and finite.
+Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialResult* out);
+
+}  // namespace cowbench
