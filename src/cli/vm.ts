@@ -13,6 +13,7 @@ import { handleSignals } from '../signals.js';
 import { writeStderr } from '../stdout.js';
 import { parseSize } from '../units.js';
 import { cachedKernel, fetchKernel, isCachedKernelName } from '../vm/fetch.js';
+import type { CarriedFile } from '../vm/guest.js';
 import { identifyKernel } from '../vm/kernel.js';
 import { requireQemu, runVm, writeTranscript, type Accel, type VmOptions } from '../vm/runner.js';
 import type { CliPlugin } from './plugin.js';
@@ -101,7 +102,7 @@ const NOT_FILES = /^\/(dev|proc|sys)(\/|$)/;
 const MAX_CARRIED_BYTES = 64 * 2 ** 20;
 
 /** `DIR/results.json` when it is a regular file a guest bench can add its suites to; else null. */
-function earlierResults(dir: string): { path: string; size: number; mode: number } | null {
+function earlierResults(dir: string): CarriedFile | null {
   const file = path.join(dir, 'results.json');
   try {
     const st = lstatSync(file);
@@ -120,9 +121,9 @@ function earlierResults(dir: string): { path: string; size: number; mode: number
 export function outputRoots(
   commands: string[][],
   cwd: string,
-): { dirs: string[]; roots: string[]; carry: { path: string; size: number; mode: number }[] } {
+): { dirs: string[]; roots: string[]; carry: CarriedFile[] } {
   const roots = new Set<string>([cwd]);
-  const carry = new Map<string, { path: string; size: number; mode: number }>();
+  const carry = new Map<string, CarriedFile>();
   for (const argv of commands) {
     const command = argv.find((a) => !a.startsWith('-'));
     for (const out of outsOf(argv)) {

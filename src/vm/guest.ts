@@ -225,15 +225,18 @@ export function writeBaseInitramfs(file: string, plan: GuestPlan, extras: GuestE
   });
 }
 
+/** A host file copied into the guest at its own path (an earlier bench results.json). */
+export interface CarriedFile {
+  path: string;
+  size: number;
+  mode: number;
+}
+
 /**
  * Writes the small archive with the job, the directories the commands run and write in, and the
  * host files `carry` names (at their host paths).
  */
-export function writeJobInitramfs(
-  file: string,
-  job: GuestJob,
-  carry: { path: string; size: number; mode: number }[] = [],
-): number {
+export function writeJobInitramfs(file: string, job: GuestJob, carry: CarriedFile[] = []): number {
   return writeCpio(file, (w) => {
     w.dir(job.cwd);
     for (const d of job.dirs) w.dir(d);

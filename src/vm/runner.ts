@@ -38,7 +38,14 @@ import { CowbenchError } from '../errors.js';
 import { tempNameBeside } from '../output.js';
 import { cacheDir } from './fetch.js';
 import { FRAME, FrameReader, type GuestJob } from './frames.js';
-import { CLI_SCRIPT, planGuest, vmPackageRoot, writeBaseInitramfs, writeJobInitramfs } from './guest.js';
+import {
+  CLI_SCRIPT,
+  planGuest,
+  vmPackageRoot,
+  writeBaseInitramfs,
+  writeJobInitramfs,
+  type CarriedFile,
+} from './guest.js';
 import { configValue, modulesFor, type GuestModule, type KernelImage } from './kernel.js';
 
 export type Accel = 'auto' | 'kvm' | 'tcg';
@@ -60,7 +67,7 @@ export interface VmOptions {
   /** The outermost of them: walked for new files after each command. */
   roots: string[];
   /** Host files copied into the guest at the same path (an earlier bench results.json). */
-  carry: { path: string; size: number; mode: number }[];
+  carry: CarriedFile[];
   cwd: string;
   verbose: boolean;
   gitCommit: string;
