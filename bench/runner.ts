@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { replaceFile } from '../src/files.js';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { childFailure, runChild } from '../src/child.js';
+import { childFailure, killedBy, runChild } from '../src/child.js';
 import { sweepBefore } from '../src/clean.js';
 import type { RunResult } from '../src/result.js';
 
@@ -82,12 +82,11 @@ export async function runCowbenchChild(
   timeoutMs = 600_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const r = await runChild({ args, timeoutMs });
-  // A child ended by a signal wrote no message of its own: say which signal (SIGKILL that no one
-  // sent on purpose is usually the kernel's OOM killer).
+  // A child ended by a signal wrote no message of its own: its last line says which signal.
   const why = r.timedOut
     ? `cowbench: child timed out after ${timeoutMs} ms`
     : r.signal
-      ? `cowbench: the child was killed by ${r.signal}${r.signal === 'SIGKILL' ? " (out of memory? the kernel's OOM killer sends SIGKILL)" : ''}`
+      ? `cowbench: the child was ${killedBy(r.signal)}`
       : null;
   return { code: r.code, stdout: r.stdout, stderr: why ? `${r.stderr}\n${why}` : r.stderr };
 }

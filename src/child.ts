@@ -112,6 +112,11 @@ export function childJson<T>(r: Pick<ChildResult, 'stdout'>): T | undefined {
   }
 }
 
+/** How a signal ended a child, in words (a SIGKILL nobody sent on purpose is usually the OOM killer). */
+export function killedBy(signal: NodeJS.Signals): string {
+  return `killed by ${signal}${signal === 'SIGKILL' ? " (out of memory? the kernel's OOM killer sends SIGKILL)" : ''}`;
+}
+
 /** Why a child failed, in one line: its `cowbench:` line, an Error line, or how it ended. */
 export function childFailure(r: ChildResult, timeoutMs?: number): string {
   if (r.timedOut) return `timed out after ${timeoutMs ?? 'its'} ms`;
@@ -123,7 +128,7 @@ export function childFailure(r: ChildResult, timeoutMs?: number): string {
     lines.find((l) => l.startsWith('cowbench:')) ??
     lines.find((l) => /Error\b/.test(l)) ??
     lines[lines.length - 1] ??
-    (r.signal ? `killed by ${r.signal}` : `exited ${r.code}`)
+    (r.signal ? killedBy(r.signal) : `exited ${r.code}`)
   );
 }
 

@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childJson, killAllChildren, runChild } from './child.js';
+import { childJson, killAllChildren, killedBy, runChild } from './child.js';
 import type { ProbeOptions } from './backend.js';
 import type { CellOutcome } from './compat-cell.js';
 import { environment, type Environment } from './env.js';
@@ -143,7 +143,7 @@ async function runCellChild(
   const why = r.timedOut
     ? `timed out after ${timeoutMs} ms`
     : r.signal
-      ? `killed by ${r.signal}`
+      ? killedBy(r.signal)
       : `exited ${r.code}`;
   return { kind: 'error', code: 'ECELL', message: `cell process ${why}: ${r.stderr.trim().slice(-400)}` };
 }
