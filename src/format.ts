@@ -94,7 +94,9 @@ export function figure(key: string, v: unknown): string {
   if (v === null || v === undefined || v === '') return '–';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (typeof v !== 'number') return String(v);
-  if (/bytes/.test(key)) return bytes(v);
-  if (/ratio/.test(key)) return `${fixed(v, 3)}×`;
+  // The unit is the end of the name (a statistic may follow): `extra_memory_peak_bytes_median`
+  // is bytes, its run count `…_bytes_n` and `bytes_written_per_region` (a multiple) are not.
+  if (/bytes(_per_[a-z]+)?(_(median|min|max|mean|p\d+))?$/.test(key)) return bytes(v);
+  if (/ratio(_(median|min|max|mean))?$/.test(key)) return `${fixed(v, 3)}×`;
   return value(v);
 }

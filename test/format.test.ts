@@ -31,6 +31,11 @@ const cases: [string, () => string, string][] = [
   ['figure: bytes by name', () => figure('region_bytes', 1073741824), '1 GiB'],
   ['figure: a ratio', () => figure('throughput_ratio', 0.2181), '0.218×'],
   ['figure: a count', () => figure('vma_count_peak', 65530), '65,530'],
+  ['figure: a byte statistic', () => figure('extra_memory_peak_bytes_median', 2 ** 21), '2 MiB'],
+  ['figure: bytes per write', () => figure('copied_bytes_per_write_median', 4096), '4 KiB'],
+  ['figure: the run count of a byte figure', () => figure('extra_memory_peak_bytes_n', 5), '5'],
+  ['figure: a multiple named after bytes', () => figure('bytes_written_per_region', 1.234), '1.234'],
+  ['figure: the run count of a ratio', () => figure('throughput_ratio_n', 5), '5'],
   [
     'figure: missing, yes/no, text',
     () => [figure('x', null), figure('x', true), figure('x', 'uffd')].join(' '),
