@@ -16,6 +16,9 @@ namespace cowbench {
 // Claims granule g in the per-granule bitmap; true if this caller is the one that must copy it.
 inline bool ClaimGranule(std::atomic<uint64_t>* claimed, size_t g) {
   const uint64_t bit = 1ull << (g & 63);
+  // Test before the locked set: a sweep over a mostly claimed extent reads shared lines, it does
+  // not take each one exclusively (the copier and other faults use them too).
+  if (claimed[g >> 6].load(std::memory_order_acquire) & bit) return false;
   return (claimed[g >> 6].fetch_or(bit, std::memory_order_acq_rel) & bit) == 0;
 }
 

@@ -121,7 +121,9 @@ FaultPath::Served FaultPath::serve(size_t g, Unprotect&& unprotect, bool kickNow
   size_t claimedGranules = run.size();
   // The whole extent asked for: its other unsaved stretches too (the run above stops at the first
   // granule claimed before), each copied and un-protected as a run of its own after the faulting
-  // one, so the writer is released first. A granule claimed elsewhere stays its claimer's.
+  // one. A uffd handler that wakes at once releases the writer after the first run; a batched
+  // wake-up, and the signal deliveries (the writer runs this itself), release it after the sweep.
+  // A granule claimed elsewhere stays its claimer's.
   if (limit >= perExtent_ && perExtent_ > 1) {
     const size_t first = g - g % perExtent_, end = std::min(granules_, first + perExtent_);
     for (size_t i = first; i < end; ++i) {
