@@ -232,8 +232,18 @@ test('trial: a paced writer between the two has only the extents far from the co
   }
 });
 
-test('trial: sizes and rates that are not positive are refused', (t) => {
+test('trial: sizes and rates that are not positive or whole, and runs it would not finish, are refused', (t) => {
   const ok = { extents: 8, writesPerSec: 1000, sequential: false, copierExtentsPerSec: 100, seed: 1 };
-  for (const bad of [{ extents: 0 }, { writesPerSec: 0 }, { copierExtentsPerSec: Number.NaN }])
+  for (const bad of [
+    { extents: 0 },
+    { extents: -1 },
+    { extents: 1.5 },
+    { extents: Number.NaN },
+    { extents: 65537 },
+    { writesPerSec: 0 },
+    { copierExtentsPerSec: Number.NaN },
+    // 6.5e10 simulated writes: EINVAL at once, not a synchronous call that hangs the JS thread.
+    { extents: 65536, writesPerSec: 1e6, copierExtentsPerSec: 1 },
+  ])
     t.throws(() => native.faultAroundTrial({ ...ok, ...bad }), { code: 'EINVAL' });
 });

@@ -17,6 +17,11 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   if (!(o.writesPerSec > 0) || !std::isfinite(o.writesPerSec) || !(o.copierExtentsPerSec > 0) ||
       !std::isfinite(o.copierExtentsPerSec))
     return Status::Fail("EINVAL", "fault-around trial: the write and copier rates must be positive and finite");
+  // The loop runs once per simulated write until the copier has passed every extent: bounded, so
+  // a synchronous call cannot hang the JS thread.
+  if (static_cast<double>(o.extents) * o.writesPerSec / o.copierExtentsPerSec > 1e9)
+    return Status::Fail("EINVAL",
+                        "fault-around trial: more than 1e9 simulated writes (extents x writes/s / copier extents/s)");
   FaultAroundPolicy policy;
   if (!policy.start(o.extents, true)) return OutOfMemory("allocating the fault-around trial's per-extent counts");
   const size_t pages = o.extents * kPerExtent;

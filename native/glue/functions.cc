@@ -169,7 +169,13 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object in = info[0].As<Napi::Object>();
   FaultAroundTrialOptions o;
-  o.extents = static_cast<size_t>(in.Get("extents").As<Napi::Number>().DoubleValue());
+  const double extents = in.Get("extents").As<Napi::Number>().DoubleValue();
+  // A negative, fractional or NaN count is refused here: casting it to size_t is undefined.
+  if (!(extents >= 1 && extents <= 65536 && extents == static_cast<double>(static_cast<size_t>(extents)))) {
+    ThrowIf(env, Status::Fail("EINVAL", "fault-around trial: extents must be a whole number 1..65536"));
+    return env.Undefined();
+  }
+  o.extents = static_cast<size_t>(extents);
   o.writesPerSec = in.Get("writesPerSec").As<Napi::Number>().DoubleValue();
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
