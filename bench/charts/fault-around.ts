@@ -29,6 +29,7 @@ export const faultAroundChart: ChartDef = {
             // Axis labels in lines: "row 1 (tmpfs)" | "256 MiB" | "unthrottled random".
             part: `${(str(r, 'part') ?? '').split(':')[0]}|${humanBytes(num(r, 'region_bytes') ?? NaN)}|${str(r, 'workload') ?? ''}`,
             column: str(r, 'column') ?? '',
+            columnMachine: `${str(r, 'column') ?? ''}|${m.label}`,
             ratio: median,
             lo: num(r, 'writer_throughput_ratio_lo') ?? median,
             hi: num(r, 'writer_throughput_ratio_hi') ?? median,
@@ -53,9 +54,11 @@ export const faultAroundChart: ChartDef = {
       sort: { field: 'order', op: 'min' as const },
       axis: { labelAngle: 0, labelExpr: "split(datum.label, '|')", labelFontSize: 9, labelLimit: 120 },
     };
+    // One bar per column (and per machine when there are several): a shared offset would stack
+    // the six columns' bars into one.
     const xOffset = {
       xOffset: severalMachines(points)
-        ? { field: 'machine', type: 'nominal' as const }
+        ? { field: 'columnMachine', type: 'nominal' as const }
         : { field: 'column', type: 'nominal' as const, sort: colours.map(([c]) => c) },
     };
     // Intervals from a loaded machine can reach far above 1 (a baseline phase slowed by other
