@@ -1,11 +1,11 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { fsError, readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { environment, type Environment } from '../src/env.js';
-import { native } from '../src/native.js';
+import { lockExclusive } from '../src/output.js';
 import { backendNames, isBackendName } from '../src/registry.js';
 import { CowbenchError, UsageError } from '../src/errors.js';
 import { killAllChildrenNow, stopAllChildren } from '../src/child.js';
@@ -174,20 +174,33 @@ interface BenchPlan {
 /** How long a child may take to end after SIGTERM (a run disarms and removes its temporary) before SIGKILL. */
 const STOP_GRACE_MS = 10_000;
 
+/** The results directory's bench lock file: empty, removed by its holder when the bench ends. */
+const BENCH_LOCK = '.cowbench-bench.lock';
+
 /**
- * Holds an exclusive flock(2) on the results directory while a bench writes into it: a second
+ * Holds an exclusive flock(2) on the results directory's lock file while a bench writes into it: a second
  * bench into the same directory is refused at once (exit 2) instead of interleaving its suites,
  * CSVs and results.json with the first's. The lock dies with its descriptor (close-on-exec, so
  * no child holds it) and with the process: a killed bench leaves no stale lock.
  */
 function lockResultsDirectory(dir: string): () => void {
+  // A lock file of its own, not the directory: `run --out DIR/x.img` takes the directory's flock
+  // for its commit, and must not wait on a bench (nor a bench be refused for a commit).
+  const file = path.join(dir, BENCH_LOCK);
   let fd: number;
   try {
-    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fd = openSync(file, constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   } catch (e) {
-    throw fsError(`cannot open ${dir} to lock it`, e as NodeJS.ErrnoException);
+    throw fsError(`cannot open ${file} to lock ${dir}`, e as NodeJS.ErrnoException);
   }
-  if (!native.tryLockExclusive(fd)) {
+  // Locked, and still the file at that name: a holder that ended may have unlinked the one this
+  // bench opened, and a third bench made a new one (then that one holds the directory).
+  const same = () => {
+    const held = fstatSync(fd);
+    const now = lstatSync(file, { throwIfNoEntry: false });
+    return now !== undefined && now.dev === held.dev && now.ino === held.ino;
+  };
+  if (!lockExclusive(fd, 0) || !same()) {
     closeSync(fd);
     throw new CowbenchError(
       'EBUSY',
@@ -195,7 +208,10 @@ function lockResultsDirectory(dir: string): () => void {
       { exitCode: 2 },
     );
   }
-  return () => closeSync(fd);
+  return () => {
+    rmSync(file, { force: true }); // while still held: a bench waiting on this inode sees it gone
+    closeSync(fd);
+  };
 }
 
 export async function runBench(o: BenchOptions): Promise<number> {

@@ -210,6 +210,20 @@ function placeNoReplace(tmp: string, file: string): void {
 const COMMIT_LOCK_WAIT_MS = 60_000;
 
 /**
+ * Takes an exclusive flock(2) on the open `fd`, waiting up to `waitMs` (0: one try); false when
+ * another process still holds it. The lock dies with the fd, and with the process.
+ */
+export function lockExclusive(fd: number, waitMs: number): boolean {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + waitMs;
+  while (!native.tryLockExclusive(fd)) {
+    if (Date.now() >= deadline) return false;
+    Atomics.wait(sleeper, 0, 0, 2);
+  }
+  return true;
+}
+
+/**
  * Runs `fn` holding an exclusive flock(2) on `dir`: commits into one directory are serialised, so
  * two runs never interleave their image and manifest renames. The lock dies with its fd (and
  * with the process), so a killed run leaves no stale lock behind.
@@ -222,16 +236,11 @@ function withDirectoryLock<T>(dir: string, fn: () => T): T {
     throw errnoError(`could not open ${dir} to lock it for the commit`, e);
   }
   try {
-    const sleeper = new Int32Array(new SharedArrayBuffer(4));
-    const deadline = Date.now() + COMMIT_LOCK_WAIT_MS;
-    while (!native.tryLockExclusive(fd)) {
-      if (Date.now() > deadline)
-        throw new CowbenchError(
-          'ETIMEDOUT',
-          `another process held the commit lock on ${dir} for ${COMMIT_LOCK_WAIT_MS / 1000} s; image not kept`,
-        );
-      Atomics.wait(sleeper, 0, 0, 2);
-    }
+    if (!lockExclusive(fd, COMMIT_LOCK_WAIT_MS))
+      throw new CowbenchError(
+        'ETIMEDOUT',
+        `another process held the commit lock on ${dir} for ${COMMIT_LOCK_WAIT_MS / 1000} s; image not kept`,
+      );
     return fn();
   } finally {
     closeSync(fd); // drops the lock

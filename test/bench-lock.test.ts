@@ -4,7 +4,7 @@
  * results.json).
  */
 import test from 'ava';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, tempDir, type CliResult } from './helpers.js';
 
@@ -46,6 +46,20 @@ test.serial(
     t.is(second.stdout, '');
     t.true(existsSync(scratch), "the refused bench left the first's scratch directory alone");
     t.false(existsSync(path.join(out, 'results.json')), 'the refused bench wrote nothing');
+    // The bench's lock is not the directory's commit lock: a run committing into it is not held up.
+    const run = await runCli([
+      'run',
+      '--size',
+      '4M',
+      '--baseline-ms',
+      '0',
+      '--out',
+      path.join(out, 'x.img'),
+      '--json',
+    ]);
+    t.is(run.code, 0, run.stderr);
+    rmSync(path.join(out, 'x.img'));
+    rmSync(path.join(out, 'x.img.json'));
 
     first!.kill('SIGTERM');
     const r = await running;
