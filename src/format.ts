@@ -86,17 +86,22 @@ export function percent(p: number, opts: { sign?: boolean; digits?: number } = {
 }
 
 /**
- * A table cell in the unit its column name carries, as JSON keys and CSV columns name it:
- * `*bytes*` in binary units, `*_ratio` to 3 decimals with ×, a number otherwise; a missing value
- * "–", a boolean yes/no.
+ * A table cell in the unit its column name carries, as JSON keys and CSV columns name it, for the
+ * terminal tables and REPORT.md alike: `*bytes` in binary units, `*fraction` as a percentage,
+ * `*ratio` to 3 decimals with ×, a number otherwise; a missing or non-finite value "–", a boolean
+ * yes/no.
  */
 export function figure(key: string, v: unknown): string {
   if (v === null || v === undefined || v === '') return '–';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (typeof v !== 'number') return String(v);
+  if (!Number.isFinite(v)) return '–';
   // The unit is the end of the name (a statistic may follow): `extra_memory_peak_bytes_median`
   // is bytes, its run count `…_bytes_n` and `bytes_written_per_region` (a multiple) are not.
-  if (/bytes(_per_[a-z]+)?(_(median|min|max|mean|p\d+))?$/.test(key)) return bytes(v);
-  if (/ratio(_(median|min|max|mean))?$/.test(key)) return `${fixed(v, 3)}×`;
+  const stat = '(_(median|min|max|mean|p\\d+))?$';
+  if (new RegExp(`bytes(_per_[a-z]+)?${stat}`).test(key)) return bytes(v);
+  if (new RegExp(`fraction${stat}`).test(key))
+    return percent(v * 100, { sign: false, digits: v < 0.1 ? 1 : 0 });
+  if (new RegExp(`ratio${stat}`).test(key)) return `${fixed(v, 3)}×`;
   return value(v);
 }

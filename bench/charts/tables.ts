@@ -1,5 +1,6 @@
 /** Readable tables for report.html: chosen columns (≤ 10), human units, median (min…max) in one cell. */
-import { humanBytes, type Cell, type Row } from './data.js';
+import { figure } from '../../src/format.js';
+import { type Cell, type Row } from './data.js';
 
 /** [column key, heading]; a key names a plain column or the X of X_median/_min/_max. */
 type Column = [string, string];
@@ -163,28 +164,8 @@ const TABLES: Record<string, TableSpec> = {
   },
 };
 
-const group = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-
-/** One value in the unit its column name carries. */
-export function formatCell(key: string, v: Cell | undefined): string {
-  if (v === null || v === undefined || v === '') return '–';
-  if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v !== 'number') return String(v);
-  if (!Number.isFinite(v)) return '–';
-  if (/bytes/.test(key)) return humanBytes(v);
-  if (/fraction/.test(key)) return `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
-  if (/ratio/.test(key)) return `${v.toFixed(v < 1 ? 3 : 2)}×`;
-  if (/_per_s$|writes_per_s/.test(key)) return group(v);
-  if (Number.isInteger(v)) return group(v);
-  const abs = Math.abs(v);
-  return abs >= 1000
-    ? group(v)
-    : abs >= 100
-      ? v.toFixed(0)
-      : abs >= 10
-        ? v.toFixed(1)
-        : v.toFixed(abs >= 1 ? 2 : 3);
-}
+/** One value in the unit its column name carries (src/format.ts: the terminal's tables use it too). */
+export const formatCell = (key: string, v: Cell | undefined): string => figure(key, v);
 
 /** One cell as text: median (min…max) when the row has the spread, else the value. */
 function textOf(r: Row, key: string): { value: string; spread: string | null } {
