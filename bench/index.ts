@@ -169,6 +169,8 @@ interface BenchPlan {
   skipped: Row[];
   env: Environment;
   outDir: string;
+  /** Removes the bench lock file and drops the lock (idempotent): also on a signal's exit. */
+  unlock: () => void;
 }
 
 /** How long a child may take to end after SIGTERM (a run disarms and removes its temporary) before SIGKILL. */
@@ -208,7 +210,10 @@ function lockResultsDirectory(dir: string): () => void {
       { exitCode: 2 },
     );
   }
+  let held = true;
   return () => {
+    if (!held) return;
+    held = false;
     rmSync(file, { force: true }); // while still held: a bench waiting on this inode sees it gone
     closeSync(fd);
   };
@@ -226,7 +231,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const unlock = lockResultsDirectory(outDir);
   try {
-    return await benchInto(o, { selected, usable, skipped, env, outDir });
+    return await benchInto(o, { selected, usable, skipped, env, outDir, unlock });
   } finally {
     unlock();
   }
@@ -235,7 +240,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
 /** The bench proper, into `outDir`, which runBench has locked. */
 async function benchInto(
   o: BenchOptions,
-  { selected, usable, skipped, env, outDir }: BenchPlan,
+  { selected, usable, skipped, env, outDir, unlock }: BenchPlan,
 ): Promise<number> {
   const repeat = o.repeat ?? (o.ci ? CI_REPEAT : o.quick ? 2 : 5);
   const scratchDir = path.join(outDir, 'tmp');
@@ -310,6 +315,7 @@ async function benchInto(
     onForcedExit: () => {
       killAllChildrenNow();
       removeScratch();
+      unlock();
     },
   });
   signals.signal.addEventListener('abort', () => {
@@ -320,6 +326,8 @@ async function benchInto(
       .catch((e: unknown) => process.stderr.write(`cowbench: bench: ${(e as Error).message}\n`))
       .finally(() => {
         removeScratch();
+        // process.exit skips runBench's finally: the lock file would stay in the results directory.
+        unlock();
         process.exit(signals.exitCode());
       });
   });

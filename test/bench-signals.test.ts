@@ -51,6 +51,9 @@ const alive = (pid: number) => {
   }
 };
 
+/** bench's lock file in its results directory, removed by the bench that holds it. */
+const BENCH_LOCK = '.cowbench-bench.lock';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Interrupted {
@@ -122,6 +125,7 @@ test.serial(
       'no child of bench outlives it',
     );
     t.false(existsSync(path.join(out, 'tmp')), 'scratch directory removed');
+    t.false(existsSync(path.join(out, BENCH_LOCK)), 'the bench lock file removed');
     // A re-parented child would write its image into tmp/ later: nothing may appear.
     await sleep(1500);
     t.false(existsSync(path.join(out, 'tmp')), 'nothing written into the scratch directory afterwards');
@@ -164,5 +168,6 @@ for (const [sig, code] of [
       t.false(existsSync(path.join(out, 'tmp')), 'scratch directory removed, nothing written afterwards');
       // No suite finished: there is nothing to keep.
       t.false(existsSync(path.join(out, 'results.json')));
+      t.false(existsSync(path.join(out, BENCH_LOCK)), 'the bench lock file removed');
     },
   );
