@@ -16,7 +16,7 @@
  */
 import { replaceFile } from '../src/files.js';
 import { columns } from '../src/table.js';
-import { fixed, percent, quantity, value } from '../src/format.js';
+import { percent, pValue, quantity, value } from '../src/format.js';
 import { useColour } from '../src/stdout.js';
 import { closest } from 'fastest-levenshtein';
 import { isGated, lookupMetric, type MetricDef, parseKey } from './metrics.js';
@@ -399,9 +399,9 @@ export function parseThresholds(items: string[]): Record<string, number> {
 
 const fmtPct = (p: number | null) => (p === null ? 'n/a' : percent(p));
 /** The p column: `<0.001` or `0.123`. */
-const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '<0.001' : fixed(p, 3));
+const fmtP = (p: number | null) => (p === null ? '–' : pValue(p));
 /** p in running text: `p<0.001` or `p=0.123`, never `p=<0.001`. */
-const pText = (p: number | null) => (p === null ? 'no test' : p < 0.001 ? 'p<0.001' : `p=${fixed(p, 3)}`);
+const pText = (p: number | null) => (p === null ? 'no test' : pValue(p, 'p'));
 /** A side: its median in the metric's unit (src/format.ts), then min…max and n. */
 const fmtSide = (s: Summary | null, unit: string | null) =>
   s

@@ -12,7 +12,7 @@ import { fsError, readRegularFile, UnreadableFile } from '../src/files.js';
 import type { Environment } from '../src/env.js';
 import { caseOfRow, metricDef, metricKey } from './metrics.js';
 import { SAMPLES_SUFFIX, type Calibration, type ClaimVerdict, type Row } from './runner.js';
-import { validateResults1, validateResults2 } from './generated/results-validators.js';
+import { VALIDATORS as COMPILED } from './generated/results-validators.js';
 
 export const BENCH_SCHEMA = 'cowbench.bench/2';
 
@@ -123,10 +123,7 @@ type Validator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null 
  * Each results.json version report reads, with its schema compiled at build time
  * (scripts/compile-schema.mjs: schema/results-1.schema.json, schema/results.schema.json).
  */
-const VALIDATORS: Record<string, Validator> = {
-  'cowbench.bench/1': validateResults1 as Validator,
-  [BENCH_SCHEMA]: validateResults2 as Validator,
-};
+const VALIDATORS = COMPILED as Record<string, Validator>;
 
 const describe = (v: unknown) =>
   v === null

@@ -175,6 +175,20 @@ export function normalCdf(z: number): number {
     );
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
+/** Fisher–Yates: `xs` in a uniformly random order drawn from `rand`, in place; returns `xs`. */
+export function shuffleInPlace<T extends { length: number; [i: number]: unknown }>(
+  xs: T,
+  rand: () => number,
+): T {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = xs[i];
+    xs[i] = xs[j];
+    xs[j] = t;
+  }
+  return xs;
+}
+
 /** The table-based CDF of simple-statistics, for the cross-check in the tests. */
 export const tableNormalCdf = cumulativeStdNormalProbability;
 

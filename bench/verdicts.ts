@@ -8,7 +8,7 @@
  */
 import type { ClaimVerdict, Verdict } from './runner.js';
 import { mannWhitneyU, MIN_SAMPLES, ratioOfMediansCI, seededRandom, summarize } from './stats.js';
-import { bytes } from '../src/format.js';
+import { bytes, pValue } from '../src/format.js';
 
 const r3 = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : 'n/a');
 
@@ -50,7 +50,7 @@ export function judgeRatio(j: RatioJudgement): ClaimVerdict {
   const u = mannWhitneyU(num, den);
   const inside = j.good === 'below' ? ci.hi <= j.bound : ci.lo >= j.bound;
   const outside = j.good === 'below' ? ci.lo > j.bound : ci.hi < j.bound;
-  const stats = `${j.what} = ${r3(ci.ratio)} (95% CI ${r3(ci.lo)}–${r3(ci.hi)}, percentile bootstrap; n=${num.length} vs ${den.length}; Mann–Whitney p=${u.p < 0.001 ? '<0.001' : u.p.toFixed(3)}); bound ${j.good === 'below' ? '≤' : '≥'} ${j.bound}`;
+  const stats = `${j.what} = ${r3(ci.ratio)} (95% CI ${r3(ci.lo)}–${r3(ci.hi)}, percentile bootstrap; n=${num.length} vs ${den.length}; Mann–Whitney ${pValue(u.p, 'p')}); bound ${j.good === 'below' ? '≤' : '≥'} ${j.bound}`;
   if (j.smallerThanNamed && inside)
     return {
       claim: j.claim,

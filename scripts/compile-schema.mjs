@@ -13,7 +13,11 @@ import standalone from 'ajv/dist/standalone/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Exported name → schema file, one per results.json version. */
+/**
+ * Exported name → schema file, one per results.json version: the one list of versions. Each schema
+ * names its version (`properties.schema.const`); the generated module maps version → validator
+ * (VALIDATORS), which report, compare and history use, and the tests read the same two.
+ */
 export const SCHEMAS = {
   validateResults1: 'schema/results-1.schema.json',
   validateResults2: 'schema/results.schema.json',
@@ -31,10 +35,14 @@ function compile() {
   // allErrors off: validation stops at the first problem, which is what the one-line message names.
   const ajv = new Ajv({ code: { source: true, esm: true }, strict: true, allowUnionTypes: true });
   const ids = {};
+  const versions = [];
   for (const [name, file] of Object.entries(SCHEMAS)) {
     const schema = JSON.parse(readFileSync(path.join(root, file), 'utf8'));
     ajv.addSchema(schema);
     ids[name] = schema.$id;
+    const version = schema.properties?.schema?.const;
+    if (typeof version !== 'string') throw new Error(`${file}: no properties.schema.const (its version)`);
+    versions.push(`${JSON.stringify(version)}: ${name}`);
   }
   const code = (standalone.default ?? standalone)(ajv, ids);
   // The point of compiling: nothing of ajv is loaded at run time.
@@ -46,6 +54,8 @@ function compile() {
     '/* eslint-disable */',
     '// @ts-nocheck',
     code,
+    `/** Each results.json version's validator, by the version its schema names. */`,
+    `export const VALIDATORS = { ${versions.join(', ')} };`,
     '',
   ].join('\n');
 }

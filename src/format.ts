@@ -11,6 +11,8 @@
  *                                            bytes ('B') through bytes(), '1' (a count) bare
  *   duration(0.0123)          "12.3 ms"      seconds, in the unit that reads best (µs, ms, s)
  *   percent(12.04)            "+12.0%"       a change; percent(0.5, { sign: false }) "0.5%"
+ *   change(0.123)             "+12%"         a relative change given as a fraction (1 decimal below 10%)
+ *   pValue(0.0004)            "<0.001"       a test's p; pValue(0.0123, 'p') "p=0.012" in running text
  *   figure('region_bytes', x)                a value in the unit its name carries (bench tables)
  *
  * Anything not finite prints as "n/a".
@@ -83,6 +85,22 @@ export function percent(p: number, opts: { sign?: boolean; digits?: number } = {
   if (!Number.isFinite(p)) return NA;
   const text = `${fixed(p, opts.digits ?? 1)}%`;
   return opts.sign !== false && p >= 0 ? `+${text}` : text;
+}
+
+/** A relative change given as a fraction, signed: change(1.234) "+123%", change(-0.043) "-4.3%". */
+export function change(fraction: number): string {
+  return percent(fraction * 100, { digits: Math.abs(fraction) < 0.1 ? 1 : 0 });
+}
+
+/**
+ * A test's p-value to 3 decimals, "<0.001" below that. With a `name` ('p'), running text:
+ * "p=0.012", "p<0.001" (never "p=<0.001").
+ */
+export function pValue(p: number, name?: string): string {
+  if (!Number.isFinite(p)) return NA;
+  const small = p < 0.001;
+  if (name === undefined) return small ? '<0.001' : fixed(p, 3);
+  return small ? `${name}<0.001` : `${name}=${fixed(p, 3)}`;
 }
 
 /**

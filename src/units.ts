@@ -1,6 +1,5 @@
 /** Parsing of sizes and rates as users type them: 256M, 1G, 4k, 2m, 1.5G, 65536. */
 import { UsageError } from './errors.js';
-import { bytes } from './format.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,
@@ -58,13 +57,4 @@ export function parseCount(flag: string, value: unknown, min: number, max: numbe
   const n = parseWholeNumber(flag, value);
   if (n < min || n > max) throw new UsageError(flag, `${n} is out of range (${min}..${max})`);
   return n;
-}
-
-/**
- * Bytes for a person: src/format.ts's bytes() ("256 MiB", "9.62 MiB"), under the name the charts
- * import; `opts` is ignored (whole numbers always lose their decimals).
- * @deprecated import { bytes } from './format.js'
- */
-export function formatBytes(n: number, _opts: { trim?: boolean } = {}): string {
-  return bytes(n);
 }

@@ -1,8 +1,25 @@
 /** src/format.ts: the one number and byte formatter of human output (issue 24 item 4). */
 import test from 'ava';
-import { bytes, count, duration, figure, fixed, percent, quantity, value } from '../src/format.js';
+import {
+  bytes,
+  change,
+  count,
+  duration,
+  figure,
+  fixed,
+  percent,
+  pValue,
+  quantity,
+  value,
+} from '../src/format.js';
 
 const cases: [string, () => string, string][] = [
+  ['pValue to 3 decimals', () => pValue(0.01234), '0.012'],
+  ['pValue below 0.001', () => pValue(0.0004), '<0.001'],
+  ['pValue in running text', () => pValue(0.0123, 'p'), 'p=0.012'],
+  ['pValue in running text, below 0.001: never p=<0.001', () => pValue(0.0004, 'p'), 'p<0.001'],
+  ['change of a fraction: whole percent from 10%', () => change(1.234), '+123%'],
+  ['change of a fraction: 1 decimal below 10%', () => change(-0.043), '-4.3%'],
   ['count groups digits', () => count(67108864), '67,108,864'],
   ['count of a fraction rounds', () => count(1868.6), '1,869'],
   ['bytes: a power of two', () => bytes(67108864), '64 MiB'],

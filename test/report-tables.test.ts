@@ -6,7 +6,8 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CHARTS, renderCharts } from '../bench/charts/index.js';
-import { humanBytes, machineOf, type BenchResults } from '../bench/charts/data.js';
+import { machineOf, type BenchResults } from '../bench/charts/data.js';
+import { bytes } from '../src/format.js';
 import { formatCell, suiteTables } from '../bench/charts/tables.js';
 import { writeCsv } from '../bench/runner.js';
 import { packageRoot } from '../src/native.js';
@@ -15,9 +16,9 @@ import { tempDir } from './helpers.js';
 const FULL = path.join(packageRoot, 'results', '2026-11-26-vm');
 
 test('human units: bytes, ratios, integers exact, booleans yes/no', (t) => {
-  t.is(humanBytes(268435456), '256 MiB');
-  t.is(humanBytes(2147483648), '2 GiB');
-  t.is(humanBytes(2491), '2.43 KiB');
+  t.is(bytes(268435456), '256 MiB');
+  t.is(bytes(2147483648), '2 GiB');
+  t.is(bytes(2491), '2.43 KiB');
   t.is(formatCell('region_bytes', 1073741824), '1 GiB');
   t.is(formatCell('vma_count_peak', 268435456), '268,435,456');
   t.is(formatCell('writer_throughput_ratio', 0.0781), '0.078×');

@@ -8,10 +8,10 @@ import test from 'ava';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadResults, resultsProblem } from '../bench/results.js';
+import { BENCH_SCHEMA, loadResults, resultsProblem } from '../bench/results.js';
 import { packageRoot } from '../src/native.js';
 import { runCli, tempDir } from './helpers.js';
-import { validateResults } from './schema-helpers.js';
+import { SCHEMA_VERSIONS, validateResults } from './schema-helpers.js';
 
 const committed = (readdirSync(path.join(packageRoot, 'results'), { recursive: true }) as string[])
   .filter((f) => path.basename(f) === 'results.json')
@@ -30,6 +30,11 @@ test('the compiled validators are those of the committed schemas (npm run build:
   };
   const generated = readFileSync(path.join(packageRoot, script.GENERATED), 'utf8');
   t.is(/^\/\/ schema sha256: ([0-9a-f]{64})$/m.exec(generated)?.[1], script.schemaDigest());
+});
+
+test('the version bench writes has a schema, and each schema file names a version of its own', (t) => {
+  t.true(SCHEMA_VERSIONS.includes(BENCH_SCHEMA), SCHEMA_VERSIONS.join(', '));
+  t.is(new Set(SCHEMA_VERSIONS).size, SCHEMA_VERSIONS.length);
 });
 
 test('nothing the package runs loads ajv: the compiled code imports no module', (t) => {

@@ -6,28 +6,34 @@
 import * as AjvModule from 'ajv';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BENCH_SCHEMA } from '../bench/results.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const RESULTS_SCHEMA_FILE = path.join(root, 'schema', 'results.schema.json');
-export const RESULTS_1_SCHEMA_FILE = path.join(root, 'schema', 'results-1.schema.json');
+/** The build script's list of schema files, one per results.json version (the only list). */
+const { SCHEMAS } = (await import(pathToFileURL(path.join(root, 'scripts', 'compile-schema.mjs')).href)) as {
+  SCHEMAS: Record<string, string>;
+};
 
 const Ajv = AjvModule.Ajv;
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+/** version ("cowbench.bench/2") → the $id of its schema, as each schema names its version. */
 const ids: Record<string, string> = {};
-for (const [version, file] of [
-  ['cowbench.bench/1', RESULTS_1_SCHEMA_FILE],
-  ['cowbench.bench/2', RESULTS_SCHEMA_FILE],
-] as const) {
-  const schema = JSON.parse(readFileSync(file, 'utf8')) as { $id: string };
+for (const file of Object.values(SCHEMAS)) {
+  const schema = JSON.parse(readFileSync(path.join(root, file), 'utf8')) as {
+    $id: string;
+    properties: { schema: { const: string } };
+  };
   ajv.addSchema(schema);
-  ids[version] = schema.$id;
+  ids[schema.properties.schema.const] = schema.$id;
 }
+/** The versions a schema file exists for. */
+export const SCHEMA_VERSIONS = Object.keys(ids);
 
-/** The schema errors of a parsed results.json ([] when valid), by the schema of its version (2 if none). */
+/** The schema errors of a parsed results.json ([] when valid), by the schema of its version (the one bench writes if none). */
 export function validateResults(data: unknown): string[] {
   const version = (data as { schema?: unknown } | null)?.schema;
-  const validate = ajv.getSchema(ids[String(version)] ?? ids['cowbench.bench/2']!)!;
+  const validate = ajv.getSchema(ids[String(version)] ?? ids[BENCH_SCHEMA]!)!;
   if (validate(data)) return [];
   return (validate.errors ?? []).map(
     (e: { instancePath: string; message?: string }) => `${e.instancePath || '/'} ${e.message ?? ''}`,

@@ -1,15 +1,6 @@
 /** C4 (and target e): extra memory vs write rate, forkcow against uffd with its buffer bound drawn. */
-import {
-  backendColor,
-  humanBytes,
-  MiB,
-  machineShape,
-  num,
-  rows,
-  severalMachines,
-  str,
-  type Machine,
-} from './data.js';
+import { backendColor, MiB, machineShape, num, rows, severalMachines, str, type Machine } from './data.js';
+import { bytes } from '../../src/format.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c4Memory: ChartDef = {
@@ -32,11 +23,11 @@ export const c4Memory: ChartDef = {
             backend,
             order: i,
             // Axis labels in lines: backend | buffer | rate.
-            config: `${backend === 'forkcow' ? 'fork' : backend}|${buffer === null ? 'no buffer' : `${humanBytes(buffer)} buffer`}|${rateLabel}`,
+            config: `${backend === 'forkcow' ? 'fork' : backend}|${buffer === null ? 'no buffer' : `${bytes(buffer)} buffer`}|${rateLabel}`,
             extra: median / MiB,
             min: (num(r, 'extra_memory_peak_bytes_min') ?? median) / MiB,
             max: (num(r, 'extra_memory_peak_bytes_max') ?? median) / MiB,
-            label: humanBytes(median),
+            label: bytes(median),
             // target e's bound: the buffer + 1 MiB of bookkeeping.
             bound: buffer === null ? null : buffer / MiB + 1,
             region: (num(r, 'region_bytes') ?? 0) / MiB,
@@ -46,7 +37,7 @@ export const c4Memory: ChartDef = {
     if (points.length === 0) return { missing: 'no memory suite in these results' };
     const regions = [...new Set(points.map((p) => p.region))].map((region) => ({
       region,
-      label: `the region, ${humanBytes(region * MiB)}: fork's worst case (+100%)`,
+      label: `the region, ${bytes(region * MiB)}: fork's worst case (+100%)`,
     }));
     const x = {
       field: 'config',

@@ -1,5 +1,6 @@
 /** C5: bytes copied per write on a THP region, uffd at 4K and 2M against fork. */
-import { backendColor, humanBytes, num, rows, severalMachines, str, type Machine } from './data.js';
+import { backendColor, num, rows, severalMachines, str, type Machine } from './data.js';
+import { bytes } from '../../src/format.js';
 import { WIDTH, type ChartDef } from './chart.js';
 
 export const c5Thp: ChartDef = {
@@ -16,7 +17,7 @@ export const c5Thp: ChartDef = {
           backend: str(r, 'backend'),
           config: `${str(r, 'backend')} ${str(r, 'granularity')}`,
           bytes: num(r, 'copied_bytes_per_write_median'),
-          label: humanBytes(num(r, 'copied_bytes_per_write_median') ?? NaN),
+          label: bytes(num(r, 'copied_bytes_per_write_median') ?? NaN),
           min: num(r, 'copied_bytes_per_write_min') ?? num(r, 'copied_bytes_per_write_median'),
           max: num(r, 'copied_bytes_per_write_max') ?? num(r, 'copied_bytes_per_write_median'),
         })),

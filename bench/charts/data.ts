@@ -3,7 +3,6 @@
  * `samples` and `fingerprint` fields a newer bench adds are tolerated and used where present).
  */
 import path from 'node:path';
-import { formatBytes } from '../../src/units.js';
 import { MiB } from '../../src/page.js';
 import { backendNames } from '../../src/registry.js';
 
@@ -147,11 +146,6 @@ export function machineDash(points: { machine: string }[]) {
 
 export function severalMachines(points: { machine: string }[]): boolean {
   return machinesIn(points) > 1;
-}
-
-/** 2 GiB, 256 MiB, 2.4 KiB, 290,529 B → 284 KiB: whole numbers without decimals. */
-export function humanBytes(bytes: number): string {
-  return formatBytes(bytes, { trim: true });
 }
 
 export const GiB = 1024 * MiB;

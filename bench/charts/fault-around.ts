@@ -1,5 +1,6 @@
 /** Target f: the writers' throughput ratio per workload row and fault-around column (issue 23). */
-import { humanBytes, num, rows, severalMachines, str, type Machine } from './data.js';
+import { num, rows, severalMachines, str, type Machine } from './data.js';
+import { bytes } from '../../src/format.js';
 import type { ChartDef } from './chart.js';
 
 /** Fixed K in shades of one hue, the default apart, fork in grey. */
@@ -27,7 +28,7 @@ export const faultAroundChart: ChartDef = {
             machine: m.label,
             order: i,
             // Axis labels in lines: "row 1 (tmpfs)" | "256 MiB" | "unthrottled random".
-            part: `${(str(r, 'part') ?? '').split(':')[0]}|${humanBytes(num(r, 'region_bytes') ?? NaN)}|${str(r, 'workload') ?? ''}`,
+            part: `${(str(r, 'part') ?? '').split(':')[0]}|${bytes(num(r, 'region_bytes') ?? NaN)}|${str(r, 'workload') ?? ''}`,
             column: str(r, 'column') ?? '',
             columnMachine: `${str(r, 'column') ?? ''}|${m.label}`,
             ratio: median,

@@ -1,5 +1,6 @@
 /** The one figure per claim and machine that a claims × machines matrix cell shows. */
-import { GiB, humanBytes, num, rows, str, type Machine, type Row } from './data.js';
+import { GiB, num, rows, str, type Machine, type Row } from './data.js';
+import { bytes } from '../../src/format.js';
 
 const find = (rs: Row[], mode: string) => rs.find((r) => r['mode'] === mode);
 const f = (x: number | null, digits = 2) => (x === null ? '–' : String(Number(x.toFixed(digits))));
@@ -15,7 +16,7 @@ const HEADLINES: Record<string, (m: Machine) => string | null> = {
       ...rs.filter((r) => r['backend'] === 'uffd').map((r) => num(r, 'vma_count_peak') ?? 0),
     );
     if (rs.length === 0) return null;
-    return `mprotect ENOMEM ${first === undefined ? 'never' : `from ${humanBytes(first)}`}; uffd ≤ ${uffdPeak} mappings`;
+    return `mprotect ENOMEM ${first === undefined ? 'never' : `from ${bytes(first)}`}; uffd ≤ ${uffdPeak} mappings`;
   },
   C2(m) {
     const rs = rows(m, 'compat').filter((r) => r['writer'] !== 'cpu');
@@ -40,7 +41,7 @@ const HEADLINES: Record<string, (m: Machine) => string | null> = {
       ...rs.filter((r) => r['backend'] === 'uffd').map((r) => num(r, 'extra_memory_peak_bytes_median') ?? 0),
     );
     if (rs.length === 0) return null;
-    return `fork +${Math.round(fork * 100)}% of the region; uffd ≤ ${humanBytes(uffd)}`;
+    return `fork +${Math.round(fork * 100)}% of the region; uffd ≤ ${bytes(uffd)}`;
   },
   C5(m) {
     const rs = rows(m, 'thp');
@@ -50,7 +51,7 @@ const HEADLINES: Record<string, (m: Machine) => string | null> = {
       rs
         .map(
           (r) =>
-            `${str(r, 'backend')} ${str(r, 'granularity')} ${humanBytes(num(r, 'copied_bytes_per_write_median') ?? NaN)}`,
+            `${str(r, 'backend')} ${str(r, 'granularity')} ${bytes(num(r, 'copied_bytes_per_write_median') ?? NaN)}`,
         )
         .join(', ')
     );

@@ -10,6 +10,7 @@ import { thresholdFor } from '../compare.js';
 import { isGated, lookupMetric } from '../metrics.js';
 import { ratioOfMediansCI } from '../stats.js';
 import { xml } from '../compare.js';
+import { change, pValue, value } from '../../src/format.js';
 import { columns } from '../../src/table.js';
 import { badInput } from '../results.js';
 import { EDIVISIVE_DEFAULTS, eDivisive, magnitude, median, type EDivisiveOptions } from './edivisive.js';
@@ -153,19 +154,15 @@ export function recentRegressions(changes: Change[], newest: number): Change[] {
   return changes.filter((c) => c.direction === 'regression' && c.position >= c.length - newest);
 }
 
-const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(Math.abs(x) < 0.1 ? 1 : 0)}%`;
-const num = (x: number) => (Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(4))));
-const pStr = (p: number) => (p < 0.001 ? '<0.001' : p.toFixed(3));
-
 function cells(c: Change): string[] {
   return [
     c.direction,
     c.metric,
     `${c.subject} (run ${c.position + 1}/${c.length})`,
-    `${num(c.before.median)} → ${num(c.after.median)}${c.unit ? ` ${c.unit}` : ''}`,
-    `${pct(c.change)} [${pct(c.ci[0])}, ${pct(c.ci[1])}]`,
+    `${value(c.before.median)} → ${value(c.after.median)}${c.unit ? ` ${c.unit}` : ''}`,
+    `${change(c.change)} [${change(c.ci[0])}, ${change(c.ci[1])}]`,
     `${c.before.n}+${c.after.n}`,
-    pStr(c.p),
+    pValue(c.p),
     c.machineClass,
   ];
 }
@@ -235,7 +232,7 @@ export function renderChanges(
         const detail = xml(r.changes.map((c) => cells(c).join('; ')).join('\n'));
         const bad = r.changes.filter((c) => failed.has(c));
         return bad.length
-          ? `    <testcase classname="cowbench.history" name="${name}"><failure message="${xml(`regression ${pct(bad[0]!.change)} at ${bad[0]!.subject}`)}">${detail}</failure></testcase>`
+          ? `    <testcase classname="cowbench.history" name="${name}"><failure message="${xml(`regression ${change(bad[0]!.change)} at ${bad[0]!.subject}`)}">${detail}</failure></testcase>`
           : `    <testcase classname="cowbench.history" name="${name}">${detail ? `<system-out>${detail}</system-out>` : ''}</testcase>`;
       });
       const failures = results.filter((r) => r.changes.some((c) => failed.has(c))).length;

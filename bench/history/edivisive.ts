@@ -23,7 +23,7 @@
  * change point found in two windows is kept once (the smaller p), and a candidate at a step an
  * earlier window already found significant is not tested again.
  */
-import { seededRandom } from '../stats.js';
+import { seededRandom, shuffleInPlace } from '../stats.js';
 
 export interface EDivisiveOptions {
   /** Significance level of the permutation test [0.01]. */
@@ -181,12 +181,7 @@ function permutationP(
   let exceeding = 0;
   let drawn = 0;
   while (drawn < o.permutations) {
-    for (let i = seg.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      const t = seg[i]!;
-      seg[i] = seg[j]!;
-      seg[j] = t;
-    }
+    shuffleInPlace(seg, rand);
     drawn++;
     const s = bestSplit(seg, 0, seg.length, o.minSegment, buffer);
     if (s && s.q >= observed && ++exceeding >= hopeless) break;

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { outputDirectory, outputSubdirectory, replaceFile } from '../../src/files.js';
+import { change, pValue, value } from '../../src/format.js';
 import { WIDTH } from '../charts/chart.js';
 import { renderSvg } from '../charts/render.js';
 import { esc } from '../charts/tables.js';
@@ -38,8 +39,6 @@ export interface TrendChart {
   changes: Change[];
 }
 
-const pct = (x: number) => `${x >= 0 ? '+' : ''}${Math.round(x * 100)}%`;
-
 /** One metric's trend over every machine class it was measured on. */
 export function trendSpec(metric: string, results: SeriesResult[], runs: StoredRun[]): TopLevelSpec {
   const order = new Map(runs.map((r, i) => [r.id, i + 1]));
@@ -57,7 +56,7 @@ export function trendSpec(metric: string, results: SeriesResult[], runs: StoredR
   const marks = results.flatMap((r) =>
     r.changes.map((c) => ({
       run: order.get(c.run)! - 0.5,
-      label: `${pct(c.change)} at ${c.subject}`,
+      label: `${change(c.change)} at ${c.subject}`,
       direction: c.direction,
       machine: r.series.machineClass,
     })),
@@ -197,9 +196,9 @@ function sectionHtml(h: HistoryReport, db: string): string {
     .map(
       (c) =>
         `<tr><td>${esc(c.direction)}</td><td>${esc(c.metric)}</td><td>${esc(c.subject)} (run ${c.position + 1}/${c.length})</td>` +
-        `<td class="num">${esc(String(Number(c.before.median.toPrecision(4))))} → ${esc(String(Number(c.after.median.toPrecision(4))))}${c.unit ? ` ${esc(c.unit)}` : ''}</td>` +
-        `<td class="num">${esc(pct(c.change))} [${esc(pct(c.ci[0]))}, ${esc(pct(c.ci[1]))}]</td><td class="num">${c.before.n}+${c.after.n}</td>` +
-        `<td class="num">${c.p < 0.001 ? '&lt;0.001' : c.p.toFixed(3)}</td><td>${esc(c.machineClass)}</td></tr>`,
+        `<td class="num">${esc(value(c.before.median))} → ${esc(value(c.after.median))}${c.unit ? ` ${esc(c.unit)}` : ''}</td>` +
+        `<td class="num">${esc(change(c.change))} [${esc(change(c.ci[0]))}, ${esc(change(c.ci[1]))}]</td><td class="num">${c.before.n}+${c.after.n}</td>` +
+        `<td class="num">${esc(pValue(c.p))}</td><td>${esc(c.machineClass)}</td></tr>`,
     )
     .join('\n');
   return [

@@ -12,6 +12,7 @@ import {
 } from '../runner.js';
 import { judgeMedian, judgeRatio, samplesOf, smallerThanNamed } from '../verdicts.js';
 import { bytes } from '../../src/format.js';
+import { METRICS } from '../metrics.js';
 
 const sizes = (quick: boolean) => (quick ? [64 * MiB, 256 * MiB] : [GiB / 4, GiB, 2 * GiB, 4 * GiB]);
 const thpBackends = ['uffd', 'forkcow'];
@@ -20,12 +21,9 @@ const thpBackends = ['uffd', 'forkcow'];
 const bigBackends = ['uffd', 'forkcow'];
 const bigSize = (quick: boolean) => (quick ? 512 * MiB : 16 * GiB);
 /** The arm pause's own steps (common/backend.cc), where the backend reports them. */
-const PAUSE_STEPS = [
-  'arm_pause_quiesce_us',
-  'arm_pause_expected_us',
-  'arm_pause_backend_us',
-  'arm_pause_resume_us',
-];
+const PAUSE_STEPS = METRICS.filter((m) => m.suite === 'scale' && m.metric.startsWith('arm_pause_')).map(
+  (m) => m.metric,
+);
 
 export const scaleSuite: Suite = {
   name: 'scale',
