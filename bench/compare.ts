@@ -478,6 +478,9 @@ function fingerprintLines(c: Comparison): string[] {
   ];
 }
 
+/** Gate failures named in the summary line (a vanished suite is dozens: the rest are in the rows). */
+const GATE_REASONS_SHOWN = 5;
+
 function summaryLine(c: Comparison, o: RenderOptions = {}): string {
   const n = c.rows.length;
   const failing = c.rows.flatMap((r) => r.changes.filter((ch) => ch.gate));
@@ -508,8 +511,12 @@ function summaryLine(c: Comparison, o: RenderOptions = {}): string {
     o.onlyChanged ? `${c.rows.filter((r) => !isChanged(r)).length} unchanged metrics not shown` : '',
   ].filter(Boolean);
   const note = notes.length ? `; ${notes.join('; ')}` : '';
+  // The first few reasons; every failure has its own row (✗), JUnit failure and KTAP not-ok line.
+  const shown = c.gate_failures.slice(0, GATE_REASONS_SHOWN);
+  const more = c.gate_failures.length - shown.length;
+  const reasons = `${shown.join('; ')}${more > 0 ? `; and ${more} more, each marked with its metric` : ''}`;
   return parts.length
-    ? `gate fails: ${parts.join(', ')}: ${c.gate_failures.join('; ')}${note}`
+    ? `gate fails: ${parts.join(', ')}: ${reasons}${note}`
     : `no significant regression beyond threshold in ${n} metrics (p < ${c.alpha})${note}`;
 }
 

@@ -357,6 +357,27 @@ test('CLI: the gate fails when base metrics vanish from NEW or are too thin (iss
   t.regex(allowed.stdout, /3 base metrics not judged, accepted by --allow-missing/);
 });
 
+test('a whole suite vanished: the summary line names the first five, every metric keeps its own row and JUnit failure', (t) => {
+  const keys = [1, 2, 3, 4, 5, 6, 7, 8].map(
+    (p) => `ci/part=fault,mode=thread,backend=uffd,pages=${p}/fault_us`,
+  );
+  const c = compareResults([
+    {
+      label: 'base',
+      file: 'a',
+      results: results({ ...Object.fromEntries(keys.map((k) => [k, base8])), [RATE]: base8 }),
+    },
+    { label: 'new', file: 'b', results: results({ [RATE]: base8 }) },
+  ]);
+  t.is(c.gate_failures.length, 8);
+  const table = renderComparison(c, 'table');
+  const summary = table.split('\n').find((l) => l.startsWith('gate fails:'))!;
+  t.regex(summary, /^gate fails: 8 base metrics not judged .*; and 3 more, each marked with its metric$/);
+  t.is((summary.match(/\): missing from NEW/g) ?? []).length, 5);
+  t.is((table.match(/only in base/g) ?? []).length, 8);
+  t.is((renderComparison(c, 'junit').match(/<failure /g) ?? []).length, 8);
+});
+
 test('an incomplete (interrupted) input fails the gate in every format; --allow-missing accepts it and says so', async (t) => {
   const partial: BenchResults = {
     ...results({ [RATE]: base8 }),
