@@ -11,6 +11,7 @@
 import { rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { bytes } from '../../src/format.js';
 import { native } from '../../src/native.js';
 import type { RunResult } from '../../src/result.js';
 import {
@@ -25,7 +26,7 @@ import {
   type RunRequest,
   type Suite,
 } from '../runner.js';
-import { seededRandom } from '../stats.js';
+import { seededRandom, shuffleInPlace } from '../stats.js';
 import { judgeMedian, judgeRatio, medianCI, smallerThanNamed } from '../verdicts.js';
 
 /** The issue's rate for the paced rows: QEMU's background-snapshot figures were taken at it. */
@@ -170,59 +171,75 @@ interface Cell {
   column: Column;
 }
 
+/**
+ * The figures of each run, with their digits in the table; `ci`: the row also gets the 95%
+ * bootstrap interval of its median (`_lo`, `_hi`). The one list: samples, rows and the CSV follow it.
+ */
+const FIGURES = [
+  {
+    key: 'writer_throughput_ratio',
+    digits: 3,
+    ci: true,
+    of: (r: RunResult) => r.writers.throughput_ratio ?? NaN,
+  },
+  { key: 'stall_p999_us', digits: 1, ci: true, of: (r: RunResult) => r.write_stall.p999_us },
+  { key: 'throughput_MBps', digits: 0, ci: true, of: (r: RunResult) => r.throughput_MBps },
+  { key: 'extra_memory_peak_bytes', digits: 0, ci: false, of: (r: RunResult) => r.extra_memory_peak_bytes },
+  { key: 'wp_faults', digits: 0, ci: false, of: (r: RunResult) => r.wp_faults },
+  {
+    key: 'pages_copied_before_write',
+    digits: 0,
+    ci: false,
+    of: (r: RunResult) => r.pages_copied_before_write,
+  },
+  {
+    key: 'fault_around_dense_faults',
+    digits: 0,
+    ci: false,
+    of: (r: RunResult) => r.backend_metrics['fault_around_dense_faults'],
+  },
+  {
+    key: 'baseline_writes_per_s',
+    digits: 0,
+    ci: false,
+    of: (r: RunResult) => r.writers.baseline_writes_per_s,
+  },
+] as const;
+type FigureKey = (typeof FIGURES)[number]['key'];
+
 /** One run's figures, in the order they were measured (kept whole in results.json's raw). */
-interface Sample {
+type Sample = {
   round: number;
   part: string;
   column: string;
   ok: boolean;
   error?: string;
   loadavg_1m: number;
-  writer_throughput_ratio?: number;
-  stall_p999_us?: number;
-  throughput_MBps?: number;
-  extra_memory_peak_bytes?: number;
-  wp_faults?: number;
-  pages_copied_before_write?: number;
-  fault_around_dense_faults?: number;
-  baseline_writes_per_s?: number;
   verified?: boolean | null;
-}
+} & Partial<Record<FigureKey, number>>;
 
 function sampleOf(round: number, cell: Cell, r: RunResult): Sample {
-  return {
+  const sample: Sample = {
     round,
     part: cell.part,
     column: cell.column.label,
     ok: true,
     loadavg_1m: os.loadavg()[0]!,
-    writer_throughput_ratio: r.writers.throughput_ratio ?? NaN,
-    stall_p999_us: r.write_stall.p999_us,
-    throughput_MBps: r.throughput_MBps,
-    extra_memory_peak_bytes: r.extra_memory_peak_bytes,
-    wp_faults: r.wp_faults,
-    pages_copied_before_write: r.pages_copied_before_write,
-    ...(r.backend_metrics['fault_around_dense_faults'] !== undefined
-      ? { fault_around_dense_faults: r.backend_metrics['fault_around_dense_faults'] }
-      : {}),
-    baseline_writes_per_s: r.writers.baseline_writes_per_s,
     verified: r.verification.skipped === null ? r.verified : null,
   };
+  for (const f of FIGURES) {
+    const x = f.of(r);
+    if (x !== undefined) sample[f.key] = x;
+  }
+  return sample;
 }
 
-const FIGURES = [
-  ['writer_throughput_ratio', 3],
-  ['stall_p999_us', 1],
-  ['throughput_MBps', 0],
-  ['extra_memory_peak_bytes', 0],
-  ['wp_faults', 0],
-  ['pages_copied_before_write', 0],
-  ['fault_around_dense_faults', 0],
-  ['baseline_writes_per_s', 0],
-] as const;
+/** The finite values of one figure over a cell's successful runs. */
+const valuesOf = (samples: Sample[], key: FigureKey) =>
+  samples.map((s) => s[key]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
 
 const partOf = (w: Workload, sizeBytes: number, sink: string) =>
-  `row ${w.row} (${sink.startsWith('/dev/null') ? '/dev/null' : sink}): ${sizeBytes >= GiB ? `${sizeBytes / GiB} GiB` : `${sizeBytes / MiB} MiB`}, ${w.what}`;
+  `row ${w.row} (${sink.startsWith('/dev/null') ? '/dev/null' : sink}): ${bytes(sizeBytes)}, ${w.what}`;
 
 function plannedCells(ctx: Pick<BenchContext, 'quick' | 'backends'>): number {
   const columns = COLUMNS.filter((c) => ctx.backends.includes(c.backend)).length;
@@ -271,15 +288,11 @@ export const faultAroundSuite: Suite = {
     const seed = Date.now() % 2 ** 31;
     const rand = seededRandom(seed);
     const samples: Sample[] = [];
-    const byCell = new Map<Cell, RunResult[]>(cells.map((c) => [c, []]));
+    /** Each cell's successful runs' samples, and its failures. */
+    const okOf = new Map<Cell, Sample[]>(cells.map((c) => [c, []]));
     const failures = new Map<Cell, string[]>(cells.map((c) => [c, []]));
     for (let round = 1; round <= ctx.repeat; round++) {
-      const order = [...cells];
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      for (const cell of order) {
+      for (const cell of shuffleInPlace([...cells], rand)) {
         const image = cell.sinkDir
           ? path.join(cell.sinkDir, `cowbench-fault-around-${process.pid}.img`)
           : '/dev/null';
@@ -297,8 +310,9 @@ export const faultAroundSuite: Suite = {
           rmSync(`${image}.json`, { force: true });
         }
         if (o.ok && o.result) {
-          byCell.get(cell)!.push(o.result);
-          samples.push(sampleOf(round, cell, o.result));
+          const sample = sampleOf(round, cell, o.result);
+          okOf.get(cell)!.push(sample);
+          samples.push(sample);
         } else {
           failures.get(cell)!.push(o.error ?? 'failed');
           samples.push({
@@ -316,8 +330,7 @@ export const faultAroundSuite: Suite = {
     // One table row per cell.
     const rowOf = new Map<Cell, Row>();
     for (const cell of cells) {
-      const results = byCell.get(cell)!;
-      const sampled = samples.filter((s) => s.ok && s.part === cell.part && s.column === cell.column.label);
+      const sampled = okOf.get(cell)!;
       const row: Row = {
         part: cell.part,
         row: cell.workload.row,
@@ -329,19 +342,17 @@ export const faultAroundSuite: Suite = {
         fault_around: cell.column.faultAround === null ? null : String(cell.column.faultAround),
         column: cell.column.label,
       };
-      for (const [key, digits] of FIGURES) {
-        const xs = sampled
-          .map((s) => s[key])
-          .filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+      for (const { key, digits, ci } of FIGURES) {
+        const xs = valuesOf(sampled, key);
         if (xs.length === 0) continue;
         Object.assign(row, spread(key, summarize(xs), digits));
-        if (key === 'writer_throughput_ratio' || key === 'stall_p999_us' || key === 'throughput_MBps') {
-          const ci = medianCI(xs);
-          row[`${key}_lo`] = Number(ci.lo.toFixed(digits));
-          row[`${key}_hi`] = Number(ci.hi.toFixed(digits));
+        if (ci) {
+          const interval = medianCI(xs);
+          row[`${key}_lo`] = Number(interval.lo.toFixed(digits));
+          row[`${key}_hi`] = Number(interval.hi.toFixed(digits));
         }
       }
-      row['verified_runs'] = results.filter((r) => r.verification.skipped === null && r.verified).length;
+      row['verified_runs'] = sampled.filter((s) => s.verified === true).length;
       row['failures'] = failures.get(cell)!.length;
       row['failure'] = failures.get(cell)![0] ?? null;
       rows.push(row);
@@ -353,22 +364,17 @@ export const faultAroundSuite: Suite = {
     for (const part of parts) {
       const inPart = cells.filter((c) => c.part === part);
       const w = inPart[0]!.workload;
-      const ratios = (label: string) => {
-        const c = inPart.find((x) => x.column.label === label);
-        return c
-          ? samples
-              .filter((s) => s.ok && s.part === part && s.column === label)
-              .map((s) => s.writer_throughput_ratio ?? NaN)
-              .filter(Number.isFinite)
-          : [];
-      };
-      const median = (label: string) => {
-        const xs = ratios(label);
-        return xs.length ? summarize(xs).median : NaN;
-      };
+      // Each column's writer ratios in this row, gathered once.
+      const byLabel = new Map(
+        inPart.map((c) => [c.column.label, valuesOf(okOf.get(c)!, 'writer_throughput_ratio')]),
+      );
+      const ratios = (label: string) => byLabel.get(label) ?? [];
       const named = smallerThanNamed(inPart[0]!.sizeBytes, w.sizeBytes);
       const auto = ratios('auto');
-      const bestK = FIXED_K.filter((k) => ratios(k).length > 0).sort((a, b) => median(b) - median(a))[0];
+      const bestK = FIXED_K.map((k) => ({ k, xs: ratios(k) }))
+        .filter((c) => c.xs.length > 0)
+        .map((c) => ({ k: c.k, median: summarize(c.xs).median }))
+        .sort((a, b) => b.median - a.median)[0]?.k;
       if (bestK)
         verdicts.push(
           judgeRatio({
