@@ -231,6 +231,8 @@ export interface NativeAddon {
     sequential: boolean;
     copierExtentsPerSec: number;
     seed: number;
+    /** false: the policy without its ramp, the dense rule alone (default true). */
+    ramp?: boolean;
   }): {
     writes: number;
     faults: number;

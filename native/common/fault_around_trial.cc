@@ -27,7 +27,8 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
                         "fault-around trial: more than 1e9 simulated writes (extents x writes/s / copier extents/s)");
   constexpr size_t kPageBytes = 4096;
   FaultAroundPolicy policy;
-  if (!policy.start(o.extents, true)) return OutOfMemory("allocating the fault-around trial's per-extent counts");
+  if (!policy.start(o.extents, true, kPageBytes, o.ramp ? FaultAroundPolicy::kRampBytes : kPageBytes))
+    return OutOfMemory("allocating the fault-around trial's per-extent counts");
   const size_t pages = o.extents * kPerExtent;
   // The fault path's claim bitmap, and the extents judged dense at least once.
   std::unique_ptr<std::atomic<uint64_t>[]> claimed(new (std::nothrow) std::atomic<uint64_t>[(pages + 63) / 64]());

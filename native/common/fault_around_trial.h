@@ -20,6 +20,7 @@ struct FaultAroundTrialOptions {
   bool sequential = false;         // pages in address order from page 0, else uniformly random
   double copierExtentsPerSec = 0;  // the copier's pace, in address order from extent 0
   uint64_t seed = 1;               // of the random writer's pages
+  bool ramp = true;                // false: the policy without its ramp (the dense rule alone)
 };
 
 // How many faults' claims a trial keeps.

@@ -163,7 +163,7 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed}) ->
+// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed, ramp?}) ->
 // {writes, faults, dense_faults, dense_extents, fault_path_pages, first_claims}: the auto policy
 // and the fault path's claim code on a simulated clock.
 Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
@@ -181,6 +181,7 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
+  if (in.Has("ramp")) o.ramp = in.Get("ramp").As<Napi::Boolean>().Value();
   FaultAroundTrialResult r;
   ThrowIf(env, RunFaultAroundTrial(o, &r));
   Napi::Object out = Napi::Object::New(env);
