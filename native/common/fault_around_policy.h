@@ -71,7 +71,9 @@ class FaultAroundPolicy {
   static constexpr size_t kRampBytes = 16 * 4096;
 
   // Granules the n-th fault (1-based) of an extent may claim under the ramp, `cap` at most.
-  static size_t RampGranules(uint32_t n, size_t cap) { return n > 32 ? cap : std::min(cap, size_t{1} << (n - 1)); }
+  static size_t RampGranules(uint32_t n, size_t cap) {
+    return n - 1u >= 32 ? cap : std::min(cap, size_t{1} << (n - 1));
+  }
 
   // Per-extent state for `extents` extents of `granuleBytes` granules; false when it cannot be
   // allocated. `rampBytes` is kRampBytes but in the trial's before/after comparison.
@@ -127,7 +129,7 @@ class FaultAroundPolicy {
     return maxGranules;
   }
 
-  // Faults whose extent was judged dense (they took neighbours along).
+  // Faults whose extent was judged dense (they asked for the whole extent).
   uint64_t denseFaults() const { return dense_.load(std::memory_order_relaxed); }
 
  private:
