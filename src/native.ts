@@ -221,7 +221,9 @@ export interface NativeAddon {
   };
   /**
    * --fault-around auto's policy judging a simulated paced writer against a simulated in-order
-   * copier (native/common/fault_around_trial.h): its counts, independent of the machine's load.
+   * copier, the runs claimed by the fault path's own claim code (native/common/fault_around_trial.h):
+   * its counts, independent of the machine's load. first_claims: pages claimed by each of the first
+   * 64 faults, in order.
    */
   faultAroundTrial(options: {
     extents: number;
@@ -229,12 +231,15 @@ export interface NativeAddon {
     sequential: boolean;
     copierExtentsPerSec: number;
     seed: number;
+    /** false: the policy without its ramp, the dense rule alone (default true). */
+    ramp?: boolean;
   }): {
     writes: number;
     faults: number;
     dense_faults: number;
     dense_extents: number;
     fault_path_pages: number;
+    first_claims: number[];
   };
   /** One timed first write per page through a backend's fault path, without its copier. */
   measureFaultLatency(

@@ -53,6 +53,29 @@ inline GranuleRun ClaimAround(std::atomic<uint64_t>* claimed, size_t g, size_t g
   return run;
 }
 
+// What a fault claims once it has claimed granule g: the run ClaimAround takes for `maxGranules`,
+// and, when that is the whole extent, every other stretch of the extent nobody claimed yet (the
+// run stops at the first granule claimed before). `save(run)` gets each run as it is claimed, the
+// faulting one first, and returns false to stop the claim there (a failed copy). Used by the fault
+// path (FaultPath::serve) and by the policy's trial (fault_around_trial.h), so the trial counts
+// what the fault path claims.
+template <typename Save>
+bool ClaimFaultRuns(std::atomic<uint64_t>* claimed, size_t g, size_t granules, size_t granuleBytes, size_t maxGranules,
+                    Save&& save) {
+  if (!save(ClaimAround(claimed, g, granules, granuleBytes, maxGranules))) return false;
+  const size_t perExtent = std::max<size_t>(1, kExtentBytes / granuleBytes);
+  if (maxGranules < perExtent || perExtent <= 1) return true;
+  const size_t first = g - g % perExtent, end = std::min(granules, first + perExtent);
+  for (size_t i = first; i < end; ++i) {
+    if (!ClaimGranule(claimed, i)) continue;
+    GranuleRun stretch{i, i + 1};
+    while (stretch.end < end && ClaimGranule(claimed, stretch.end)) ++stretch.end;
+    if (!save(stretch)) return false;
+    i = stretch.end;
+  }
+  return true;
+}
+
 // Fault-around copies neighbours only into free slots of the copy buffer: a writer never waits
 // for room for its neighbours. Without this rule a whole run per fault outran the sink, filled the
 // buffer and throttled every writer (a paced KVM guest; the A/B of this rule against the others

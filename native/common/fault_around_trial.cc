@@ -1,9 +1,12 @@
 #include "fault_around_trial.h"
 
+#include <atomic>
 #include <cmath>
+#include <memory>
 #include <new>
 #include <random>
-#include <vector>
+
+#include "claimed_runs.h"
 
 #include "fault_around_policy.h"
 #include "thread.h"
@@ -22,16 +25,15 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   if (static_cast<double>(o.extents) * o.writesPerSec / o.copierExtentsPerSec > 1e9)
     return Status::Fail("EINVAL",
                         "fault-around trial: more than 1e9 simulated writes (extents x writes/s / copier extents/s)");
+  constexpr size_t kPageBytes = 4096;
   FaultAroundPolicy policy;
-  if (!policy.start(o.extents, true)) return OutOfMemory("allocating the fault-around trial's per-extent counts");
+  if (!policy.start(o.extents, true, kPageBytes, o.ramp ? FaultAroundPolicy::kRampBytes : kPageBytes))
+    return OutOfMemory("allocating the fault-around trial's per-extent counts");
   const size_t pages = o.extents * kPerExtent;
-  std::vector<bool> saved, dense;
-  try {
-    saved.assign(pages, false);
-    dense.assign(o.extents, false);
-  } catch (const std::bad_alloc&) {
-    return OutOfMemory("allocating the fault-around trial's page map");
-  }
+  // The fault path's claim bitmap, and the extents judged dense at least once.
+  std::unique_ptr<std::atomic<uint64_t>[]> claimed(new (std::nothrow) std::atomic<uint64_t>[(pages + 63) / 64]());
+  std::unique_ptr<bool[]> denseExtent(new (std::nothrow) bool[o.extents]());
+  if (!claimed || !denseExtent) return OutOfMemory("allocating the fault-around trial's page map");
   std::mt19937_64 rng(o.seed);
   std::uniform_int_distribution<size_t> anyPage(0, pages - 1);
   // The clock starts at 1 s (0 means "not started" to the policy).
@@ -41,7 +43,8 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   size_t copierAt = 0, next = 0;
   for (uint64_t w = 0;; ++w) {
     const double now = startNs + static_cast<double>(w) * writeNs;
-    // The copier saved every extent before the one it is in now.
+    // The copier saved every extent before the one it is in now (it claims nothing in the bitmap:
+    // a write there is simply not a fault).
     const size_t at = static_cast<size_t>((now - startNs) / extentNs);
     if (at >= o.extents) break;
     if (at != copierAt || w == 0) policy.copierAt(at, at);
@@ -49,26 +52,19 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
     ++r.writes;
     const size_t page = o.sequential ? next++ % pages : anyPage(rng);
     const size_t extent = page / kPerExtent;
-    if (extent < at || saved[page]) continue;
+    if (extent < at || !ClaimGranule(claimed.get(), page)) continue;
     ++r.faults;
-    // The run a fault claims: its page, then forward, then back, within its extent, up to the first
-    // page already saved either way (ClaimAround).
+    // What FaultPath::serve claims for this fault.
     const size_t want = policy.granulesAt(extent, kPerExtent, static_cast<uint64_t>(now));
-    const size_t first = extent * kPerExtent, end = first + kPerExtent;
-    size_t lo = page, hi = page + 1;
-    saved[page] = true;
-    while (hi - lo < want && hi < end && !saved[hi]) saved[hi++] = true;
-    while (hi - lo < want && lo > first && !saved[lo - 1]) saved[--lo] = true;
-    r.faultPathPages += hi - lo;
-    // The whole extent asked for: every other unsaved stretch of it too (FaultPath::serve).
-    if (want >= kPerExtent)
-      for (size_t p = first; p < end; ++p)
-        if (!saved[p]) {
-          saved[p] = true;
-          ++r.faultPathPages;
-        }
-    if (want > 1 && !dense[extent]) {
-      dense[extent] = true;
+    uint64_t claimedPages = 0;
+    ClaimFaultRuns(claimed.get(), page, pages, kPageBytes, want, [&](const GranuleRun& run) {
+      claimedPages += run.size();
+      return true;
+    });
+    r.faultPathPages += claimedPages;
+    if (r.claimsKept < kTrialClaimsKept) r.firstClaims[r.claimsKept++] = static_cast<uint32_t>(claimedPages);
+    if (want >= kPerExtent && !denseExtent[extent]) {
+      denseExtent[extent] = true;
       ++r.denseExtents;
     }
   }

@@ -1,9 +1,12 @@
 // A trial of --fault-around auto's policy (fault_around_policy.h) against a simulated writer and
-// copier on a simulated clock: the policy's judgements counted for a workload without running one,
-// so a test can check that chance clusters of a sparse writer never earn neighbours and that
-// sequential and dense writers do, independent of how loaded the machine is.
+// copier on a simulated clock: the policy's judgements, and the runs the fault path's own claim
+// code (ClaimFaultRuns, claimed_runs.h) takes for them, counted for a workload without running
+// one, so a test can check that a lone fault copies its own page, that chance clusters of a sparse
+// writer never earn the whole extent and that sequential and dense writers do, independent of how
+// loaded the machine is. No copy buffer: a fault's limit is never cut to its free slots.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -17,7 +20,11 @@ struct FaultAroundTrialOptions {
   bool sequential = false;         // pages in address order from page 0, else uniformly random
   double copierExtentsPerSec = 0;  // the copier's pace, in address order from extent 0
   uint64_t seed = 1;               // of the random writer's pages
+  bool ramp = true;                // false: the policy without its ramp (the dense rule alone)
 };
+
+// How many faults' claims a trial keeps.
+constexpr size_t kTrialClaimsKept = 64;
 
 struct FaultAroundTrialResult {
   uint64_t writes = 0;          // writes made until the copier finished
@@ -25,6 +32,9 @@ struct FaultAroundTrialResult {
   uint64_t denseFaults = 0;     // faults the policy judged dense (whole extent asked for)
   uint64_t denseExtents = 0;    // extents with at least one such fault
   uint64_t faultPathPages = 0;  // pages copied on the fault path (the faulting ones included)
+  // Pages claimed by each of the first `claimsKept` faults, in order.
+  std::array<uint32_t, kTrialClaimsKept> firstClaims{};
+  size_t claimsKept = 0;
 };
 
 // Runs the trial; EINVAL for a size or pace that is not positive and finite.

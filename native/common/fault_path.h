@@ -112,33 +112,27 @@ FaultPath::Served FaultPath::serve(size_t g, Unprotect&& unprotect, bool kickNow
   } idle{busy_};
   Served out{Outcome::kOwnedElsewhere, GranuleRun{g, g}, 0, 0};
   if (!ClaimGranule(claimed_.get(), g)) return out;
-  // Fault-around: the unsaved neighbours in g's extent are copied and un-protected with it.
-  const size_t limit = runLimit(g);
-  const GranuleRun run = ClaimAround(claimed_.get(), g, granules_, granule_, limit);
-  out.run = run;
-  size_t skip = skipAroundPage_ && run.size() > 1 ? (run.end - 1 != g ? run.end - 1 : run.first) : SIZE_MAX;
-  if (!saveRun(run, skip, unprotect, out)) return out;
-  size_t claimedGranules = run.size();
-  // The whole extent asked for: its other unsaved stretches too (the run above stops at the first
-  // granule claimed before), each copied and un-protected as a run of its own after the faulting
-  // one. A uffd handler that wakes at once releases the writer after the first run; a batched
-  // wake-up, and the signal deliveries (the writer runs this itself), release it after the sweep.
-  // A granule claimed elsewhere stays its claimer's.
-  if (limit >= perExtent_ && perExtent_ > 1) {
-    const size_t first = g - g % perExtent_, end = std::min(granules_, first + perExtent_);
-    for (size_t i = first; i < end; ++i) {
-      if (!ClaimGranule(claimed_.get(), i)) continue;
-      GranuleRun stretch{i, i + 1};
-      while (stretch.end < end && ClaimGranule(claimed_.get(), stretch.end)) ++stretch.end;
-      if (skipAroundPage_ && skip == SIZE_MAX) skip = stretch.end - 1;
-      if (!saveRun(stretch, skip, unprotect, out)) return out;
-      claimedGranules += stretch.size();
-      // The span a batched wake-up must cover: every stretch un-protected here.
-      out.run.first = std::min(out.run.first, stretch.first);
-      out.run.end = std::max(out.run.end, stretch.end);
-      i = stretch.end;
+  // Fault-around: the unsaved neighbours in g's extent are copied and un-protected with it; with
+  // the whole extent asked for, its other unsaved stretches too, each copied and un-protected as a
+  // run of its own after the faulting one. A uffd handler that wakes at once releases the writer
+  // after the first run; a batched wake-up, and the signal deliveries (the writer runs this
+  // itself), release it after the sweep. A granule claimed elsewhere stays its claimer's.
+  size_t skip = SIZE_MAX, claimedGranules = 0;
+  const bool saved = ClaimFaultRuns(claimed_.get(), g, granules_, granule_, runLimit(g), [&](const GranuleRun& run) {
+    if (claimedGranules == 0) {
+      out.run = run;
+      if (skipAroundPage_ && run.size() > 1) skip = run.end - 1 != g ? run.end - 1 : run.first;
+    } else {
+      if (skipAroundPage_ && skip == SIZE_MAX) skip = run.end - 1;
+      // The span a batched wake-up must cover: every run un-protected here.
+      out.run.first = std::min(out.run.first, run.first);
+      out.run.end = std::max(out.run.end, run.end);
     }
-  }
+    if (!saveRun(run, skip, unprotect, out)) return false;
+    claimedGranules += run.size();
+    return true;
+  });
+  if (!saved) return out;
   copiedBeforeWrite_.fetch_add(claimedGranules, std::memory_order_relaxed);
   around_.served(claimedGranules);
   if (options_.copyOrder == CopyOrder::kHot) hot_.note(g * granule_ / kExtentBytes);

@@ -163,8 +163,9 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed}) ->
-// {writes, faults, dense_faults, dense_extents, fault_path_pages}: the auto policy on a simulated clock.
+// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed, ramp?}) ->
+// {writes, faults, dense_faults, dense_extents, fault_path_pages, first_claims}: the auto policy
+// and the fault path's claim code on a simulated clock.
 Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object in = info[0].As<Napi::Object>();
@@ -180,6 +181,7 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
+  if (in.Has("ramp")) o.ramp = in.Get("ramp").As<Napi::Boolean>().Value();
   FaultAroundTrialResult r;
   ThrowIf(env, RunFaultAroundTrial(o, &r));
   Napi::Object out = Napi::Object::New(env);
@@ -188,6 +190,10 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   out.Set("dense_faults", Napi::Number::New(env, static_cast<double>(r.denseFaults)));
   out.Set("dense_extents", Napi::Number::New(env, static_cast<double>(r.denseExtents)));
   out.Set("fault_path_pages", Napi::Number::New(env, static_cast<double>(r.faultPathPages)));
+  Napi::Array claims = Napi::Array::New(env, r.claimsKept);
+  for (size_t i = 0; i < r.claimsKept; ++i)
+    claims.Set(static_cast<uint32_t>(i), Napi::Number::New(env, r.firstClaims[i]));
+  out.Set("first_claims", claims);
   return out;
 }
 
