@@ -137,6 +137,7 @@ h2 .title { font-weight: 400; color: var(--text2); }
 .verdict.small { font-size: 11px; padding: 0 6px; font-weight: 600; vertical-align: 1px; }
 table.matrix th:first-child { white-space: nowrap; }
 table.facts td { white-space: nowrap; } table.facts td:nth-child(4), table.facts td:nth-child(7) { white-space: normal; }
+table.history td:nth-child(2) { overflow-wrap: anywhere; } table.history td.machine-class { min-width: 14em; }
 a { color: var(--link); }
 blockquote { margin: 8px 0 10px; padding: 6px 14px; border-left: 4px solid var(--quote-line); background: var(--quote-bg); color: var(--text2); }
 blockquote cite { display: block; color: var(--muted); font-style: normal; font-size: 13px; margin-top: 2px; }

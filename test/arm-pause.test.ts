@@ -8,23 +8,16 @@
 import { runSnapshot, type RunOptions } from '../src/orchestrator.js';
 import { probeFor } from '../src/run-options.js';
 import type { RunResult } from '../src/result.js';
-import { backendNames, backends } from '../src/registry.js';
-import { MiB, testOptions } from './helpers.js';
+import { configurations, MiB, testOptions } from './helpers.js';
 import { testIfSupported } from './skip.js';
 
 const metric = (r: RunResult, key: string) => r.backend_metrics[key];
 const probe = (o: RunOptions) => probeFor(o);
 
-const configurations: { name: string; options: Partial<RunOptions> }[] = [
-  ...backendNames.filter((b) => b !== 'uffd').map((b) => ({ name: b, options: { backend: b } })),
-  { name: 'uffd thread', options: { backend: 'uffd', delivery: 'thread' } },
-  { name: 'uffd sigbus', options: { backend: 'uffd', delivery: 'sigbus' } },
-];
-
-for (const c of configurations) {
+for (const c of configurations()) {
   const o = testOptions({ ...c.options, sizeBytes: 32 * MiB, bufferBytes: 8 * MiB });
   testIfSupported(probe(o)).serial(
-    `${c.name}: the arm pause rereads only the pages written since its precapture; verified; steps reported`,
+    `${c.label}: the arm pause rereads only the pages written since its precapture; verified; steps reported`,
     async (t) => {
       const r = await runSnapshot(o);
       t.true(r.verified, JSON.stringify(r.verification.first_bad.slice(0, 4)));
@@ -41,7 +34,7 @@ for (const c of configurations) {
 
   const skipLog = { ...o, inject: { fault: 'skip-expected-log' as const } };
   testIfSupported(probe(skipLog)).serial(
-    `${c.name}: a pause that ignores the log of pages written since its precapture fails verification`,
+    `${c.label}: a pause that ignores the log of pages written since its precapture fails verification`,
     async (t) => {
       // Unthrottled writers write pages between the precapture and the pause in practice; a run
       // in which they wrote none proves nothing, so it is tried again.
@@ -66,21 +59,30 @@ for (const c of configurations) {
   );
 }
 
-for (const c of configurations.filter((c) => backends[c.options.backend!].capabilities.copyBeforeWrite)) {
+for (const c of configurations({ capability: 'copyBeforeWrite' })) {
   const late = testOptions({
     ...c.options,
     sizeBytes: 32 * MiB,
     inject: { fault: 'skip-copy-before-write' },
   });
   testIfSupported(probe(late)).serial(
-    `${c.name}: the injected late copy still fails verification with the expected state precaptured`,
+    `${c.label}: the injected late copy still fails verification with the expected state precaptured`,
     async (t) => {
-      const r = await runSnapshot(late);
-      t.is(metric(r, 'arm_expected_whole_in_pause'), 0);
-      t.true(r.pages_copied_before_write > 0, 'writers faulted during the copy');
-      t.false(r.verified);
-      t.true(r.verification.bad_pages > 0);
-      t.true(r.verification.bad_pages <= r.pages_copied_before_write);
+      // A copy can end before a writer gets the CPU on a loaded 2-CPU machine (uffd thread did once,
+      // with fault-around-auto running beside it); a run without a fault proves nothing: again.
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        const r = await runSnapshot(late);
+        t.is(metric(r, 'arm_expected_whole_in_pause'), 0);
+        if (r.pages_copied_before_write === 0) {
+          t.log(`attempt ${attempt}: no writer faulted during the copy; again`);
+          continue;
+        }
+        t.false(r.verified);
+        t.true(r.verification.bad_pages > 0);
+        t.true(r.verification.bad_pages <= r.pages_copied_before_write);
+        return;
+      }
+      t.fail('no writer faulted during the copy in 4 snapshots');
     },
   );
 }

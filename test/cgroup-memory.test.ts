@@ -12,9 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { availableMemory, cgroupMemory } from '../src/cgroup.js';
 import { packageRoot } from '../src/native.js';
+import { MiB } from '../src/page.js';
 import { isRoot, testIf } from './skip.js';
-
-const MiB = 1024 * 1024;
 
 /** A fake / holding proc/self/{cgroup,mountinfo} and the cgroup files given. */
 function fakeRoot(

@@ -12,14 +12,14 @@ import { probeFor } from '../src/run-options.js';
 import { probeRow } from '../src/probe.js';
 import type { RunResult } from '../src/result.js';
 import { native } from '../src/native.js';
-import { MiB, testOptions } from './helpers.js';
+import { configurations, MiB, testOptions } from './helpers.js';
 import { testIf, testIfSupported } from './skip.js';
 
-const deliveries: { name: string; options: Partial<RunOptions> }[] = [
-  { name: 'uffd thread', options: { backend: 'uffd', delivery: 'thread' } },
-  { name: 'uffd sigbus', options: { backend: 'uffd', delivery: 'sigbus' } },
-  { name: 'mprotect', options: { backend: 'mprotect' } },
-];
+/** Every configuration with the shared fault path's --fault-around: uffd's deliveries, mprotect. */
+const deliveries = configurations({ option: 'faultAroundPages' }).map((c) => ({
+  name: c.label,
+  options: c.options,
+}));
 
 const metric = (r: RunResult, key: string) => r.backend_metrics[key] ?? 0;
 /** The ramp's most pages per fault below the dense bar (FaultAroundPolicy::kRampBytes / 4 KiB). */

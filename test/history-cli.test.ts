@@ -3,17 +3,21 @@
  * made from a committed bench --ci result: each run's samples moved by a little seeded noise, and
  * in the second history the uffd thread fault round trip tripled from run 9 on. The gate exits 0
  * on the first, 1 on the second (and 0 when the step is older than --newest), 2 on bad input; the
- * report gains a history section whose trend chart marks the step.
+ * report gains a history section whose trend chart marks the step, and whose change-point table
+ * fits the page in Chromium.
  */
 import test from 'ava';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readRun, recordRun, type RunRecord } from '../bench/history/runs.js';
+import { pathToFileURL } from 'node:url';
+import { medianDomain, trendSpec } from '../bench/history/report.js';
+import { readRun, recordRun, type RunRecord, type StoredRun } from '../bench/history/runs.js';
 import { openStore } from '../bench/history/store.js';
 import { seededRandom } from '../bench/stats.js';
 import { packageRoot } from '../src/native.js';
 import { runCli } from './helpers.js';
+import { testIf } from './skip.js';
 
 const FIXTURE = path.join(packageRoot, 'results', '2026-12-01-vm-ci-aa1', 'pair1-a', 'results.json');
 const STEPPED = 'ci/part=fault,mode=thread,backend=uffd,pages=4096/fault_us';
@@ -59,10 +63,14 @@ test.serial('an A/A history has no change point and the gate exits 0', async (t)
   t.regex(gate.stdout, /gate: no regression among the newest 5 runs/);
 });
 
+/** The history with the step, made once for the tests that read it. */
+let stepped: Promise<string> | undefined;
+const steppedHistory = () => (stepped ??= history('ab', 8));
+
 test.serial(
   'a step is found at its first run, the gate exits 1 on it, and the report marks it',
   async (t) => {
-    const db = await history('ab', 8);
+    const db = await steppedHistory();
     const changes = await runCli(['history', 'changes', '--db', db, '--format', 'json']);
     t.is(changes.code, 0, changes.stderr);
     const found = (
@@ -101,6 +109,70 @@ test.serial(
     // Run again: the section is replaced, not doubled.
     t.is((await runCli(['report', '--db', db, '--out', out])).code, 0);
     t.is(readFileSync(path.join(out, 'report.html'), 'utf8').match(/<section id="history"/g)?.length, 1);
+  },
+);
+
+const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
+
+testIf(chromiumPath !== null, 'no Chromium at /usr/bin/chromium (apt-get install chromium)').serial(
+  'the history section in Chromium: the change-point table fits the page, a row a line or three, and the trend axis follows the medians',
+  async (t) => {
+    const db = await steppedHistory();
+    const out = path.join(scratch, 'report-browser');
+    const report = await runCli(['report', '--db', db, '--out', out]);
+    t.is(report.code, 0, report.stderr);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: chromiumPath!,
+      args: ['--headless', '--no-sandbox'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      await page.goto(pathToFileURL(path.join(out, 'report.html')).href, { waitUntil: 'load' });
+      const layout = await page.evaluate(() => {
+        const wrap = document.querySelector('#history .table-wrap')!;
+        return {
+          hidden: wrap.scrollWidth - wrap.clientWidth,
+          rows: [...wrap.querySelectorAll('tbody tr')].map((tr) => tr.getBoundingClientRect().height),
+        };
+      });
+      // Before: the metric's unbreakable key widened the table past the page (change, CI and p
+      // behind a horizontal scroll) and squeezed the machine class into a column a word wide.
+      t.true(layout.hidden <= 0, `${layout.hidden} px of the table behind a horizontal scroll`);
+      t.is(layout.rows.length, 1);
+      for (const h of layout.rows) t.true(h < 70, `a change-point row ${h} px high`);
+    } finally {
+      await browser.close();
+    }
+    // One sample far from its run's median does not set the axis: the step's medians span most of it.
+    const spec = JSON.stringify(
+      trendSpec(
+        'ci/part=snapshot,mode=file,backend=forkcow,region_bytes=67108864,rate=65536/writer_throughput_ratio',
+        [
+          {
+            series: {
+              metric: 'x',
+              unit: '×',
+              machineClass: 'm',
+              points: Array.from({ length: 12 }, (_, i) => ({
+                run: i + 1,
+                median: i < 8 ? 0.88 : 0.57,
+                lo: 0.3,
+                hi: i === 4 ? 1150 : 1.2,
+              })),
+            },
+            changes: [],
+          },
+        ],
+        Array.from({ length: 12 }, (_, i) => ({ id: i + 1, subject: `r${i + 1}` }) as StoredRun),
+      ),
+    );
+    const [lo, hi] = medianDomain([0.88, 0.57]);
+    t.true(hi < 1.2 && lo <= 0.57, `[${lo}, ${hi}]`);
+    t.true((0.88 - 0.57) / (hi - lo) > 0.5, 'the step spans most of the axis');
+    t.is((spec.match(/"domain":\[[^\]]*\]/g) ?? []).length, 2, 'both y encodings share the domain');
+    t.regex(spec, /"clip":true/);
+    t.regex(spec, /cut at the axis/);
   },
 );
 

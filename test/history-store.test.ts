@@ -2,12 +2,14 @@
  * The history store: one suite run against the embedded store (PGlite) and a real PostgreSQL
  * server started for this file on a private socket. Recording, idempotence, 8 processes recording
  * at once, a damaged file refused with the database unchanged (compared as a dump), and a
- * database of schema version 1 upgraded with its data intact.
+ * database of schema version 1 upgraded with its data intact; the embedded store's lock.
  */
 import test from 'ava';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   listRuns,
   loadSeries,
@@ -16,7 +18,7 @@ import {
   isSkipped,
   type RunRecord,
 } from '../bench/history/runs.js';
-import { openStore, schemaVersion, type HistoryStore } from '../bench/history/store.js';
+import { lockDir, openStore, schemaVersion, type HistoryStore } from '../bench/history/store.js';
 import { SCHEMA_VERSION } from '../bench/history/schema.js';
 import { packageRoot } from '../src/native.js';
 import { runCli } from './helpers.js';
@@ -250,3 +252,36 @@ test('a kernel subject leaves the kernel out of the machine class', (t) => {
   t.notRegex(byKernel.machineClass, /Linux /);
   t.is(byKernel.subjectKind, 'kernel');
 });
+
+test.serial(
+  "the embedded store's lock: one holder at a time, released by the kernel when its holder is killed",
+  async (t) => {
+    const lockFile = path.join(scratch, 'killed.pglite.lock');
+    const store = pathToFileURL(path.join(packageRoot, 'dist', 'bench', 'history', 'store.js')).href;
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { lockDir } = await import(${JSON.stringify(store)}); await lockDir(${JSON.stringify(lockFile)}); console.log('held'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+      child.once('exit', (code) => reject(new Error(`the holder exited (${code}) before taking the lock`)));
+    });
+    const held = await t.throwsAsync(lockDir(lockFile, 300));
+    t.regex(held.message, new RegExp(`held by process ${child.pid} \\(waited 0.3 s\\)`));
+    child.kill('SIGKILL');
+    await exited;
+    // Nothing to judge stale or remove: the lock died with its holder, and the file is still there.
+    t.true(existsSync(lockFile));
+    const release = await lockDir(lockFile, 0);
+    t.is(readFileSync(lockFile, 'utf8'), `${process.pid}\n`);
+    release();
+    // Released: taken again at once.
+    (await lockDir(lockFile, 0))();
+  },
+);

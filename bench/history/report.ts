@@ -39,6 +39,20 @@ export interface TrendChart {
   changes: Change[];
 }
 
+/**
+ * The y axis of a trend: the medians with a margin, not the min–max bars. One sample of a loaded
+ * run can lie 1,000× from its median (a writer ratio over a stalled baseline); an axis stretched to
+ * it flattens the medians, and their change points, into a line. The bars are cut at the axis.
+ */
+export function medianDomain(medians: number[]): [number, number] {
+  const finite = medians.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const pad = Math.max((hi - lo) * 0.15, Math.abs(hi) * 0.1) || 1;
+  return [lo >= 0 ? Math.max(0, lo - pad) : lo - pad, hi + pad];
+}
+
 /** One metric's trend over every machine class it was measured on. */
 export function trendSpec(metric: string, results: SeriesResult[], runs: StoredRun[]): TopLevelSpec {
   const order = new Map(runs.map((r, i) => [r.id, i + 1]));
@@ -63,6 +77,8 @@ export function trendSpec(metric: string, results: SeriesResult[], runs: StoredR
   );
   const unit = results[0]?.series.unit;
   const k = parseKey(metric);
+  const y = { scale: { zero: false, domain: medianDomain(points.map((p) => p.median)) } };
+  const clipped = points.some((p) => p.lo < y.scale.domain[0]! || p.hi > y.scale.domain[1]!);
   const color = {
     field: 'machine',
     type: 'nominal' as const,
@@ -73,14 +89,14 @@ export function trendSpec(metric: string, results: SeriesResult[], runs: StoredR
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: k ? `${k.metric} — ${k.suite}/${k.case}` : metric,
-      subtitle: 'median of each run, bar: min–max of its samples; dashed: change points (E-divisive)',
+      subtitle: `median of each run, bar: min–max of its samples${clipped ? ' (cut at the axis)' : ''}; dashed: change points (E-divisive)`,
     },
     width: WIDTH,
     height: 220,
     layer: [
       {
         data: { values: points },
-        mark: { type: 'rule', opacity: 0.5 },
+        mark: { type: 'rule', opacity: 0.5, clip: true },
         encoding: {
           x: {
             field: 'run',
@@ -89,7 +105,7 @@ export function trendSpec(metric: string, results: SeriesResult[], runs: StoredR
             axis: { format: 'd', tickMinStep: 1 },
             scale: { zero: false, nice: false },
           },
-          y: { field: 'lo', type: 'quantitative' },
+          y: { field: 'lo', type: 'quantitative', ...y },
           y2: { field: 'hi' },
           color,
         },
@@ -103,7 +119,7 @@ export function trendSpec(metric: string, results: SeriesResult[], runs: StoredR
             field: 'median',
             type: 'quantitative',
             title: unit ? `median (${unit})` : 'median',
-            scale: { zero: false },
+            ...y,
           },
           color,
           detail: { field: 'machine' },
@@ -192,13 +208,17 @@ export async function historyReport(db: string): Promise<HistoryReport> {
 }
 
 function sectionHtml(h: HistoryReport, db: string): string {
+  // One machine class for every change point (the usual case): named once above the table, not in
+  // a column of its own, so the table fits the page.
+  const classes = new Set(h.changes.map((c) => c.machineClass));
+  const oneClass = classes.size === 1 ? [...classes][0]! : null;
   const rows = h.changes
     .map(
       (c) =>
-        `<tr><td>${esc(c.direction)}</td><td>${esc(c.metric)}</td><td>${esc(c.subject)} (run ${c.position + 1}/${c.length})</td>` +
+        `<tr><td>${esc(c.direction)}</td><td>${esc(c.metric).replace(/([,/])/g, '$1<wbr>')}</td><td>${esc(c.subject)} (run ${c.position + 1}/${c.length})</td>` +
         `<td class="num">${esc(value(c.before.median))} → ${esc(value(c.after.median))}${c.unit ? ` ${esc(c.unit)}` : ''}</td>` +
         `<td class="num">${esc(change(c.change))} [${esc(change(c.ci[0]))}, ${esc(change(c.ci[1]))}]</td><td class="num">${c.before.n}+${c.after.n}</td>` +
-        `<td class="num">${esc(pValue(c.p))}</td><td>${esc(c.machineClass)}</td></tr>`,
+        `<td class="num">${esc(pValue(c.p))}</td>${oneClass === null ? `<td class="machine-class">${esc(c.machineClass)}</td>` : ''}</tr>`,
     )
     .join('\n');
   return [
@@ -206,7 +226,7 @@ function sectionHtml(h: HistoryReport, db: string): string {
     '<h2>History <span class="title">change points over the recorded runs</span></h2>',
     `<p class="tested">${h.runs} runs, ${h.series} series (metric × machine class) in <code>${esc(db)}</code>; change points by E-divisive means with a permutation test (p &lt; ${CHANGE_DEFAULTS.alpha}), at least ${CHANGE_DEFAULTS.minSegment} runs a side, each at least its metric's threshold. Change: after ÷ before − 1 of the medians of the runs between neighbouring change points, with its 95% bootstrap interval.</p>`,
     h.changes.length
-      ? `<div class="table-wrap"><table class="history"><thead><tr><th>kind</th><th>metric</th><th>first changed run</th><th>median before → after</th><th>change [95% CI]</th><th>n</th><th>p</th><th>machine class</th></tr></thead><tbody>\n${rows}\n</tbody></table></div>`
+      ? `${oneClass === null ? '' : `<p class="machine">Machine class of every change point: ${esc(oneClass)}</p>`}<div class="table-wrap"><table class="history"><thead><tr><th>kind</th><th>metric</th><th>first changed run</th><th>median before → after</th><th>change [95% CI]</th><th>n</th><th>p</th>${oneClass === null ? '<th>machine class</th>' : ''}</tr></thead><tbody>\n${rows}\n</tbody></table></div>`
       : '<p>No change point in any series.</p>',
     ...h.charts.map(
       (c) =>

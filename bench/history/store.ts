@@ -5,14 +5,15 @@
  * migrates and closes. The drivers are optional packages imported when a store is opened, so
  * nothing that only takes snapshots installs or loads them.
  *
- * PGlite is one process's database: the embedded store is held under an exclusive lock file
- * (`DIR.lock`, created with O_EXCL and holding the owner's pid) from open to close, so runners on
- * one machine that record at the same moment take turns; a lock whose process is gone is taken
- * over. A server needs no lock: each run goes in one transaction.
+ * PGlite is one process's database: the embedded store is held under an exclusive flock on
+ * `DIR.lock` (which holds the holder's pid) from open to close, so runners on one machine that
+ * record at the same moment take turns; the kernel releases the lock of a process that dies. A
+ * server needs no lock: each run goes in one transaction.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../../src/errors.js';
+import { native } from '../../src/native.js';
 import { badInput } from '../results.js';
 import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -166,51 +167,46 @@ async function openEmbedded(dir: string): Promise<HistoryStore> {
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
- * An exclusive lock file holding this process's pid; waits (up to waitMs) while another live
- * process holds it, takes over one whose process is gone. Returns the release function.
+ * An exclusive flock(2) on `lockFile` (created if missing, never removed), which then holds this
+ * process's pid for the message of a process that waits; waits (up to waitMs) while another
+ * process holds it. The kernel drops the lock with the holder's descriptor, so a crashed holder
+ * leaves nothing to take over (an O_EXCL file with a pid had to be judged stale and removed, and
+ * two waiters that both judged it so could each remove the other's new lock and both hold it).
+ * Returns the release function.
  */
 export async function lockDir(lockFile: string, waitMs = 600_000): Promise<() => void> {
-  const deadline = Date.now() + waitMs;
-  for (let delay = 20; ; delay = Math.min(500, delay * 2)) {
-    try {
-      const fd = openSync(lockFile, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        rmSync(lockFile, { force: true });
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw badInput(`${lockFile}: cannot create the lock: ${(e as Error).message}`);
-    }
-    let owner = NaN;
-    try {
-      owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-    } catch {
-      continue; // released meanwhile
-    }
-    // An empty file is a lock being written this instant; a dead pid, a lock left by a crash.
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
-      rmSync(lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline)
-      throw badInput(
-        `${lockFile}: the history database is held by process ${owner} (waited ${waitMs / 1000} s)`,
-      );
-    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+  let fd: number;
+  try {
+    fd = openSync(lockFile, 'a+', 0o600);
+  } catch (e) {
+    throw badInput(`${lockFile}: cannot create the lock: ${(e as Error).message}`);
   }
+  try {
+    const deadline = Date.now() + waitMs;
+    for (let delay = 20; !native.tryLockExclusive(fd); delay = Math.min(500, delay * 2)) {
+      if (Date.now() > deadline) {
+        let owner = 'another process';
+        try {
+          const pid = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+          if (pid > 0) owner = `process ${pid}`;
+        } catch {
+          // the holder's pid is only for the message
+        }
+        throw badInput(`${lockFile}: the history database is held by ${owner} (waited ${waitMs / 1000} s)`);
+      }
+      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+    }
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    closeSync(fd); // drops the lock
+  };
 }

@@ -98,7 +98,7 @@ bool SlotStack::pop(uint32_t* slot) {
 
 Status CopyBuffer::start(size_t capacityBytes, size_t slotBytes, BufferPolicy policy, Sink* sink,
                          unsigned sinkDelayUs) {
-  // --buffer against the granularity is the preflight's rule (src/orchestrator.ts).
+  // --buffer against the granularity is the preflight's rule (src/preflight.ts).
   if (slotBytes == 0 || capacityBytes < slotBytes)
     return Status::Internal("a copy buffer of " + std::to_string(capacityBytes) + " bytes holds no " +
                             std::to_string(slotBytes) + "-byte slot");

@@ -11,7 +11,7 @@ namespace cowbench {
 
 Status FaultPath::start(SnapshotContext& ctx, char* base, size_t bytes, size_t granule,
                         const CopyPathOptions& options) {
-  // The granularity's choices and "2m needs --hugepage" are the preflight's rules (src/orchestrator.ts).
+  // The granularity's choices and "2m needs --hugepage" are the preflight's rules (src/preflight.ts).
   if (granule != kPageSize && granule != kHugePageSize)
     return Status::Internal("a copy granule other than 4k or 2m (" + std::to_string(granule) + " bytes)");
   if (granule == kHugePageSize && !ctx.region.hugepage())
