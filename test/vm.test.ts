@@ -15,8 +15,13 @@ import { native } from '../src/native.js';
 import { cachedKernel } from '../src/vm/fetch.js';
 import { findBusybox } from '../src/vm/guest.js';
 import { findQemu } from '../src/vm/runner.js';
-import { runCli, tempDir } from './helpers.js';
+import { configurations, runCli, tempDir } from './helpers.js';
 import { testIf } from './skip.js';
+
+/** The backends an injected skip-copy-before-write fault applies to (their default delivery each). */
+const COPY_BEFORE_WRITE = [
+  ...new Set(configurations({ capability: 'copyBeforeWrite' }).map((c) => c.backend)),
+];
 
 const qemu = findQemu();
 const busybox = findBusybox();
@@ -99,7 +104,7 @@ function script(): { lines: string[]; labels: string[] } {
       );
       labels.push(`${[backend, ...flags].join(' ')}: ${c.name}`);
     }
-  for (const backend of ['uffd', 'mprotect']) {
+  for (const backend of COPY_BEFORE_WRITE) {
     lines.push(
       `run --backend ${backend} --size ${SIZE} --baseline-ms 50 --inject-fault skip-copy-before-write --json`,
     );
@@ -181,7 +186,7 @@ for (const name of ['debian-6.1', 'debian-6.12']) {
           t.is((res['env'] as Json)['accel'], 'tcg');
           i++;
         }
-      for (const backend of ['uffd', 'mprotect']) {
+      for (const backend of COPY_BEFORE_WRITE) {
         const c = tr.commands[i]!;
         t.is(c.code, 1, `${backend}: a snapshot that failed verification exits 1`);
         const res = json(i) as Json & {
