@@ -106,9 +106,9 @@ export interface NativeSink {
 }
 
 /**
- * The options every native backend shares, as the native SnapshotOptions struct reads them
- * (native/common/backend.h), test hooks included. TypeScript calls them session options: the
- * library's public SnapshotOptions (src/index.ts) is another thing.
+ * The options every native backend shares, as the native SessionOptions struct reads them
+ * (native/common/backend.h), test hooks included. The library's public SnapshotOptions
+ * (src/index.ts) is another thing.
  */
 export type NativeSessionOptions = {
   bufferBytes: number;

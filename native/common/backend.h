@@ -23,9 +23,10 @@ namespace cowbench {
 // Test-only: the glue throws this C++ exception inside a native step's worker (failure-path tests).
 enum class InjectThrow { kNone, kBadAlloc, kSystemError, kException };
 
-// The options every backend shares, converted once from JavaScript. A backend's own options are
-// its own typed struct (native/<backend>/<backend>_options.h), converted when it is created.
-struct SnapshotOptions {
+// The options every backend shares for one snapshot session, converted once from JavaScript
+// (NativeSessionOptions in src/native.ts). A backend's own options are its own typed struct
+// (native/<backend>/<backend>_options.h), converted when it is created.
+struct SessionOptions {
   size_t bufferBytes = 64u << 20;
   BufferPolicy bufferPolicy = BufferPolicy::kBlock;
   size_t granularityBytes = kPageSize;
@@ -63,7 +64,7 @@ struct SnapshotMetrics {
 
 class SnapshotContext {
  public:
-  SnapshotContext(Region& r, Workload& w, Sink& s, const SnapshotOptions& o)
+  SnapshotContext(Region& r, Workload& w, Sink& s, const SessionOptions& o)
       : region(r), workload(w), sink(s), options(o) {}
 
   // Holds the writers, runs `fn`, records every page's version as the expected image, resumes.
@@ -88,7 +89,7 @@ class SnapshotContext {
   Region& region;
   Workload& workload;
   Sink& sink;
-  const SnapshotOptions options;
+  const SessionOptions options;
   SnapshotMetrics metrics;
   std::vector<uint32_t> expected;
 

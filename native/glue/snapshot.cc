@@ -10,8 +10,8 @@
 
 namespace cowbench {
 
-SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
-  SnapshotOptions opts;
+SessionOptions SessionOptionsFrom(Napi::Object o) {
+  SessionOptions opts;
   opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
   opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
   opts.granularityBytes =
@@ -88,7 +88,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     std::unique_ptr<Backend> backend;
     ThrowIf(env, CreateBackend(info[0].As<Napi::String>().Utf8Value(), OptionBagFrom(env, info[5]), &backend));
     ThrowIf(env, SnapshotSession::Create(std::move(backend), RegionOf(r), WorkloadOf(w), SinkOf(s),
-                                         SnapshotOptionsFrom(info[4].As<Napi::Object>()), &session_));
+                                         SessionOptionsFrom(info[4].As<Napi::Object>()), &session_));
   }
 
  private:
