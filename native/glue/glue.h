@@ -109,7 +109,8 @@ Napi::Function SinkClass(Napi::Env env);
 Sink& SinkOf(Napi::Object sink);
 Napi::Function SnapshotClass(Napi::Env env);
 
-// The shared session options, and one backend's own options as the bag its factory converts.
+// The shared session options (test hooks included, in one `inject` object), and one backend's own
+// options as the bag its factory converts.
 SessionOptions SessionOptionsFrom(Napi::Object o);
 OptionBag OptionBagFrom(Napi::Env env, Napi::Value v);
 
