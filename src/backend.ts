@@ -1,6 +1,6 @@
 /** The contract every backend implements, and what the orchestrator knows of one. */
 import type { OptionProblem } from './errors.js';
-import type { NativeSessionOptions } from './native.js';
+import type { Inject, NativeSessionOptions } from './native.js';
 
 export type ConsistencyPoint = 'start' | 'end';
 
@@ -85,7 +85,7 @@ export type OptionValues<O extends BackendOption> = { [S in O as S['key']]: Opti
  * Built from RunOptions by probeOptions() (run-options.ts).
  */
 export type ProbeOptions = NativeSessionOptions & {
-  readonly [key: string]: string | number | boolean | undefined;
+  readonly [key: string]: string | number | boolean | Inject | undefined;
 };
 
 /** One configuration of a backend: a compat row (a tracking engine), or a fault delivery. */

@@ -106,26 +106,41 @@ export interface NativeSink {
 }
 
 /**
- * The options every native backend shares, as the native SnapshotOptions struct reads them
- * (native/common/backend.h), test hooks included. TypeScript calls them session options: the
- * library's public SnapshotOptions (src/index.ts) is another thing.
+ * The options every native backend shares, as the native SessionOptions struct reads them
+ * (native/common/backend.h), test hooks included. The library's public SnapshotOptions
+ * (src/index.ts) is another thing.
  */
 export type NativeSessionOptions = {
   bufferBytes: number;
   bufferPolicy: 'block' | 'fail';
   granularityBytes: number;
-  injectSkipCopyBeforeWrite: boolean;
-  /** Test-only: fault-around leaves one page of each run uncopied (still un-protected). */
-  injectSkipFaultAroundPage?: boolean;
-  injectSkipExpectedLog?: boolean;
-  injectSinkDelayUs: number;
-  /** Test-only: forkcow's child sleeps this long before writing. */
-  injectChildDelayMs?: number;
-  /** Test-only: the copier sleeps this long before it starts. */
-  injectCopierDelayUs?: number;
-  /** Test-only: snapshot prepare throws this C++ exception on its worker thread. */
-  injectThrow?: InjectThrow;
+  /** Test-only hooks; left out, all off. */
+  inject?: Inject;
 };
+
+/**
+ * Test-only fault injection and delays, all off by default. The glue converts it once into the
+ * native `struct Inject` (native/common/backend.h).
+ */
+export interface Inject {
+  /** Break the snapshot on purpose, so a test sees verification catch it. */
+  fault?: InjectFault;
+  /** The sink writer sleeps this long before each buffered write. */
+  sinkDelayUs?: number;
+  /** forkcow's child sleeps this long before writing (so it can be killed mid-way). */
+  childDelayMs?: number;
+  /** The copier (uffd, mprotect) sleeps this long before it starts. */
+  copierDelayUs?: number;
+  /** Snapshot prepare throws this C++ exception on its worker thread. */
+  throw?: InjectThrow;
+}
+
+/**
+ * Test-only faults, in order: un-protect faulting pages without copying them first; fault-around
+ * leaves one page of each run uncopied (still un-protected); the arm pause ignores the log of pages
+ * written since the expected state was copied (native/common/backend.h, InjectFault).
+ */
+export type InjectFault = 'skip-copy-before-write' | 'skip-fault-around-page' | 'skip-expected-log';
 
 /**
  * One backend's own options by key, as its native factory converts them (native/<backend>/

@@ -3,7 +3,7 @@
  * and the backend's probe are given, each built from RunOptions by one function.
  */
 import type { BackendOption, ProbeOptions, ProbeOutcome } from './backend.js';
-import type { InjectThrow, NativeOwnOptions } from './native.js';
+import type { Inject, NativeOwnOptions } from './native.js';
 import { HUGE_PAGE_SIZE, MiB, PAGE_SIZE } from './page.js';
 import {
   backends,
@@ -21,20 +21,6 @@ export const BUFFER_POLICIES = ['block', 'fail'] as const;
 export const GRANULARITIES = { '4k': PAGE_SIZE, '2m': HUGE_PAGE_SIZE } as const;
 /** Writer kinds the native layer knows (native/writers/writer_kinds.cc). */
 export const WRITER_KINDS = ['cpu', 'read', 'io_uring', 'pvm', 'kvm'] as const;
-
-/** Test-only fault injection and delays, all off by default. */
-export interface Inject {
-  /** Break the snapshot on purpose, so a test sees verification catch it. */
-  fault?: 'skip-copy-before-write' | 'skip-fault-around-page' | 'skip-expected-log';
-  /** The sink writer sleeps this long before each buffered write. */
-  sinkDelayUs?: number;
-  /** forkcow's child sleeps this long before writing (so it can be killed mid-way). */
-  childDelayMs?: number;
-  /** The copier (uffd, mprotect) sleeps this long before it starts. */
-  copierDelayUs?: number;
-  /** Snapshot prepare throws this C++ exception natively. */
-  throw?: InjectThrow;
-}
 
 /** The options every backend shares; a backend's own come from its declarations (registry.ts). */
 export interface SharedRunOptions {
@@ -85,19 +71,12 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
 export function probeOptions(o: RunOptions): ProbeOptions {
   const values: Record<string, string | number | boolean> = {};
   for (const spec of declaredOptions) values[spec.key] = o[spec.key as DeclaredOptionKey];
-  const inject = o.inject ?? {};
   return {
     ...values,
     bufferBytes: o.bufferBytes,
     bufferPolicy: o.bufferPolicy,
     granularityBytes: o.granularityBytes,
-    injectSkipCopyBeforeWrite: inject.fault === 'skip-copy-before-write',
-    injectSkipFaultAroundPage: inject.fault === 'skip-fault-around-page',
-    injectSkipExpectedLog: inject.fault === 'skip-expected-log',
-    injectSinkDelayUs: inject.sinkDelayUs ?? 0,
-    injectChildDelayMs: inject.childDelayMs ?? 0,
-    injectCopierDelayUs: inject.copierDelayUs ?? 0,
-    ...(inject.throw ? { injectThrow: inject.throw } : {}),
+    ...(o.inject ? { inject: o.inject } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BackendOption } from '../src/backend.js';
-import { native, packageRoot } from '../src/native.js';
+import { native, packageRoot, type NativeSessionOptions } from '../src/native.js';
 import { backendOptionsMarkdown, readmeWithBackendOptions } from '../src/options.js';
 import { backendNames, declaredOptions, backends, registryMismatch } from '../src/registry.js';
 import { runCli } from './helpers.js';
@@ -51,8 +51,6 @@ test('a native backend refuses an unknown option key and a bad value when it is 
     bufferBytes: 1 << 20,
     bufferPolicy: 'block',
     granularityBytes: 4096,
-    injectSkipCopyBeforeWrite: false,
-    injectSinkDelayUs: 0,
   } as const;
   try {
     const make = (name: string, own: Record<string, string | number | boolean>) => () =>
@@ -82,6 +80,26 @@ test('a native backend refuses an unknown option key and a bad value when it is 
       message: /option 'maxPasses' must be a whole number/,
     });
     t.notThrows(make('softdirty', { engine: 'auto', maxPasses: 3, finalDirtyPages: 0 }));
+    // The test hooks: a misspelt fault or exception is refused, not silently off.
+    const hooked = (inject: Record<string, unknown>) => () =>
+      new native.Snapshot(
+        'forkcow',
+        region,
+        workload,
+        sink,
+        { ...shared, inject } as unknown as NativeSessionOptions,
+        {},
+      );
+    t.throws(hooked({ fault: 'skip-copy' }), {
+      code: 'EINVAL',
+      message:
+        /inject\.fault must be one of: skip-copy-before-write, skip-fault-around-page, skip-expected-log/,
+    });
+    t.throws(hooked({ throw: 'oom' }), {
+      code: 'EINVAL',
+      message: /inject\.throw must be one of: bad_alloc, system_error, exception/,
+    });
+    t.notThrows(hooked({ fault: 'skip-expected-log', sinkDelayUs: 1 }));
   } finally {
     region.release();
   }

@@ -39,8 +39,6 @@ for (const d of deliveries) {
           bufferBytes: 1 << 20,
           bufferPolicy: 'block',
           granularityBytes: 4096,
-          injectSkipCopyBeforeWrite: false,
-          injectSinkDelayUs: 0,
           ...b.options,
         };
         const snapshot = new native.Snapshot(d.backend, region, workload, sink, options, { ...d.own });

@@ -29,7 +29,7 @@ Status SnapshotContext::stopTheWorld(const std::function<Status()>& fn, const st
     // Only the pages written since the precapture are read again, before the backend's arm: the
     // versions cannot change while writers are held, and after a fork() (forkcow) each page of
     // the vector written would be a copy-on-write fault.
-    updated = workload.capture(&next_, &whole, options.injectSkipExpectedLog);
+    updated = workload.capture(&next_, &whole, options.inject.fault == InjectFault::kSkipExpectedLog);
     captured = NowNs();
     st = fn();
     armed = NowNs();

@@ -20,31 +20,44 @@
 
 namespace cowbench {
 
+// Test-only: a fault that breaks the snapshot on purpose, so a test sees verification catch it.
+enum class InjectFault {
+  kNone,
+  // Un-protect faulting pages without copying them first.
+  kSkipCopyBeforeWrite,
+  // Fault-around leaves one page of each run uncopied (still un-protected).
+  kSkipFaultAroundPage,
+  // The arm pause ignores the log of pages written since the expected state was copied
+  // (Workload::precapture), so their versions in it are older than the image's.
+  kSkipExpectedLog,
+};
+
 // Test-only: the glue throws this C++ exception inside a native step's worker (failure-path tests).
 enum class InjectThrow { kNone, kBadAlloc, kSystemError, kException };
 
-// The options every backend shares, converted once from JavaScript. A backend's own options are
-// its own typed struct (native/<backend>/<backend>_options.h), converted when it is created.
-struct SnapshotOptions {
+// Test-only fault injection and delays, all off by default: the TypeScript `Inject` (src/native.ts),
+// converted once by the glue (SessionOptionsFrom).
+struct Inject {
+  InjectFault fault = InjectFault::kNone;
+  // The buffer's drain (sink writer) sleeps this long before each write.
+  unsigned sinkDelayUs = 0;
+  // forkcow's child sleeps this long before writing (so a test can kill it mid-way).
+  unsigned childDelayMs = 0;
+  // The copier (uffd, mprotect) sleeps this long before it starts, so a test can watch writers
+  // while a failure in the fault path waits for the copier to notice it.
+  unsigned copierDelayUs = 0;
+  // Snapshot prepare throws this exception on its worker thread.
+  InjectThrow throwInPrepare = InjectThrow::kNone;
+};
+
+// The options every backend shares for one snapshot session, converted once from JavaScript
+// (NativeSessionOptions in src/native.ts). A backend's own options are its own typed struct
+// (native/<backend>/<backend>_options.h), converted when it is created.
+struct SessionOptions {
   size_t bufferBytes = 64u << 20;
   BufferPolicy bufferPolicy = BufferPolicy::kBlock;
   size_t granularityBytes = kPageSize;
-  // Test-only fault: un-protect faulting pages without copying them first.
-  bool injectSkipCopyBeforeWrite = false;
-  // Test-only fault: fault-around leaves one page of each run uncopied (still un-protected).
-  bool injectSkipFaultAroundPage = false;
-  // Test-only fault: the arm pause ignores the log of pages written since the expected state was
-  // copied (Workload::precapture), so their versions in it are older than the image's.
-  bool injectSkipExpectedLog = false;
-  // Test-only fault: the buffer's drain (sink writer) sleeps this long before each write.
-  unsigned injectSinkDelayUs = 0;
-  // Test-only: forkcow's child sleeps this long before writing (so a test can kill it mid-way).
-  unsigned injectChildDelayMs = 0;
-  // Test-only: the copier (uffd, mprotect) sleeps this long before it starts, so a test can watch
-  // writers while a failure in the fault path waits for the copier to notice it.
-  unsigned injectCopierDelayUs = 0;
-  // Test-only: snapshot prepare throws this exception on its worker thread.
-  InjectThrow injectThrow = InjectThrow::kNone;
+  Inject inject;  // test-only
 };
 
 // Figures every backend fills in where they apply; `extra` holds backend-specific ones.
@@ -63,7 +76,7 @@ struct SnapshotMetrics {
 
 class SnapshotContext {
  public:
-  SnapshotContext(Region& r, Workload& w, Sink& s, const SnapshotOptions& o)
+  SnapshotContext(Region& r, Workload& w, Sink& s, const SessionOptions& o)
       : region(r), workload(w), sink(s), options(o) {}
 
   // Holds the writers, runs `fn`, records every page's version as the expected image, resumes.
@@ -88,7 +101,7 @@ class SnapshotContext {
   Region& region;
   Workload& workload;
   Sink& sink;
-  const SnapshotOptions options;
+  const SessionOptions options;
   SnapshotMetrics metrics;
   std::vector<uint32_t> expected;
 

@@ -41,7 +41,7 @@ class PinToCurrentCpu {
 
 }  // namespace
 
-Status MeasureFaultLatency(std::unique_ptr<Backend> backend, Region& region, Sink& sink, const SnapshotOptions& options,
+Status MeasureFaultLatency(std::unique_ptr<Backend> backend, Region& region, Sink& sink, const SessionOptions& options,
                            std::vector<double>* samplesNs, SnapshotMetrics* metrics) {
   PinToCurrentCpu pin;
   if (pin.cpu() < 0) return Status::Sys("fault latency: pin the measuring thread", "sched_setaffinity", pin.error());

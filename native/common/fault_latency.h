@@ -15,7 +15,7 @@
 namespace cowbench {
 
 // `backend` is created by the caller (native/backends.h).
-Status MeasureFaultLatency(std::unique_ptr<Backend> backend, Region& region, Sink& sink, const SnapshotOptions& options,
+Status MeasureFaultLatency(std::unique_ptr<Backend> backend, Region& region, Sink& sink, const SessionOptions& options,
                            std::vector<double>* samplesNs, SnapshotMetrics* metrics);
 
 }  // namespace cowbench

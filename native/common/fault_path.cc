@@ -22,8 +22,8 @@ Status FaultPath::start(SnapshotContext& ctx, char* base, size_t bytes, size_t g
   bytes_ = bytes;
   granule_ = granule;
   granules_ = (bytes + granule - 1) / granule;
-  skipCopy_ = ctx.options.injectSkipCopyBeforeWrite;
-  skipAroundPage_ = ctx.options.injectSkipFaultAroundPage;
+  skipCopy_ = ctx.options.inject.fault == InjectFault::kSkipCopyBeforeWrite;
+  skipAroundPage_ = ctx.options.inject.fault == InjectFault::kSkipFaultAroundPage;
   faultAround_ = FaultAroundGranules(options.faultAroundPages, ctx.options.bufferBytes, granule);
   perExtent_ = std::max<size_t>(1, kExtentBytes / granule);
   if (options.faultAroundAuto &&
@@ -31,7 +31,7 @@ Status FaultPath::start(SnapshotContext& ctx, char* base, size_t bytes, size_t g
     return OutOfMemory("allocating --fault-around auto's per-extent counts");
   claimed_.reset(new std::atomic<uint64_t>[(granules_ + 63) / 64]());
   Status st = buffer_.start(ctx.options.bufferBytes, granule, ctx.options.bufferPolicy, &ctx.sink,
-                            ctx.options.injectSinkDelayUs);
+                            ctx.options.inject.sinkDelayUs);
   if (!st.ok()) return st;
   ctx.onCancel([this](const Status& why) { buffer_.cancel(why); });  // a failure or abort ends its waits
   return Status::Ok();

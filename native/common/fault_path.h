@@ -90,7 +90,7 @@ class FaultPath {
   char* base_ = nullptr;
   size_t bytes_ = 0, granule_ = 4096, granules_ = 0, perExtent_ = 512;
   size_t faultAround_ = 1;                          // granules per fault-around run, the faulting one included
-  bool skipCopy_ = false, skipAroundPage_ = false;  // test-only faults (SnapshotOptions inject*)
+  bool skipCopy_ = false, skipAroundPage_ = false;  // test-only faults (Inject::fault)
   std::unique_ptr<std::atomic<uint64_t>[]> claimed_;
   CopyBuffer buffer_;
   HotExtents hot_;

@@ -3,7 +3,7 @@
 namespace cowbench {
 
 Status SnapshotSession::Create(std::unique_ptr<Backend> backend, Region& region, Workload& workload, Sink& sink,
-                               const SnapshotOptions& options, std::unique_ptr<SnapshotSession>* out) {
+                               const SessionOptions& options, std::unique_ptr<SnapshotSession>* out) {
   if (!backend) return Status::Internal("a snapshot session without a backend");
   out->reset(new SnapshotSession(std::move(backend), region, workload, sink, options));
   return Status::Ok();

@@ -14,7 +14,7 @@ class SnapshotSession {
  public:
   // A session of `backend` (created by the caller: native/backends.h) over the context.
   static Status Create(std::unique_ptr<Backend> backend, Region& region, Workload& workload, Sink& sink,
-                       const SnapshotOptions& options, std::unique_ptr<SnapshotSession>* out);
+                       const SessionOptions& options, std::unique_ptr<SnapshotSession>* out);
   // Released here if release() never ran (a dropped session must not leave threads or protection).
   ~SnapshotSession();
 
@@ -31,7 +31,7 @@ class SnapshotSession {
 
  private:
   SnapshotSession(std::unique_ptr<Backend> backend, Region& region, Workload& workload, Sink& sink,
-                  const SnapshotOptions& options)
+                  const SessionOptions& options)
       : backend_(std::move(backend)), ctx_(region, workload, sink, options) {}
 
   std::unique_ptr<Backend> backend_;

@@ -147,7 +147,7 @@ class Workload {
   // precapture (no membarrier on this kernel) or a writer's log overflowed, copies the whole vector.
   // Returns how many pages it updated; `*whole` says whether it copied everything.
   Status precapture(std::vector<uint32_t>* out);
-  // `skipLog`: test-only, the log is ignored (SnapshotOptions::injectSkipExpectedLog).
+  // `skipLog`: test-only, the log is ignored (InjectFault::kSkipExpectedLog).
   size_t capture(std::vector<uint32_t>* out, bool* whole, bool skipLog = false);
 
   void beginPhase();

@@ -123,7 +123,7 @@ Status ForkcowBackend::arm(SnapshotContext& ctx) {
   const int fd = ctx.sink.fd();
   const bool isNull = ctx.sink.isNull();
   const char* base = ctx.region.base();
-  const unsigned delayMs = ctx.options.injectChildDelayMs;
+  const unsigned delayMs = ctx.options.inject.childDelayMs;
   const uint64_t t0 = NowNs();
   const pid_t pid = ::fork();
   if (pid == 0) RunChild(parent, fd, isNull, base, bytes_, report, delayMs);

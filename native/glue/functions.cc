@@ -132,7 +132,7 @@ Napi::Value CalibrateJs(const Napi::CallbackInfo& info) {
 Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
   std::string backend = info[0].As<Napi::String>().Utf8Value();
   Napi::Object r = info[1].As<Napi::Object>(), s = info[2].As<Napi::Object>();
-  SnapshotOptions opts = SnapshotOptionsFrom(info[3].As<Napi::Object>());
+  SessionOptions opts = SessionOptionsFrom(info[3].As<Napi::Object>());
   OptionBag backendOpts = OptionBagFrom(info.Env(), info[4]);
   Region* region = &RegionOf(r);
   Sink* sink = &SinkOf(s);

@@ -109,8 +109,9 @@ Napi::Function SinkClass(Napi::Env env);
 Sink& SinkOf(Napi::Object sink);
 Napi::Function SnapshotClass(Napi::Env env);
 
-// The shared snapshot options, and one backend's own options as the bag its factory converts.
-SnapshotOptions SnapshotOptionsFrom(Napi::Object o);
+// The shared session options (test hooks included, in one `inject` object), and one backend's own
+// options as the bag its factory converts.
+SessionOptions SessionOptionsFrom(Napi::Object o);
 OptionBag OptionBagFrom(Napi::Env env, Napi::Value v);
 
 // `softdirty`: the softdirty backend's internals for tests and the scan suite (glue/softdirty.cc).

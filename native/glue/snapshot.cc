@@ -3,6 +3,8 @@
 #include <new>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "../backends.h"
 #include "../common/snapshot_session.h"
@@ -10,23 +12,52 @@
 
 namespace cowbench {
 
-SnapshotOptions SnapshotOptionsFrom(Napi::Object o) {
-  SnapshotOptions opts;
+namespace {
+
+// `o[key]`, a string naming one of `names`' values; `def` when left out. Another value is EINVAL.
+template <typename E>
+E ChoiceOpt(Napi::Object o, const char* key, const std::vector<std::pair<const char*, E>>& names, E def) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return def;
+  const std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  std::string known;
+  for (const auto& [n, e] : names) {
+    if (name == n) return e;
+    known += known.empty() ? n : std::string(", ") + n;
+  }
+  throw ToError(o.Env(), Status::Fail("EINVAL", std::string("inject.") + key + " must be one of: " + known));
+}
+
+// The test hooks (NativeSessionOptions.inject), all off when left out.
+Inject InjectFrom(Napi::Value v) {
+  Inject inject;
+  if (!v.IsObject()) return inject;
+  Napi::Object o = v.As<Napi::Object>();
+  inject.fault = ChoiceOpt<InjectFault>(o, "fault",
+                                        {{"skip-copy-before-write", InjectFault::kSkipCopyBeforeWrite},
+                                         {"skip-fault-around-page", InjectFault::kSkipFaultAroundPage},
+                                         {"skip-expected-log", InjectFault::kSkipExpectedLog}},
+                                        InjectFault::kNone);
+  inject.sinkDelayUs = static_cast<unsigned>(NumberOpt(o, "sinkDelayUs", 0));
+  inject.childDelayMs = static_cast<unsigned>(NumberOpt(o, "childDelayMs", 0));
+  inject.copierDelayUs = static_cast<unsigned>(NumberOpt(o, "copierDelayUs", 0));
+  inject.throwInPrepare = ChoiceOpt<InjectThrow>(o, "throw",
+                                                 {{"bad_alloc", InjectThrow::kBadAlloc},
+                                                  {"system_error", InjectThrow::kSystemError},
+                                                  {"exception", InjectThrow::kException}},
+                                                 InjectThrow::kNone);
+  return inject;
+}
+
+}  // namespace
+
+SessionOptions SessionOptionsFrom(Napi::Object o) {
+  SessionOptions opts;
   opts.bufferBytes = static_cast<size_t>(NumberOpt(o, "bufferBytes", static_cast<double>(opts.bufferBytes)));
   opts.bufferPolicy = StringOpt(o, "bufferPolicy", "block") == "fail" ? BufferPolicy::kFail : BufferPolicy::kBlock;
   opts.granularityBytes =
       static_cast<size_t>(NumberOpt(o, "granularityBytes", static_cast<double>(opts.granularityBytes)));
-  opts.injectSkipCopyBeforeWrite = BoolOpt(o, "injectSkipCopyBeforeWrite", false);
-  opts.injectSkipFaultAroundPage = BoolOpt(o, "injectSkipFaultAroundPage", false);
-  opts.injectSkipExpectedLog = BoolOpt(o, "injectSkipExpectedLog", false);
-  opts.injectSinkDelayUs = static_cast<unsigned>(NumberOpt(o, "injectSinkDelayUs", 0));
-  opts.injectChildDelayMs = static_cast<unsigned>(NumberOpt(o, "injectChildDelayMs", 0));
-  opts.injectCopierDelayUs = static_cast<unsigned>(NumberOpt(o, "injectCopierDelayUs", 0));
-  const std::string injectThrow = StringOpt(o, "injectThrow", "");
-  opts.injectThrow = injectThrow == "bad_alloc"      ? InjectThrow::kBadAlloc
-                     : injectThrow == "system_error" ? InjectThrow::kSystemError
-                     : injectThrow == "exception"    ? InjectThrow::kException
-                                                     : InjectThrow::kNone;
+  opts.inject = InjectFrom(o.Get("inject"));
   return opts;
 }
 
@@ -54,7 +85,7 @@ OptionBag OptionBagFrom(Napi::Env env, Napi::Value v) {
 
 namespace {
 
-// Test-only (options.injectThrow): the exception a failing allocation or thread start throws.
+// Test-only (options.inject.throwInPrepare): the exception a failing allocation or thread start throws.
 void ThrowInjected(InjectThrow what) {
   switch (what) {
     case InjectThrow::kNone:
@@ -88,14 +119,14 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
     std::unique_ptr<Backend> backend;
     ThrowIf(env, CreateBackend(info[0].As<Napi::String>().Utf8Value(), OptionBagFrom(env, info[5]), &backend));
     ThrowIf(env, SnapshotSession::Create(std::move(backend), RegionOf(r), WorkloadOf(w), SinkOf(s),
-                                         SnapshotOptionsFrom(info[4].As<Napi::Object>()), &session_));
+                                         SessionOptionsFrom(info[4].As<Napi::Object>()), &session_));
   }
 
  private:
   // A snapshot collected without release() (a library user's bug) is released by the session.
   Napi::Value Prepare(const Napi::CallbackInfo&) {
     return PromiseWorker::Run("snapshot prepare", Value(), [this] {
-      ThrowInjected(session_->context().options.injectThrow);
+      ThrowInjected(session_->context().options.inject.throwInPrepare);
       return session_->prepare();
     });
   }

@@ -121,8 +121,8 @@ void MprotectBackend::unprotectAll() {
 
 Status MprotectBackend::copy(SnapshotContext& ctx) {
   // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
-  if (ctx.options.injectCopierDelayUs)
-    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
+  if (ctx.options.inject.copierDelayUs)
+    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.inject.copierDelayUs));
   const size_t granules = path_.granules();
   const size_t perExtent = std::max<size_t>(1, kExtentBytes / granule_);
   // Reading /proc/self/maps walks every mapping: sample at most ~10% of the copier's time.

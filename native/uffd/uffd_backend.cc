@@ -369,8 +369,8 @@ void UffdBackend::handlerLoop(SnapshotContext* ctx) {
 
 Status UffdBackend::copy(SnapshotContext& ctx) {
   // Test-only stall: a failure in the fault path meanwhile must release writers by itself.
-  if (ctx.options.injectCopierDelayUs)
-    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.injectCopierDelayUs));
+  if (ctx.options.inject.copierDelayUs)
+    std::this_thread::sleep_for(std::chrono::microseconds(ctx.options.inject.copierDelayUs));
   const size_t perExtent = std::max<size_t>(1, kExtentBytes / granule_);
   size_t visited = 0;
   path_.copierStarted();
