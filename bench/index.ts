@@ -313,9 +313,9 @@ async function benchInto(
   const signals = handleSignals({
     stopping: 'stopping the running child; suites already finished stay written',
     onForcedExit: () => {
+      unlock(); // first: a scratch removal that throws must not leave the lock file behind
       killAllChildrenNow();
       removeScratch();
-      unlock();
     },
   });
   signals.signal.addEventListener('abort', () => {

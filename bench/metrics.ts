@@ -225,7 +225,7 @@ const perSuite: Record<string, Def[]> = {
     count(
       'fault_around_dense_faults',
       'lower',
-      'faults --fault-around auto judged in a dense extent (whole extent copied)',
+      'faults --fault-around auto judged in a dense extent (they ask for the whole extent, within half the free copy buffer)',
     ),
     rate(
       'baseline_writes_per_s',

@@ -36,12 +36,15 @@ function compile() {
   const ajv = new Ajv({ code: { source: true, esm: true }, strict: true, allowUnionTypes: true });
   const ids = {};
   const versions = [];
+  const seen = new Map();
   for (const [name, file] of Object.entries(SCHEMAS)) {
     const schema = JSON.parse(readFileSync(path.join(root, file), 'utf8'));
     ajv.addSchema(schema);
     ids[name] = schema.$id;
     const version = schema.properties?.schema?.const;
     if (typeof version !== 'string') throw new Error(`${file}: no properties.schema.const (its version)`);
+    if (seen.has(version)) throw new Error(`${file}: version ${version} is also ${seen.get(version)}'s`);
+    seen.set(version, file);
     versions.push(`${JSON.stringify(version)}: ${name}`);
   }
   const code = (standalone.default ?? standalone)(ajv, ids);

@@ -140,7 +140,12 @@ export interface Inject {
  * leaves one page of each run uncopied (still un-protected); the arm pause ignores the log of pages
  * written since the expected state was copied (native/common/backend.h, InjectFault).
  */
-export type InjectFault = 'skip-copy-before-write' | 'skip-fault-around-page' | 'skip-expected-log';
+export const INJECT_FAULTS = [
+  'skip-copy-before-write',
+  'skip-fault-around-page',
+  'skip-expected-log',
+] as const;
+export type InjectFault = (typeof INJECT_FAULTS)[number];
 
 /**
  * One backend's own options by key, as its native factory converts them (native/<backend>/

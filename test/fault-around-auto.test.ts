@@ -139,9 +139,10 @@ for (const d of deliveries) {
     },
   );
 
-  // 256 MiB: the lower bound needs ~10 faults in an extent while the copier is still far from it
-  // (before the ramp, at 64 MiB, 1 of 6 uffd-thread snapshots here took no run; at 256 MiB 6 of 6
-  // took 34-69). Runs of 8 or more neighbours on average: the ramp's reach 16 from the fifth fault.
+  // 256 MiB: the dense rule's lower bound needs ~10 faults in an extent while the copier is still
+  // far from it (the matrix's sequential row, 256 MiB: 32-291 dense faults in 5 of 5 snapshots).
+  // The ramp alone makes runs too (up to 16 pages), so a passing attempt must show both: runs of 8
+  // or more neighbours on average, and at least one extent judged dense in the real fault path.
   const sequential = testOptions({
     ...d.options,
     pattern: 'sequential',
@@ -163,13 +164,14 @@ for (const d of deliveries) {
         // pages per run, not per fault, says whether the runs are runs.
         const runs = metric(auto, 'fault_around_runs');
         const perRun = metric(auto, 'fault_around_pages') / Math.max(1, runs);
+        const dense = metric(auto, 'fault_around_dense_faults');
         t.log(
-          `attempt ${attempt}: auto ${auto.wp_faults} faults, ${runs} runs of ${perRun.toFixed(1)} neighbours; ` +
-            `K=0 ${k0.wp_faults} faults`,
+          `attempt ${attempt}: auto ${auto.wp_faults} faults, ${runs} runs of ${perRun.toFixed(1)} neighbours, ` +
+            `${dense} dense; K=0 ${k0.wp_faults} faults`,
         );
-        if (runs > 0 && perRun >= 8) return;
+        if (runs > 0 && perRun >= 8 && dense > 0) return;
       }
-      t.fail('auto took no runs for a sequential writer in 3 attempts');
+      t.fail('auto took no runs, or judged no extent dense, for a sequential writer in 3 attempts');
     },
   );
 }
@@ -218,8 +220,10 @@ test('trial: chance clusters of a sparse paced random writer never earn the whol
   // The ramp's bound on the mean pages per fault: extent e takes N ~ Poisson(8 e / 3000) faults at
   // most (every write to it before the copier arrives), and an extent's n faults claim at most
   // T(n) = 2^n - 1 pages for n <= 5, 31 + 16 (n - 5) after. Σ E[T(N)] / Σ E[N] over the 8,192
-  // extents is 11.98 (writes to pages a run already claimed, which are no faults, and runs cut
-  // short by claimed neighbours only lower it): at most 12 pages per fault, 16 for any one fault.
+  // extents is 11.98. That is an estimate, not a bound: the ratio of sums is not the sum of ratios,
+  // and writes to pages a run already claimed (no faults) remove early, cheap faults, which can
+  // raise the ratio. The trial's seeds give 11.2; the test holds them to 12, and any one fault to
+  // the cap of 16.
   for (const r of trial({
     extents: 8192,
     writesPerSec: 65536,

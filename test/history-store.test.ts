@@ -267,12 +267,14 @@ test.serial(
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
+    t.teardown(() => child.kill('SIGKILL')); // also when an assertion below fails
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
       child.once('exit', (code) => reject(new Error(`the holder exited (${code}) before taking the lock`)));
     });
     const held = await t.throwsAsync(lockDir(lockFile, 300));
+    if (!held) return;
     t.regex(held.message, new RegExp(`held by process ${child.pid} \\(waited 0.3 s\\)`));
     child.kill('SIGKILL');
     await exited;

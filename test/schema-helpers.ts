@@ -17,18 +17,21 @@ const { SCHEMAS } = (await import(pathToFileURL(path.join(root, 'scripts', 'comp
 
 const Ajv = AjvModule.Ajv;
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-/** version ("cowbench.bench/2") → the $id of its schema, as each schema names its version. */
+const schemas = Object.values(SCHEMAS).map(
+  (file) =>
+    JSON.parse(readFileSync(path.join(root, file), 'utf8')) as {
+      $id: string;
+      properties: { schema: { const: string } };
+    },
+);
+/** The version each schema file names, in SCHEMAS order (a repeat is a schema copied unedited). */
+export const SCHEMA_VERSIONS = schemas.map((s) => s.properties.schema.const);
+/** version ("cowbench.bench/2") → the $id of its schema. */
 const ids: Record<string, string> = {};
-for (const file of Object.values(SCHEMAS)) {
-  const schema = JSON.parse(readFileSync(path.join(root, file), 'utf8')) as {
-    $id: string;
-    properties: { schema: { const: string } };
-  };
+for (const schema of schemas) {
   ajv.addSchema(schema);
   ids[schema.properties.schema.const] = schema.$id;
 }
-/** The versions a schema file exists for. */
-export const SCHEMA_VERSIONS = Object.keys(ids);
 
 /** The schema errors of a parsed results.json ([] when valid), by the schema of its version (the one bench writes if none). */
 export function validateResults(data: unknown): string[] {

@@ -10,7 +10,17 @@
  * record at the same moment take turns; the kernel releases the lock of a process that dies. A
  * server needs no lock: each run goes in one transaction.
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../../src/errors.js';
 import { native } from '../../src/native.js';
@@ -176,16 +186,27 @@ async function openEmbedded(dir: string): Promise<HistoryStore> {
  * Returns the release function.
  */
 export async function lockDir(lockFile: string, waitMs = 600_000): Promise<() => void> {
-  let fd: number;
-  try {
-    fd = openSync(lockFile, 'a+', 0o600);
-  } catch (e) {
-    throw badInput(`${lockFile}: cannot create the lock: ${(e as Error).message}`);
-  }
-  try {
-    const deadline = Date.now() + waitMs;
-    for (let delay = 20; !native.tryLockExclusive(fd); delay = Math.min(500, delay * 2)) {
-      if (Date.now() > deadline) {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 20; ; delay = Math.min(500, delay * 2)) {
+    let fd: number;
+    try {
+      // Never through a link planted at the lock's name.
+      fd = openSync(lockFile, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    } catch (e) {
+      throw badInput(`${lockFile}: cannot create the lock: ${(e as Error).message}`);
+    }
+    try {
+      if (native.tryLockExclusive(fd)) {
+        // Locked, and still the file at that name: a holder running an older cowbench removed its
+        // lock file on release, so the one this process opened may be gone or replaced.
+        const held = fstatSync(fd);
+        const now = lstatSync(lockFile, { throwIfNoEntry: false });
+        if (now !== undefined && now.dev === held.dev && now.ino === held.ino) {
+          ftruncateSync(fd, 0);
+          writeSync(fd, `${process.pid}\n`, 0);
+          return release(fd);
+        }
+      } else if (Date.now() > deadline) {
         let owner = 'another process';
         try {
           const pid = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
@@ -195,14 +216,17 @@ export async function lockDir(lockFile: string, waitMs = 600_000): Promise<() =>
         }
         throw badInput(`${lockFile}: the history database is held by ${owner} (waited ${waitMs / 1000} s)`);
       }
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
     }
-    ftruncateSync(fd, 0);
-    writeSync(fd, `${process.pid}\n`);
-  } catch (e) {
     closeSync(fd);
-    throw e;
+    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
   }
+}
+
+/** The release of a lock on `fd` (once). */
+function release(fd: number): () => void {
   let released = false;
   return () => {
     if (released) return;

@@ -23,10 +23,14 @@
 //
 // The dense rule. A fault copies its whole extent when the extent is sure to take at least
 // kDenseFaults more faults before the background copier gets there: 32 faults saved pay for
-// copying the rest of a 512-page extent. A lone fault (a paced random writer over a large region, a
-// vCPU) never stalls for 2 MiB, and a dense extent (unthrottled or sequential writers, a hot set)
-// is saved in one fault. The whole extent is every stretch of it not yet claimed, around the runs
-// earlier faults took (ClaimFaultRuns in claimed_runs.h).
+// copying the rest of a 512-page extent. (The bar was set before the ramp, when a fault not judged
+// dense copied one page. Under the ramp each of those faults would copy up to 16 pages anyway,
+// and an extent takes fewer faults, so it is judged dense later and more rarely than before: the
+// rule is the same, its effect smaller; measured in results/2026-12-06-vm-fault-around3.) A lone
+// fault (a paced random writer over a large region, a vCPU) never stalls for 2 MiB, and a dense
+// extent (unthrottled or sequential writers, a hot set) is saved in one fault. The whole extent is
+// every stretch of it not yet claimed, around the runs earlier faults took (ClaimFaultRuns in
+// claimed_runs.h).
 //
 // "Sure" is a lower confidence bound, not the point estimate. The extent's faults after its first
 // are k in t ns; the future faults it promises are its rate times the time until the copier
@@ -129,7 +133,9 @@ class FaultAroundPolicy {
     return maxGranules;
   }
 
-  // Faults whose extent was judged dense (they asked for the whole extent).
+  // Faults whose extent was judged dense. They asked for the whole extent; a run is still bounded
+  // by the free half of the copy buffer (FaultAroundCounts::limit), so with a small --buffer a
+  // dense fault may claim less than its extent.
   uint64_t denseFaults() const { return dense_.load(std::memory_order_relaxed); }
 
  private:

@@ -181,7 +181,7 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
-  if (in.Has("ramp")) o.ramp = in.Get("ramp").As<Napi::Boolean>().Value();
+  if (in.Get("ramp").IsBoolean()) o.ramp = in.Get("ramp").As<Napi::Boolean>().Value();
   FaultAroundTrialResult r;
   ThrowIf(env, RunFaultAroundTrial(o, &r));
   Napi::Object out = Napi::Object::New(env);

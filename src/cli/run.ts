@@ -14,6 +14,7 @@ import { afterStdout, writeStderr, writeStdout } from '../stdout.js';
 import type { CliPlugin } from './plugin.js';
 import { runProgress } from './progress.js';
 import { columns } from '../table.js';
+import { INJECT_FAULTS } from '../native.js';
 
 type Flags = RunFlags & {
   json?: boolean;
@@ -23,8 +24,6 @@ type Flags = RunFlags & {
   runs?: unknown;
   injectFault?: string;
 };
-
-const INJECT_FAULTS = ['skip-copy-before-write', 'skip-fault-around-page', 'skip-expected-log'] as const;
 
 /** What `run --runs N` hands each run: its label, one signal scope for all runs, and sinks. */
 interface Repeat {
