@@ -2,6 +2,7 @@
 import { suiteMarkdownTables } from './charts/tables.js';
 import path from 'node:path';
 import { replaceFile } from '../src/files.js';
+import { duration, quantity } from '../src/format.js';
 import { BENCH_SCHEMA, loadResults, resultsFileOf } from './results.js';
 import type { ClaimVerdict, Row } from './runner.js';
 import type { Incomplete } from './results.js';
@@ -65,7 +66,7 @@ export function renderReport(report: BenchReport, csvDir = ''): string {
   );
   const c = report.calibration;
   out.push(
-    `Calibration (same run${report.calibrations ? `, medians of ${report.calibrations.length} through the run` : ''}): memcpy ${c['memcpy_MBps']?.toFixed(0)} MB/s, sink ${c['sink_MBps']?.toFixed(0)} MB/s, plain page fault ${c['page_fault_ns']?.toFixed(0)} ns` +
+    `Calibration (same run${report.calibrations ? `, medians of ${report.calibrations.length} through the run` : ''}): memcpy ${quantity(c['memcpy_MBps'] ?? NaN, 'MB/s')}, sink ${quantity(c['sink_MBps'] ?? NaN, 'MB/s')}, plain page fault ${quantity(c['page_fault_ns'] ?? NaN, 'ns')}` +
       (report.calibration_spread
         ? ` (spread (max−min)/median: ${Object.entries(report.calibration_spread)
             .map(([k, v]) => `${k} ${v === null ? 'n/a' : `${Math.round(v * 100)}%`}`)
@@ -108,7 +109,7 @@ export function renderReport(report: BenchReport, csvDir = ''): string {
       out.push(`_Every column: [${name}.csv](${path.posix.join(csvDir, `${name}.csv`)})._\n`);
     for (const f of s.findings ?? []) out.push(`- ${f}`);
     out.push(
-      `\n_${s.seconds.toFixed(0)} s${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV${report.schema === BENCH_SCHEMA ? '; every raw sample in results.json (metrics)' : ''}._\n`,
+      `\n_${duration(Math.round(s.seconds))}${s.date ? `, measured ${s.date.slice(0, 16)}Z` : ''}${s.git_commit ? ` at ${s.git_commit.slice(0, 12)}` : ''}; medians of runs with min and max in the CSV${report.schema === BENCH_SCHEMA ? '; every raw sample in results.json (metrics)' : ''}._\n`,
     );
   }
   return out.join('\n') + '\n';
