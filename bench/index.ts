@@ -1,7 +1,7 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import { fsError, readRegularFile, replaceFile } from '../src/files.js';
+import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { fsError, readRegularFile, replaceFile, stillAt } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { environment, type Environment } from '../src/env.js';
@@ -197,12 +197,7 @@ function lockResultsDirectory(dir: string): () => void {
   }
   // Locked, and still the file at that name: a holder that ended may have unlinked the one this
   // bench opened, and a third bench made a new one (then that one holds the directory).
-  const same = () => {
-    const held = fstatSync(fd);
-    const now = lstatSync(file, { throwIfNoEntry: false });
-    return now !== undefined && now.dev === held.dev && now.ino === held.ino;
-  };
-  if (!lockExclusive(fd, 0) || !same()) {
+  if (!lockExclusive(fd, 0) || !stillAt(fd, file)) {
     closeSync(fd);
     throw new CowbenchError(
       'EBUSY',

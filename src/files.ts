@@ -88,6 +88,16 @@ export function readRegularFile(file: string, maxBytes: number, what = 'such a f
 }
 
 /** A file-system failure as one line with its errno name: "cannot read DIR: EACCES (permission denied)". */
+/**
+ * Whether the open `fd` is still the file at `file` (same device and inode, not a link): a lock
+ * taken on a file another process has since removed or replaced locks nothing.
+ */
+export function stillAt(fd: number, file: string): boolean {
+  const held = fstatSync(fd);
+  const now = lstatSync(file, { throwIfNoEntry: false });
+  return now !== undefined && now.dev === held.dev && now.ino === held.ino;
+}
+
 export function fsError(what: string, err: NodeJS.ErrnoException, exitCode = 1): CowbenchError {
   const code = errnoCode(err.code);
   const reason = /^[A-Z]+: ([^,]+)/.exec(err.message ?? '')?.[1] ?? err.message;

@@ -10,19 +10,10 @@
  * record at the same moment take turns; the kernel releases the lock of a process that dies. A
  * server needs no lock: each run goes in one transaction.
  */
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  ftruncateSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../../src/errors.js';
+import { stillAt } from '../../src/files.js';
 import { native } from '../../src/native.js';
 import { badInput } from '../results.js';
 import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -199,9 +190,7 @@ export async function lockDir(lockFile: string, waitMs = 600_000): Promise<() =>
       if (native.tryLockExclusive(fd)) {
         // Locked, and still the file at that name: a holder running an older cowbench removed its
         // lock file on release, so the one this process opened may be gone or replaced.
-        const held = fstatSync(fd);
-        const now = lstatSync(lockFile, { throwIfNoEntry: false });
-        if (now !== undefined && now.dev === held.dev && now.ino === held.ino) {
+        if (stillAt(fd, lockFile)) {
           ftruncateSync(fd, 0);
           writeSync(fd, `${process.pid}\n`, 0);
           return release(fd);
