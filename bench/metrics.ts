@@ -225,7 +225,12 @@ const perSuite: Record<string, Def[]> = {
     count(
       'fault_around_dense_faults',
       'lower',
-      'faults --fault-around auto judged in a dense extent (they ask for the whole extent, within half the free copy buffer)',
+      'faults --fault-around auto sent whole: the region faulted above its bar, or the extent was dense (they ask for the whole extent, within half the free copy buffer)',
+    ),
+    count(
+      'fault_around_region_hot_faults',
+      'lower',
+      'of those, the faults the region rule sent (the region faulted faster than 50 times a second per extent still to be saved)',
     ),
     rate(
       'baseline_writes_per_s',

@@ -251,13 +251,17 @@ export interface NativeAddon {
     sequential: boolean;
     copierExtentsPerSec: number;
     seed: number;
-    /** false: the policy without its ramp, the dense rule alone (default true). */
+    /** false: the policy without its ramp (default true). */
     ramp?: boolean;
+    /** false: the policy without its region rule (default true). */
+    region?: boolean;
   }): {
     writes: number;
     faults: number;
     dense_faults: number;
     dense_extents: number;
+    /** Of the dense faults, those the region rule sent (the region faulted above its bar). */
+    region_hot_faults: number;
     fault_path_pages: number;
     first_claims: number[];
   };

@@ -1,5 +1,28 @@
 // --fault-around auto: how many granules a write fault copies, decided per 2 MiB extent from how
-// often that extent has faulted. Two rules, the larger wins:
+// often that extent has faulted, and for the whole region from how fast it faults. Three rules,
+// the largest wins:
+//
+// The region rule. When the writers fault the region faster than kHotPerExtentPerSec faults a
+// second per extent still to be saved, every fault copies its whole extent. This is the one signal
+// this file found that tells writers held back by their faults from writers with time to spare.
+//  - What it separates (issue 23's matrix, this machine; per extent, K=0 and the ramp): two
+//    unthrottled writers over 256 MiB, random, sequential or hotset, fault 100-260 times a second;
+//    whole extents (K=512) served them best, 1.6x the ramp's writer ratio. The paced rows fault
+//    slower: 1 GiB at 65,536 writes/s 22-39 (128 at the start, when every write faults), the
+//    filled 16 GiB 3-8, the KVM guest 8 (its exits, not its pace, hold it there). K=512 cost those
+//    2 %, 11 % and 46 % of their rate against K=0. The bar sits between the two groups, a factor
+//    of 2-3 from each, and is evidence from one machine, not a law: a writer that faults slowly
+//    here because its CPU is shared may fault above the bar on a bigger machine, and then it
+//    earns whole extents by the same reasoning as the dense rule below (it would fault on most
+//    neighbours before the copier arrives).
+//  - Why not per extent: an unthrottled writer is held back by its faults, so each extent sees
+//    only a few (100-260 a second, ~20 in a 0.2 s snapshot) before the copier arrives, too few to
+//    judge one extent by; the region's rate is the same evidence summed over every extent, sure
+//    after a few milliseconds.
+//  - The rate is measured over windows of at least 64 faults and 1 ms, or 10 ms, whichever comes
+//    first (a window of fewer than 16 faults is never hot), and decides the next window; the extents still to be saved
+//    are the region's less the ones the copier passed or a fault already asked whole for (the larger of the two
+//    counts).
 //
 // The ramp. The n-th fault in an extent may claim min(2^(n-1), kRampBytes / granule) granules:
 // 1, 2, 4, 8, then 16 4k pages for every fault after the fourth.
@@ -45,8 +68,9 @@
 // cluster does not. test/fault-around-auto.test.ts runs the policy and the fault path's claim code
 // on a simulated clock (fault_around_trial.h).
 //
-// State: per extent, its fault count (the ramp's n and the dense rule's k + 1) and first fault
-// time, allocated once per snapshot (12 bytes per 2 MiB); the copier's position and start.
+// State: per extent, its fault count (the ramp's n and the dense rule's k + 1), first fault time
+// and whether a fault asked for all of it, allocated once per snapshot (13 bytes per 2 MiB); the
+// copier's position and start; the region rule's window.
 // granules() is async-signal-safe (atomics, clock_gettime and arithmetic), so a signal handler may
 // call it.
 #pragma once
@@ -73,6 +97,13 @@ class FaultAroundPolicy {
   static constexpr double kZ = 4;
   // The ramp's most bytes per fault below the dense bar: 16 4k pages.
   static constexpr size_t kRampBytes = 16 * 4096;
+  // The region rule's bar: faults per second per extent still to be saved.
+  static constexpr double kHotPerExtentPerSec = 50;
+  // Its window: closed at kWindowFaults faults once kWindowMinNs passed, or at kWindowMaxNs. A
+  // window with fewer than kHotMinFaults faults is never hot (a few faults over the last few live
+  // extents are not a rate).
+  static constexpr uint64_t kWindowFaults = 64, kHotMinFaults = 16;
+  static constexpr uint64_t kWindowMinNs = 1000000, kWindowMaxNs = 10000000;
 
   // Granules the n-th fault (1-based) of an extent may claim under the ramp, `cap` at most.
   static size_t RampGranules(uint32_t n, size_t cap) {
@@ -81,17 +112,24 @@ class FaultAroundPolicy {
 
   // Per-extent state for `extents` extents of `granuleBytes` granules; false when it cannot be
   // allocated. `rampBytes` is kRampBytes but in the trial's before/after comparison.
-  bool start(size_t extents, bool copierInOrder, size_t granuleBytes, size_t rampBytes = kRampBytes) {
+  // `regionRule` false: without the region rule (the trial's before/after comparison).
+  bool start(size_t extents, bool copierInOrder, size_t granuleBytes, size_t rampBytes = kRampBytes,
+             bool regionRule = true) {
     extents_ = extents;
+    regionRule_ = regionRule;
     inOrder_ = copierInOrder;
     rampCap_ = std::max<size_t>(1, rampBytes / granuleBytes);
     faults_.reset(new (std::nothrow) std::atomic<uint32_t>[extents]());
     firstNs_.reset(new (std::nothrow) std::atomic<uint64_t>[extents]());
-    return faults_ && firstNs_;
+    whole_.reset(new (std::nothrow) std::atomic<uint8_t>[extents]());
+    return faults_ && firstNs_ && whole_;
   }
   // The copier started (its rate is measured from here).
   void copierStarted() { copierStarted(NowNs()); }
-  void copierStarted(uint64_t nowNs) { copierStartNs_.store(nowNs, std::memory_order_release); }
+  void copierStarted(uint64_t nowNs) {
+    windowStartNs_.store(nowNs, std::memory_order_relaxed);
+    copierStartNs_.store(nowNs, std::memory_order_release);
+  }
   // The copier is about to copy `extent`, its `done`-th (0-based) of the run.
   void copierAt(size_t extent, size_t done) {
     copierExtent_.store(extent, std::memory_order_relaxed);
@@ -105,11 +143,13 @@ class FaultAroundPolicy {
   size_t granulesAt(size_t extent, size_t maxGranules, uint64_t now) {
     if (maxGranules <= 1 || extent >= extents_) return 1;
     const uint32_t n = faults_[extent].fetch_add(1, std::memory_order_relaxed) + 1;
-    const size_t ramp = std::min(maxGranules, RampGranules(n, rampCap_));
-    if (n == 1) {
-      firstNs_[extent].store(now, std::memory_order_relaxed);
-      return ramp;
+    if (n == 1) firstNs_[extent].store(now, std::memory_order_relaxed);
+    if (regionRule_ && regionHot(now)) {
+      regionHotFaults_.fetch_add(1, std::memory_order_relaxed);
+      return whole(extent, maxGranules);
     }
+    const size_t ramp = std::min(maxGranules, RampGranules(n, rampCap_));
+    if (n == 1) return ramp;
     const uint64_t first = firstNs_[extent].load(std::memory_order_relaxed);
     const uint64_t start = copierStartNs_.load(std::memory_order_acquire);
     if (first == 0 || start == 0 || now <= start) return ramp;
@@ -129,24 +169,62 @@ class FaultAroundPolicy {
     else
       ahead = done < extents_ ? static_cast<double>(extents_ - done) / 2 : 0;
     if (perNs * ahead / extentsPerNs < kDenseFaults) return ramp;
-    dense_.fetch_add(1, std::memory_order_relaxed);
-    return maxGranules;
+    return whole(extent, maxGranules);
   }
 
   // Faults whose extent was judged dense. They asked for the whole extent; a run is still bounded
   // by the free half of the copy buffer (FaultAroundCounts::limit), so with a small --buffer a
   // dense fault may claim less than its extent.
   uint64_t denseFaults() const { return dense_.load(std::memory_order_relaxed); }
+  // Of those, the faults the region rule sent (the region was hot).
+  uint64_t regionHotFaults() const { return regionHotFaults_.load(std::memory_order_relaxed); }
 
  private:
+  // A fault asks for all of `extent`.
+  size_t whole(size_t extent, size_t maxGranules) {
+    dense_.fetch_add(1, std::memory_order_relaxed);
+    if (whole_[extent].exchange(1, std::memory_order_relaxed) == 0)
+      wholeExtents_.fetch_add(1, std::memory_order_relaxed);
+    return maxGranules;
+  }
+
+  // The region rule: counts the fault in the current window; the thread that closes a window
+  // judges it (a compare-and-swap on its start, so one thread does), and its verdict holds for the
+  // next. Before the copier starts there is no window and the region is not hot.
+  bool regionHot(uint64_t now) {
+    uint64_t start = windowStartNs_.load(std::memory_order_relaxed);
+    if (start == 0) return false;
+    const uint64_t counted = windowFaults_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (now <= start) return hot_.load(std::memory_order_relaxed);
+    const uint64_t span = now - start;
+    if (span >= kWindowMaxNs || (counted >= kWindowFaults && span >= kWindowMinNs)) {
+      if (windowStartNs_.compare_exchange_strong(start, now, std::memory_order_relaxed)) {
+        const uint64_t faults = windowFaults_.exchange(0, std::memory_order_relaxed);
+        // Extents saved or asked whole: the larger of the two counts (their sum counts twice an
+        // extent asked whole that the copier then passed), so the rate is, if anything, low.
+        const size_t gone =
+            std::max(copierDone_.load(std::memory_order_relaxed), wholeExtents_.load(std::memory_order_relaxed));
+        const double live = static_cast<double>(gone < extents_ ? extents_ - gone : 1);
+        const double perExtentPerSec = static_cast<double>(faults) * 1e9 / static_cast<double>(span) / live;
+        hot_.store(faults >= kHotMinFaults && perExtentPerSec >= kHotPerExtentPerSec, std::memory_order_relaxed);
+      }
+    }
+    return hot_.load(std::memory_order_relaxed);
+  }
+
   size_t extents_ = 0;
   bool inOrder_ = true;
+  bool regionRule_ = true;
   size_t rampCap_ = 1;  // kRampBytes in granules, at least 1
   std::unique_ptr<std::atomic<uint32_t>[]> faults_;
   std::unique_ptr<std::atomic<uint64_t>[]> firstNs_;
+  std::unique_ptr<std::atomic<uint8_t>[]> whole_;
   std::atomic<uint64_t> copierStartNs_{0};
   std::atomic<size_t> copierExtent_{0}, copierDone_{0};
-  std::atomic<uint64_t> dense_{0};
+  std::atomic<uint64_t> dense_{0}, regionHotFaults_{0};
+  std::atomic<size_t> wholeExtents_{0};
+  std::atomic<uint64_t> windowStartNs_{0}, windowFaults_{0};
+  std::atomic<bool> hot_{false};
 };
 
 }  // namespace cowbench

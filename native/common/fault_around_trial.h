@@ -20,18 +20,20 @@ struct FaultAroundTrialOptions {
   bool sequential = false;         // pages in address order from page 0, else uniformly random
   double copierExtentsPerSec = 0;  // the copier's pace, in address order from extent 0
   uint64_t seed = 1;               // of the random writer's pages
-  bool ramp = true;                // false: the policy without its ramp (the dense rule alone)
+  bool ramp = true;                // false: the policy without its ramp
+  bool region = true;              // false: the policy without its region rule
 };
 
 // How many faults' claims a trial keeps.
 constexpr size_t kTrialClaimsKept = 64;
 
 struct FaultAroundTrialResult {
-  uint64_t writes = 0;          // writes made until the copier finished
-  uint64_t faults = 0;          // writes to a page not yet saved (each a write fault)
-  uint64_t denseFaults = 0;     // faults the policy judged dense (whole extent asked for)
-  uint64_t denseExtents = 0;    // extents with at least one such fault
-  uint64_t faultPathPages = 0;  // pages copied on the fault path (the faulting ones included)
+  uint64_t writes = 0;           // writes made until the copier finished
+  uint64_t faults = 0;           // writes to a page not yet saved (each a write fault)
+  uint64_t denseFaults = 0;      // faults the policy judged dense (whole extent asked for)
+  uint64_t denseExtents = 0;     // extents with at least one such fault
+  uint64_t regionHotFaults = 0;  // of the dense faults, those the region rule sent
+  uint64_t faultPathPages = 0;   // pages copied on the fault path (the faulting ones included)
   // Pages claimed by each of the first `claimsKept` faults, in order.
   std::array<uint32_t, kTrialClaimsKept> firstClaims{};
   size_t claimsKept = 0;

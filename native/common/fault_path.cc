@@ -48,7 +48,10 @@ void FaultPath::reportTo(SnapshotMetrics& m) const {
   m.throttledNs = buffer_.throttledNs();
   around_.reportTo(m);
   m.extra["fault_around_auto"] = options_.faultAroundAuto ? 1 : 0;
-  if (options_.faultAroundAuto) m.extra["fault_around_dense_faults"] = static_cast<double>(policy_.denseFaults());
+  if (options_.faultAroundAuto) {
+    m.extra["fault_around_dense_faults"] = static_cast<double>(policy_.denseFaults());
+    m.extra["fault_around_region_hot_faults"] = static_cast<double>(policy_.regionHotFaults());
+  }
 }
 
 }  // namespace cowbench
