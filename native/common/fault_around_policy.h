@@ -1,28 +1,31 @@
-// --fault-around auto: how many granules a write fault copies, decided per 2 MiB extent from how
-// often that extent has faulted, and for the whole region from how fast it faults. Three rules,
-// the largest wins:
+// --fault-around auto: how many granules a write fault copies, decided for the whole region from
+// how fast it faults and per 2 MiB extent from how often that extent has faulted. Three rules; a
+// fault takes its whole extent when the region rule or the dense rule says so, else the ramp's
+// share:
 //
-// The region rule. When the writers fault the region faster than kHotPerExtentPerSec faults a
-// second per extent still to be saved, every fault copies its whole extent. This is the one signal
-// this file found that tells writers held back by their faults from writers with time to spare.
-//  - What it separates (issue 23's matrix, this machine; per extent, K=0 and the ramp): two
-//    unthrottled writers over 256 MiB, random, sequential or hotset, fault 100-260 times a second;
-//    whole extents (K=512) served them best, 1.6x the ramp's writer ratio. The paced rows fault
-//    slower: 1 GiB at 65,536 writes/s 22-39 (128 at the start, when every write faults), the
-//    filled 16 GiB 3-8, the KVM guest 8 (its exits, not its pace, hold it there). K=512 cost those
-//    2 %, 11 % and 46 % of their rate against K=0. The bar sits between the two groups, a factor
-//    of 2-3 from each, and is evidence from one machine, not a law: a writer that faults slowly
-//    here because its CPU is shared may fault above the bar on a bigger machine, and then it
-//    earns whole extents by the same reasoning as the dense rule below (it would fault on most
-//    neighbours before the copier arrives).
-//  - Why not per extent: an unthrottled writer is held back by its faults, so each extent sees
-//    only a few (100-260 a second, ~20 in a 0.2 s snapshot) before the copier arrives, too few to
-//    judge one extent by; the region's rate is the same evidence summed over every extent, sure
-//    after a few milliseconds.
-//  - The rate is measured over windows of at least 64 faults and 1 ms, or 10 ms, whichever comes
-//    first (a window of fewer than 16 faults is never hot), and decides the next window; the extents still to be saved
-//    are the region's less the ones the copier passed or a fault already asked whole for (the larger of the two
-//    counts).
+// The region rule. While the writers fault the region faster than kHotPerExtentPerSec faults a
+// second per extent still to be saved, every fault copies its whole extent. Of the signals tried
+// this is the one that told writers held back by their faults from writers with time to spare.
+//  - What it separates (issue 23's matrix on this machine, faults a second per extent of the
+//    region while every write still faults, at the start of a snapshot): two unthrottled writers
+//    over 256 MiB, random, sequential or hotset, 100-260 (they fault as fast as they are served);
+//    whole extents (K=512) served them best, 1.6x the ramp's writer ratio. 1 GiB at 65,536
+//    writes/s: 128, so it is judged hot too, and whole extents cost it 2 % of its rate against
+//    K=0. The filled 16 GiB at the same pace: 8; the KVM guest: 8 (its exits, not its pace, hold
+//    it there). K=512 cost those two 11 % and 46 %. The bar sits 2-3x from either side, and it is
+//    evidence from one machine, not a law: a writer that faults slowly here because its CPU is
+//    shared may fault above the bar on a bigger machine, and then it earns whole extents by the
+//    dense rule's reasoning (it would fault on most neighbours before the copier arrives).
+//  - Why not per extent: a writer held back by its faults gives each extent only a few (~20 in a
+//    0.2 s snapshot) before the copier arrives, too few to judge one extent by; the region's rate
+//    is the same evidence summed over every extent, sure within a few milliseconds.
+//  - The rate is measured once the copier has started, over windows closed at 64 faults once 1 ms
+//    has passed, or at 10 ms; each window's verdict holds for the next, and a window of fewer than
+//    16 faults is never hot (so below ~32 MiB the bar is in effect higher: 16 faults in 10 ms).
+//    The extents still to be saved are the region's less the larger of two counts: the extents
+//    the copier passed, and those a fault was granted whole (the fault path reports a grant that
+//    the copy buffer did not cut).
+//  - With 2 MiB granules an extent is one granule: the rule counts faults but claims nothing more.
 //
 // The ramp. The n-th fault in an extent may claim min(2^(n-1), kRampBytes / granule) granules:
 // 1, 2, 4, 8, then 16 4k pages for every fault after the fourth.
@@ -36,13 +39,13 @@
 //    (no evidence, no stake); a dense extent reaches the cap in five faults (a linear ramp needs
 //    sixteen); and the copies an extent made by its n-th fault, 2^n - 1, are less than twice its
 //    last fault's, so an extent that goes quiet wasted at most about its last fault's copies.
-//  - Why a cap: above it a run only pays for a dense extent, which the dense rule judges (with a
-//    confidence bound). 16 pages (~6 µs of copy, about one round trip) bound the worst case: a paced
-//    random writer over a large region, whose extents take up to ~20 faults before the copier
-//    arrives, mostly claims 16 pages per fault and never more (fixed K=16 cost the issue-23 16 GiB
-//    row nothing measurable: 0.946 of the writer's rate against K=0's 0.956, n = 5).
+//  - Why a cap: above it a run only pays for a dense extent or a region whose writers are held back
+//    by their faults, which the dense rule (with a confidence bound) and the region rule judge. 16 pages (~6 µs of
+//    copy, about one round trip) bound the worst case: a paced random writer over a large region, whose extents take up
+//    to ~20 faults before the copier arrives, mostly claims 16 pages per fault and never more (fixed K=16 cost the
+//    issue-23 16 GiB row nothing measurable: 0.946 of the writer's rate against K=0's 0.956, n = 5).
 //  - The cap is a byte budget per fault, so with 2 MiB granules it is one granule (the faulting
-//    one: an extent is one granule there) and the policy is the dense rule alone, as before.
+//    one: an extent is one granule there); the other rules count faults there but claim nothing.
 //
 // The dense rule. A fault copies its whole extent when the extent is sure to take at least
 // kDenseFaults more faults before the background copier gets there: 32 faults saved pay for
@@ -71,8 +74,8 @@
 // State: per extent, its fault count (the ramp's n and the dense rule's k + 1), first fault time
 // and whether a fault asked for all of it, allocated once per snapshot (13 bytes per 2 MiB); the
 // copier's position and start; the region rule's window.
-// granules() is async-signal-safe (atomics, clock_gettime and arithmetic), so a signal handler may
-// call it.
+// granules() is async-signal-safe (lock-free atomics, clock_gettime and arithmetic), so a signal
+// handler may call it.
 #pragma once
 
 #include <algorithm>
@@ -86,6 +89,8 @@
 #include "clock.h"
 
 namespace cowbench {
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "granules() runs in signal handlers");
 
 class FaultAroundPolicy {
  public:
@@ -136,8 +141,9 @@ class FaultAroundPolicy {
     copierDone_.store(done, std::memory_order_relaxed);
   }
 
-  // Granules a fault in `extent` may claim (its own included): `maxGranules` when the extent is
-  // dense, else the ramp's share of it. Counts the fault.
+  // Granules a fault in `extent` may claim (its own included): `maxGranules` when the region is hot
+  // or the extent dense, else the ramp's share of it. Counts the fault. The caller reports a grant
+  // of the whole extent that it did not cut (wholeGranted).
   size_t granules(size_t extent, size_t maxGranules) { return granulesAt(extent, maxGranules, NowNs()); }
   // The same at a given time (the policy's trial drives it with a simulated clock).
   size_t granulesAt(size_t extent, size_t maxGranules, uint64_t now) {
@@ -146,7 +152,7 @@ class FaultAroundPolicy {
     if (n == 1) firstNs_[extent].store(now, std::memory_order_relaxed);
     if (regionRule_ && regionHot(now)) {
       regionHotFaults_.fetch_add(1, std::memory_order_relaxed);
-      return whole(extent, maxGranules);
+      return whole(maxGranules);
     }
     const size_t ramp = std::min(maxGranules, RampGranules(n, rampCap_));
     if (n == 1) return ramp;
@@ -169,28 +175,34 @@ class FaultAroundPolicy {
     else
       ahead = done < extents_ ? static_cast<double>(extents_ - done) / 2 : 0;
     if (perNs * ahead / extentsPerNs < kDenseFaults) return ramp;
-    return whole(extent, maxGranules);
+    return whole(maxGranules);
   }
 
-  // Faults whose extent was judged dense. They asked for the whole extent; a run is still bounded
-  // by the free half of the copy buffer (FaultAroundCounts::limit), so with a small --buffer a
-  // dense fault may claim less than its extent.
+  // `extent` was granted whole: a fault may claim all of it. Counted once per extent.
+  void wholeGranted(size_t extent) {
+    if (extent < extents_ && whole_[extent].exchange(1, std::memory_order_relaxed) == 0)
+      wholeExtents_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Faults that asked for their whole extent (either rule). A run is still bounded by the free
+  // half of the copy buffer (FaultAroundCounts::limit), so with a small --buffer such a fault may
+  // claim less than its extent.
   uint64_t denseFaults() const { return dense_.load(std::memory_order_relaxed); }
   // Of those, the faults the region rule sent (the region was hot).
   uint64_t regionHotFaults() const { return regionHotFaults_.load(std::memory_order_relaxed); }
 
  private:
-  // A fault asks for all of `extent`.
-  size_t whole(size_t extent, size_t maxGranules) {
+  // A fault asks for all of its extent.
+  size_t whole(size_t maxGranules) {
     dense_.fetch_add(1, std::memory_order_relaxed);
-    if (whole_[extent].exchange(1, std::memory_order_relaxed) == 0)
-      wholeExtents_.fetch_add(1, std::memory_order_relaxed);
     return maxGranules;
   }
 
   // The region rule: counts the fault in the current window; the thread that closes a window
   // judges it (a compare-and-swap on its start, so one thread does), and its verdict holds for the
-  // next. Before the copier starts there is no window and the region is not hot.
+  // next. A closer that was overtaken by the next window's (a thread preempted between the two
+  // steps) stores no verdict. Before the copier starts there is no window and the region is not
+  // hot.
   bool regionHot(uint64_t now) {
     uint64_t start = windowStartNs_.load(std::memory_order_relaxed);
     if (start == 0) return false;
@@ -200,13 +212,14 @@ class FaultAroundPolicy {
     if (span >= kWindowMaxNs || (counted >= kWindowFaults && span >= kWindowMinNs)) {
       if (windowStartNs_.compare_exchange_strong(start, now, std::memory_order_relaxed)) {
         const uint64_t faults = windowFaults_.exchange(0, std::memory_order_relaxed);
-        // Extents saved or asked whole: the larger of the two counts (their sum counts twice an
-        // extent asked whole that the copier then passed), so the rate is, if anything, low.
+        // Extents saved or granted whole: the larger of the two counts (their sum counts twice an
+        // extent granted whole that the copier then passed), so the rate is, if anything, low.
         const size_t gone =
             std::max(copierDone_.load(std::memory_order_relaxed), wholeExtents_.load(std::memory_order_relaxed));
         const double live = static_cast<double>(gone < extents_ ? extents_ - gone : 1);
         const double perExtentPerSec = static_cast<double>(faults) * 1e9 / static_cast<double>(span) / live;
-        hot_.store(faults >= kHotMinFaults && perExtentPerSec >= kHotPerExtentPerSec, std::memory_order_relaxed);
+        const bool hot = faults >= kHotMinFaults && perExtentPerSec >= kHotPerExtentPerSec;
+        if (windowStartNs_.load(std::memory_order_relaxed) == now) hot_.store(hot, std::memory_order_relaxed);
       }
     }
     return hot_.load(std::memory_order_relaxed);

@@ -56,6 +56,7 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
     ++r.faults;
     // What FaultPath::serve claims for this fault.
     const size_t want = policy.granulesAt(extent, kPerExtent, static_cast<uint64_t>(now));
+    if (want >= kPerExtent) policy.wholeGranted(extent);  // no copy buffer to cut it
     uint64_t claimedPages = 0;
     ClaimFaultRuns(claimed.get(), page, pages, kPageBytes, want, [&](const GranuleRun& run) {
       claimedPages += run.size();

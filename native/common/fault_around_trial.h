@@ -30,7 +30,7 @@ constexpr size_t kTrialClaimsKept = 64;
 struct FaultAroundTrialResult {
   uint64_t writes = 0;           // writes made until the copier finished
   uint64_t faults = 0;           // writes to a page not yet saved (each a write fault)
-  uint64_t denseFaults = 0;      // faults the policy judged dense (whole extent asked for)
+  uint64_t denseFaults = 0;      // faults that asked for the whole extent (either rule)
   uint64_t denseExtents = 0;     // extents with at least one such fault
   uint64_t regionHotFaults = 0;  // of the dense faults, those the region rule sent
   uint64_t faultPathPages = 0;   // pages copied on the fault path (the faulting ones included)

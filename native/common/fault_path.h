@@ -81,8 +81,11 @@ class FaultPath {
   // How many granules a fault on `g` may claim, its own included: the one place a fault-around
   // policy decides (--fault-around K, or auto's choice per extent; cut to the buffer's free slots).
   size_t runLimit(size_t g) {
-    const size_t k = options_.faultAroundAuto ? policy_.granules(g / perExtent_, faultAround_) : faultAround_;
-    return around_.limit(k, buffer_.freeBytes(), granule_);
+    if (!options_.faultAroundAuto) return around_.limit(faultAround_, buffer_.freeBytes(), granule_);
+    const size_t extent = g / perExtent_;
+    const size_t n = around_.limit(policy_.granules(extent, faultAround_), buffer_.freeBytes(), granule_);
+    if (perExtent_ > 1 && n >= perExtent_) policy_.wholeGranted(extent);
+    return n;
   }
 
   SnapshotContext* ctx_ = nullptr;
