@@ -225,12 +225,17 @@ const perSuite: Record<string, Def[]> = {
     count(
       'fault_around_dense_faults',
       'lower',
-      'faults --fault-around auto sent whole: the region faulted above its bar, or the extent was dense (they ask for the whole extent, within half the free copy buffer)',
+      'faults --fault-around auto sent whole: the region faulted above its bar, the writer went forward, or the extent was dense (they ask for the whole extent, within half the free copy buffer)',
     ),
     count(
       'fault_around_region_hot_faults',
       'lower',
       'of those, the faults the region rule sent (the region faulted faster than 50 times a second per extent still to be saved)',
+    ),
+    count(
+      'fault_around_sequential_faults',
+      'lower',
+      'of those, the faults the sequential rule sent (the second fault in a row where the run before it ended)',
     ),
     rate(
       'baseline_writes_per_s',

@@ -255,6 +255,8 @@ export interface NativeAddon {
     ramp?: boolean;
     /** false: the policy without its region rule (default true). */
     region?: boolean;
+    /** false: the policy without its sequential rule (default true). */
+    sequentialRule?: boolean;
   }): {
     writes: number;
     faults: number;
@@ -262,6 +264,8 @@ export interface NativeAddon {
     dense_extents: number;
     /** Of the dense faults, those the region rule sent (the region faulted above its bar). */
     region_hot_faults: number;
+    /** Of the dense faults, those the sequential rule sent (a fault where the last run ended, twice). */
+    sequential_faults: number;
     fault_path_pages: number;
     first_claims: number[];
   };

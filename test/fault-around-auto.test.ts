@@ -209,7 +209,7 @@ type TrialOptions = {
   sequential: boolean;
   copierExtentsPerSec: number;
 };
-const trial = (o: TrialOptions, rules: { ramp?: boolean; region?: boolean } = {}) =>
+const trial = (o: TrialOptions, rules: { ramp?: boolean; region?: boolean; sequentialRule?: boolean } = {}) =>
   [1, 2, 3, 4, 5].map((seed) => native.faultAroundTrial({ ...o, seed, ...rules }));
 
 test('trial: a lone fault claims its own page', (t) => {
@@ -222,7 +222,11 @@ test('trial: a lone fault claims its own page', (t) => {
 test("trial: an extent's faults below the dense bar ramp 1, 2, 4, 8, 16, then 16 pages", (t) => {
   // A sequential writer in the extent the copier is in: nothing is ahead of the copier, so the dense
   // rule never asks for the whole extent, and every fault lands just past the run before it.
-  const [r] = trial({ extents: 1, writesPerSec: 1000, sequential: true, copierExtentsPerSec: 1 });
+  // (Without the sequential rule, which would take the rest at the third fault: the next test.)
+  const [r] = trial(
+    { extents: 1, writesPerSec: 1000, sequential: true, copierExtentsPerSec: 1 },
+    { sequentialRule: false },
+  );
   t.is(r!.dense_faults, 0);
   t.deepEqual(r!.first_claims.slice(0, 6), [1, 2, 4, 8, 16, 16]);
   t.true(
@@ -232,6 +236,24 @@ test("trial: an extent's faults below the dense bar ramp 1, 2, 4, 8, 16, then 16
   // 1 + 2 + 4 + 8 = 15 pages, 31 runs of 16, and the last page alone: 36 faults save the extent.
   t.is(r!.fault_path_pages, EXTENT_PAGES);
   t.is(r!.faults, 36);
+});
+
+test('trial: the sequential rule: a writer going forward takes 1, 2, the rest, then each next extent whole', (t) => {
+  // The same writer as above, over 8 extents: its second fault lands where the first run ended,
+  // its third where the second ended, and that third fault takes the rest of the extent; the
+  // first fault in each next extent takes all of it.
+  const [r] = trial({ extents: 8, writesPerSec: 1000, sequential: true, copierExtentsPerSec: 0.01 });
+  t.deepEqual(r!.first_claims.slice(0, 6), [
+    1,
+    2,
+    EXTENT_PAGES - 3,
+    EXTENT_PAGES,
+    EXTENT_PAGES,
+    EXTENT_PAGES,
+  ]);
+  t.is(r!.faults, 3 + 7);
+  t.is(r!.sequential_faults, 8);
+  t.is(r!.dense_extents, 8);
 });
 
 test('trial: chance clusters of a sparse paced random writer never earn the whole extent (16 GiB, 65,536 writes/s)', (t) => {
@@ -254,8 +276,11 @@ test('trial: chance clusters of a sparse paced random writer never earn the whol
     copierExtentsPerSec: 3000,
   })) {
     t.true(r.faults > 50_000, `${r.faults} faults`);
-    t.is(r.dense_faults, 0, 'no whole-extent judgement');
-    t.is(r.dense_extents, 0, 'no extent judged dense');
+    // The dense rule never; the sequential rule by chance (a random fault lands just past where the
+    // extent's last run ended, twice in a row) in a few of 8,192 extents: one 2 MiB copy each,
+    // against ~78,000 faults.
+    t.is(r.dense_faults, r.sequential_faults, 'no whole-extent judgement but by the sequential rule');
+    t.true(r.sequential_faults <= 16, `${r.sequential_faults} faults sent whole by the sequential rule`);
     t.true(
       r.fault_path_pages <= 12 * r.faults,
       `${(r.fault_path_pages / r.faults).toFixed(2)} pages per fault`,
@@ -307,17 +332,18 @@ test('trial: the ramp saves unthrottled and sequential writers faults (same seed
       { extents: 128, writesPerSec: 600_000, sequential: true, copierExtentsPerSec: 350 },
     ],
   ];
-  // Without the region rule: it would take whole extents on both sides.
+  // Without the region and sequential rules: they would take whole extents on both sides.
+  const others = { region: false, sequentialRule: false };
   for (const [name, o] of cases) {
-    const before = trial(o, { ramp: false, region: false }).map((r) => r.faults);
-    const after = trial(o, { region: false }).map((r) => r.faults);
+    const before = trial(o, { ramp: false, ...others }).map((r) => r.faults);
+    const after = trial(o, others).map((r) => r.faults);
     t.log(`${name}: faults without the ramp ${before.join(', ')}; with it ${after.join(', ')}`);
     // Same seeds, same writes: each seed takes fewer faults with the ramp.
     after.forEach((faults, i) => t.true(faults < before[i]!, `${name}, seed ${i + 1}`));
   }
   // The slow writer gains most: without the ramp its extents mostly stay below the dense bar.
-  const [slowBefore] = trial(cases[0]![1], { ramp: false, region: false });
-  const [slowAfter] = trial(cases[0]![1], { region: false });
+  const [slowBefore] = trial(cases[0]![1], { ramp: false, ...others });
+  const [slowAfter] = trial(cases[0]![1], others);
   t.true(slowAfter!.faults < 0.75 * slowBefore!.faults, `${slowAfter!.faults} against ${slowBefore!.faults}`);
 });
 

@@ -205,6 +205,12 @@ const FIGURES = [
     of: (r: RunResult) => r.backend_metrics['fault_around_region_hot_faults'],
   },
   {
+    key: 'fault_around_sequential_faults',
+    digits: 0,
+    ci: false,
+    of: (r: RunResult) => r.backend_metrics['fault_around_sequential_faults'],
+  },
+  {
     key: 'baseline_writes_per_s',
     digits: 0,
     ci: false,

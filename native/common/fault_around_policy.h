@@ -1,7 +1,7 @@
 // --fault-around auto: how many granules a write fault copies, decided for the whole region from
-// how fast it faults and per 2 MiB extent from how often that extent has faulted. Three rules; a
-// fault takes its whole extent when the region rule or the dense rule says so, else the ramp's
-// share:
+// how fast it faults and per 2 MiB extent from where and how often that extent has faulted. Four
+// rules; a fault takes its whole extent when the region, sequential or dense rule says so, else
+// the ramp's share:
 //
 // The region rule. While the writers fault the region faster than kHotPerExtentPerSec faults a
 // second per extent still to be saved, every fault copies its whole extent. Of the signals tried
@@ -26,6 +26,17 @@
 //    the copier passed, and those a fault was granted whole (the fault path reports a grant that
 //    the copy buffer did not cut).
 //  - With 2 MiB granules an extent is one granule: the rule counts faults but claims nothing more.
+//
+// The sequential rule. A fault that lands at most 3 granules past where the extent's previous
+// fault's run ended, the second time in a row, takes the whole extent: a writer going forward
+// through it (its first three faults claim 1, 2, then the rest; two writers interleaved page by
+// page land one past the run). The first fault of an extent, within its first 4 granules, takes
+// the whole extent at once when the extent before it was judged so: the writer crossed over. A
+// random writer lands in that gap by chance about once in 100 faults of an extent, twice in a row
+// once in ~10,000 (the 16 GiB paced row: a few whole extents per snapshot). Why: sequential
+// writers fault at the pace of their runs, so the region rule (faults per extent) does not see
+// them held back, and the dense rule needs ~10 faults per extent to be sure; K=512 took about 1
+// fault per extent there, auto 2.5 (issue 23's row 2, results/2026-12-06-vm-fault-around4).
 //
 // The ramp. The n-th fault in an extent may claim min(2^(n-1), kRampBytes / granule) granules:
 // 1, 2, 4, 8, then 16 4k pages for every fault after the fourth.
@@ -71,8 +82,9 @@
 // cluster does not. test/fault-around-auto.test.ts runs the policy and the fault path's claim code
 // on a simulated clock (fault_around_trial.h).
 //
-// State: per extent, its fault count (the ramp's n and the dense rule's k + 1), first fault time
-// and whether a fault asked for all of it, allocated once per snapshot (13 bytes per 2 MiB); the
+// State: per extent, its fault count (the ramp's n and the dense rule's k + 1), first fault time,
+// where its last run ended with the streak, and whether it was granted whole, allocated once per
+// snapshot (17 bytes per 2 MiB); the
 // copier's position and start; the region rule's window.
 // granules() is async-signal-safe (lock-free atomics, clock_gettime and arithmetic), so a signal
 // handler may call it.
@@ -102,6 +114,9 @@ class FaultAroundPolicy {
   static constexpr double kZ = 4;
   // The ramp's most bytes per fault below the dense bar: 16 4k pages.
   static constexpr size_t kRampBytes = 16 * 4096;
+  // The sequential rule: this many faults in a row, each where the run before it ended.
+  static constexpr uint32_t kSequentialFaults = 2;
+  static constexpr size_t kSequentialGap = 4;
   // The region rule's bar: faults per second per extent still to be saved.
   static constexpr double kHotPerExtentPerSec = 50;
   // Its window: closed at kWindowFaults faults once kWindowMinNs passed, or at kWindowMaxNs. A
@@ -117,17 +132,19 @@ class FaultAroundPolicy {
 
   // Per-extent state for `extents` extents of `granuleBytes` granules; false when it cannot be
   // allocated. `rampBytes` is kRampBytes but in the trial's before/after comparison.
-  // `regionRule` false: without the region rule (the trial's before/after comparison).
+  // `regionRule`, `sequentialRule` false: without that rule (the trial's before/after comparisons).
   bool start(size_t extents, bool copierInOrder, size_t granuleBytes, size_t rampBytes = kRampBytes,
-             bool regionRule = true) {
+             bool regionRule = true, bool sequentialRule = true) {
     extents_ = extents;
     regionRule_ = regionRule;
+    sequentialRule_ = sequentialRule;
     inOrder_ = copierInOrder;
     rampCap_ = std::max<size_t>(1, rampBytes / granuleBytes);
     faults_.reset(new (std::nothrow) std::atomic<uint32_t>[extents]());
     firstNs_.reset(new (std::nothrow) std::atomic<uint64_t>[extents]());
     whole_.reset(new (std::nothrow) std::atomic<uint8_t>[extents]());
-    return faults_ && firstNs_ && whole_;
+    next_.reset(new (std::nothrow) std::atomic<uint32_t>[extents]());
+    return faults_ && firstNs_ && whole_ && next_;
   }
   // The copier started (its rate is measured from here).
   void copierStarted() { copierStarted(NowNs()); }
@@ -144,14 +161,60 @@ class FaultAroundPolicy {
   // Granules a fault in `extent` may claim (its own included): `maxGranules` when the region is hot
   // or the extent dense, else the ramp's share of it. Counts the fault. The caller reports a grant
   // of the whole extent that it did not cut (wholeGranted).
-  size_t granules(size_t extent, size_t maxGranules) { return granulesAt(extent, maxGranules, NowNs()); }
-  // The same at a given time (the policy's trial drives it with a simulated clock).
-  size_t granulesAt(size_t extent, size_t maxGranules, uint64_t now) {
+  size_t granules(size_t extent, size_t offset, size_t maxGranules) {
+    return granulesAt(extent, offset, maxGranules, NowNs());
+  }
+  // The same at a given time (the policy's trial drives it with a simulated clock). `offset`: the
+  // faulting granule's index in its extent.
+  size_t granulesAt(size_t extent, size_t offset, size_t maxGranules, uint64_t now) {
     if (maxGranules <= 1 || extent >= extents_) return 1;
+    uint32_t streak = 0;
+    const size_t grant = decide(extent, offset, maxGranules, now, &streak);
+    // Where this fault's run ends if nothing ahead of it was claimed: a writer going forward
+    // faults there next. Packed with the streak: (end + 1) << 8 | streak; 0 is "no fault yet".
+    const uint32_t end = static_cast<uint32_t>(std::min<size_t>(offset + grant, 0xFFFFFE));
+    next_[extent].store((end + 1) << 8 | std::min<uint32_t>(streak, 255), std::memory_order_relaxed);
+    return grant;
+  }
+
+  // `extent` was granted whole: a fault may claim all of it. Counted once per extent.
+  void wholeGranted(size_t extent) {
+    if (extent < extents_ && whole_[extent].exchange(1, std::memory_order_relaxed) == 0)
+      wholeExtents_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Faults that asked for their whole extent (either rule). A run is still bounded by the free
+  // half of the copy buffer (FaultAroundCounts::limit), so with a small --buffer such a fault may
+  // claim less than its extent.
+  uint64_t denseFaults() const { return dense_.load(std::memory_order_relaxed); }
+  // Of those, the faults the region rule sent (the region was hot).
+  uint64_t regionHotFaults() const { return regionHotFaults_.load(std::memory_order_relaxed); }
+  // Of those, the faults the sequential rule sent.
+  uint64_t sequentialFaults() const { return sequentialFaults_.load(std::memory_order_relaxed); }
+
+ private:
+  // The rules in order; `streak` gets the extent's run of faults at the end of the run before.
+  size_t decide(size_t extent, size_t offset, size_t maxGranules, uint64_t now, uint32_t* streak) {
     const uint32_t n = faults_[extent].fetch_add(1, std::memory_order_relaxed) + 1;
     if (n == 1) firstNs_[extent].store(now, std::memory_order_relaxed);
+    // At most kSequentialGap granules past where the run before ended (writers interleaved page by
+    // page land one past it); or, for an extent's first fault, near its start when the extent
+    // before it was judged sequential (the writer crossed into this one).
+    const uint32_t prev = next_[extent].load(std::memory_order_relaxed);
+    const size_t end = prev >> 8;  // the run's end + 1; 0: no fault yet
+    if (end != 0 && offset + 1 >= end && offset + 1 < end + kSequentialGap)
+      *streak = (prev & 0xFF) + 1;
+    else if (end == 0 && offset < kSequentialGap && extent > 0 &&
+             (next_[extent - 1].load(std::memory_order_relaxed) & 0xFF) >= kSequentialFaults)
+      *streak = kSequentialFaults;
+    else
+      *streak = 0;
     if (regionRule_ && regionHot(now)) {
       regionHotFaults_.fetch_add(1, std::memory_order_relaxed);
+      return whole(maxGranules);
+    }
+    if (sequentialRule_ && *streak >= kSequentialFaults) {
+      sequentialFaults_.fetch_add(1, std::memory_order_relaxed);
       return whole(maxGranules);
     }
     const size_t ramp = std::min(maxGranules, RampGranules(n, rampCap_));
@@ -178,20 +241,6 @@ class FaultAroundPolicy {
     return whole(maxGranules);
   }
 
-  // `extent` was granted whole: a fault may claim all of it. Counted once per extent.
-  void wholeGranted(size_t extent) {
-    if (extent < extents_ && whole_[extent].exchange(1, std::memory_order_relaxed) == 0)
-      wholeExtents_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  // Faults that asked for their whole extent (either rule). A run is still bounded by the free
-  // half of the copy buffer (FaultAroundCounts::limit), so with a small --buffer such a fault may
-  // claim less than its extent.
-  uint64_t denseFaults() const { return dense_.load(std::memory_order_relaxed); }
-  // Of those, the faults the region rule sent (the region was hot).
-  uint64_t regionHotFaults() const { return regionHotFaults_.load(std::memory_order_relaxed); }
-
- private:
   // A fault asks for all of its extent.
   size_t whole(size_t maxGranules) {
     dense_.fetch_add(1, std::memory_order_relaxed);
@@ -227,14 +276,15 @@ class FaultAroundPolicy {
 
   size_t extents_ = 0;
   bool inOrder_ = true;
-  bool regionRule_ = true;
+  bool regionRule_ = true, sequentialRule_ = true;
   size_t rampCap_ = 1;  // kRampBytes in granules, at least 1
   std::unique_ptr<std::atomic<uint32_t>[]> faults_;
   std::unique_ptr<std::atomic<uint64_t>[]> firstNs_;
   std::unique_ptr<std::atomic<uint8_t>[]> whole_;
+  std::unique_ptr<std::atomic<uint32_t>[]> next_;  // (run end + 1) << 8 | streak; 0: no fault yet
   std::atomic<uint64_t> copierStartNs_{0};
   std::atomic<size_t> copierExtent_{0}, copierDone_{0};
-  std::atomic<uint64_t> dense_{0}, regionHotFaults_{0};
+  std::atomic<uint64_t> dense_{0}, regionHotFaults_{0}, sequentialFaults_{0};
   std::atomic<size_t> wholeExtents_{0};
   std::atomic<uint64_t> windowStartNs_{0}, windowFaults_{0};
   std::atomic<bool> hot_{false};

@@ -27,7 +27,8 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
                         "fault-around trial: more than 1e9 simulated writes (extents x writes/s / copier extents/s)");
   constexpr size_t kPageBytes = 4096;
   FaultAroundPolicy policy;
-  if (!policy.start(o.extents, true, kPageBytes, o.ramp ? FaultAroundPolicy::kRampBytes : kPageBytes, o.region))
+  if (!policy.start(o.extents, true, kPageBytes, o.ramp ? FaultAroundPolicy::kRampBytes : kPageBytes, o.region,
+                    o.sequentialRule))
     return OutOfMemory("allocating the fault-around trial's per-extent counts");
   const size_t pages = o.extents * kPerExtent;
   // The fault path's claim bitmap, and the extents judged dense at least once.
@@ -55,7 +56,7 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
     if (extent < at || !ClaimGranule(claimed.get(), page)) continue;
     ++r.faults;
     // What FaultPath::serve claims for this fault.
-    const size_t want = policy.granulesAt(extent, kPerExtent, static_cast<uint64_t>(now));
+    const size_t want = policy.granulesAt(extent, page % kPerExtent, kPerExtent, static_cast<uint64_t>(now));
     if (want >= kPerExtent) policy.wholeGranted(extent);  // no copy buffer to cut it
     uint64_t claimedPages = 0;
     ClaimFaultRuns(claimed.get(), page, pages, kPageBytes, want, [&](const GranuleRun& run) {
@@ -71,6 +72,7 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   }
   r.denseFaults = policy.denseFaults();
   r.regionHotFaults = policy.regionHotFaults();
+  r.sequentialFaults = policy.sequentialFaults();
   *out = r;
   return Status::Ok();
 }

@@ -22,18 +22,20 @@ struct FaultAroundTrialOptions {
   uint64_t seed = 1;               // of the random writer's pages
   bool ramp = true;                // false: the policy without its ramp
   bool region = true;              // false: the policy without its region rule
+  bool sequentialRule = true;      // false: the policy without its sequential rule
 };
 
 // How many faults' claims a trial keeps.
 constexpr size_t kTrialClaimsKept = 64;
 
 struct FaultAroundTrialResult {
-  uint64_t writes = 0;           // writes made until the copier finished
-  uint64_t faults = 0;           // writes to a page not yet saved (each a write fault)
-  uint64_t denseFaults = 0;      // faults that asked for the whole extent (either rule)
-  uint64_t denseExtents = 0;     // extents with at least one such fault
-  uint64_t regionHotFaults = 0;  // of the dense faults, those the region rule sent
-  uint64_t faultPathPages = 0;   // pages copied on the fault path (the faulting ones included)
+  uint64_t writes = 0;            // writes made until the copier finished
+  uint64_t faults = 0;            // writes to a page not yet saved (each a write fault)
+  uint64_t denseFaults = 0;       // faults that asked for the whole extent (either rule)
+  uint64_t denseExtents = 0;      // extents with at least one such fault
+  uint64_t regionHotFaults = 0;   // of the dense faults, those the region rule sent
+  uint64_t sequentialFaults = 0;  // of the dense faults, those the sequential rule sent
+  uint64_t faultPathPages = 0;    // pages copied on the fault path (the faulting ones included)
   // Pages claimed by each of the first `claimsKept` faults, in order.
   std::array<uint32_t, kTrialClaimsKept> firstClaims{};
   size_t claimsKept = 0;

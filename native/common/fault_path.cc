@@ -51,6 +51,7 @@ void FaultPath::reportTo(SnapshotMetrics& m) const {
   if (options_.faultAroundAuto) {
     m.extra["fault_around_dense_faults"] = static_cast<double>(policy_.denseFaults());
     m.extra["fault_around_region_hot_faults"] = static_cast<double>(policy_.regionHotFaults());
+    m.extra["fault_around_sequential_faults"] = static_cast<double>(policy_.sequentialFaults());
   }
 }
 

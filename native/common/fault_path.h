@@ -83,7 +83,8 @@ class FaultPath {
   size_t runLimit(size_t g) {
     if (!options_.faultAroundAuto) return around_.limit(faultAround_, buffer_.freeBytes(), granule_);
     const size_t extent = g / perExtent_;
-    const size_t n = around_.limit(policy_.granules(extent, faultAround_), buffer_.freeBytes(), granule_);
+    const size_t n =
+        around_.limit(policy_.granules(extent, g % perExtent_, faultAround_), buffer_.freeBytes(), granule_);
     if (perExtent_ > 1 && n >= perExtent_) policy_.wholeGranted(extent);
     return n;
   }

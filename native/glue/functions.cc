@@ -163,8 +163,10 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed, ramp?, region?}) ->
-// {writes, faults, dense_faults, dense_extents, region_hot_faults, fault_path_pages, first_claims}: the auto policy
+// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed, ramp?, region?,
+// sequentialRule?}) ->
+// {writes, faults, dense_faults, dense_extents, region_hot_faults, sequential_faults, fault_path_pages,
+// first_claims}: the auto policy
 // and the fault path's claim code on a simulated clock.
 Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -183,6 +185,7 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
   if (in.Get("ramp").IsBoolean()) o.ramp = in.Get("ramp").As<Napi::Boolean>().Value();
   if (in.Get("region").IsBoolean()) o.region = in.Get("region").As<Napi::Boolean>().Value();
+  if (in.Get("sequentialRule").IsBoolean()) o.sequentialRule = in.Get("sequentialRule").As<Napi::Boolean>().Value();
   FaultAroundTrialResult r;
   ThrowIf(env, RunFaultAroundTrial(o, &r));
   Napi::Object out = Napi::Object::New(env);
@@ -191,6 +194,7 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   out.Set("dense_faults", Napi::Number::New(env, static_cast<double>(r.denseFaults)));
   out.Set("dense_extents", Napi::Number::New(env, static_cast<double>(r.denseExtents)));
   out.Set("region_hot_faults", Napi::Number::New(env, static_cast<double>(r.regionHotFaults)));
+  out.Set("sequential_faults", Napi::Number::New(env, static_cast<double>(r.sequentialFaults)));
   out.Set("fault_path_pages", Napi::Number::New(env, static_cast<double>(r.faultPathPages)));
   Napi::Array claims = Napi::Array::New(env, r.claimsKept);
   for (size_t i = 0; i < r.claimsKept; ++i)

@@ -24,7 +24,7 @@ export const faultAroundOption = countOption({
   word: 'auto',
   default: 'auto',
   description:
-    'a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off; auto: the whole extent while the region faults faster than 50 times a second per 2 MiB extent still to be saved (writers held back by their faults; measured over windows of 1-10 ms and at least 16 faults once the copier starts), or when the extent is sure (a lower confidence bound of its fault rate) to take 32 more faults before the background copier gets there, else a ramp per extent: its 1st, 2nd, 3rd and 4th faults copy 1, 2, 4 and 8 pages, later ones 16 (64 KiB; one granule at --granularity 2m)',
+    'a write fault copies up to K not-yet-saved pages of its 2 MiB extent (the faulting one included) and un-protects them with one call, so neighbours written later do not fault (at most half the copy buffer per fault); 0: off; auto: the whole extent while the region faults faster than 50 times a second per 2 MiB extent still to be saved (writers held back by their faults; measured over windows of 1-10 ms and at least 16 faults once the copier starts), on the second fault in a row where the last run of the extent ended (a writer going forward), or when the extent is sure (a lower confidence bound of its fault rate) to take 32 more faults before the background copier gets there, else a ramp per extent: its 1st, 2nd, 3rd and 4th faults copy 1, 2, 4 and 8 pages, later ones 16 (64 KiB; one granule at --granularity 2m)',
 });
 
 /** The background copier's order, for the same backends as --fault-around. */
