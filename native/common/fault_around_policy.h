@@ -164,9 +164,10 @@ class FaultAroundPolicy {
     copierDone_.store(done, std::memory_order_relaxed);
   }
 
-  // Granules a fault in `extent` may claim (its own included): `maxGranules` when the region is hot
-  // or the extent dense, else the ramp's share of it. Counts the fault. The caller reports a grant
-  // of the whole extent that it did not cut (wholeGranted).
+  // Granules a fault in `extent` may claim (its own included): `maxGranules` when the region is hot,
+  // the writer goes forward, the extent is dense or a rule sent it whole before, else the ramp's
+  // share of it. Counts the fault. The caller reports a grant of the whole extent that it did not
+  // cut (wholeGranted).
   size_t granules(size_t extent, size_t offset, size_t maxGranules) {
     return granulesAt(extent, offset, maxGranules, NowNs());
   }
