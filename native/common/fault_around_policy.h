@@ -110,6 +110,13 @@ namespace cowbench {
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "granules() runs in signal handlers");
 
+// Which of the policy's rules run: all of them but in the trial's before/after comparisons.
+struct FaultAroundRules {
+  bool ramp = true;        // false: a fault below the whole-extent rules copies its own granule
+  bool region = true;      // the region rule
+  bool sequential = true;  // the sequential rule
+};
+
 class FaultAroundPolicy {
  public:
   // An extent is dense when it is sure to take this many more faults before the copier arrives. A
@@ -137,15 +144,12 @@ class FaultAroundPolicy {
   }
 
   // Per-extent state for `extents` extents of `granuleBytes` granules; false when it cannot be
-  // allocated. `rampBytes` is kRampBytes but in the trial's before/after comparison.
-  // `regionRule`, `sequentialRule` false: without that rule (the trial's before/after comparisons).
-  bool start(size_t extents, bool copierInOrder, size_t granuleBytes, size_t rampBytes = kRampBytes,
-             bool regionRule = true, bool sequentialRule = true) {
+  // allocated.
+  bool start(size_t extents, bool copierInOrder, size_t granuleBytes, FaultAroundRules rules = {}) {
     extents_ = extents;
-    regionRule_ = regionRule;
-    sequentialRule_ = sequentialRule;
+    rules_ = rules;
     inOrder_ = copierInOrder;
-    rampCap_ = std::max<size_t>(1, rampBytes / granuleBytes);
+    rampCap_ = rules.ramp ? std::max<size_t>(1, kRampBytes / granuleBytes) : 1;
     faults_.reset(new (std::nothrow) std::atomic<uint32_t>[extents]());
     firstNs_.reset(new (std::nothrow) std::atomic<uint64_t>[extents]());
     whole_.reset(new (std::nothrow) std::atomic<uint8_t>[extents]());
@@ -216,14 +220,14 @@ class FaultAroundPolicy {
       *streak = kSequentialFaults;
     else
       *streak = 0;
-    if (regionRule_ && regionHot(now)) {
+    if (rules_.region && regionHot(now)) {
       regionHotFaults_.fetch_add(1, std::memory_order_relaxed);
       return whole(extent, maxGranules);
     }
     // An extent a rule sent whole before keeps asking for the rest of it: a grant the copy buffer
     // cut is a shortage of room, not a new judgement.
     if (whole_[extent].load(std::memory_order_relaxed) & kAskedWhole) return whole(extent, maxGranules);
-    if (sequentialRule_ && *streak >= kSequentialFaults) {
+    if (rules_.sequential && *streak >= kSequentialFaults) {
       sequentialFaults_.fetch_add(1, std::memory_order_relaxed);
       return whole(extent, maxGranules);
     }
@@ -288,7 +292,7 @@ class FaultAroundPolicy {
 
   size_t extents_ = 0;
   bool inOrder_ = true;
-  bool regionRule_ = true, sequentialRule_ = true;
+  FaultAroundRules rules_;
   size_t rampCap_ = 1;  // kRampBytes in granules, at least 1
   std::unique_ptr<std::atomic<uint32_t>[]> faults_;
   std::unique_ptr<std::atomic<uint64_t>[]> firstNs_;

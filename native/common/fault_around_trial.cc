@@ -27,8 +27,7 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
                         "fault-around trial: more than 1e9 simulated writes (extents x writes/s / copier extents/s)");
   constexpr size_t kPageBytes = 4096;
   FaultAroundPolicy policy;
-  if (!policy.start(o.extents, true, kPageBytes, o.ramp ? FaultAroundPolicy::kRampBytes : kPageBytes, o.region,
-                    o.sequentialRule))
+  if (!policy.start(o.extents, true, kPageBytes, o.rules))
     return OutOfMemory("allocating the fault-around trial's per-extent counts");
   const size_t pages = o.extents * kPerExtent;
   // The fault path's claim bitmap, and the extents judged dense at least once.

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fault_around_policy.h"
 #include "status.h"
 
 namespace cowbench {
@@ -20,9 +21,7 @@ struct FaultAroundTrialOptions {
   bool sequential = false;         // pages in address order from page 0, else uniformly random
   double copierExtentsPerSec = 0;  // the copier's pace, in address order from extent 0
   uint64_t seed = 1;               // of the random writer's pages
-  bool ramp = true;                // false: the policy without its ramp
-  bool region = true;              // false: the policy without its region rule
-  bool sequentialRule = true;      // false: the policy without its sequential rule
+  FaultAroundRules rules;          // the policy without some of its rules (before/after comparisons)
 };
 
 // How many faults' claims a trial keeps.

@@ -183,9 +183,13 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
-  if (in.Get("ramp").IsBoolean()) o.ramp = in.Get("ramp").As<Napi::Boolean>().Value();
-  if (in.Get("region").IsBoolean()) o.region = in.Get("region").As<Napi::Boolean>().Value();
-  if (in.Get("sequentialRule").IsBoolean()) o.sequentialRule = in.Get("sequentialRule").As<Napi::Boolean>().Value();
+  // The rule switches: a boolean switches, anything else keeps the default (on).
+  const auto rule = [&](const char* key, bool& on) {
+    if (in.Get(key).IsBoolean()) on = in.Get(key).As<Napi::Boolean>().Value();
+  };
+  rule("ramp", o.rules.ramp);
+  rule("region", o.rules.region);
+  rule("sequentialRule", o.rules.sequential);
   FaultAroundTrialResult r;
   ThrowIf(env, RunFaultAroundTrial(o, &r));
   Napi::Object out = Napi::Object::New(env);
