@@ -1,11 +1,11 @@
 /** `cowbench bench`: the suites, run side by side across backends, into results/<date>-<label>/. */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import { fsError, readRegularFile, replaceFile, stillAt } from '../src/files.js';
+import { closeSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { fsError, readRegularFile, replaceFile } from '../src/files.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { environment, type Environment } from '../src/env.js';
-import { lockExclusive } from '../src/output.js';
+import { tryLockFileAt } from '../src/output.js';
 import { backendNames, isBackendName } from '../src/registry.js';
 import { CowbenchError, UsageError } from '../src/errors.js';
 import { killAllChildrenNow, stopAllChildren } from '../src/child.js';
@@ -189,16 +189,13 @@ function lockResultsDirectory(dir: string): () => void {
   // A lock file of its own, not the directory: `run --out DIR/x.img` takes the directory's flock
   // for its commit, and must not wait on a bench (nor a bench be refused for a commit).
   const file = path.join(dir, BENCH_LOCK);
-  let fd: number;
+  let fd: number | null;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    fd = tryLockFileAt(file);
   } catch (e) {
     throw fsError(`cannot open ${file} to lock ${dir}`, e as NodeJS.ErrnoException);
   }
-  // Locked, and still the file at that name: a holder that ended may have unlinked the one this
-  // bench opened, and a third bench made a new one (then that one holds the directory).
-  if (!lockExclusive(fd, 0) || !stillAt(fd, file)) {
-    closeSync(fd);
+  if (fd === null) {
     throw new CowbenchError(
       'EBUSY',
       `bench: another cowbench bench is writing into ${dir}: wait for it to finish, or give another --out`,

@@ -19,7 +19,7 @@ import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { CowbenchError, UsageError, errnoCode } from './errors.js';
-import { fileKind } from './files.js';
+import { fileKind, stillAt } from './files.js';
 import { native } from './native.js';
 
 export const NULL_SINK = '/dev/null';
@@ -221,6 +221,24 @@ export function lockExclusive(fd: number, waitMs: number): boolean {
     Atomics.wait(sleeper, 0, 0, 2);
   }
   return true;
+}
+
+/**
+ * Opens the lock file `file` (created 0600, never through a link planted at its name) and tries an
+ * exclusive flock(2) on it once: the fd when this process now holds the file that is still at that
+ * name, else null (closed). A holder that ended may have unlinked the file this process opened, and
+ * another process made a new one. Throws the open's error.
+ */
+export function tryLockFileAt(file: string): number | null {
+  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    if (native.tryLockExclusive(fd) && stillAt(fd, file)) return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  closeSync(fd);
+  return null;
 }
 
 /**

@@ -10,11 +10,10 @@
  * record at the same moment take turns; the kernel releases the lock of a process that dies. A
  * server needs no lock: each run goes in one transaction.
  */
-import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { CowbenchError } from '../../src/errors.js';
-import { stillAt } from '../../src/files.js';
-import { native } from '../../src/native.js';
+import { tryLockFileAt } from '../../src/output.js';
 import { badInput } from '../results.js';
 import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -179,37 +178,32 @@ async function openEmbedded(dir: string): Promise<HistoryStore> {
 export async function lockDir(lockFile: string, waitMs = 600_000): Promise<() => void> {
   const deadline = Date.now() + waitMs;
   for (let delay = 20; ; delay = Math.min(500, delay * 2)) {
-    let fd: number;
+    let fd: number | null;
     try {
-      // Never through a link planted at the lock's name.
-      fd = openSync(lockFile, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      fd = tryLockFileAt(lockFile);
     } catch (e) {
       throw badInput(`${lockFile}: cannot create the lock: ${(e as Error).message}`);
     }
-    try {
-      if (native.tryLockExclusive(fd)) {
-        // Locked, and still the file at that name: a holder running an older cowbench removed its
-        // lock file on release, so the one this process opened may be gone or replaced.
-        if (stillAt(fd, lockFile)) {
-          ftruncateSync(fd, 0);
-          writeSync(fd, `${process.pid}\n`, 0);
-          return release(fd);
-        }
-      } else if (Date.now() > deadline) {
-        let owner = 'another process';
-        try {
-          const pid = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-          if (pid > 0) owner = `process ${pid}`;
-        } catch {
-          // the holder's pid is only for the message
-        }
-        throw badInput(`${lockFile}: the history database is held by ${owner} (waited ${waitMs / 1000} s)`);
+    if (fd !== null) {
+      try {
+        ftruncateSync(fd, 0);
+        writeSync(fd, `${process.pid}\n`, 0);
+      } catch (e) {
+        closeSync(fd);
+        throw e;
       }
-    } catch (e) {
-      closeSync(fd);
-      throw e;
+      return release(fd);
     }
-    closeSync(fd);
+    if (Date.now() > deadline) {
+      let owner = 'another process';
+      try {
+        const pid = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+        if (pid > 0) owner = `process ${pid}`;
+      } catch {
+        // the holder's pid is only for the message
+      }
+      throw badInput(`${lockFile}: the history database is held by ${owner} (waited ${waitMs / 1000} s)`);
+    }
     await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
   }
 }
