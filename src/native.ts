@@ -248,11 +248,11 @@ export interface NativeAddon {
   faultAroundTrial(options: {
     extents: number;
     writesPerSec: number;
+    /** ns each fault holds the writer back (its round trip; default 0: a writer at its own pace). */
+    faultCostNs?: number;
     sequential: boolean;
     copierExtentsPerSec: number;
     seed: number;
-    /** false: the policy without its ramp (default true). */
-    ramp?: boolean;
     /** false: the policy without its region rule (default true). */
     region?: boolean;
     /** false: the policy without its sequential rule (default true). */

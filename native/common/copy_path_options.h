@@ -27,9 +27,9 @@ enum class CopyOrder { kSequential, kHot };
 
 // A write fault copies up to this many not-yet-saved granules of its 2 MiB extent, the faulting
 // one included, and un-protects them with one call; 0: only it. The default is auto
-// (common/fault_around_policy.h): the whole extent while the region faults fast or where the
-// extent is dense, else a ramp of 1, 2, 4, 8, then 16 pages per fault of the extent; a fixed K
-// overrides it. No fixed K suits every writer (the K sweeps in
+// (common/fault_around_policy.h): the whole extent while the region faults fast, where the writer
+// goes forward or where the extent is dense, else the faulting granule alone; a fixed K overrides
+// it. No fixed K suits every writer (the K sweeps in
 // results/2026-12-01-vm-targets and results/2026-12-02-vm-kvm-native: 512 for unthrottled CPU
 // writers, 0 for a paced KVM guest).
 constexpr unsigned kMaxFaultAroundPages = 512;

@@ -1,8 +1,8 @@
 // --fault-around auto: how many granules a write fault copies, decided for the whole region from
-// how fast it faults and per 2 MiB extent from where and how often that extent has faulted. Four
-// rules; a fault takes its whole extent when the region, sequential or dense rule says so, or one
-// of them said so before in that extent (a grant the copy buffer cut is a shortage of room, not a
-// new judgement), else the ramp's share:
+// how fast it faults and per 2 MiB extent from where and how often that extent has faulted. A
+// fault takes its whole extent when the region, sequential or dense rule says so, or one of them
+// said so before in that extent (a grant the copy buffer cut is a shortage of room, not a new
+// judgement); else it copies its own granule (why not a ramp of small runs: below the rules).
 //
 // The region rule. While the writers fault the region faster than kHotPerExtentPerSec faults a
 // second per extent still to be saved, every fault copies its whole extent. Of the signals tried
@@ -10,7 +10,7 @@
 //  - What it separates (issue 23's matrix on this machine, faults a second per extent of the
 //    region while every write still faults, at the start of a snapshot): two unthrottled writers
 //    over 256 MiB, random, sequential or hotset, 100-260 (they fault as fast as they are served);
-//    whole extents (K=512) served them best, 1.6x the ramp's writer ratio. 1 GiB at 65,536
+//    whole extents (K=512) served them best, 1.6x a ramp's writer ratio. 1 GiB at 65,536
 //    writes/s: 128, so it is judged hot too, and whole extents cost it 2 % of its rate against
 //    K=0. The filled 16 GiB at the same pace: 8; the KVM guest: 8 (its exits, not its pace, hold
 //    it there). K=512 cost those two 11 % and 46 %. The bar sits 2-3x from either side, and it is
@@ -22,7 +22,16 @@
 //    is the same evidence summed over every extent, sure within a few milliseconds.
 //  - The rate is measured once the copier has started, over windows closed at 64 faults once 1 ms
 //    has passed, or at 10 ms; a window of fewer than 16 faults is never hot (so below ~32 MiB the
-//    bar is in effect higher: 16 faults in 10 ms). The first hot window makes the region hot for
+//    bar is in effect higher: 16 faults in 10 ms).
+//  - Judged only while at least half of the region is still to be saved. While nearly every write
+//    faults, the rate says how much the faults hold the writers back; once most of the region is
+//    saved most writes do not fault, a writer held back before runs at its own pace, and its
+//    faults over the few extents left are its pace, not a verdict on them. The KVM guest (8 faults
+//    a second per extent at the start) went over the bar that way in its last tenth and the latch
+//    then sent its last extents whole: 0.93 of K=0's writer ratio against 1.0 without (n = 15,
+//    results/2026-12-06-vm-fault-around6). Writers that are held back are judged in the first
+//    windows, a few milliseconds into the snapshot.
+//  - The first hot window makes the region hot for
 //    the rest of the snapshot: a later window below the bar is a full copy buffer (faults wait for
 //    room, so they slow) or the last few extents, not writers with time to spare. Judged window by
 //    window, row 1 took 5x K=512's faults (n = 20); with the latch 2.6x (n = 12).
@@ -35,7 +44,7 @@
 //
 // The sequential rule. A fault that lands at most 3 granules past where the extent's previous
 // fault's run ended, the second time in a row, takes the whole extent: a writer going forward
-// through it (its first three faults claim 1, 2, then the rest; two writers interleaved page by
+// through it (its first three faults claim 1, 1, then the rest; two writers interleaved page by
 // page land one past the run). The first fault of an extent, within its first 4 granules, takes
 // the whole extent at once when the extent before it was judged so: the writer crossed over. A
 // random writer lands in that gap by chance about once in 100 faults of an extent, twice in a row
@@ -44,32 +53,18 @@
 // them held back, and the dense rule needs ~10 faults per extent to be sure; K=512 took about 1
 // fault per extent there, auto 2.5 (issue 23's row 2, results/2026-12-06-vm-fault-around4).
 //
-// The ramp. The n-th fault in an extent may claim min(2^(n-1), kRampBytes / granule) granules:
-// 1, 2, 4, 8, then 16 4k pages for every fault after the fourth.
-//  - Cost model: a write fault costs its writer one round trip (trap, handler wake-up or signal
-//    delivery, copy, un-protect, return: 4-5 µs median here, bench ci), a 4k page copy about
-//    0.4 µs (memcpy ~10 GB/s, cold source). A neighbour copied saves a round trip if the writer
-//    would have faulted on it before the copier got there, and costs a copy if not; it pays when
-//    that chance is above ~1/10. A random writer's next write lands anywhere in the extent, so the
-//    chance is the extent's density, and the extent's faults so far are the only evidence of it.
-//  - Why doubling: each fault doubles the stake on that evidence. A lone fault copies its own page
-//    (no evidence, no stake); a dense extent reaches the cap in five faults (a linear ramp needs
-//    sixteen); and the copies an extent made by its n-th fault, 2^n - 1, are less than twice its
-//    last fault's, so an extent that goes quiet wasted at most about its last fault's copies.
-//  - Why a cap: above it a run only pays for a dense extent or a region whose writers are held back
-//    by their faults, which the dense rule (with a confidence bound) and the region rule judge. 16 pages (~6 µs of
-//    copy, about one round trip) bound the worst case: a paced random writer over a large region, whose extents take up
-//    to ~20 faults before the copier arrives, mostly claims 16 pages per fault and never more (fixed K=16 cost the
-//    issue-23 16 GiB row nothing measurable: 0.946 of the writer's rate against K=0's 0.956, n = 5).
-//  - The cap is a byte budget per fault, so with 2 MiB granules it is one granule (the faulting
-//    one: an extent is one granule there); the other rules count faults there but claim nothing.
+// No ramp. Below the rules a fault copies its own granule. An earlier policy let an extent's n-th
+// fault claim min(2^(n-1), 16) pages, betting on the extent's density as its faults grew. With the
+// region and sequential rules serving the writers that runs help (unthrottled, sequential), the
+// bet only fell on paced writers, and it lost there: the paced KVM guest kept 0.81-0.89 of K=0's
+// writer ratio under it (n = 15, results/2026-12-06-vm-fault-around5/ab/r6-n15*), and K=16 was
+// below K=0 in every matrix (a neighbour copied costs a paced vCPU a copy inside its exit, and
+// saves nothing when the copier gets there first).
 //
 // The dense rule. A fault copies its whole extent when the extent is sure to take at least
 // kDenseFaults more faults before the background copier gets there: 32 faults saved pay for
-// copying the rest of a 512-page extent. (The bar was set before the ramp, when a fault not judged
-// dense copied one page. Under the ramp each of those faults would copy up to 16 pages anyway,
-// and an extent takes fewer faults, so it is judged dense later and more rarely than before: the
-// rule is the same, its effect smaller; measured in results/2026-12-06-vm-fault-around3.) A lone
+// copying the rest of a 512-page extent (a 4k page copy, ~0.4 µs, is a small fraction of a write
+// fault's round trip, 4-5 µs median here, bench ci). A lone
 // fault (a paced random writer over a large region, a vCPU) never stalls for 2 MiB, and a dense
 // extent (unthrottled or sequential writers, a hot set) is saved in one fault. The whole extent is
 // every stretch of it not yet claimed, around the runs earlier faults took (ClaimFaultRuns in
@@ -88,7 +83,7 @@
 // cluster does not. test/fault-around-auto.test.ts runs the policy and the fault path's claim code
 // on a simulated clock (fault_around_trial.h).
 //
-// State: per extent, its fault count (the ramp's n and the dense rule's k + 1), first fault time,
+// State: per extent, its fault count (the dense rule's k + 1), first fault time,
 // where its last run ended with the streak, and whether it was granted whole, allocated once per
 // snapshot (17 bytes per 2 MiB); the
 // copier's position and start; the region rule's window.
@@ -112,7 +107,6 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free, "granules() runs in si
 
 // Which of the policy's rules run: all of them but in the trial's before/after comparisons.
 struct FaultAroundRules {
-  bool ramp = true;        // false: a fault below the whole-extent rules copies its own granule
   bool region = true;      // the region rule
   bool sequential = true;  // the sequential rule
 };
@@ -125,8 +119,6 @@ class FaultAroundPolicy {
   static constexpr double kDenseFaults = 32;
   // The one-sided normal quantile of the rate's lower bound (one judgement in ~30,000 too high).
   static constexpr double kZ = 4;
-  // The ramp's most bytes per fault below the dense bar: 16 4k pages.
-  static constexpr size_t kRampBytes = 16 * 4096;
   // The sequential rule: this many faults in a row, each where the run before it ended.
   static constexpr uint32_t kSequentialFaults = 2;
   static constexpr size_t kSequentialGap = 4;
@@ -138,18 +130,11 @@ class FaultAroundPolicy {
   static constexpr uint64_t kWindowFaults = 64, kHotMinFaults = 16;
   static constexpr uint64_t kWindowMinNs = 1000000, kWindowMaxNs = 10000000;
 
-  // Granules the n-th fault (1-based) of an extent may claim under the ramp, `cap` at most.
-  static size_t RampGranules(uint32_t n, size_t cap) {
-    return n - 1u >= 32 ? cap : std::min(cap, size_t{1} << (n - 1));
-  }
-
-  // Per-extent state for `extents` extents of `granuleBytes` granules; false when it cannot be
-  // allocated.
-  bool start(size_t extents, bool copierInOrder, size_t granuleBytes, FaultAroundRules rules = {}) {
+  // Per-extent state for `extents` extents; false when it cannot be allocated.
+  bool start(size_t extents, bool copierInOrder, FaultAroundRules rules = {}) {
     extents_ = extents;
     rules_ = rules;
     inOrder_ = copierInOrder;
-    rampCap_ = rules.ramp ? std::max<size_t>(1, kRampBytes / granuleBytes) : 1;
     faults_.reset(new (std::nothrow) std::atomic<uint32_t>[extents]());
     firstNs_.reset(new (std::nothrow) std::atomic<uint64_t>[extents]());
     whole_.reset(new (std::nothrow) std::atomic<uint8_t>[extents]());
@@ -169,8 +154,8 @@ class FaultAroundPolicy {
   }
 
   // Granules a fault in `extent` may claim (its own included): `maxGranules` when the region is hot,
-  // the writer goes forward, the extent is dense or a rule sent it whole before, else the ramp's
-  // share of it. Counts the fault. The caller reports a grant of the whole extent that it did not
+  // the writer goes forward, the extent is dense or a rule sent it whole before, else 1 (its own).
+  // Counts the fault. The caller reports a grant of the whole extent that it did not
   // cut (wholeGranted).
   size_t granules(size_t extent, size_t offset, size_t maxGranules) {
     return granulesAt(extent, offset, maxGranules, NowNs());
@@ -231,14 +216,13 @@ class FaultAroundPolicy {
       sequentialFaults_.fetch_add(1, std::memory_order_relaxed);
       return whole(extent, maxGranules);
     }
-    const size_t ramp = std::min(maxGranules, RampGranules(n, rampCap_));
-    if (n == 1) return ramp;
+    if (n == 1) return 1;
     const uint64_t first = firstNs_[extent].load(std::memory_order_relaxed);
     const uint64_t start = copierStartNs_.load(std::memory_order_acquire);
-    if (first == 0 || start == 0 || now <= start) return ramp;
+    if (first == 0 || start == 0 || now <= start) return 1;
     // The lower bound of the extent's fault rate from its n - 1 faults since the first.
     const double root = std::sqrt(static_cast<double>(n - 1)) - kZ / 2;
-    if (root <= 0) return ramp;
+    if (root <= 0) return 1;
     const double perNs = root * root / static_cast<double>(now > first ? now - first : 1);
     // The copier's rate since it started.
     const size_t done = copierDone_.load(std::memory_order_relaxed);
@@ -251,7 +235,7 @@ class FaultAroundPolicy {
       ahead = extent > at ? static_cast<double>(extent - at) : 0;
     else
       ahead = done < extents_ ? static_cast<double>(extents_ - done) / 2 : 0;
-    if (perNs * ahead / extentsPerNs < kDenseFaults) return ramp;
+    if (perNs * ahead / extentsPerNs < kDenseFaults) return 1;
     return whole(extent, maxGranules);
   }
 
@@ -282,7 +266,9 @@ class FaultAroundPolicy {
             std::max(copierDone_.load(std::memory_order_relaxed), wholeExtents_.load(std::memory_order_relaxed));
         const double live = static_cast<double>(gone < extents_ ? extents_ - gone : 1);
         const double perExtentPerSec = static_cast<double>(faults) * 1e9 / static_cast<double>(span) / live;
-        const bool hot = faults >= kHotMinFaults && perExtentPerSec >= kHotPerExtentPerSec;
+        // Judged while at least half the region is still to be saved (the header says why).
+        const bool judged = 2 * gone <= extents_;
+        const bool hot = judged && faults >= kHotMinFaults && perExtentPerSec >= kHotPerExtentPerSec;
         // Once hot, hot for the rest of the snapshot (the header says why).
         if (hot && windowStartNs_.load(std::memory_order_relaxed) == now) hot_.store(true, std::memory_order_relaxed);
       }
@@ -293,7 +279,6 @@ class FaultAroundPolicy {
   size_t extents_ = 0;
   bool inOrder_ = true;
   FaultAroundRules rules_;
-  size_t rampCap_ = 1;  // kRampBytes in granules, at least 1
   std::unique_ptr<std::atomic<uint32_t>[]> faults_;
   std::unique_ptr<std::atomic<uint64_t>[]> firstNs_;
   static constexpr uint8_t kGrantedWhole = 1, kAskedWhole = 2;

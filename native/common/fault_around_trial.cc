@@ -20,6 +20,8 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   if (!(o.writesPerSec > 0) || !std::isfinite(o.writesPerSec) || !(o.copierExtentsPerSec > 0) ||
       !std::isfinite(o.copierExtentsPerSec))
     return Status::Fail("EINVAL", "fault-around trial: the write and copier rates must be positive and finite");
+  if (!(o.faultCostNs >= 0) || !std::isfinite(o.faultCostNs))
+    return Status::Fail("EINVAL", "fault-around trial: a fault's cost must be finite and not negative");
   // The loop runs once per simulated write until the copier has passed every extent: bounded, so
   // a synchronous call cannot hang the JS thread.
   if (static_cast<double>(o.extents) * o.writesPerSec / o.copierExtentsPerSec > 1e9)
@@ -27,7 +29,7 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
                         "fault-around trial: more than 1e9 simulated writes (extents x writes/s / copier extents/s)");
   constexpr size_t kPageBytes = 4096;
   FaultAroundPolicy policy;
-  if (!policy.start(o.extents, true, kPageBytes, o.rules))
+  if (!policy.start(o.extents, true, o.rules))
     return OutOfMemory("allocating the fault-around trial's per-extent counts");
   const size_t pages = o.extents * kPerExtent;
   // The fault path's claim bitmap, and the extents judged dense at least once.
@@ -41,8 +43,10 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   policy.copierStarted(static_cast<uint64_t>(startNs));
   FaultAroundTrialResult r;
   size_t copierAt = 0, next = 0;
+  // The writer's clock: one write every writeNs, and each fault holds it back faultCostNs more.
+  double now = startNs - writeNs;
   for (uint64_t w = 0;; ++w) {
-    const double now = startNs + static_cast<double>(w) * writeNs;
+    now += writeNs;
     // The copier saved every extent before the one it is in now (it claims nothing in the bitmap:
     // a write there is simply not a fault).
     const size_t at = static_cast<size_t>((now - startNs) / extentNs);
@@ -57,6 +61,7 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
     // What FaultPath::serve claims for this fault.
     const size_t want = policy.granulesAt(extent, page % kPerExtent, kPerExtent, static_cast<uint64_t>(now));
     if (want >= kPerExtent) policy.wholeGranted(extent);  // no copy buffer to cut it
+    now += o.faultCostNs;                                 // the writer waits for the fault to be served
     uint64_t claimedPages = 0;
     ClaimFaultRuns(claimed.get(), page, pages, kPageBytes, want, [&](const GranuleRun& run) {
       claimedPages += run.size();

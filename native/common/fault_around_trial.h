@@ -18,6 +18,7 @@ namespace cowbench {
 struct FaultAroundTrialOptions {
   size_t extents = 0;              // region size, in 2 MiB extents of 4k pages
   double writesPerSec = 0;         // the writer's page writes per second (paced, evenly spaced)
+  double faultCostNs = 0;          // how long each fault holds the writer back (its round trip)
   bool sequential = false;         // pages in address order from page 0, else uniformly random
   double copierExtentsPerSec = 0;  // the copier's pace, in address order from extent 0
   uint64_t seed = 1;               // of the random writer's pages

@@ -27,7 +27,7 @@ Status FaultPath::start(SnapshotContext& ctx, char* base, size_t bytes, size_t g
   faultAround_ = FaultAroundGranules(options.faultAroundPages, ctx.options.bufferBytes, granule);
   perExtent_ = std::max<size_t>(1, kExtentBytes / granule);
   if (options.faultAroundAuto &&
-      !policy_.start((granules_ + perExtent_ - 1) / perExtent_, options.copyOrder == CopyOrder::kSequential, granule))
+      !policy_.start((granules_ + perExtent_ - 1) / perExtent_, options.copyOrder == CopyOrder::kSequential))
     return OutOfMemory("allocating --fault-around auto's per-extent counts");
   claimed_.reset(new std::atomic<uint64_t>[(granules_ + 63) / 64]());
   Status st = buffer_.start(ctx.options.bufferBytes, granule, ctx.options.bufferPolicy, &ctx.sink,

@@ -163,8 +163,8 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// faultAroundTrial({extents, writesPerSec, sequential, copierExtentsPerSec, seed, ramp?, region?,
-// sequentialRule?}) ->
+// faultAroundTrial({extents, writesPerSec, faultCostNs?, sequential, copierExtentsPerSec, seed,
+// region?, sequentialRule?}) ->
 // {writes, faults, dense_faults, dense_extents, region_hot_faults, sequential_faults, fault_path_pages,
 // first_claims}: the auto policy
 // and the fault path's claim code on a simulated clock.
@@ -180,6 +180,7 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   }
   o.extents = static_cast<size_t>(extents);
   o.writesPerSec = in.Get("writesPerSec").As<Napi::Number>().DoubleValue();
+  if (in.Get("faultCostNs").IsNumber()) o.faultCostNs = in.Get("faultCostNs").As<Napi::Number>().DoubleValue();
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
@@ -187,7 +188,6 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   const auto rule = [&](const char* key, bool& on) {
     if (in.Get(key).IsBoolean()) on = in.Get(key).As<Napi::Boolean>().Value();
   };
-  rule("ramp", o.rules.ramp);
   rule("region", o.rules.region);
   rule("sequentialRule", o.rules.sequential);
   FaultAroundTrialResult r;
