@@ -251,10 +251,14 @@ export interface NativeAddon {
     /** ns each fault holds the writer back (its round trip; default 0: a writer at its own pace). */
     faultCostNs?: number;
     sequential: boolean;
+    /** Sequential writers taking turns, each on every writers-th page, 100 of its pages apart (1..8; default 1). */
+    writers?: number;
     copierExtentsPerSec: number;
     seed: number;
     /** false: the policy without its region rule (default true). */
     region?: boolean;
+    /** false: the region rule judges to the end, not only while half the region is left (default true). */
+    regionUntilHalf?: boolean;
     /** false: the policy without its sequential rule (default true). */
     sequentialRule?: boolean;
   }): {

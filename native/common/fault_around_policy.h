@@ -2,7 +2,7 @@
 // how fast it faults and per 2 MiB extent from where and how often that extent has faulted. A
 // fault takes its whole extent when the region, sequential or dense rule says so, or one of them
 // said so before in that extent (a grant the copy buffer cut is a shortage of room, not a new
-// judgement); else it copies its own granule (why not a ramp of small runs: below the rules).
+// judgement); else it copies its own granule (why not a ramp of small runs: "No ramp", below).
 //
 // The region rule. While the writers fault the region faster than kHotPerExtentPerSec faults a
 // second per extent still to be saved, every fault copies its whole extent. Of the signals tried
@@ -23,18 +23,20 @@
 //  - The rate is measured once the copier has started, over windows closed at 64 faults once 1 ms
 //    has passed, or at 10 ms; a window of fewer than 16 faults is never hot (so below ~32 MiB the
 //    bar is in effect higher: 16 faults in 10 ms).
-//  - Judged only while at least half of the region is still to be saved. While nearly every write
-//    faults, the rate says how much the faults hold the writers back; once most of the region is
-//    saved most writes do not fault, a writer held back before runs at its own pace, and its
-//    faults over the few extents left are its pace, not a verdict on them. The KVM guest (8 faults
-//    a second per extent at the start) went over the bar that way in its last tenth and the latch
-//    then sent its last extents whole: 0.93 of K=0's writer ratio against 1.0 without (n = 15,
-//    results/2026-12-06-vm-fault-around6). Writers that are held back are judged in the first
-//    windows, a few milliseconds into the snapshot.
-//  - The first hot window makes the region hot for
-//    the rest of the snapshot: a later window below the bar is a full copy buffer (faults wait for
-//    room, so they slow) or the last few extents, not writers with time to spare. Judged window by
-//    window, row 1 took 5x K=512's faults (n = 20); with the latch 2.6x (n = 12).
+//  - Judged only while about half of the region or more is still to be saved (the saved count is,
+//    if anything, low). While nearly every write faults, the rate says how much the faults hold
+//    the writers back; once most of the region is saved most writes do not fault, a writer held
+//    back before runs near its own pace, and its faults over the few extents left measure that
+//    pace, not a verdict on them. The KVM guest (8 faults a second per extent at the start) went
+//    over the bar that way in its last tenth and the latch then sent its last extents whole:
+//    0.93 of K=0's writer ratio (n = 15, results/2026-12-06-vm-fault-around5/ab/r6-n15.txt),
+//    against 1.04 and 0.97 judged this way (an A/A pair, n = 12 each, no fault sent whole by the
+//    region rule; results/2026-12-06-vm-fault-around6/ab/r6.txt). Writers that are held back are
+//    judged in the first windows, a few milliseconds into the snapshot.
+//  - The first hot window makes the region hot for the rest of the snapshot: a later window below
+//    the bar is a full copy buffer (faults wait for room, so they slow) or the last few extents,
+//    not writers with time to spare. Judged window by window, row 1 took 5x K=512's faults
+//    (n = 20); with the latch 2.6x (n = 12).
 //  - An extent a rule sent whole keeps asking for the rest of it on later faults (any rule's
 //    judgement, the dense rule's too): a grant the copy buffer cut is a shortage, not a verdict.
 //    The extents still to be saved are the region's less the larger of two counts: the extents
@@ -42,16 +44,20 @@
 //    the copy buffer did not cut).
 //  - With 2 MiB granules an extent is one granule: the rule counts faults but claims nothing more.
 //
-// The sequential rule. A fault that lands at most 3 granules past where the extent's previous
-// fault's run ended, the second time in a row, takes the whole extent: a writer going forward
-// through it (its first three faults claim 1, 1, then the rest; two writers interleaved page by
-// page land one past the run). The first fault of an extent, within its first 4 granules, takes
-// the whole extent at once when the extent before it was judged so: the writer crossed over. A
-// random writer lands in that gap by chance about once in 100 faults of an extent, twice in a row
-// once in ~10,000 (the 16 GiB paced row: a few whole extents per snapshot). Why: sequential
-// writers fault at the pace of their runs, so the region rule (faults per extent) does not see
-// them held back, and the dense rule needs ~10 faults per extent to be sure; K=512 took about 1
-// fault per extent there, auto 2.5 (issue 23's row 2, results/2026-12-06-vm-fault-around4).
+// The sequential rule. A fault that lands at most 3 granules past where one of the extent's two
+// tracked runs ended, the second time in a row, takes the whole extent: a writer going forward
+// through it (its first three faults claim 1, 1, then the rest). Two runs, because the matrix's row
+// 2 is two threads taking turns page by page, each at its own place in an extent: with one run
+// tracked each one's faults broke the other's streak, and the row took 175-206 faults against
+// K=512's 136-145 (results/2026-12-06-vm-fault-around6; the trial: 324 faults for 8 extents against
+// 12; an earlier ramp of growing runs had hidden it). The first fault of an extent, within its
+// first 4 granules, takes the whole extent at once when the extent before it was judged so: the
+// writer crossed over. A random writer continues a run by chance about once in 64 faults of an
+// extent, twice in a row about once in 8,000 (the trial's 16 GiB paced writer: 4-10 whole extents
+// of 8,192 per snapshot). Why the rule: sequential writers fault at the pace of their runs, so the
+// region rule (faults per extent) does not see them held back, and the dense rule needs ~10 faults
+// per extent to be sure; K=512 took about 1 fault per extent there, auto 2.5 before the rule
+// (results/2026-12-06-vm-fault-around4).
 //
 // No ramp. Below the rules a fault copies its own granule. An earlier policy let an extent's n-th
 // fault claim min(2^(n-1), 16) pages, betting on the extent's density as its faults grew. With the
@@ -62,9 +68,11 @@
 // saves nothing when the copier gets there first).
 //
 // The dense rule. A fault copies its whole extent when the extent is sure to take at least
-// kDenseFaults more faults before the background copier gets there: 32 faults saved pay for
-// copying the rest of a 512-page extent (a 4k page copy, ~0.4 µs, is a small fraction of a write
-// fault's round trip, 4-5 µs median here, bench ci). A lone
+// kDenseFaults more faults before the background copier gets there. The copy is not extra work
+// (the copier skips what a fault claimed); what it costs is the writer's wait, ~200 µs for the
+// rest of a 512-page extent at ~0.4 µs a page, against 32 round trips saved at 4-5 µs each (bench
+// ci's median here): about even at the bar, a gain above it, and the bar is a lower confidence
+// bound (below), so the expected saving is larger. A lone
 // fault (a paced random writer over a large region, a vCPU) never stalls for 2 MiB, and a dense
 // extent (unthrottled or sequential writers, a hot set) is saved in one fault. The whole extent is
 // every stretch of it not yet claimed, around the runs earlier faults took (ClaimFaultRuns in
@@ -83,10 +91,9 @@
 // cluster does not. test/fault-around-auto.test.ts runs the policy and the fault path's claim code
 // on a simulated clock (fault_around_trial.h).
 //
-// State: per extent, its fault count (the dense rule's k + 1), first fault time,
-// where its last run ended with the streak, and whether it was granted whole, allocated once per
-// snapshot (17 bytes per 2 MiB); the
-// copier's position and start; the region rule's window.
+// State: per extent, its fault count (the dense rule's k + 1), first fault time, where its two
+// tracked runs ended with their streaks, and whether it was granted whole, allocated once per
+// snapshot (21 bytes per 2 MiB); the copier's position and start; the region rule's window.
 // granules() is async-signal-safe (lock-free atomics, clock_gettime and arithmetic), so a signal
 // handler may call it.
 #pragma once
@@ -107,21 +114,24 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free, "granules() runs in si
 
 // Which of the policy's rules run: all of them but in the trial's before/after comparisons.
 struct FaultAroundRules {
-  bool region = true;      // the region rule
-  bool sequential = true;  // the sequential rule
+  bool region = true;           // the region rule
+  bool regionUntilHalf = true;  // it judges only while about half the region is left to save
+  bool sequential = true;       // the sequential rule
 };
 
 class FaultAroundPolicy {
  public:
-  // An extent is dense when it is sure to take this many more faults before the copier arrives. A
-  // 4k page copy costs a small fraction of a write fault's round trip, so 32 faults saved pay for
-  // copying the rest of a 512-page extent.
+  // An extent is dense when it is sure to take this many more faults before the copier arrives:
+  // their round trips about pay for the writer's wait while the rest of a 512-page extent is copied.
   static constexpr double kDenseFaults = 32;
   // The one-sided normal quantile of the rate's lower bound (one judgement in ~30,000 too high).
   static constexpr double kZ = 4;
   // The sequential rule: this many faults in a row, each where the run before it ended.
   static constexpr uint32_t kSequentialFaults = 2;
   static constexpr size_t kSequentialGap = 4;
+  // Runs tracked per extent: two writers interleaved page by page, each at its own place in the
+  // extent, each continue their own.
+  static constexpr size_t kTracks = 2;
   // The region rule's bar: faults per second per extent still to be saved.
   static constexpr double kHotPerExtentPerSec = 50;
   // Its window: closed at kWindowFaults faults once kWindowMinNs passed, or at kWindowMaxNs. A
@@ -138,7 +148,7 @@ class FaultAroundPolicy {
     faults_.reset(new (std::nothrow) std::atomic<uint32_t>[extents]());
     firstNs_.reset(new (std::nothrow) std::atomic<uint64_t>[extents]());
     whole_.reset(new (std::nothrow) std::atomic<uint8_t>[extents]());
-    next_.reset(new (std::nothrow) std::atomic<uint32_t>[extents]());
+    next_.reset(new (std::nothrow) std::atomic<uint32_t>[extents * kTracks]());
     return faults_ && firstNs_ && whole_ && next_;
   }
   // The copier started (its rate is measured from here).
@@ -165,11 +175,12 @@ class FaultAroundPolicy {
   size_t granulesAt(size_t extent, size_t offset, size_t maxGranules, uint64_t now) {
     if (maxGranules <= 1 || extent >= extents_) return 1;
     uint32_t streak = 0;
-    const size_t grant = decide(extent, offset, maxGranules, now, &streak);
+    size_t track = 0;
+    const size_t grant = decide(extent, offset, maxGranules, now, &streak, &track);
     // Where this fault's run ends if nothing ahead of it was claimed: a writer going forward
     // faults there next. Packed with the streak: (end + 1) << 8 | streak; 0 is "no fault yet".
     const uint32_t end = static_cast<uint32_t>(std::min<size_t>(offset + grant, 0xFFFFFE));
-    next_[extent].store((end + 1) << 8 | std::min<uint32_t>(streak, 255), std::memory_order_relaxed);
+    next_[extent * kTracks + track].store((end + 1) << 8 | std::min<uint32_t>(streak, 255), std::memory_order_relaxed);
     return grant;
   }
 
@@ -189,22 +200,12 @@ class FaultAroundPolicy {
   uint64_t sequentialFaults() const { return sequentialFaults_.load(std::memory_order_relaxed); }
 
  private:
-  // The rules in order; `streak` gets the extent's run of faults at the end of the run before.
-  size_t decide(size_t extent, size_t offset, size_t maxGranules, uint64_t now, uint32_t* streak) {
+  // The rules in order; `streak` gets the fault's run of faults in a row, `track` the one of the
+  // extent's kTracks runs it continues or replaces.
+  size_t decide(size_t extent, size_t offset, size_t maxGranules, uint64_t now, uint32_t* streak, size_t* track) {
     const uint32_t n = faults_[extent].fetch_add(1, std::memory_order_relaxed) + 1;
     if (n == 1) firstNs_[extent].store(now, std::memory_order_relaxed);
-    // At most kSequentialGap granules past where the run before ended (writers interleaved page by
-    // page land one past it); or, for an extent's first fault, near its start when the extent
-    // before it was judged sequential (the writer crossed into this one).
-    const uint32_t prev = next_[extent].load(std::memory_order_relaxed);
-    const size_t end = prev >> 8;  // the run's end + 1; 0: no fault yet
-    if (end != 0 && offset + 1 >= end && offset + 1 < end + kSequentialGap)
-      *streak = (prev & 0xFF) + 1;
-    else if (end == 0 && offset < kSequentialGap && extent > 0 &&
-             (next_[extent - 1].load(std::memory_order_relaxed) & 0xFF) >= kSequentialFaults)
-      *streak = kSequentialFaults;
-    else
-      *streak = 0;
+    *streak = sequentialStreak(extent, offset, track);
     if (rules_.region && regionHot(now)) {
       regionHotFaults_.fetch_add(1, std::memory_order_relaxed);
       return whole(extent, maxGranules);
@@ -239,6 +240,40 @@ class FaultAroundPolicy {
     return whole(extent, maxGranules);
   }
 
+  // The sequential rule's evidence: the fault continues one of the extent's tracked runs when it
+  // lands at most kSequentialGap granules past where that run ended (a writer going forward; with
+  // two taking turns page by page each lands one past its own run). A fault that continues none
+  // starts a run in an empty track or in place of the shorter streak, and the other tracks' streaks
+  // start again: the faults must come in a row, each continuing a run, as a random writer's do
+  // not. An extent's first fault near its start continues the extent before it when that one was
+  // judged sequential (the writer crossed into this one).
+  uint32_t sequentialStreak(size_t extent, size_t offset, size_t* track) {
+    std::atomic<uint32_t>* runs = &next_[extent * kTracks];
+    uint32_t seen[kTracks];
+    for (size_t t = 0; t < kTracks; ++t) {
+      seen[t] = runs[t].load(std::memory_order_relaxed);
+      const size_t end = seen[t] >> 8;  // the run's end + 1; 0: no fault yet
+      if (end != 0 && offset + 1 >= end && offset + 1 < end + kSequentialGap) {
+        *track = t;
+        return (seen[t] & 0xFF) + 1;
+      }
+    }
+    // An empty track, else the one with the shortest streak (the last of equals).
+    size_t replace = 0;
+    for (size_t t = 0; t < kTracks && seen[replace] != 0; ++t)
+      if (seen[t] == 0 || (seen[t] & 0xFF) <= (seen[replace] & 0xFF)) replace = t;
+    *track = replace;
+    for (size_t t = 0; t < kTracks; ++t)
+      if (t != replace && (seen[t] & 0xFF) != 0) runs[t].store(seen[t] & ~0xFFu, std::memory_order_relaxed);
+    // Tracks fill in order, so an empty first one is the extent's first fault.
+    if (seen[0] == 0 && offset < kSequentialGap && extent > 0) {
+      const std::atomic<uint32_t>* before = &next_[(extent - 1) * kTracks];
+      for (size_t t = 0; t < kTracks; ++t)
+        if ((before[t].load(std::memory_order_relaxed) & 0xFF) >= kSequentialFaults) return kSequentialFaults;
+    }
+    return 0;
+  }
+
   // A fault asks for all of its extent.
   size_t whole(size_t extent, size_t maxGranules) {
     dense_.fetch_add(1, std::memory_order_relaxed);
@@ -267,7 +302,7 @@ class FaultAroundPolicy {
         const double live = static_cast<double>(gone < extents_ ? extents_ - gone : 1);
         const double perExtentPerSec = static_cast<double>(faults) * 1e9 / static_cast<double>(span) / live;
         // Judged while at least half the region is still to be saved (the header says why).
-        const bool judged = 2 * gone <= extents_;
+        const bool judged = !rules_.regionUntilHalf || 2 * gone <= extents_;
         const bool hot = judged && faults >= kHotMinFaults && perExtentPerSec >= kHotPerExtentPerSec;
         // Once hot, hot for the rest of the snapshot (the header says why).
         if (hot && windowStartNs_.load(std::memory_order_relaxed) == now) hot_.store(true, std::memory_order_relaxed);
@@ -283,7 +318,7 @@ class FaultAroundPolicy {
   std::unique_ptr<std::atomic<uint64_t>[]> firstNs_;
   static constexpr uint8_t kGrantedWhole = 1, kAskedWhole = 2;
   std::unique_ptr<std::atomic<uint8_t>[]> whole_;  // kGrantedWhole | kAskedWhole
-  std::unique_ptr<std::atomic<uint32_t>[]> next_;  // (run end + 1) << 8 | streak; 0: no fault yet
+  std::unique_ptr<std::atomic<uint32_t>[]> next_;  // kTracks per extent: (run end + 1) << 8 | streak; 0: none
   std::atomic<uint64_t> copierStartNs_{0};
   std::atomic<size_t> copierExtent_{0}, copierDone_{0};
   std::atomic<uint64_t> dense_{0}, regionHotFaults_{0}, sequentialFaults_{0};

@@ -20,8 +20,9 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   if (!(o.writesPerSec > 0) || !std::isfinite(o.writesPerSec) || !(o.copierExtentsPerSec > 0) ||
       !std::isfinite(o.copierExtentsPerSec))
     return Status::Fail("EINVAL", "fault-around trial: the write and copier rates must be positive and finite");
-  if (!(o.faultCostNs >= 0) || !std::isfinite(o.faultCostNs))
-    return Status::Fail("EINVAL", "fault-around trial: a fault's cost must be finite and not negative");
+  if (o.writers < 1 || o.writers > 8) return Status::Fail("EINVAL", "fault-around trial: writers must be 1..8");
+  if (!(o.faultCostNs >= 0 && o.faultCostNs <= 1e9))
+    return Status::Fail("EINVAL", "fault-around trial: a fault's cost must be 0..1e9 ns");
   // The loop runs once per simulated write until the copier has passed every extent: bounded, so
   // a synchronous call cannot hang the JS thread.
   if (static_cast<double>(o.extents) * o.writesPerSec / o.copierExtentsPerSec > 1e9)
@@ -42,26 +43,31 @@ Status RunFaultAroundTrial(const FaultAroundTrialOptions& o, FaultAroundTrialRes
   const double startNs = 1e9, writeNs = 1e9 / o.writesPerSec, extentNs = 1e9 / o.copierExtentsPerSec;
   policy.copierStarted(static_cast<uint64_t>(startNs));
   FaultAroundTrialResult r;
-  size_t copierAt = 0, next = 0;
-  // The writer's clock: one write every writeNs, and each fault holds it back faultCostNs more.
-  double now = startNs - writeNs;
+  size_t copierAt = 0;
+  const size_t slots = pages / o.writers;  // each sequential writer's pages
+  // The writer's clock: one write every writeNs, and each fault holds it back faultCostNs more
+  // (summed apart, so each write moves the clock on by writeNs at least, as the bound assumes).
+  double heldNs = 0;
   for (uint64_t w = 0;; ++w) {
-    now += writeNs;
+    const double now = startNs + static_cast<double>(w) * writeNs + heldNs;
     // The copier saved every extent before the one it is in now (it claims nothing in the bitmap:
     // a write there is simply not a fault).
-    const size_t at = static_cast<size_t>((now - startNs) / extentNs);
-    if (at >= o.extents) break;
+    const double copied = (now - startNs) / extentNs;  // compared before the cast: it may be huge
+    if (copied >= static_cast<double>(o.extents)) break;
+    const size_t at = static_cast<size_t>(copied);
     if (at != copierAt || w == 0) policy.copierAt(at, at);
     copierAt = at;
     ++r.writes;
-    const size_t page = o.sequential ? next++ % pages : anyPage(rng);
+    const size_t writer = w % o.writers;
+    const size_t page =
+        o.sequential ? ((w / o.writers + writer * kTrialWriterLagSlots) % slots) * o.writers + writer : anyPage(rng);
     const size_t extent = page / kPerExtent;
     if (extent < at || !ClaimGranule(claimed.get(), page)) continue;
     ++r.faults;
     // What FaultPath::serve claims for this fault.
     const size_t want = policy.granulesAt(extent, page % kPerExtent, kPerExtent, static_cast<uint64_t>(now));
     if (want >= kPerExtent) policy.wholeGranted(extent);  // no copy buffer to cut it
-    now += o.faultCostNs;                                 // the writer waits for the fault to be served
+    heldNs += o.faultCostNs;                              // the writer waits for the fault to be served
     uint64_t claimedPages = 0;
     ClaimFaultRuns(claimed.get(), page, pages, kPageBytes, want, [&](const GranuleRun& run) {
       claimedPages += run.size();

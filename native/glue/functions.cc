@@ -163,8 +163,8 @@ Napi::Value MeasureFaultLatencyJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// faultAroundTrial({extents, writesPerSec, faultCostNs?, sequential, copierExtentsPerSec, seed,
-// region?, sequentialRule?}) ->
+// faultAroundTrial({extents, writesPerSec, faultCostNs?, sequential, writers?, copierExtentsPerSec, seed,
+// region?, regionUntilHalf?, sequentialRule?}) ->
 // {writes, faults, dense_faults, dense_extents, region_hot_faults, sequential_faults, fault_path_pages,
 // first_claims}: the auto policy
 // and the fault path's claim code on a simulated clock.
@@ -181,6 +181,14 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   o.extents = static_cast<size_t>(extents);
   o.writesPerSec = in.Get("writesPerSec").As<Napi::Number>().DoubleValue();
   if (in.Get("faultCostNs").IsNumber()) o.faultCostNs = in.Get("faultCostNs").As<Napi::Number>().DoubleValue();
+  if (in.Get("writers").IsNumber()) {
+    const double writers = in.Get("writers").As<Napi::Number>().DoubleValue();
+    if (!(writers >= 1 && writers <= 8 && writers == static_cast<double>(static_cast<size_t>(writers)))) {
+      ThrowIf(env, Status::Fail("EINVAL", "fault-around trial: writers must be a whole number 1..8"));
+      return env.Undefined();
+    }
+    o.writers = static_cast<size_t>(writers);
+  }
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
@@ -189,6 +197,7 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
     if (in.Get(key).IsBoolean()) on = in.Get(key).As<Napi::Boolean>().Value();
   };
   rule("region", o.rules.region);
+  rule("regionUntilHalf", o.rules.regionUntilHalf);
   rule("sequentialRule", o.rules.sequential);
   FaultAroundTrialResult r;
   ThrowIf(env, RunFaultAroundTrial(o, &r));
