@@ -235,7 +235,7 @@ const perSuite: Record<string, Def[]> = {
     count(
       'fault_around_sequential_faults',
       'lower',
-      'of those, the faults the sequential rule sent (the second fault in a row where the run before it ended)',
+      'of those, the faults the sequential rule sent (the second fault in a row continuing one of two runs tracked in the extent)',
     ),
     rate(
       'baseline_writes_per_s',

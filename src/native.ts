@@ -251,7 +251,7 @@ export interface NativeAddon {
     /** ns each fault holds the writer back (its round trip; default 0: a writer at its own pace). */
     faultCostNs?: number;
     sequential: boolean;
-    /** Sequential writers taking turns, each on every writers-th page, 100 of its pages apart (1..8; default 1). */
+    /** With sequential: writers taking turns, each on every writers-th page, 100 of its pages apart (1..8; default 1); writesPerSec is theirs together. */
     writers?: number;
     copierExtentsPerSec: number;
     seed: number;
@@ -268,7 +268,7 @@ export interface NativeAddon {
     dense_extents: number;
     /** Of the dense faults, those the region rule sent (the region faulted above its bar). */
     region_hot_faults: number;
-    /** Of the dense faults, those the sequential rule sent (a fault where the last run ended, twice). */
+    /** Of the dense faults, those the sequential rule sent (the second fault in a row continuing one of the extent's two tracked runs). */
     sequential_faults: number;
     fault_path_pages: number;
     first_claims: number[];

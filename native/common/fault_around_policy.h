@@ -44,20 +44,20 @@
 //    the copy buffer did not cut).
 //  - With 2 MiB granules an extent is one granule: the rule counts faults but claims nothing more.
 //
-// The sequential rule. A fault that lands at most 3 granules past where one of the extent's two
-// tracked runs ended, the second time in a row, takes the whole extent: a writer going forward
-// through it (its first three faults claim 1, 1, then the rest). Two runs, because the matrix's row
-// 2 is two threads taking turns page by page, each at its own place in an extent: with one run
-// tracked each one's faults broke the other's streak, and the row took 175-206 faults against
-// K=512's 136-145 (results/2026-12-06-vm-fault-around6; the trial: 324 faults for 8 extents against
-// 12; an earlier ramp of growing runs had hidden it). The first fault of an extent, within its
-// first 4 granules, takes the whole extent at once when the extent before it was judged so: the
-// writer crossed over. A random writer continues a run by chance about once in 64 faults of an
-// extent, twice in a row about once in 8,000 (the trial's 16 GiB paced writer: 4-10 whole extents
-// of 8,192 per snapshot). Why the rule: sequential writers fault at the pace of their runs, so the
-// region rule (faults per extent) does not see them held back, and the dense rule needs ~10 faults
-// per extent to be sure; K=512 took about 1 fault per extent there, auto 2.5 before the rule
-// (results/2026-12-06-vm-fault-around4).
+// The sequential rule. A fault that lands on the granule just past, or the one after, where one of
+// the extent's two tracked runs ended, the second time in a row, takes the whole extent: a writer
+// going forward through it (its first three faults claim 1, 1, then the rest). Two runs, because
+// the matrix's row 2 is two threads taking turns page by page, each at its own place in an extent:
+// with one run tracked each one's faults broke the other's streak, and the row took 175-206 faults
+// against K=512's 136-145 (results/2026-12-06-vm-fault-around6; the trial: 324 faults for 8 extents
+// against 12; an earlier ramp of growing runs had hidden it). The first fault of an extent, in its
+// first 2 granules, takes the whole extent at once when the extent before it was judged so: the
+// writer crossed over. A random writer continues a run by chance about once in 128 faults of an
+// extent, twice in a row about once in 33,000 (the trial's 16 GiB paced writer: 1-6 whole extents
+// of 8,192 per snapshot; with 4 granules of slack, 4-15). Why the rule: sequential writers fault at
+// the pace of their runs, so the region rule (faults per extent) does not see them held back, and
+// the dense rule needs ~10 faults per extent to be sure; K=512 took about 1 fault per extent there,
+// auto 2.5 before the rule (results/2026-12-06-vm-fault-around4).
 //
 // No ramp. Below the rules a fault copies its own granule. An earlier policy let an extent's n-th
 // fault claim min(2^(n-1), 16) pages, betting on the extent's density as its faults grew. With the
@@ -110,7 +110,9 @@
 
 namespace cowbench {
 
-static_assert(std::atomic<uint64_t>::is_always_lock_free, "granules() runs in signal handlers");
+static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free &&
+                  std::atomic<uint8_t>::is_always_lock_free,
+              "granules() runs in signal handlers");
 
 // Which of the policy's rules run: all of them but in the trial's before/after comparisons.
 struct FaultAroundRules {
@@ -128,10 +130,12 @@ class FaultAroundPolicy {
   static constexpr double kZ = 4;
   // The sequential rule: this many faults in a row, each where the run before it ended.
   static constexpr uint32_t kSequentialFaults = 2;
-  static constexpr size_t kSequentialGap = 4;
+  static constexpr size_t kSequentialGap = 2;
   // Runs tracked per extent: two writers interleaved page by page, each at its own place in the
-  // extent, each continue their own.
+  // extent, each continue their own. (Three or more there break each other's streaks, as two did
+  // with one run tracked; the dense rule is left for them.)
   static constexpr size_t kTracks = 2;
+  static_assert(kTracks == 2, "sequentialStreak() chooses between two tracks, whole_ keeps one bit for the last");
   // The region rule's bar: faults per second per extent still to be saved.
   static constexpr double kHotPerExtentPerSec = 50;
   // Its window: closed at kWindowFaults faults once kWindowMinNs passed, or at kWindowMaxNs. A
@@ -181,6 +185,12 @@ class FaultAroundPolicy {
     // faults there next. Packed with the streak: (end + 1) << 8 | streak; 0 is "no fault yet".
     const uint32_t end = static_cast<uint32_t>(std::min<size_t>(offset + grant, 0xFFFFFE));
     next_[extent * kTracks + track].store((end + 1) << 8 | std::min<uint32_t>(streak, 255), std::memory_order_relaxed);
+    // Which track was written last (a read first: most faults leave it as it was).
+    const bool lastIsOne = (whole_[extent].load(std::memory_order_relaxed) & kLastTrack) != 0;
+    if (track == 1 && !lastIsOne)
+      whole_[extent].fetch_or(kLastTrack, std::memory_order_relaxed);
+    else if (track == 0 && lastIsOne)
+      whole_[extent].fetch_and(static_cast<uint8_t>(~kLastTrack), std::memory_order_relaxed);
     return grant;
   }
 
@@ -205,7 +215,8 @@ class FaultAroundPolicy {
   size_t decide(size_t extent, size_t offset, size_t maxGranules, uint64_t now, uint32_t* streak, size_t* track) {
     const uint32_t n = faults_[extent].fetch_add(1, std::memory_order_relaxed) + 1;
     if (n == 1) firstNs_[extent].store(now, std::memory_order_relaxed);
-    *streak = sequentialStreak(extent, offset, track);
+    *streak = sequentialStreak(extent, offset, n, track);
+    if (*streak >= kSequentialFaults) whole_[extent].fetch_or(kJudgedSequential, std::memory_order_relaxed);
     if (rules_.region && regionHot(now)) {
       regionHotFaults_.fetch_add(1, std::memory_order_relaxed);
       return whole(extent, maxGranules);
@@ -240,14 +251,15 @@ class FaultAroundPolicy {
     return whole(extent, maxGranules);
   }
 
-  // The sequential rule's evidence: the fault continues one of the extent's tracked runs when it
-  // lands at most kSequentialGap granules past where that run ended (a writer going forward; with
-  // two taking turns page by page each lands one past its own run). A fault that continues none
-  // starts a run in an empty track or in place of the shorter streak, and the other tracks' streaks
-  // start again: the faults must come in a row, each continuing a run, as a random writer's do
-  // not. An extent's first fault near its start continues the extent before it when that one was
-  // judged sequential (the writer crossed into this one).
-  uint32_t sequentialStreak(size_t extent, size_t offset, size_t* track) {
+  // The sequential rule's evidence: the fault (the extent's n-th) continues one of the extent's
+  // tracked runs when it lands fewer than kSequentialGap granules past where that run ended (a
+  // writer going forward; with two taking turns page by page each lands one past its own run). A
+  // fault that continues none starts a run in an empty track, else in place of the shorter streak
+  // (of equals, the track not written last), and the other tracks' streaks start again: the faults
+  // must come in a row, each continuing a run, as a random writer's do not. An extent's first fault
+  // near its start continues the extent before it when that one was judged sequential (the writer
+  // crossed into this one).
+  uint32_t sequentialStreak(size_t extent, size_t offset, uint32_t n, size_t* track) {
     std::atomic<uint32_t>* runs = &next_[extent * kTracks];
     uint32_t seen[kTracks];
     for (size_t t = 0; t < kTracks; ++t) {
@@ -258,19 +270,22 @@ class FaultAroundPolicy {
         return (seen[t] & 0xFF) + 1;
       }
     }
-    // An empty track, else the one with the shortest streak (the last of equals).
-    size_t replace = 0;
-    for (size_t t = 0; t < kTracks && seen[replace] != 0; ++t)
-      if (seen[t] == 0 || (seen[t] & 0xFF) <= (seen[replace] & 0xFF)) replace = t;
+    const size_t last = (whole_[extent].load(std::memory_order_relaxed) & kLastTrack) ? 1 : 0;
+    size_t replace;  // an empty track, else the shorter streak, else the one not written last
+    if (seen[0] == 0 || seen[1] == 0)
+      replace = seen[0] == 0 ? 0 : 1;
+    else if ((seen[0] & 0xFF) != (seen[1] & 0xFF))
+      replace = (seen[0] & 0xFF) < (seen[1] & 0xFF) ? 0 : 1;
+    else
+      replace = 1 - last;
     *track = replace;
-    for (size_t t = 0; t < kTracks; ++t)
-      if (t != replace && (seen[t] & 0xFF) != 0) runs[t].store(seen[t] & ~0xFFu, std::memory_order_relaxed);
-    // Tracks fill in order, so an empty first one is the extent's first fault.
-    if (seen[0] == 0 && offset < kSequentialGap && extent > 0) {
-      const std::atomic<uint32_t>* before = &next_[(extent - 1) * kTracks];
-      for (size_t t = 0; t < kTracks; ++t)
-        if ((before[t].load(std::memory_order_relaxed) & 0xFF) >= kSequentialFaults) return kSequentialFaults;
-    }
+    // The other track's streak starts again (unless it moved on meanwhile: one try, lock-free).
+    const size_t other = 1 - replace;
+    if ((seen[other] & 0xFF) != 0)
+      runs[other].compare_exchange_strong(seen[other], seen[other] & ~0xFFu, std::memory_order_relaxed);
+    if (n == 1 && offset < kSequentialGap && extent > 0 &&
+        (whole_[extent - 1].load(std::memory_order_relaxed) & kJudgedSequential))
+      return kSequentialFaults;
     return 0;
   }
 
@@ -316,8 +331,10 @@ class FaultAroundPolicy {
   FaultAroundRules rules_;
   std::unique_ptr<std::atomic<uint32_t>[]> faults_;
   std::unique_ptr<std::atomic<uint64_t>[]> firstNs_;
-  static constexpr uint8_t kGrantedWhole = 1, kAskedWhole = 2;
-  std::unique_ptr<std::atomic<uint8_t>[]> whole_;  // kGrantedWhole | kAskedWhole
+  // Per extent: granted whole, asked for whole, a fault of it reached the sequential rule's streak,
+  // and which of its two tracked runs was written last.
+  static constexpr uint8_t kGrantedWhole = 1, kAskedWhole = 2, kJudgedSequential = 4, kLastTrack = 8;
+  std::unique_ptr<std::atomic<uint8_t>[]> whole_;
   std::unique_ptr<std::atomic<uint32_t>[]> next_;  // kTracks per extent: (run end + 1) << 8 | streak; 0: none
   std::atomic<uint64_t> copierStartNs_{0};
   std::atomic<size_t> copierExtent_{0}, copierDone_{0};

@@ -17,10 +17,10 @@ namespace cowbench {
 
 struct FaultAroundTrialOptions {
   size_t extents = 0;       // region size, in 2 MiB extents of 4k pages
-  double writesPerSec = 0;  // the writer's own pace, in page writes per second
-  double faultCostNs = 0;   // how long each fault holds it back besides (its round trip)
+  double writesPerSec = 0;  // the writers' own pace together, in page writes per second
+  double faultCostNs = 0;   // how long each fault holds its writer back besides (its round trip)
   bool sequential = false;  // pages in address order from page 0, else uniformly random
-  // Sequential writers taking turns, each on every writers-th page (page = slot x writers + i, as
+  // With sequential: writers taking turns, each on every writers-th page (page = slot x writers + i, as
   // the workload's threads), writer i starting kTrialWriterLagSlots x i slots on: the writers are
   // in the same extent at different places.
   size_t writers = 1;
