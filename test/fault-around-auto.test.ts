@@ -199,20 +199,13 @@ for (const d of deliveries) {
 // the runs the fault path's claim code takes for them, counted without the machine's load in them.
 // 4k pages, 512 per extent.
 const EXTENT_PAGES = 512;
-type TrialOptions = {
-  extents: number;
-  writesPerSec: number;
-  /** ns each fault holds the writer back (default 0: it writes at its own pace regardless). */
-  faultCostNs?: number;
-  sequential: boolean;
-  /** Sequential writers taking turns (default 1). */
-  writers?: number;
-  copierExtentsPerSec: number;
-};
-const trial = (
-  o: TrialOptions,
-  rules: { region?: boolean; regionUntilHalf?: boolean; sequentialRule?: boolean } = {},
-) => [1, 2, 3, 4, 5].map((seed) => native.faultAroundTrial({ ...o, seed, ...rules }));
+/** The trial's switches of the policy's rules (src/native.ts declares them). */
+type TrialRules = 'region' | 'regionUntilHalf' | 'sequentialRule';
+type TrialInput = Parameters<typeof native.faultAroundTrial>[0];
+/** A workload for the trial: its input less the seed (each test runs seeds 1-5) and the switches. */
+type TrialOptions = Omit<TrialInput, 'seed' | TrialRules>;
+const trial = (o: TrialOptions, rules: Pick<TrialInput, TrialRules> = {}) =>
+  [1, 2, 3, 4, 5].map((seed) => native.faultAroundTrial({ ...o, seed, ...rules }));
 
 test('trial: a lone fault claims its own page', (t) => {
   // One write before the copier is done: one fault, in an extent with no fault before it.

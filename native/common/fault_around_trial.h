@@ -1,9 +1,10 @@
-// A trial of --fault-around auto's policy (fault_around_policy.h) against a simulated writer (at its
-// own pace, or held back by each fault) and copier on a simulated clock: the policy's judgements, and the runs the
-// fault path's own claim code (ClaimFaultRuns, claimed_runs.h) takes for them, counted for a workload without running
-// one, so a test can check that a lone fault copies its own page, that chance clusters of a sparse
-// writer never earn the whole extent and that sequential and dense writers do, independent of how
-// loaded the machine is. No copy buffer: a fault's limit is never cut to its free slots.
+// A trial of --fault-around auto's policy (fault_around_policy.h) against a simulated writer (at
+// its own pace, or held back by each fault) and copier on a simulated clock: the policy's
+// judgements, and the runs the fault path's own claim code (ClaimFaultRuns, claimed_runs.h) takes
+// for them, counted for a workload without running one, so a test can check that a lone fault
+// copies its own page, that chance clusters of a sparse writer never earn the whole extent and that
+// sequential and dense writers do, independent of how loaded the machine is. No copy buffer: a
+// fault's limit is never cut to its free slots.
 #pragma once
 
 #include <array>
@@ -20,9 +21,9 @@ struct FaultAroundTrialOptions {
   double writesPerSec = 0;  // the writers' own pace together, in page writes per second
   double faultCostNs = 0;   // how long each fault holds its writer back besides (its round trip)
   bool sequential = false;  // pages in address order from page 0, else uniformly random
-  // With sequential: writers taking turns, each on every writers-th page (page = slot x writers + i, as
-  // the workload's threads), writer i starting kTrialWriterLagSlots x i slots on: the writers are
-  // in the same extent at different places.
+  // With sequential: writers taking turns, each on every writers-th page (page = slot x writers +
+  // i, as the workload's threads), writer i starting kTrialWriterLagSlots x i slots on: the
+  // writers are in the same extent at different places.
   size_t writers = 1;
   double copierExtentsPerSec = 0;  // the copier's pace, in address order from extent 0
   uint64_t seed = 1;               // of the random writer's pages

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "../backends.h"
@@ -172,23 +173,23 @@ Napi::Value FaultAroundTrialJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object in = info[0].As<Napi::Object>();
   FaultAroundTrialOptions o;
-  const double extents = in.Get("extents").As<Napi::Number>().DoubleValue();
-  // A negative, fractional or NaN count is refused here: casting it to size_t is undefined.
-  if (!(extents >= 1 && extents <= 65536 && extents == static_cast<double>(static_cast<size_t>(extents)))) {
-    ThrowIf(env, Status::Fail("EINVAL", "fault-around trial: extents must be a whole number 1..65536"));
-    return env.Undefined();
-  }
-  o.extents = static_cast<size_t>(extents);
+  // A count in lo..hi; a negative, fractional or NaN one is refused here (casting it to size_t is
+  // undefined).
+  const auto count = [&](const char* key, size_t lo, size_t hi, size_t* out) {
+    const double v = in.Get(key).As<Napi::Number>().DoubleValue();
+    if (v >= static_cast<double>(lo) && v <= static_cast<double>(hi) &&
+        v == static_cast<double>(static_cast<size_t>(v))) {
+      *out = static_cast<size_t>(v);
+      return true;
+    }
+    ThrowIf(env, Status::Fail("EINVAL", std::string("fault-around trial: ") + key + " must be a whole number " +
+                                            std::to_string(lo) + ".." + std::to_string(hi)));
+    return false;
+  };
+  if (!count("extents", 1, 65536, &o.extents)) return env.Undefined();
+  if (in.Get("writers").IsNumber() && !count("writers", 1, 8, &o.writers)) return env.Undefined();
   o.writesPerSec = in.Get("writesPerSec").As<Napi::Number>().DoubleValue();
   if (in.Get("faultCostNs").IsNumber()) o.faultCostNs = in.Get("faultCostNs").As<Napi::Number>().DoubleValue();
-  if (in.Get("writers").IsNumber()) {
-    const double writers = in.Get("writers").As<Napi::Number>().DoubleValue();
-    if (!(writers >= 1 && writers <= 8 && writers == static_cast<double>(static_cast<size_t>(writers)))) {
-      ThrowIf(env, Status::Fail("EINVAL", "fault-around trial: writers must be a whole number 1..8"));
-      return env.Undefined();
-    }
-    o.writers = static_cast<size_t>(writers);
-  }
   o.sequential = in.Get("sequential").As<Napi::Boolean>().Value();
   o.copierExtentsPerSec = in.Get("copierExtentsPerSec").As<Napi::Number>().DoubleValue();
   o.seed = static_cast<uint64_t>(in.Get("seed").As<Napi::Number>().DoubleValue());
